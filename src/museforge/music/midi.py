@@ -1,0 +1,296 @@
+"""Read Standard MIDI Files into a :class:`Multitrack` and write them back, with mido.
+
+Reading quantizes note onsets and offsets to ``resolution`` steps per quarter-note beat, in the file's own ticks
+(so tempo changes do not move notes off the grid), or, when beat times are given (POP909's beat annotations),
+by the beats heard in the audio-time of the file. Tracks are split per (MIDI track, channel); each gets a role
+from its name, program and drum channel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from museforge.errors import MuseforgeError
+from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.music.tracks import role_for_track
+
+DRUM_CHANNEL = 9
+#: Tempi outside this range (quarter notes per minute) are treated as corrupt and replaced by their neighbours.
+MIN_TEMPO, MAX_TEMPO = 10.0, 400.0
+#: Longest piece read, in steps: about 2.3 hours at 120 bpm and 12 steps per beat.
+MAX_STEPS = 200_000
+WRITE_TICKS_PER_BEAT = 480
+
+
+@dataclass
+class _Part:
+    """Notes gathered for one (track, channel) while parsing, in ticks."""
+
+    name: str = ""
+    program: int | None = None
+    notes: list[tuple[int, int, int, int]] = field(default_factory=list)  # pitch, start, end, velocity
+
+
+def read_midi(
+    path: str | Path,
+    resolution: int = 12,
+    beat_times: np.ndarray | None = None,
+    downbeat_times: np.ndarray | None = None,
+    max_steps: int = MAX_STEPS,
+) -> Multitrack:
+    """Read a MIDI file into a multitrack on a grid of ``resolution`` steps per beat.
+
+    Parameters
+    ----------
+    path : path to a ``.mid`` file.
+    resolution : steps per quarter-note beat.
+    beat_times : np.ndarray, shape (beats,), optional
+        Times in seconds of every beat (from annotations); when given, notes are placed by these beats instead
+        of the file's tick grid.
+    downbeat_times : np.ndarray, shape (bars,), optional
+        Times in seconds of bar starts (with ``beat_times``); gives the multitrack's downbeats.
+    max_steps : longest accepted piece, in steps.
+
+    Raises
+    ------
+    MuseforgeError
+        The file is not MIDI, has no notes, or is longer than ``max_steps``.
+    """
+    path = Path(path)
+    try:
+        midi = mido.MidiFile(path, clip=True)
+    except FileNotFoundError:
+        raise MuseforgeError(f"{path}: no such file") from None
+    except Exception as error:  # mido raises many types on garbage input
+        raise MuseforgeError(f"{path.name} is not a readable MIDI file ({error})") from None
+    ppq = midi.ticks_per_beat
+    if not ppq or ppq <= 0:
+        raise MuseforgeError(f"{path.name}: unsupported MIDI timing (SMPTE or zero ticks per beat)")
+
+    parts: dict[tuple[int, int], _Part] = defaultdict(_Part)
+    tempo_ticks: list[tuple[int, float]] = []
+    signature_ticks: list[tuple[int, int, int]] = []
+    for track_index, track in enumerate(midi.tracks):
+        _parse_track(track, track_index, parts, tempo_ticks, signature_ticks)
+
+    parts = {key: part for key, part in parts.items() if part.notes}
+    if not parts:
+        raise MuseforgeError(f"{path.name} has no notes")
+
+    tempo_ticks = _clean_tempi(tempo_ticks)
+    to_step = _step_grid(resolution, ppq, tempo_ticks, beat_times)
+
+    tracks: list[TrackNotes] = []
+    for (_, channel), part in sorted(parts.items()):
+        raw = np.asarray(part.notes, dtype=np.int64)
+        starts = to_step(raw[:, 1])
+        ends = np.maximum(to_step(raw[:, 2]), starts + 1)  # zero-length notes last one step
+        keep = starts >= 0
+        notes = [
+            (int(p), int(s), int(e), int(v))
+            for p, s, e, v in zip(raw[keep, 0], starts[keep], ends[keep], raw[keep, 3], strict=True)
+        ]
+        is_drum = channel == DRUM_CHANNEL
+        program = part.program or 0
+        name = part.name.strip() or (f"Drums {len(tracks)}" if is_drum else f"Track {len(tracks)}")
+        tracks.append(TrackNotes(name, role_for_track(name, program, is_drum), program, is_drum, notes))
+
+    n_steps = max(n[2] for t in tracks for n in t.notes)
+    if n_steps > max_steps:
+        raise MuseforgeError(f"{path.name} is too long: {n_steps} steps at {resolution} per beat (limit {max_steps})")
+    if beat_times is not None:
+        tempos = [(0, _median_tempo(np.asarray(beat_times)))]
+        signatures = [(0, 4, 4)]
+    else:
+        tempos = [(int(to_step(np.array([t]))[0]), bpm) for t, bpm in tempo_ticks] or [(0, 120.0)]
+        signatures = [(int(to_step(np.array([t]))[0]), n, d) for t, n, d in signature_ticks] or [(0, 4, 4)]
+        tempos, signatures = _from_step_zero(tempos), _from_step_zero(signatures)
+    multitrack = Multitrack.from_notes(tracks, resolution, tempos=tempos, time_signatures=signatures)
+    if downbeat_times is not None and beat_times is not None:
+        beats = _seconds_to_beats(np.asarray(downbeat_times, dtype=np.float64), np.asarray(beat_times))
+        steps = np.unique(np.rint(beats * resolution).astype(np.int64))
+        multitrack.downbeats = steps[(steps >= 0) & (steps < max(multitrack.n_steps, 1))]
+    return multitrack
+
+
+def _step_grid(
+    resolution: int, ppq: int, tempo_ticks: list[tuple[int, float]], beat_times: np.ndarray | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from ticks (array) to grid steps: by the file's ticks, or by annotated beat times."""
+    if beat_times is None:
+        return lambda tick: np.rint(np.asarray(tick, dtype=np.float64) * resolution / ppq).astype(np.int64)
+    seconds = _tick_seconds(tempo_ticks, ppq)
+    beat_times = np.asarray(beat_times, dtype=np.float64)
+
+    def to_step(tick: np.ndarray) -> np.ndarray:
+        beats = _seconds_to_beats(seconds(np.asarray(tick, dtype=np.float64)), beat_times)
+        return np.rint(beats * resolution).astype(np.int64)
+
+    return to_step
+
+
+def _parse_track(
+    track: mido.MidiTrack,
+    track_index: int,
+    parts: dict[tuple[int, int], _Part],
+    tempo_ticks: list[tuple[int, float]],
+    signature_ticks: list[tuple[int, int, int]],
+) -> None:
+    """Collect one MIDI track's notes (per channel), tempi and time signatures, in absolute ticks."""
+    tick = 0
+    track_name = ""
+    sounding: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (channel, pitch) -> starts
+    programs: dict[int, int] = {}
+    for message in track:
+        tick += message.time
+        kind = message.type
+        if kind == "track_name":
+            track_name = message.name
+        elif kind == "set_tempo" and message.tempo > 0:
+            tempo_ticks.append((tick, 60_000_000 / message.tempo))
+        elif kind == "time_signature":
+            signature_ticks.append((tick, message.numerator, message.denominator))
+        elif kind == "program_change":
+            programs.setdefault(message.channel, message.program)
+        elif kind == "note_on" and message.velocity > 0:
+            sounding[(message.channel, message.note)].append((tick, message.velocity))
+        elif kind in ("note_off", "note_on"):
+            starts = sounding.get((message.channel, message.note))
+            if starts:
+                start, velocity = starts.pop(0)
+                parts[(track_index, message.channel)].notes.append((message.note, start, tick, velocity))
+    for (channel, pitch), starts in sounding.items():  # notes never switched off end with the track
+        for start, velocity in starts:
+            parts[(track_index, channel)].notes.append((pitch, start, tick, velocity))
+    for channel in {c for (t, c) in parts if t == track_index}:
+        part = parts[(track_index, channel)]
+        part.name = track_name
+        part.program = programs.get(channel, 0)
+
+
+def _clean_tempi(tempo_ticks: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Sort tempo changes, drop implausible ones (outside MIN_TEMPO..MAX_TEMPO) and repeats at one tick."""
+    by_tick: dict[int, float] = {}
+    for tick, bpm in sorted(tempo_ticks):
+        if MIN_TEMPO <= bpm <= MAX_TEMPO:
+            by_tick[tick] = bpm
+    return sorted(by_tick.items())
+
+
+def _from_step_zero(changes: list) -> list:
+    """Keep the last change at each step and make the first one start at step 0."""
+    by_step = {}
+    for change in sorted(changes, key=lambda c: c[0]):
+        by_step[change[0]] = change
+    ordered = sorted(by_step.values(), key=lambda c: c[0])
+    ordered[0] = (0, *ordered[0][1:])
+    return ordered
+
+
+def _tick_seconds(tempo_ticks: list[tuple[int, float]], ppq: int):
+    """A function mapping ticks (array) to seconds under the tempo map (120 bpm before the first change)."""
+    changes = list(tempo_ticks)
+    if not changes or changes[0][0] > 0:
+        changes = [(0, 120.0), *changes]  # the MIDI default before any tempo event
+    ticks = np.array([c[0] for c in changes], dtype=np.float64)
+    spt = np.array([60.0 / (c[1] * ppq) for c in changes])  # seconds per tick
+    offsets = np.concatenate([[0.0], np.cumsum(np.diff(ticks) * spt[:-1])])
+
+    def seconds(tick: np.ndarray) -> np.ndarray:
+        index = np.clip(np.searchsorted(ticks, tick, side="right") - 1, 0, len(ticks) - 1)
+        return offsets[index] + (tick - ticks[index]) * spt[index]
+
+    return seconds
+
+
+def _seconds_to_beats(seconds: np.ndarray, beat_times: np.ndarray) -> np.ndarray:
+    """Fractional beat index of each time, linear between annotated beats and extrapolated at both ends."""
+    if len(beat_times) < 2:
+        raise MuseforgeError("beat annotations need at least two beats")
+    index = np.arange(len(beat_times), dtype=np.float64)
+    beats = np.interp(seconds, beat_times, index)
+    first = (beat_times[1] - beat_times[0]) or 1e-3
+    last = (beat_times[-1] - beat_times[-2]) or 1e-3
+    beats = np.where(seconds < beat_times[0], (seconds - beat_times[0]) / first, beats)
+    return np.where(seconds > beat_times[-1], index[-1] + (seconds - beat_times[-1]) / last, beats)
+
+
+def _median_tempo(beat_times: np.ndarray) -> float:
+    """Tempo (quarter notes per minute) from the median beat interval."""
+    gaps = np.diff(beat_times)
+    gaps = gaps[gaps > 0]
+    return float(np.clip(60.0 / np.median(gaps), MIN_TEMPO, MAX_TEMPO)) if len(gaps) else 120.0
+
+
+def write_midi(multitrack: Multitrack, path: str | Path) -> None:
+    """Write a multitrack as a type-1 MIDI file: a conductor track, then one track per multitrack track.
+
+    Each track keeps its name and GM program; drum tracks go to channel 10; pitched tracks take the other
+    channels in turn. The tempo map and time signatures are written as given. The file is written to a
+    temporary name and renamed, so a failure never leaves half a file.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise MuseforgeError(f"cannot write {path}: folder {path.parent} does not exist")
+    resolution = multitrack.resolution
+    ppq = math.lcm(WRITE_TICKS_PER_BEAT, resolution)
+    ticks_per_step = ppq // resolution
+    midi = mido.MidiFile(type=1, ticks_per_beat=ppq)
+
+    conductor = mido.MidiTrack()
+    events: list[tuple[int, int, mido.MetaMessage]] = []
+    for step, num, den in multitrack.time_signatures:
+        events.append((step * ticks_per_step, 0, mido.MetaMessage("time_signature", numerator=num, denominator=den)))
+    for step, bpm in multitrack.tempos:
+        tempo = mido.bpm2tempo(float(np.clip(bpm, MIN_TEMPO, MAX_TEMPO)))
+        events.append((step * ticks_per_step, 1, mido.MetaMessage("set_tempo", tempo=tempo)))
+    conductor.extend(_delta_times(events))
+    midi.tracks.append(conductor)
+
+    pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
+    n_pitched = 0
+    for index in range(multitrack.n_tracks):
+        if multitrack.is_drum[index]:
+            channel = DRUM_CHANNEL
+        else:
+            channel = pitched_channels[n_pitched % len(pitched_channels)]
+            n_pitched += 1
+        track = mido.MidiTrack()
+        track.append(mido.MetaMessage("track_name", name=multitrack.names[index], time=0))
+        track.append(mido.Message("program_change", channel=channel, program=multitrack.programs[index], time=0))
+        note_events: list[tuple[int, int, mido.Message]] = []
+        for pitch, start, end, velocity in multitrack.notes(index):
+            note_events.append(
+                (start * ticks_per_step, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
+            )
+            # Offs sort before ons at the same tick, so a repeated note is re-struck cleanly.
+            note_events.append(
+                (end * ticks_per_step, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+            )
+        track.extend(_delta_times(note_events))
+        midi.tracks.append(track)
+
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        midi.save(temporary)
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _delta_times(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> list:
+    """Sort ``(tick, order, message)`` events and turn absolute ticks into delta times."""
+    messages = []
+    now = 0
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
+        messages.append(message.copy(time=tick - now))
+        now = tick
+    return messages

@@ -1,0 +1,251 @@
+"""The multitrack piano roll: museforge's one in-memory music type.
+
+A :class:`Multitrack` holds ``rolls`` of shape ``(tracks, time, 128)`` (velocity, 0 = silent) and ``onsets`` of the
+same shape (True where a note starts, so repeated notes stay apart from held ones), on a grid of ``resolution``
+steps per quarter-note beat, with the tempo map, the time signatures and per-track role, GM program and drum flag.
+Everything else (reading, writing, windows for training) converts to or from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+N_MIDI_PITCHES = 128
+#: The pitch window the models see: 84 pitches from C1 (MIDI 24) to B7 (MIDI 107), as in MuseGAN.
+LOWEST_PITCH = 24
+N_PITCHES = 84
+
+
+@dataclass(frozen=True)
+class TrackNotes:
+    """One track as a note list: the input of :meth:`Multitrack.from_notes`.
+
+    ``notes`` holds ``(pitch, start_step, end_step, velocity)`` with ``end_step > start_step``.
+    """
+
+    name: str
+    role: str
+    program: int
+    is_drum: bool
+    notes: list[tuple[int, int, int, int]]
+
+
+@dataclass
+class Multitrack:
+    """A multitrack piano roll on a beat grid.
+
+    Attributes
+    ----------
+    rolls : np.ndarray, shape (tracks, time, 128), uint8
+        Velocity of each sounding (track, step, pitch); 0 is silence.
+    onsets : np.ndarray, shape (tracks, time, 128), bool
+        True at the first step of each note.
+    names, roles : list[str]
+        Per track: the name (from the file) and the role (``melody``, ``bass``, ``drums``, ...).
+    programs : list[int]
+        Per track: General MIDI program 0-127.
+    is_drum : list[bool]
+        Per track: True for a percussion track (MIDI channel 10).
+    resolution : int
+        Time steps per quarter-note beat.
+    tempos : list[tuple[int, float]]
+        Tempo map as ``(step, quarter notes per minute)``, the first at step 0.
+    time_signatures : list[tuple[int, int, int]]
+        ``(step, numerator, denominator)``, the first at step 0.
+    downbeats : np.ndarray, shape (bars,), int
+        Step index of each bar start. Derived from the time signatures unless given (e.g. from beat annotations).
+    """
+
+    rolls: np.ndarray
+    onsets: np.ndarray
+    names: list[str]
+    roles: list[str]
+    programs: list[int]
+    is_drum: list[bool]
+    resolution: int
+    tempos: list[tuple[int, float]] = field(default_factory=lambda: [(0, 120.0)])
+    time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
+    downbeats: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.rolls.ndim != 3 or self.rolls.shape[2] != N_MIDI_PITCHES:
+            raise ValueError(f"rolls must have shape (tracks, time, 128), got {self.rolls.shape}")
+        if self.onsets.shape != self.rolls.shape:
+            raise ValueError("onsets must have the same shape as rolls")
+        n = self.rolls.shape[0]
+        if not (len(self.names) == len(self.roles) == len(self.programs) == len(self.is_drum) == n):
+            raise ValueError("names, roles, programs and is_drum need one entry per track")
+        if self.resolution < 1:
+            raise ValueError("resolution must be at least 1 step per beat")
+        if self.downbeats is None:
+            self.downbeats = downbeats_from_time_signatures(self.time_signatures, self.resolution, self.n_steps)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_tracks(self) -> int:
+        return int(self.rolls.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.rolls.shape[1])
+
+    @property
+    def tempo(self) -> float:
+        """The opening tempo in quarter notes per minute."""
+        return float(self.tempos[0][1])
+
+    @property
+    def n_notes(self) -> int:
+        return int(self.onsets.sum())
+
+    def track_index(self, role: str) -> int | None:
+        """Index of the first track with ``role``, or None."""
+        return self.roles.index(role) if role in self.roles else None
+
+    # ------------------------------------------------------------- building
+    @classmethod
+    def from_notes(
+        cls,
+        tracks: list[TrackNotes],
+        resolution: int,
+        tempo: float = 120.0,
+        time_signature: tuple[int, int] = (4, 4),
+        n_steps: int | None = None,
+        tempos: list[tuple[int, float]] | None = None,
+        time_signatures: list[tuple[int, int, int]] | None = None,
+    ) -> Multitrack:
+        """Build a multitrack from note lists (steps on the grid); length is the last note end unless given."""
+        end = max((n[2] for t in tracks for n in t.notes), default=0)
+        length = max(end, n_steps or 0)
+        rolls = np.zeros((len(tracks), length, N_MIDI_PITCHES), dtype=np.uint8)
+        onsets = np.zeros(rolls.shape, dtype=bool)
+        for i, track in enumerate(tracks):
+            _paint_notes(rolls[i], onsets[i], track.notes)
+        return cls(
+            rolls=rolls,
+            onsets=onsets,
+            names=[t.name for t in tracks],
+            roles=[t.role for t in tracks],
+            programs=[t.program for t in tracks],
+            is_drum=[t.is_drum for t in tracks],
+            resolution=resolution,
+            tempos=tempos or [(0, float(tempo))],
+            time_signatures=time_signatures or [(0, time_signature[0], time_signature[1])],
+        )
+
+    def notes(self, track: int) -> list[tuple[int, int, int, int]]:
+        """The notes of one track as ``(pitch, start_step, end_step, velocity)``, sorted by start then pitch.
+
+        A note starts at an onset (or where sound begins after silence) and lasts while the pitch sounds and
+        no new onset of the same pitch begins.
+        """
+        return roll_to_notes(self.rolls[track], self.onsets[track])
+
+    def select(self, indices: list[int]) -> Multitrack:
+        """A new multitrack with only the given tracks, in that order."""
+        return Multitrack(
+            rolls=self.rolls[indices],
+            onsets=self.onsets[indices],
+            names=[self.names[i] for i in indices],
+            roles=[self.roles[i] for i in indices],
+            programs=[self.programs[i] for i in indices],
+            is_drum=[self.is_drum[i] for i in indices],
+            resolution=self.resolution,
+            tempos=list(self.tempos),
+            time_signatures=list(self.time_signatures),
+            downbeats=self.downbeats,
+        )
+
+    def binarized(self, lowest_pitch: int = LOWEST_PITCH, n_pitches: int = N_PITCHES) -> np.ndarray:
+        """Sounding steps in the model's pitch window: bool array of shape (tracks, time, n_pitches).
+
+        Notes outside the window are folded into it by octaves, so no note is lost.
+        """
+        return fold_pitches(self.rolls > 0, lowest_pitch, n_pitches)
+
+
+def fold_pitches(roll: np.ndarray, lowest_pitch: int, n_pitches: int) -> np.ndarray:
+    """Fold the 128 MIDI pitches of ``roll`` (..., 128) into ``n_pitches`` columns from ``lowest_pitch``.
+
+    Pitches below or above the window move by whole octaves into it. Returns a bool array (..., n_pitches).
+    """
+    out = roll[..., lowest_pitch : lowest_pitch + n_pitches].astype(bool, copy=True)
+    for pitch in range(N_MIDI_PITCHES):
+        if lowest_pitch <= pitch < lowest_pitch + n_pitches:
+            continue
+        column = roll[..., pitch]
+        if not column.any():
+            continue
+        target = pitch
+        while target < lowest_pitch:
+            target += 12
+        while target >= lowest_pitch + n_pitches:
+            target -= 12
+        if lowest_pitch <= target < lowest_pitch + n_pitches:
+            out[..., target - lowest_pitch] |= column.astype(bool)
+    return out
+
+
+def downbeats_from_time_signatures(
+    time_signatures: list[tuple[int, int, int]], resolution: int, n_steps: int
+) -> np.ndarray:
+    """Bar starts (step indices) implied by a list of ``(step, numerator, denominator)`` changes.
+
+    Returns an int64 array of shape (bars,) covering ``[0, n_steps)``.
+    """
+    if not time_signatures:
+        time_signatures = [(0, 4, 4)]
+    changes = sorted(time_signatures)
+    starts: list[int] = []
+    for i, (step, num, den) in enumerate(changes):
+        bar_len = max(1, round(num * 4 * resolution / den))
+        stop = changes[i + 1][0] if i + 1 < len(changes) else max(n_steps, step + 1)
+        starts.extend(range(step, stop, bar_len))
+    return np.asarray([s for s in starts if s < max(n_steps, 1)], dtype=np.int64)
+
+
+def _paint_notes(roll: np.ndarray, onsets: np.ndarray, notes: list[tuple[int, int, int, int]]) -> None:
+    """Write ``(pitch, start, end, velocity)`` notes into a (time, 128) roll and onset mask in place."""
+    for pitch, start, end, velocity in notes:
+        if end <= start or not 0 <= pitch < N_MIDI_PITCHES:
+            continue
+        roll[start:end, pitch] = np.maximum(roll[start:end, pitch], max(1, min(127, int(velocity))))
+        onsets[start, pitch] = True
+
+
+def roll_to_notes(roll: np.ndarray, onsets: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+    """Notes of one track's roll.
+
+    Parameters
+    ----------
+    roll : np.ndarray, shape (time, pitch)
+        Velocity or bool; nonzero is sounding. Bool rolls get velocity 100.
+    onsets : np.ndarray, shape (time, pitch), optional
+        Where notes start; without it, a note is a maximal run of sounding steps.
+
+    Returns
+    -------
+    list of (pitch, start_step, end_step, velocity), sorted by start then pitch.
+    """
+    sounding = roll > 0
+    if onsets is None:
+        onsets = np.zeros_like(sounding)
+    # A note starts where an onset is marked or where sound begins after silence.
+    previous = np.zeros_like(sounding)
+    previous[1:] = sounding[:-1]
+    starts = sounding & (onsets | ~previous)
+    velocities = roll if roll.dtype != bool else np.full(roll.shape, 100, dtype=np.uint8)
+    notes: list[tuple[int, int, int, int]] = []
+    n_steps = roll.shape[0]
+    for pitch in np.flatnonzero(sounding.any(axis=0)):
+        col_start = np.flatnonzero(starts[:, pitch])
+        col_sound = sounding[:, pitch]
+        for k, start in enumerate(col_start):
+            limit = col_start[k + 1] if k + 1 < len(col_start) else n_steps
+            silent = np.flatnonzero(~col_sound[start:limit])
+            end = start + (silent[0] if len(silent) else limit - start)
+            notes.append((int(pitch), int(start), int(end), int(velocities[start, pitch])))
+    notes.sort(key=lambda n: (n[1], n[0]))
+    return notes
