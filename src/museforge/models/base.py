@@ -1,0 +1,185 @@
+"""The interface every GAN in museforge offers the trainer and the composer, and config checking.
+
+Contract
+--------
+- ``Generator.forward(melody, noise) -> logits``: melody ``(B, T, P)`` in ``[0, 1]``, noise
+  ``(B, noise_dim)``, logits ``(B, K, T, P)``. Generator OUTPUTS ARE PROBABILITIES AFTER A SIGMOID:
+  ``Generator.probabilities(logits) == torch.sigmoid(logits)``.
+- ``Critic.forward(melody, accompaniment) -> scores``: melody ``(B, T, P)``, accompaniment ``(B, K, T, P)``
+  of probabilities (``sigmoid(logits)`` for fakes, ``{0, 1}`` rolls for real data); scores ``(B,)`` are raw,
+  with no sigmoid (the losses decide what to do with them).
+- ``T = n_bars * steps_per_bar``; pitch column 0 is MIDI pitch ``lowest_pitch``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from museforge.errors import MuseforgeError
+from museforge.models.layers import check_shape, probabilities
+
+
+class GanConfig:
+    """Mixin for the per-architecture config dataclasses: the fields every GAN shares, and checks.
+
+    Subclasses are dataclasses that declare at least ``n_tracks``, ``n_bars``, ``steps_per_bar``,
+    ``n_pitches`` and ``lowest_pitch``, and list the fields that must be positive in ``positive``.
+    """
+
+    architecture: ClassVar[str] = ""
+    positive: ClassVar[tuple[str, ...]] = ()
+    n_tracks: int
+    n_bars: int
+    steps_per_bar: int
+    n_pitches: int
+    lowest_pitch: int
+
+    @property
+    def n_steps(self) -> int:
+        """``T``, time steps of a whole sample."""
+        return self.n_bars * self.steps_per_bar
+
+    def validate(self) -> None:
+        """Raise :class:`MuseforgeError` on a value out of range."""
+        for name in ("n_tracks", "n_bars", "steps_per_bar", "n_pitches", *self.positive):
+            if getattr(self, name) < 1:
+                raise MuseforgeError(f"{self.architecture} config: {name} must be >= 1, got {getattr(self, name)}")
+        if self.lowest_pitch < 0 or self.lowest_pitch + self.n_pitches > 128:
+            raise MuseforgeError(
+                f"{self.architecture} config: pitches {self.lowest_pitch}..{self.lowest_pitch + self.n_pitches - 1}"
+                " fall outside MIDI 0..127"
+            )
+
+
+_C = typing.TypeVar("_C", bound=GanConfig)
+
+
+def _coerce(cls_name: str, name: str, kind: Any, value: Any) -> Any:
+    """Check (and where lossless, convert) one config value against its declared type."""
+    if isinstance(kind, types.UnionType):  # e.g. ``int | None``
+        if value is None and type(None) in kind.__args__:
+            return None
+        kind = next(k for k in kind.__args__ if k is not type(None))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    else:  # pragma: no cover - only scalar fields are declared
+        return value
+    raise MuseforgeError(f"{cls_name}: {name} must be {kind.__name__}, got {value!r}")
+
+
+def config_from_dict(cls: type[_C], data: dict[str, Any] | None) -> _C:
+    """Build and validate a config dataclass from a plain dict (e.g. read back from JSON).
+
+    Raises
+    ------
+    MuseforgeError
+        On unknown keys, values of the wrong type or out of range.
+    """
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise MuseforgeError(
+            f"unknown {cls.architecture} config key(s): {', '.join(unknown)} (valid: {', '.join(sorted(fields))})"
+        )
+    values = {k: _coerce(cls.architecture, k, hints[k], v) for k, v in data.items()}
+    cfg = cls(**values)
+    cfg.validate()
+    return cfg
+
+
+class Generator(nn.Module):
+    """Base of all generators: ``(melody (B, T, P), noise (B, noise_dim)) -> logits (B, K, T, P)``.
+
+    Attributes
+    ----------
+    config : GanConfig
+        The config the model was built from.
+    noise_dim : int
+        Length of one noise vector.
+    """
+
+    noise_dim: int
+
+    def __init__(self, config: GanConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.n_tracks = config.n_tracks
+        self.n_steps = config.n_steps
+        self.n_pitches = config.n_pitches
+
+    @staticmethod
+    def probabilities(logits: Tensor) -> Tensor:
+        """Note probabilities ``sigmoid(logits)`` in ``[0, 1]``, shape unchanged; what the critic is fed."""
+        return probabilities(logits)
+
+    def sample_noise(
+        self,
+        batch: int,
+        *,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> Tensor:
+        """Draw standard normal noise ``(batch, noise_dim)``.
+
+        Parameters
+        ----------
+        batch : int
+            Number of noise vectors.
+        generator : torch.Generator, optional
+            Source of randomness; the noise is drawn on its device, then moved, so a seed gives the same
+            noise on every device.
+        device : torch.device or str, optional
+            Where the noise lives; defaults to the device of the model's parameters.
+        """
+        if device is None:
+            device = next(self.parameters()).device
+        draw_on = generator.device if generator is not None else device
+        z = torch.randn((batch, self.noise_dim), generator=generator, device=draw_on)
+        return z.to(device)
+
+    def check_inputs(self, melody: Tensor, noise: Tensor) -> None:
+        """Raise :class:`MuseforgeError` unless melody is ``(B, T, P)`` and noise ``(B, noise_dim)``."""
+        check_shape("melody", melody, (None, self.n_steps, self.n_pitches))
+        check_shape("noise", noise, (melody.shape[0], self.noise_dim))
+
+    def forward(self, melody: Tensor, noise: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Critic(nn.Module):
+    """Base of all critics: ``(melody (B, T, P), accompaniment (B, K, T, P)) -> scores (B,)``, no sigmoid."""
+
+    def __init__(self, config: GanConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.n_tracks = config.n_tracks
+        self.n_steps = config.n_steps
+        self.n_pitches = config.n_pitches
+
+    def check_inputs(self, melody: Tensor, accompaniment: Tensor) -> None:
+        """Raise :class:`MuseforgeError` unless melody is ``(B, T, P)`` and accompaniment ``(B, K, T, P)``."""
+        check_shape("melody", melody, (None, self.n_steps, self.n_pitches))
+        check_shape("accompaniment", accompaniment, (melody.shape[0], self.n_tracks, self.n_steps, self.n_pitches))
+
+    def forward(self, melody: Tensor, accompaniment: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,292 @@
+"""MuseGAN (Dong et al., AAAI 2018), the track-conditional "hybrid" model: accompaniment for a given melody.
+
+Generator
+---------
+Noise ``(B, noise_dim)`` with ``noise_dim = 2 * z_dim + 2 * K * z_dim`` is split, in this order, into a shared
+latent, a shared temporal latent, ``K`` private latents and ``K`` private temporal latents. A shared temporal
+network maps the shared temporal latent to one latent per bar; a private temporal network (one grouped
+network for all tracks) does the same for each track. A melody encoder reads each bar of the melody with
+time/pitch factorised convolutions. Each track's bar generator is fed, per bar,
+``[shared z, private z, shared bar latent, private bar latent, melody encoding of that bar]`` and grows the bar
+with transposed convolutions: first over time (``upsampling_factors``, e.g. 3 cells doubled 4 times for 48
+steps), then over pitch (``(1, n_octaves)`` then ``(1, 12)``). The melody encoder's feature map at each
+resolution is also fed to the generator layer working at that resolution, so notes line up with the melody.
+
+All ``K`` private bar generators run as ONE grouped convolution per layer (tracks folded into channels, see
+:class:`~museforge.models.layers.TrackUpsample`); there is no Python loop over tracks or bars and no host sync.
+
+Critic
+------
+Private per-track streams (one grouped convolution) over ``[melody, track k]`` (pitch ``(1, 12)``, then time),
+then a shared stream over the concatenation of all tracks, plus a chroma stream over the 12 pitch classes of
+melody and tracks; per-bar features meet in a convolution across bars and a linear layer gives one score.
+Layer norm (per sample, per track in the private streams), never batch norm, so WGAN-GP stays valid.
+
+The pitch axis is zero-padded to whole octaves starting on C (``octave_padding``) inside both nets; the
+generator crops the padding off again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from museforge.models.base import Critic, GanConfig, Generator
+from museforge.models.layers import (
+    LEAKY_SLOPE,
+    TrackDownsample,
+    TrackUpsample,
+    chroma,
+    downsampling_factors,
+    norm2d,
+    octave_padding,
+    pad_pitch,
+    upsampling_factors,
+)
+
+
+@dataclass
+class MuseGANConfig(GanConfig):
+    """Hyper-parameters of a MuseGAN; the model is rebuilt from ``MuseGANConfig(**config_to_dict(cfg))``.
+
+    Attributes
+    ----------
+    n_tracks : int
+        ``K``, accompaniment tracks generated.
+    n_bars, steps_per_bar : int
+        Length of a sample: ``T = n_bars * steps_per_bar`` (default 4 bars of 4 beats at 12 steps per beat).
+    n_pitches, lowest_pitch : int
+        ``P`` pitch columns starting at MIDI ``lowest_pitch``.
+    z_dim : int
+        Size of each of the four latents (shared, shared temporal, private, private temporal).
+    temporal_hidden : int
+        Hidden width of the temporal networks.
+    melody_dim : int
+        Size of the per-bar melody encoding vector.
+    melody_channels : int
+        Channels of the melody encoder's feature maps.
+    base_channels : int
+        Generator width: per-track channels go ``4b, 2b, b, ...`` from coarse to fine.
+    critic_base_channels : int
+        Critic width ``c``: private streams ``c/2`` per track, shared stream ``4c`` to ``8c``.
+    generator_batchnorm : bool
+        Batch norm in the generator (else no normalisation).
+    """
+
+    architecture: ClassVar[str] = "musegan"
+    positive: ClassVar[tuple[str, ...]] = (
+        "z_dim",
+        "temporal_hidden",
+        "melody_dim",
+        "melody_channels",
+        "base_channels",
+        "critic_base_channels",
+    )
+
+    n_tracks: int = 4
+    n_bars: int = 4
+    steps_per_bar: int = 48
+    n_pitches: int = 84
+    lowest_pitch: int = 24
+    z_dim: int = 32
+    temporal_hidden: int = 128
+    melody_dim: int = 64
+    melody_channels: int = 32
+    base_channels: int = 64
+    critic_base_channels: int = 48
+    generator_batchnorm: bool = True
+
+
+class MelodyEncoder(nn.Module):
+    """Encodes each bar of a melody, mirroring the bar generator (pitch first, then time).
+
+    Returns the per-bar vector and the feature map at every resolution the bar generator works at.
+    """
+
+    def __init__(self, cfg: MuseGANConfig, n_octaves: int, factors: list[int]) -> None:
+        super().__init__()
+        c = cfg.melody_channels
+        norm = "batch" if cfg.generator_batchnorm else "none"
+
+        def block(c_in: int, kernel: tuple[int, int]) -> nn.Sequential:
+            conv = TrackDownsample(1, c_in, c, kernel, bias=norm == "none")
+            return nn.Sequential(conv, norm2d(norm, c), nn.LeakyReLU(LEAKY_SLOPE))
+
+        self.pitch = block(1, (1, 12))
+        self.octave = block(c, (1, n_octaves))
+        # time layers run fine to coarse: the reverse of the generator's factors[1:]
+        self.time = nn.ModuleList(block(c, (f, 1)) for f in reversed(factors[1:]))
+        self.vector = nn.Linear(c * factors[0], cfg.melody_dim)
+
+    def forward(self, bars: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Encode bars.
+
+        Parameters
+        ----------
+        bars : Tensor
+            ``(N, 1, S, 12 * n_octaves)``, one octave-padded bar of melody per row (``N = B * n_bars``).
+
+        Returns
+        -------
+        vector : Tensor
+            ``(N, melody_dim)``.
+        features : list of Tensor
+            Coarse to fine: ``(N, c, prod(factors[:i]), 1)`` for each generator time layer ``i >= 1``,
+            then ``(N, c, S, 1)`` and ``(N, c, S, n_octaves)``.
+        """
+        pitch = self.pitch(bars)
+        h = self.octave(pitch)
+        features = [pitch, h]
+        for layer in self.time:
+            h = layer(h)
+            features.append(h)
+        return self.vector(h.flatten(1)), features[::-1]
+
+
+class MuseGANGenerator(Generator):
+    """MuseGAN hybrid generator conditioned on a melody: ``(melody (B, T, P), noise) -> logits (B, K, T, P)``."""
+
+    def __init__(self, cfg: MuseGANConfig) -> None:
+        super().__init__(cfg)
+        k, d, h = cfg.n_tracks, cfg.z_dim, cfg.temporal_hidden
+        self.n_bars, self.steps_per_bar, self.z_dim = cfg.n_bars, cfg.steps_per_bar, d
+        self.noise_dim = 2 * d + 2 * k * d
+        self.pad = octave_padding(cfg.lowest_pitch, cfg.n_pitches)
+        n_octaves = (sum(self.pad) + cfg.n_pitches) // 12
+        factors = upsampling_factors(cfg.steps_per_bar)
+        norm = "batch" if cfg.generator_batchnorm else "none"
+
+        self.shared_temporal = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, cfg.n_bars * d))
+        self.private_temporal = nn.Sequential(
+            nn.Conv1d(k * d, k * h, 1, groups=k), nn.ReLU(), nn.Conv1d(k * h, k * cfg.n_bars * d, 1, groups=k)
+        )
+        self.melody_encoder = MelodyEncoder(cfg, n_octaves, factors)
+
+        b, cm = cfg.base_channels, cfg.melody_channels
+        channels = [4 * b]
+        for _ in factors[1:]:
+            channels.append(max(b, channels[-1] // 2))
+        channels.append(max(1, b // 2))
+        # every layer's stride equals its kernel: the first grows the 1x1 input to factors[0] x 1 cells
+        kernels = [(f, 1) for f in factors] + [(1, n_octaves), (1, 12)]
+        c_in = [2 * d, *channels]
+        c_out = [*channels, 1]
+        c_shared = [2 * d + cfg.melody_dim] + [cm] * (len(kernels) - 1)
+        # a bias only where no batch norm follows (it would cancel it): the output layer, or all without norm
+        self.layers = nn.ModuleList(
+            TrackUpsample(k, ci, co, kern, shared_channels=cs, bias=norm == "none" or i == len(kernels) - 1)
+            for i, (ci, co, kern, cs) in enumerate(zip(c_in, c_out, kernels, c_shared, strict=True))
+        )
+        self.norms = nn.ModuleList(norm2d(norm, k * c) for c in channels)
+
+    def forward(self, melody: Tensor, noise: Tensor) -> Tensor:
+        """Generate accompaniment logits.
+
+        Parameters
+        ----------
+        melody : Tensor
+            ``(B, T, P)`` in ``[0, 1]``.
+        noise : Tensor
+            ``(B, noise_dim)``, e.g. from :meth:`sample_noise`.
+
+        Returns
+        -------
+        Tensor
+            ``(B, K, T, P)`` raw logits; ``torch.sigmoid`` of them are the note probabilities.
+        """
+        self.check_inputs(melody, noise)
+        bsz, k, d, n_bars = melody.shape[0], self.n_tracks, self.z_dim, self.n_bars
+        n = bsz * n_bars
+        z_shared, z_shared_t, z_private, z_private_t = noise.split([d, d, k * d, k * d], dim=1)
+
+        bar_shared = self.shared_temporal(z_shared_t).reshape(bsz, n_bars, d)
+        bar_private = self.private_temporal(z_private_t.unsqueeze(-1)).reshape(bsz, k, n_bars, d)
+
+        bars = pad_pitch(melody, *self.pad).reshape(n, 1, self.steps_per_bar, -1)
+        melody_vector, melody_features = self.melody_encoder(bars)
+
+        shared = torch.cat(
+            [z_shared.unsqueeze(1).expand(bsz, n_bars, d), bar_shared, melody_vector.reshape(bsz, n_bars, -1)],
+            dim=2,
+        ).reshape(n, -1, 1, 1)
+        private = torch.cat(
+            [z_private.reshape(bsz, 1, k, d).expand(bsz, n_bars, k, d), bar_private.transpose(1, 2)], dim=3
+        ).reshape(n, k * 2 * d, 1, 1)
+
+        x = self.layers[0](private, shared)
+        for layer, norm, cond in zip(self.layers[1:], self.norms, melody_features, strict=True):
+            x = layer(torch.relu(norm(x)), cond)
+        below, _ = self.pad
+        x = x[..., below : below + self.n_pitches]  # (B * n_bars, K, S, P)
+        x = x.reshape(bsz, n_bars, k, self.steps_per_bar, self.n_pitches).transpose(1, 2)
+        return x.reshape(bsz, k, self.n_steps, self.n_pitches)
+
+
+class MuseGANCritic(Critic):
+    """MuseGAN discriminator that also sees the melody: ``(melody, accompaniment) -> scores (B,)``."""
+
+    def __init__(self, cfg: MuseGANConfig) -> None:
+        super().__init__(cfg)
+        k, c = cfg.n_tracks, cfg.critic_base_channels
+        self.n_bars, self.steps_per_bar = cfg.n_bars, cfg.steps_per_bar
+        self.pad = octave_padding(cfg.lowest_pitch, cfg.n_pitches)
+        n_octaves = (sum(self.pad) + cfg.n_pitches) // 12
+        factors = downsampling_factors(cfg.steps_per_bar) or [1]
+        cp = max(1, c // 2)
+
+        def act(channels: int, groups: int = 1) -> nn.Sequential:
+            return nn.Sequential(norm2d("layer", channels, groups), nn.LeakyReLU(LEAKY_SLOPE))
+
+        # private per-track streams over [melody, track]: pitch within octaves, then the finest time factor
+        self.private_pitch = TrackDownsample(k, 1, cp, (1, 12), shared_channels=1)
+        self.private_pitch_act = act(k * cp, k)
+        self.private_time = nn.Sequential(TrackDownsample(k, cp, cp, (factors[0], 1)), act(k * cp, k))
+        # shared stream over all tracks: across octaves, then the remaining time factors down to one per bar
+        shared: list[nn.Module] = [TrackDownsample(1, k * cp, 4 * c, (1, n_octaves)), act(4 * c)]
+        width = 4 * c
+        for i, f in enumerate(factors[1:]):
+            out = 8 * c if i == len(factors) - 2 else 4 * c
+            shared += [TrackDownsample(1, width, out, (f, 1)), act(out)]
+            width = out
+        self.shared = nn.Sequential(*shared)
+        # chroma stream over [melody, tracks] folded to 12 pitch classes, one vector per bar
+        s = cfg.steps_per_bar
+        self.chroma = nn.Sequential(
+            TrackDownsample(1, 1 + k, c, (1, 12)), act(c), TrackDownsample(1, c, 2 * c, (s, 1)), act(2 * c)
+        )
+        # across bars
+        span = min(2, cfg.n_bars)
+        self.bars = nn.Sequential(nn.Conv2d(width + 2 * c, 8 * c, (span, 1)), act(8 * c))
+        self.out = nn.Linear(8 * c * (cfg.n_bars - span + 1), 1)
+
+    def forward(self, melody: Tensor, accompaniment: Tensor) -> Tensor:
+        """Score melody/accompaniment pairs.
+
+        Parameters
+        ----------
+        melody : Tensor
+            ``(B, T, P)`` in ``[0, 1]``.
+        accompaniment : Tensor
+            ``(B, K, T, P)`` of probabilities (fake) or ``{0, 1}`` (real).
+
+        Returns
+        -------
+        Tensor
+            ``(B,)`` raw scores, higher = more real.
+        """
+        self.check_inputs(melody, accompaniment)
+        mel = pad_pitch(melody, *self.pad).unsqueeze(1)  # (B, 1, T, 12 * n_octaves)
+        acc = pad_pitch(accompaniment, *self.pad)  # (B, K, T, 12 * n_octaves)
+        x = self.private_pitch_act(self.private_pitch(acc, mel))
+        x = self.shared(self.private_time(x))  # (B, 8c, n_bars, 1)
+        c = self.chroma(chroma(torch.cat([mel, acc], dim=1)))  # (B, 2c, n_bars, 1)
+        x = self.bars(torch.cat([x, c], dim=1))
+        return self.out(x.flatten(1)).squeeze(1)
+
+
+def build(config: MuseGANConfig) -> tuple[MuseGANGenerator, MuseGANCritic]:
+    """Build a generator and a critic from a validated config."""
+    return MuseGANGenerator(config), MuseGANCritic(config)

@@ -1,0 +1,71 @@
+"""MuseGAN specifics: default size, latent layout, per-track private branches."""
+
+from __future__ import annotations
+
+import torch
+
+from museforge.models import MuseGANConfig, MuseGANCritic, MuseGANGenerator, build_gan, count_parameters
+from museforge.models.layers import TrackUpsample
+
+from .conftest import random_melody, tiny
+
+
+def test_default_model_is_modest() -> None:
+    generator, critic, cfg = build_gan("musegan", None)
+    assert isinstance(generator, MuseGANGenerator) and isinstance(critic, MuseGANCritic)
+    assert cfg == MuseGANConfig()
+    assert (cfg.n_tracks, cfg.n_bars, cfg.steps_per_bar, cfg.n_pitches, cfg.lowest_pitch) == (4, 4, 48, 84, 24)
+    assert 1_000_000 <= count_parameters(generator) <= 3_000_000
+    assert 500_000 <= count_parameters(critic) <= 1_500_000
+    assert generator.noise_dim == 2 * 32 + 2 * 4 * 32
+
+
+def test_private_branches_are_grouped_not_looped() -> None:
+    """Tracks are folded into channels: the same modules whatever K is (no per-track copies)."""
+    g2, c2, _ = tiny("musegan", n_tracks=2)
+    g7, c7, _ = tiny("musegan", n_tracks=7)
+    assert [n for n, _ in g2.named_modules()] == [n for n, _ in g7.named_modules()]
+    assert [n for n, _ in c2.named_modules()] == [n for n, _ in c7.named_modules()]
+    layers = [m for m in g7.modules() if isinstance(m, TrackUpsample)]
+    assert layers and all(m.n_tracks == 7 for m in layers)
+
+
+def test_private_noise_of_one_track_changes_only_that_track() -> None:
+    generator, _, cfg = tiny("musegan")
+    generator.eval()
+    k, d = cfg.n_tracks, cfg.z_dim
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
+    base = generator(melody, noise)
+    for part, offset in (("private", 2 * d), ("private temporal", 2 * d + k * d)):
+        changed = noise.clone()
+        changed[:, offset + d : offset + 2 * d] += 1.0  # track 1's latent
+        diff = (generator(melody, changed) - base).abs().sum(dim=(0, 2, 3))
+        assert diff[1] > 0, part
+        assert diff[0] == 0 and diff[2] == 0, f"{part} noise of track 1 leaked into other tracks"
+
+
+def test_shared_noise_changes_every_track() -> None:
+    generator, _, cfg = tiny("musegan")
+    generator.eval()
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
+    for offset in (0, cfg.z_dim):  # shared, shared temporal
+        changed = noise.clone()
+        changed[:, offset : offset + cfg.z_dim] += 1.0
+        diff = (generator(melody, changed) - generator(melody, noise)).abs().sum(dim=(0, 2, 3))
+        assert (diff > 0).all()
+
+
+def test_bar_latents_and_melody_act_per_bar() -> None:
+    """The melody encoding of a bar feeds that bar: changing bar 1 of the melody leaves bar 0 alone."""
+    generator, _, cfg = tiny("musegan")
+    generator.eval()
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = generator.sample_noise(2)
+    other = melody.clone()
+    s = cfg.steps_per_bar
+    other[:, s:] = random_melody(2, cfg.n_steps - s, cfg.n_pitches, seed=9)
+    a, b = generator(melody, noise), generator(other, noise)
+    assert torch.equal(a[:, :, :s], b[:, :, :s])
+    assert not torch.equal(a[:, :, s:], b[:, :, s:])
