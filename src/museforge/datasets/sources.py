@@ -186,9 +186,9 @@ _BACH = Source(
     download_note=(
         "Fetches the verbatim files (Jsb16thSeparated.npz and .json, jsb-chorales-*.json/.pkl, README.md). "
         "The 4-track MIDI in midi_derived_satb/ was converted locally and is not fetched: a downloaded copy "
-        "holds bach/jsb_chorales_czhuang/Jsb16thSeparated.npz (np.load(..., allow_pickle=True, "
-        "encoding='latin1'); keys train/valid/test of object arrays of (steps, 4) float SATB MIDI pitches "
-        "on a 16th-note grid, NaN = rest)."
+        "holds bach/jsb_chorales_czhuang/Jsb16thSeparated.json, which the builder reads (keys train/valid/test: "
+        "lists of (steps, 4) SATB MIDI pitches on a 16th-note grid, -1 = rest; the .npz twin holds pickled "
+        "object arrays and is never loaded)."
     ),
     verbatim=("*.npz", "*.json", "*.pkl", "README.md"),
     optional=("README.md",),

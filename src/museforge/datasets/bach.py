@@ -1,0 +1,169 @@
+"""Bach chorales: four voices, soprano (the melody), alto, tenor and bass.
+
+Two sources:
+
+* no source root: the chorales bundled with music21 (``music21.corpus.chorales.Iterator``, offline), read
+  with :func:`museforge.music.score.read_score`. Bar lines come from the scores' measures (a pickup is not a
+  bar); chorales in 3/4 or another meter give no 4-beat bars and are skipped with the meter as the reason.
+  Splits are decided by a hash of the chorale's corpus name.
+* a source root: ``bach/jsb_chorales_czhuang/Jsb16thSeparated.json`` (JSB Chorales, Boulanger-Lewandowski split of
+  229/76/77, kept; the JSON twin of the upstream ``.npz``, read instead because the npz holds pickled object
+  arrays and museforge never unpickles a file). Each chorale is a list (16ths, 4) of SATB MIDI pitches with -1
+  for rests. The
+  source has no meter: every chorale is read as 4/4 with bar lines placed so that it *ends* on a bar line (148
+  of the 229 training chorales open with a one-beat pickup). It does not tell held from repeated notes, so
+  equal consecutive pitches are merged into one note.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_dirs
+from museforge.datasets.windows import SkipSong, SongRef, merge_tracks
+from museforge.errors import MuseforgeError
+from museforge.music.pianoroll import Multitrack, TrackNotes
+
+DEFAULT_RESOLUTION = 4
+DEFAULT_HOP_BARS = 1
+JSON_NAME = "Jsb16thSeparated.json"
+#: Steps per quarter-note beat in the source (a 16th-note grid).
+SOURCE_RESOLUTION = 4
+VOICES = ("Soprano", "Alto", "Tenor", "Bass")
+ROLES = ("melody", "alto", "tenor", "bass")
+#: Choir Aahs for every voice, as in the SATB MIDI files derived from the same data.
+PROGRAM = 52
+TEMPO = 100.0
+TRACKS = [TrackSpec(role, name) for role, name in zip(ROLES, VOICES, strict=True)]
+PROGRAMS = dict.fromkeys(ROLES, PROGRAM)
+
+
+def plan(source_root: Path | None) -> SourcePlan:
+    """The chorales to read: music21's corpus when ``source_root`` is None, else the JSB JSON under it."""
+    if source_root is None:
+        import music21
+        from music21 import corpus
+
+        names = list(corpus.chorales.Iterator(returnType="filename"))
+        refs = [SongRef(name, name, None, ("corpus", name)) for name in names]
+        return SourcePlan(
+            root="music21 corpus (bundled Bach chorales)",
+            refs=refs,
+            checksums={"music21_corpus_chorales": f"music21 {music21.__version__}"},
+            tracks=TRACKS,
+            programs=PROGRAMS,
+            notes=[
+                "music21's bundled chorales; bar lines from the scores' measures, pickups not counted as bars; "
+                "chorales in 3/4 (or any meter other than 4 beats a bar) are skipped; split by a hash of the "
+                "corpus name (80/10/10)."
+            ],
+        )
+    folders = source_dirs("bach", source_root)
+    folder = folders.get("jsb_chorales_czhuang")
+    path = folder / JSON_NAME if folder else None
+    if path is None or not path.is_file():
+        raise MuseforgeError(f"no {JSON_NAME} under {source_root}/bach/jsb_chorales_czhuang")
+    try:
+        data = json.loads(path.read_text())
+        arrays = {split: list(data[split]) for split in ("train", "valid", "test")}
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise MuseforgeError(f"{path} is not the JSB chorales JSON ({error})") from None
+    by_split = [
+        [
+            SongRef(f"jsb_{split}_{i}", f"jsb_{split}_{i}", split, ("jsb", np.asarray(a, np.float32)))
+            for i, a in enumerate(chorales)
+        ]
+        for split, chorales in arrays.items()
+    ]
+    # Interleave the splits (train, valid, test, train, ...) so that a small ``limit`` still reaches all three.
+    order = [group[i] for i in range(max(map(len, by_split))) for group in by_split if i < len(group)]
+    return SourcePlan(
+        root=str(source_root),
+        refs=order,
+        checksums=checksums({"jsb_chorales_czhuang": folder}),
+        tracks=TRACKS,
+        programs=PROGRAMS,
+        notes=[
+            "JSB Chorales (JSON) with its own 229/76/77 split; 4/4 bar lines placed so each chorale ends on a bar "
+            "line (a leading partial bar is a pickup); equal consecutive 16th-note pitches merged into one note."
+        ],
+    )
+
+
+def read_song(ref: SongRef, resolution: int) -> Multitrack:
+    """One chorale as 4 tracks (soprano, alto, tenor, bass) on ``resolution`` steps per beat."""
+    kind, data = ref.payload
+    if kind == "jsb":
+        return chorale_from_array(data, resolution)
+    from music21 import corpus
+
+    from museforge.music.score import read_score
+
+    score = corpus.parse(data)
+    multitrack = read_score(score, resolution)
+    voices = _voice_tracks(multitrack.names)
+    if voices is None:
+        raise SkipSong("no soprano, alto, tenor and bass parts")
+    layout = [(role, name, [index], False) for role, name, index in zip(ROLES, VOICES, voices, strict=True)]
+    merged = merge_tracks(multitrack, layout, PROGRAMS)
+    merged.programs = [PROGRAM] * 4
+    return merged
+
+
+def _voice_tracks(names: list[str]) -> list[int] | None:
+    """Indices of the soprano, alto, tenor and bass parts by name (first match), or the only 4 parts in order."""
+    lowered = [n.lower().strip() for n in names]
+    found: list[int] = []
+    for voice in VOICES:
+        match = next((i for i, n in enumerate(lowered) if n.split(" ")[0] == voice.lower()), None)
+        if match is None:
+            break
+        found.append(match)
+    if len(found) == 4:
+        return found
+    return [0, 1, 2, 3] if len(names) == 4 else None
+
+
+def chorale_from_array(voices: np.ndarray, resolution: int = SOURCE_RESOLUTION) -> Multitrack:
+    """A JSB chorale array as a multitrack.
+
+    Parameters
+    ----------
+    voices : np.ndarray, shape (16ths, 4), float
+        SATB MIDI pitches per 16th note; NaN or a negative value is a rest.
+    resolution : steps per beat, a multiple of 4.
+
+    Returns
+    -------
+    Multitrack
+        4 tracks, 4/4, ``downbeats`` every 16 16ths counted back from the end (a leading partial bar is a
+        pickup, not a bar); equal consecutive pitches are one note.
+    """
+    if resolution % SOURCE_RESOLUTION:
+        raise MuseforgeError(
+            f"the JSB chorales are on a 16th-note grid: resolution must be a multiple of 4, got {resolution}"
+        )
+    factor = resolution // SOURCE_RESOLUTION
+    voices = np.asarray(voices, dtype=np.float64)
+    if voices.ndim != 2 or voices.shape[1] != 4 or len(voices) == 0:
+        raise MuseforgeError(f"a JSB chorale must be an array of shape (steps, 4), got {voices.shape}")
+    pitches = np.where(np.isfinite(voices) & (voices >= 0), np.rint(np.nan_to_num(voices, nan=-1)), -1).astype(int)
+    tracks = []
+    for v, (role, name) in enumerate(zip(ROLES, VOICES, strict=True)):
+        notes = []
+        column = pitches[:, v]
+        start = 0
+        for step in range(1, len(column) + 1):
+            if step == len(column) or column[step] != column[start]:
+                if column[start] >= 0:
+                    notes.append((int(column[start]), start * factor, step * factor, 90))
+                start = step
+        tracks.append(TrackNotes(name, role, PROGRAM, False, notes))
+    n_steps = len(voices) * factor
+    multitrack = Multitrack.from_notes(tracks, resolution, tempo=TEMPO, n_steps=n_steps)
+    bar = 4 * resolution
+    multitrack.downbeats = np.arange(n_steps % bar, n_steps, bar, dtype=np.int64)
+    return multitrack
