@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 MUSEFORGE := $(VENV)/bin/museforge
-# Debian packages the project needs: FluidSynth and its General MIDI soundfont render audio.
-DEBIAN_PACKAGES := fluidsynth fluid-soundfont-gm
+# Debian packages the project needs: FluidSynth and its General MIDI soundfont render audio; Chromium runs
+# the browser tests (driven by Playwright for Python, never a downloaded browser).
+DEBIAN_PACKAGES := fluidsynth fluid-soundfont-gm chromium
 # The read-only real MIDI data beside the project (tests and CI read it from there).
 SHARED_DATASETS ?= $(abspath ../shared/datasets)
 export MUSEFORGE_SHARED_DATASETS := $(SHARED_DATASETS)

@@ -139,6 +139,192 @@ def cmd_melodies_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------------- training
+def cmd_train(args: argparse.Namespace) -> int:
+    from museforge.training import TrainConfig, resume_config, stop_signals, train
+
+    settings = {
+        "model": args.model,
+        "genre": args.genre,
+        "epochs": args.epochs,
+        "learning_rate": args.learning_rate,
+        "update_ratio": args.update_ratio,
+        "loss": args.loss,
+        "batch_size": args.batch_size,
+        "max_steps": args.max_steps,
+        "seed": args.seed,
+        "device": args.device,
+    }
+    given = {key: value for key, value in settings.items() if value is not None}
+    if args.resume:
+        config = resume_config(args.name, **given)
+    else:
+        if args.genre is None:
+            raise MuseforgeError("--genre is required for a new model")
+        config = TrainConfig(name=args.name, **given)
+    with stop_signals() as stop:
+        result = train(config, progress=not args.json, stop_event=stop)
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"model {result['name']}: {result['status']} after {result['epochs_done']} epochs; "
+            f"generator loss {_number(result.get('generator_loss'))}, "
+            f"discriminator loss {_number(result.get('discriminator_loss'))}"
+        )
+        print(f"files in {result['path']}")
+    return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else "-"
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from museforge.pretrained import list_pretrained
+    from museforge.training import list_models
+
+    models = list_models()
+    shipped = [
+        {
+            "name": c["genre"],
+            "architecture": c.get("architecture"),
+            "genre": c.get("genre"),
+            "status": "shipped",
+            "epochs_done": c.get("epochs_done"),
+        }
+        for c in list_pretrained()
+    ]
+    if args.json:
+        _print_json({"models": models, "pretrained": shipped})
+        return 0
+    rows = [
+        [
+            m["name"],
+            m.get("architecture") or "-",
+            m.get("genre") or "-",
+            m["status"],
+            m.get("epochs_done", "-"),
+            _number(m.get("generator_loss")),
+            _number(m.get("discriminator_loss")),
+        ]
+        for m in models
+    ]
+    rows += [[m["name"], m["architecture"], m["genre"], "shipped", m["epochs_done"], "-", "-"] for m in shipped]
+    if not rows:
+        print("no models yet: train one with `museforge train --genre bach --model unet --name mybach`")
+        return 0
+    print(_table(rows, ["name", "architecture", "genre", "status", "epochs", "G loss", "D loss"]))
+    return 0
+
+
+def cmd_models_show(args: argparse.Namespace) -> int:
+    from museforge.training import show_model
+
+    model = show_model(args.name)
+    if args.json:
+        _print_json(model)
+        return 0
+    for key in ("name", "architecture", "genre", "status", "epochs_done", "generator_loss", "discriminator_loss"):
+        print(f"{key:20} {model.get(key)}")
+    for key, value in sorted(model.get("hyperparameters", {}).items()):
+        print(f"  {key:18} {value}")
+    metrics = model.get("metrics") or {}
+    for role, values in metrics.items():
+        if isinstance(values, dict):
+            print(f"  {role:18} " + ", ".join(f"{k} {_number(v)}" for k, v in values.items()))
+    return 0
+
+
+def cmd_models_stop(args: argparse.Namespace) -> int:
+    from museforge.training import request_stop
+
+    request_stop(args.name)
+    print(f"asked model {args.name} to stop; it saves a checkpoint first")
+    return 0
+
+
+def cmd_models_delete(args: argparse.Namespace) -> int:
+    from museforge.training import delete_model
+
+    delete_model(args.name)
+    print(f"deleted model {args.name}")
+    return 0
+
+
+def cmd_models_export(args: argparse.Namespace) -> int:
+    from museforge.training import export_model
+
+    weights, card = export_model(args.name, Path(args.directory), args.stem)
+    print(f"wrote {weights} and {card}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- compose
+def cmd_compose(args: argparse.Namespace) -> int:
+    from museforge.compose import compose
+
+    model = args.model or args.genre
+    result = compose(
+        Path(args.melody) if Path(args.melody).suffix.lower() in (".mid", ".midi") else args.melody,
+        model,
+        out_midi=Path(args.out),
+        wav=Path(args.wav) if args.wav else None,
+        png=Path(args.png) if args.png else None,
+        seed=args.seed,
+    )
+    from museforge.store import Store
+
+    Store().record_composition(result, melody=args.melody, source="cli")  # the studio lists it too
+    summary = result.summary
+    if args.json:
+        _print_json(summary)
+        return 0
+    rows = [[t["name"], t["role"], t["program"], "yes" if t["is_drum"] else "", t["notes"]] for t in summary["tracks"]]
+    print(f"{summary['bars']} bars at {summary['tempo']:.0f} bpm, model {summary['model']}, seed {summary['seed']}")
+    print(_table(rows, ["track", "role", "program", "drums", "notes"]))
+    for kind in ("midi", "wav", "png"):
+        if summary.get(kind):
+            print(f"wrote {summary[kind]}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from museforge.evaluate import evaluate_data, evaluate_model, format_evaluation
+
+    chosen = [x for x in (args.name, args.data, args.results) if x]
+    if len(chosen) != 1:
+        raise MuseforgeError("give exactly one of NAME, --data GENRE or --results FILE.md")
+    if args.results:
+        from museforge.report import write_results_markdown
+
+        rows = write_results_markdown(Path(args.results), samples=args.samples, seed=args.seed)
+        print(f"wrote {args.results} ({len(rows)} models)")
+        return 0
+    if args.data:
+        result = evaluate_data(args.data, args.split)
+    else:
+        result = evaluate_model(
+            args.name,
+            samples=args.samples,
+            split=args.melodies,
+            seed=args.seed,
+            classifier=not args.no_classifier,
+            plot=Path(args.plot) if args.plot else None,
+        )
+    print(json.dumps(result, indent=2) if args.json else format_evaluation(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    from museforge.server import serve
+
+    serve(args.host, args.port, Path(args.data_dir) if args.data_dir else None)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -175,6 +361,76 @@ def build_parser() -> argparse.ArgumentParser:
     melodies_list = melodies_commands.add_parser("list", help="list the sample melodies")
     melodies_list.add_argument("--json", action="store_true", help="print JSON")
     melodies_list.set_defaults(handler=cmd_melodies_list)
+
+    train = commands.add_parser("train", help="train a GAN on a genre's dataset (DeepComposer's hyperparameters)")
+    train.add_argument("--model", choices=("musegan", "unet"), help="architecture (default musegan)")
+    train.add_argument("--genre", help="training dataset: bach, pop, rock, jazz or symphony")
+    train.add_argument("--name", required=True, help="the model's name (letters, digits, - and _)")
+    train.add_argument("--epochs", type=int, help="passes over the training data (default 10)")
+    train.add_argument("--learning-rate", type=float, help="Adam learning rate of both networks (default 0.001)")
+    train.add_argument("--update-ratio", type=int, help="critic updates per generator update (default 5)")
+    train.add_argument("--loss", choices=("wgan-gp", "hinge", "nonsaturating", "lsgan"), help="default wgan-gp")
+    train.add_argument("--batch-size", type=int, help="windows per batch (default 64)")
+    train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
+    train.add_argument("--seed", type=int, help="seed of everything random (default 0)")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
+    train.add_argument("--resume", action="store_true", help="continue the model NAME from its last checkpoint")
+    train.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    train.set_defaults(handler=cmd_train)
+
+    models = commands.add_parser("models", help="list, show, stop, delete and export trained models")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_list = models_commands.add_parser("list", help="every model with its status and last losses")
+    models_list.add_argument("--json", action="store_true", help="print JSON")
+    models_list.set_defaults(handler=cmd_models_list)
+    models_show = models_commands.add_parser("show", help="one model: hyperparameters, status, losses, metrics")
+    models_show.add_argument("name")
+    models_show.add_argument("--json", action="store_true", help="print JSON")
+    models_show.set_defaults(handler=cmd_models_show)
+    models_stop = models_commands.add_parser("stop", help="ask a training run to save and stop")
+    models_stop.add_argument("name")
+    models_stop.set_defaults(handler=cmd_models_stop)
+    models_delete = models_commands.add_parser("delete", help="delete a model and its files")
+    models_delete.add_argument("name")
+    models_delete.set_defaults(handler=cmd_models_delete)
+    models_export = models_commands.add_parser("export", help="write a model as a shippable weights + card pair")
+    models_export.add_argument("name")
+    models_export.add_argument("directory")
+    models_export.add_argument("--stem", help="file name stem (default: the genre)")
+    models_export.set_defaults(handler=cmd_models_export)
+
+    compose = commands.add_parser("compose", help="write accompaniment for a melody with a genre model")
+    compose.add_argument("--melody", required=True, help="a sample name (museforge melodies list) or a MIDI file")
+    which = compose.add_mutually_exclusive_group(required=True)
+    which.add_argument("--genre", help="use the shipped model of this genre")
+    which.add_argument("--model", help="use this trained model (or a genre's shipped model)")
+    compose.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
+    compose.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    compose.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    compose.add_argument("--seed", type=int, help="make the result reproducible")
+    compose.add_argument("--json", action="store_true", help="print a JSON summary")
+    compose.set_defaults(handler=cmd_compose)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="compare a model's music with real music: metrics, classifier, plot"
+    )
+    evaluate.add_argument("name", nargs="?", help="a trained model's name or a genre with a shipped model")
+    evaluate.add_argument("--samples", type=_positive_int, default=1000, help="generated windows (default 1000)")
+    evaluate.add_argument("--melodies", choices=("valid", "test"), default="valid", help="held-out melodies")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--no-classifier", action="store_true", help="skip the real-vs-generated classifier")
+    evaluate.add_argument("--plot", metavar="PNG", help="write metric bars and loss curves to this PNG")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.add_argument("--data", metavar="GENRE", help="metrics of a built dataset (the reference row)")
+    evaluate.add_argument("--split", choices=("train", "valid", "test"), default="train", help="with --data")
+    evaluate.add_argument("--results", metavar="MD", help="evaluate every shipped model and write this markdown")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    serve = commands.add_parser("serve", help="run the web studio and REST API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", metavar="DIR", help="data home (default $MUSEFORGE_HOME or ~/.museforge)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

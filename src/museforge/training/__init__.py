@@ -4,7 +4,7 @@ Public API (imported lazily, so ``import museforge.training.config`` stays free 
 
 - :class:`TrainConfig` (``.validate()``), :func:`train`, :func:`resume_config`, :func:`stop_signals`;
 - :func:`list_models`, :func:`show_model`, :func:`load_generator`, :func:`export_model`,
-  :func:`request_stop`, :func:`delete_model`.
+  :func:`request_stop`, :func:`delete_model`, :func:`pretrained_path`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _EXPORTS = {
     "request_stop": "museforge.training.registry",
     "delete_model": "museforge.training.registry",
     "model_dir": "museforge.training.registry",
+    "pretrained_path": "museforge.training.registry",
 }
 
 __all__ = sorted(_EXPORTS)

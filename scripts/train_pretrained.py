@@ -1,0 +1,105 @@
+"""Train the shipped genre models with museforge's own trainer and export them to src/museforge/pretrained/.
+
+    python scripts/train_pretrained.py --source ../shared/datasets [--genres bach pop] [--minutes 8]
+
+Each genre's recipe (architecture, model size, hyperparameters, dataset resolution) is in RECIPES below. A run
+trains from the dataset cache alone (``museforge datasets build`` first, which this script does), stops at its
+step limit or its time budget (whichever comes first; a time stop saves a checkpoint like any stop), then exports
+the generator (safetensors) and its card (JSON) with the training time and hardware added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from museforge.datasets.build import build_dataset
+from museforge.pretrained import PRETRAINED_DIR
+from museforge.training import TrainConfig, delete_model, export_model, train
+from museforge.training.registry import model_dir
+
+#: CPU-sized recipes: small widths and 16th-note resolution so that minutes of 2-core CPU make real progress.
+RECIPES: dict[str, dict] = {
+    "bach": {
+        "model": "unet",
+        "resolution": 4,
+        "model_config": {"base_channels": 16, "max_channels": 128, "critic_base_channels": 16},
+    },
+    **{
+        genre: {
+            "model": "musegan",
+            "resolution": 4,
+            "model_config": {"base_channels": 32, "critic_base_channels": 24, "temporal_hidden": 64},
+        }
+        for genre in ("pop", "rock", "jazz", "symphony")
+    },
+}
+COMMON = {"learning_rate": 1e-3, "update_ratio": 2, "loss": "wgan-gp", "batch_size": 32, "epochs": 100}
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def train_genre(genre: str, source: Path, minutes: float, max_steps: int) -> dict:
+    recipe = RECIPES[genre]
+    build_dataset(genre, source, resolution=recipe["resolution"])
+    name = f"pretrained-{genre}"
+    if (model_dir(name) / "model.json").exists():
+        delete_model(name)
+    config = TrainConfig(
+        name=name,
+        genre=genre,
+        model=recipe["model"],
+        model_config=recipe["model_config"],
+        max_steps=max_steps,
+        samples_per_epoch=1,
+        **{**COMMON, **recipe.get("hyperparameters", {})},
+    )
+    stop = threading.Event()
+    timer = threading.Timer(minutes * 60, stop.set)
+    timer.start()
+    started = time.perf_counter()
+    try:
+        result = train(config, progress=True, stop_event=stop)
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - started
+    weights, card_path = export_model(name, PRETRAINED_DIR, genre)
+    card = json.loads(card_path.read_text())
+    card["name"] = genre
+    card["training"] = {
+        "seconds": round(seconds, 1),
+        "hardware": hardware(),
+        "budget_minutes": minutes,
+        "steps": result.get("step"),
+        "stopped_by": "time budget" if stop.is_set() else "step limit",
+        "command": f"python scripts/train_pretrained.py --source DIR --genres {genre} --minutes {minutes:g}",
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return {"genre": genre, "seconds": seconds, "steps": result.get("step"), "weights": str(weights)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, required=True, help="folder laid out like ../shared/datasets")
+    parser.add_argument("--genres", nargs="*", default=list(RECIPES))
+    parser.add_argument("--minutes", type=float, default=8.0, help="time budget per genre")
+    parser.add_argument("--max-steps", type=int, default=20_000)
+    args = parser.parse_args()
+    os.environ.setdefault("MUSEFORGE_HOME", str(Path.home() / ".museforge"))
+    for genre in args.genres:
+        print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The genre models shipped with museforge: ``<genre>.safetensors`` (generator weights) + ``<genre>.json`` (card).
+
+Each was trained by museforge's own ``museforge train`` on the data in ``../shared/datasets`` and exported with
+``museforge models export``; its card records the data, hyperparameters, training time and hardware, and metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+PRETRAINED_DIR = Path(__file__).resolve().parent
+
+
+def pretrained_card_path(genre: str) -> Path | None:
+    """The card of the shipped model for ``genre``, or None if none is shipped."""
+    path = PRETRAINED_DIR / f"{genre}.json"
+    return path if path.is_file() and path.with_suffix(".safetensors").is_file() else None
+
+
+def list_pretrained() -> list[dict[str, Any]]:
+    """The cards of every shipped model, sorted by genre."""
+    cards = []
+    for path in sorted(PRETRAINED_DIR.glob("*.json")):
+        if path.with_suffix(".safetensors").is_file():
+            card = json.loads(path.read_text())
+            cards.append({"genre": card.get("genre", path.stem), **card, "card_path": str(path)})
+    return cards

@@ -1,0 +1,187 @@
+"""The studio: a FastAPI app serving the REST API under ``/api``, the web pages, and the training dispatcher.
+
+``create_app(data_dir)`` builds the app (OpenAPI docs at ``/docs``); ``serve(host, port, data_dir)`` runs it with
+uvicorn, on the loopback interface unless told otherwise. Every :class:`~museforge.errors.MuseforgeError` becomes
+a 4xx answer ``{"detail": "<one line>"}``: 404 for something missing, 409 for a clash with a running job or an
+existing name, 400 for the rest; malformed requests get 422 with the same one-line ``detail``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import museforge
+from museforge import paths
+from museforge.errors import MuseforgeError, NotFoundError
+from museforge.jobs import JobManager
+from museforge.server.routes import ROUTERS
+from museforge.server.settings import Settings
+from museforge.store import ConflictError, Store
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Requests whose body is capped (the melody upload), and the room left for multipart headers.
+UPLOAD_PATHS = ("/api/melodies/upload",)
+MULTIPART_SLACK = 16 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class UploadLimit:
+    """ASGI middleware: answer 413 to an upload whose body is larger than ``limit`` bytes, before parsing it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in UPLOAD_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            response = JSONResponse(status_code=413, content={"detail": _too_large(self.limit)})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(status_code=413, detail=_too_large(self.limit))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _too_large(limit: int) -> str:
+    return f"the upload is larger than the limit of {limit - MULTIPART_SLACK} bytes (1 MB)"
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "invalid request: " + "; ".join(parts) + more
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MuseforgeError)
+    async def museforge_error(_request: Request, error: MuseforgeError) -> JSONResponse:
+        code = 404 if isinstance(error, NotFoundError) else 409 if isinstance(error, ConflictError) else 400
+        return JSONResponse(status_code=code, content={"detail": str(error)})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": str(e.get("type"))}
+            for e in error.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": _validation_message(errors), "errors": errors})
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, error: Exception) -> JSONResponse:
+        traceback.print_exception(error, file=sys.stderr)
+        return JSONResponse(status_code=500, content={"detail": f"internal error: {type(error).__name__}: {error}"})
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the local ``swagger-ui-bundle`` package (the studio runs offline)."""
+    assets: dict[str, str] = {}
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # without the package FastAPI's default page loads Swagger UI from a CDN
+        pass
+    else:
+        app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+        assets = {
+            "swagger_js_url": "/docs-assets/swagger-ui-bundle.js",
+            "swagger_css_url": "/docs-assets/swagger-ui.css",
+            "swagger_favicon_url": "/docs-assets/favicon-32x32.png",
+        }
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Any:
+        return get_swagger_ui_html(openapi_url=str(app.openapi_url), title=f"{app.title} API", **assets)
+
+
+def create_app(data_dir: str | Path | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """Build the studio app over the data folder ``data_dir`` (default ``$MUSEFORGE_HOME``).
+
+    The data folder becomes this process's ``MUSEFORGE_HOME`` (the library and the training workers read it).
+    The job dispatcher starts with the app (its lifespan) and stops with it, interrupting running jobs.
+    """
+    settings = settings or Settings.from_env(data_dir)
+    if paths.home().resolve() != settings.data_dir:
+        os.environ["MUSEFORGE_HOME"] = str(settings.data_dir)
+    store = Store(settings.data_dir / paths.store_path().name)
+    jobs = JobManager(store, max_running=settings.max_jobs, poll_interval=settings.job_poll_interval)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.start()
+        try:
+            yield
+        finally:
+            jobs.shutdown()
+
+    app = FastAPI(
+        title="museforge studio",
+        version=museforge.__version__,
+        description="Compose accompaniment for your melodies with GANs, and train your own models.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.jobs = jobs
+    app.state.compose_slots = threading.BoundedSemaphore(settings.compose_workers)
+    _install_error_handlers(app)
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
+    for router in ROUTERS:
+        app.include_router(router)
+    _install_docs(app)
+
+    @app.get("/", include_in_schema=False)
+    def studio_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/models", include_in_schema=False)
+    def models_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "models.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None = None) -> None:
+    """Run the studio with uvicorn until interrupted (Ctrl-C stops it; running jobs become interrupted)."""
+    import uvicorn
+
+    if host not in LOOPBACK_HOSTS:
+        print(
+            f"museforge: warning: the studio has no login; serving on {host} lets others on the network use it",
+            file=sys.stderr,
+        )
+    app = create_app(data_dir)
+    print(f"museforge studio on http://{host}:{port}/ (API docs at /docs), data in {app.state.settings.data_dir}")
+    uvicorn.run(app, host=host, port=port, log_level="info")

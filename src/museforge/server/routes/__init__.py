@@ -1,0 +1,7 @@
+"""The API's routers, one module per resource."""
+
+from __future__ import annotations
+
+from museforge.server.routes import compositions, health, jobs, melodies, models
+
+ROUTERS = (health.router, melodies.router, models.router, jobs.router, compositions.router)

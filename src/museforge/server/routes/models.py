@@ -1,0 +1,45 @@
+"""``/api/models``: trained models (list, show, delete, samples) and ``/api/composers``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from museforge.server import studio, training_service
+from museforge.server.deps import StoreDep
+
+router = APIRouter(prefix="/api", tags=["models"])
+
+
+@router.get("/models")
+def list_models(store: StoreDep) -> list[dict[str, Any]]:
+    """User-trained models (re-read from their folders, so CLI-trained ones appear), newest first."""
+    return store.sync_models()
+
+
+@router.get("/models/{name}")
+def show_model(name: str, store: StoreDep) -> dict[str, Any]:
+    """A model's card, per-epoch losses and metrics, samples and jobs."""
+    return training_service.model_detail(store, name)
+
+
+@router.delete("/models/{name}")
+def delete_model(name: str, store: StoreDep) -> dict[str, Any]:
+    """Delete a model (refused while it trains)."""
+    return training_service.delete_model(store, name)
+
+
+@router.get("/models/{name}/samples/{filename}", response_class=FileResponse)
+def model_sample(name: str, filename: str) -> FileResponse:
+    """A sample written after an epoch (``epoch_NNN.mid`` / ``epoch_NNN.png``), or ``latest.png``."""
+    path = training_service.sample_file(name, filename)
+    media = "image/png" if path.suffix == ".png" else "audio/midi"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/composers")
+def list_composers() -> list[dict[str, Any]]:
+    """Models that can compose now: the pretrained genre models and completed user models."""
+    return studio.composers()

@@ -1,0 +1,58 @@
+"""The studio server's settings, read from the environment (``MUSEFORGE_HOME`` or ``--data-dir``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from museforge import paths
+from museforge.errors import MuseforgeError
+
+#: Largest accepted melody upload: 1 MB.
+MAX_UPLOAD_BYTES = 1_048_576
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one server instance uses.
+
+    Attributes
+    ----------
+    data_dir : the data home (store, models, melodies, compositions); ``$MUSEFORGE_HOME`` by default.
+    max_jobs : training jobs that may run at once (``$MUSEFORGE_MAX_JOBS``, default 1); the rest queue.
+    compose_workers : compositions generated at once (``$MUSEFORGE_COMPOSE_WORKERS``, default 2); more wait.
+    max_upload_bytes : largest accepted MIDI upload.
+    job_poll_interval : seconds between the job dispatcher's rounds.
+    """
+
+    data_dir: Path
+    max_jobs: int = 1
+    compose_workers: int = 2
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    job_poll_interval: float = 0.5
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
+        """Settings from the environment; ``data_dir`` (the CLI's ``--data-dir``) wins over ``MUSEFORGE_HOME``."""
+        home = Path(data_dir).expanduser() if data_dir is not None else paths.home()
+        values: dict[str, object] = {
+            "data_dir": home.resolve(),
+            "max_jobs": _env_int("MUSEFORGE_MAX_JOBS", 1),
+            "compose_workers": _env_int("MUSEFORGE_COMPOSE_WORKERS", 2),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise MuseforgeError(f"${name} must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise MuseforgeError(f"${name} must be at least 1, got {value}")
+    return value

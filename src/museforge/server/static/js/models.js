@@ -1,0 +1,330 @@
+// museforge studio, models page: train a model, watch its losses and metrics live, stop/resume, manage models.
+import { $, PALETTE, api, drawLineChart, el, formatTime, showError, showHealth } from "./common.js";
+
+const FINAL = ["completed", "failed", "stopped", "interrupted"];
+const state = {
+  options: null,
+  watched: null, // {jobId, modelName} or {modelName}
+  epochs: [],
+  stream: null,
+};
+
+// ------------------------------------------------------------------------------------------------ the form
+function rangeHint(spec) {
+  const parts = [];
+  if (spec.min !== undefined && spec.max !== undefined) parts.push(`${spec.min}–${spec.max}`);
+  if (spec.default !== undefined) parts.push(`default ${spec.default}`);
+  return parts.join(", ");
+}
+
+async function loadOptions() {
+  const options = await api("/api/training/options");
+  state.options = options;
+  const genre = $("#f-genre");
+  genre.replaceChildren(...options.genres.map((g) =>
+    el("option", { value: g.value, text: g.dataset_built === false ? `${g.value} (dataset not built)` : g.value })));
+  $("#f-architecture").replaceChildren(...options.architectures.map((a) => el("option", { value: a.value, text: a.label })));
+  $("#f-loss").replaceChildren(...options.losses.map((l) => el("option", { value: l.value, text: l.label })));
+  for (const [name, spec] of Object.entries(options.fields)) {
+    const input = $(`#f-${name}`);
+    if (!input) continue;
+    if (spec.min !== undefined) input.min = spec.min;
+    if (spec.max !== undefined) input.max = spec.max;
+    input.value = spec.default;
+    const hint = $(`#f-${name}-hint`);
+    if (hint) hint.textContent = rangeHint(spec);
+  }
+  $("#f-loss").value = options.fields.loss.default;
+  const syncArchitecture = () => {
+    const chosen = options.genres.find((g) => g.value === genre.value);
+    if (!chosen) return;
+    $("#f-architecture").value = chosen.architecture;
+    $("#f-architecture-hint").textContent = `default for ${chosen.value}: ${chosen.architecture}`;
+    $("#f-genre-hint").textContent = chosen.dataset_built === false
+      ? "build it first: museforge datasets build " + chosen.value
+      : "";
+  };
+  genre.addEventListener("change", syncArchitecture);
+  syncArchitecture();
+}
+
+function formBody() {
+  const body = {
+    name: $("#f-name").value.trim(),
+    genre: $("#f-genre").value,
+    architecture: $("#f-architecture").value,
+    loss: $("#f-loss").value,
+  };
+  for (const name of ["epochs", "learning_rate", "update_ratio", "batch_size", "max_steps", "seed"]) {
+    const text = $(`#f-${name}`).value.trim();
+    if (text !== "") body[name] = Number(text);
+  }
+  const config = $("#f-model_config").value.trim();
+  if (config) {
+    try {
+      body.model_config = JSON.parse(config);
+    } catch (_) {
+      throw new Error("model config must be JSON, e.g. {\"base_channels\": 4}");
+    }
+  }
+  return body;
+}
+
+$("#train-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError($("#train-error"), null);
+  try {
+    const job = await api("/api/jobs", { method: "POST", json: formBody() });
+    $("#train-status").textContent = `Job queued for ${job.model_name}.`;
+    await refreshJobs();
+    watchJob(job);
+  } catch (error) {
+    showError($("#train-error"), error);
+  }
+});
+
+// ------------------------------------------------------------------------------------------------ charts
+function flatMetrics(metrics) {
+  // {role: {name: value}} or {name: value} -> Map "name" -> Map role -> value
+  const out = new Map();
+  if (!metrics || typeof metrics !== "object") return out;
+  for (const [key, value] of Object.entries(metrics)) {
+    if (value && typeof value === "object") {
+      for (const [name, v] of Object.entries(value)) {
+        if (!out.has(name)) out.set(name, new Map());
+        out.get(name).set(key, Number(v));
+      }
+    } else {
+      if (!out.has(key)) out.set(key, new Map());
+      out.get(key).set("", Number(value));
+    }
+  }
+  return out;
+}
+
+function splitMetrics(record) {
+  const m = record.metrics || {};
+  if (m.generated || m.training_data) return [m.generated, m.training_data];
+  return [record.metrics, record.train_metrics];
+}
+
+function drawCharts() {
+  const epochs = state.epochs;
+  const number = (v) => (v === null || v === undefined ? NaN : Number(v));
+  drawLineChart($("#loss-chart"), [
+    { label: "generator", color: "#1f77b4", points: epochs.map((r) => [r.epoch, number(r.generator_loss)]) },
+    { label: "discriminator", color: "#ff7f0e", points: epochs.map((r) => [r.epoch, number(r.discriminator_loss)]) },
+  ], { xLabel: "epoch" });
+
+  const generated = epochs.map((r) => flatMetrics(splitMetrics(r)[0]));
+  const reference = epochs.map((r) => flatMetrics(splitMetrics(r)[1]));
+  const names = [];
+  const roles = [];
+  for (const table of [...generated, ...reference]) {
+    for (const [name, byRole] of table) {
+      if (!names.includes(name)) names.push(name);
+      for (const role of byRole.keys()) if (!roles.includes(role)) roles.push(role);
+    }
+  }
+  const container = $("#metric-charts");
+  const existing = new Map([...container.querySelectorAll("canvas")].map((c) => [c.dataset.metric, c]));
+  for (const name of names) {
+    let canvas = existing.get(name);
+    if (!canvas) {
+      canvas = el("canvas", { class: "chart mini", "data-metric": name });
+      container.append(canvas);
+    }
+    const series = [];
+    roles.forEach((role, index) => {
+      const color = PALETTE[index % PALETTE.length];
+      const mine = epochs.map((r, i) => [r.epoch, generated[i].get(name)?.get(role) ?? NaN]);
+      const target = epochs.map((r, i) => [r.epoch, reference[i].get(name)?.get(role) ?? NaN]);
+      if (mine.some((p) => Number.isFinite(p[1]))) series.push({ label: role || "generated", color, points: mine });
+      if (target.some((p) => Number.isFinite(p[1]))) {
+        series.push({ label: "", color, dashed: true, step: true, points: target });
+      }
+    });
+    if (series.some((s) => s.dashed)) series.push({ label: "training data", color: "#667085", dashed: true, points: [] });
+    drawLineChart(canvas, series, { title: name.replaceAll("_", " ") });
+  }
+}
+
+function showSample(modelName, epoch) {
+  const img = $("#latest-sample");
+  if (!epoch) {
+    img.hidden = true;
+    $("#no-sample").hidden = false;
+    return;
+  }
+  const probe = new Image();
+  probe.onload = () => {
+    img.src = probe.src;
+    img.hidden = false;
+    $("#no-sample").hidden = true;
+  };
+  probe.src = `/api/models/${encodeURIComponent(modelName)}/samples/latest.png?epoch=${epoch}`;
+}
+
+// ------------------------------------------------------------------------------------------------ watching
+function setStatus(job, totalEpochs) {
+  const badge = $("#watch-status");
+  badge.className = `badge ${job.status}`;
+  badge.textContent = job.status + (job.stop_requested && job.status === "training" ? " (stopping…)" : "");
+  $("#watch-card").dataset.status = job.status;
+  const done = state.epochs.length ? Math.max(...state.epochs.map((r) => r.epoch)) : job.epochs_done || 0;
+  const total = totalEpochs || (job.config && job.config.epochs) || done || 1;
+  $("#watch-progress").style.width = `${Math.min(100, (100 * done) / total)}%`;
+  $("#watch-progress-text").textContent = `epoch ${done} of ${total}`;
+  $("#stop-job").hidden = !(job.status === "queued" || job.status === "training");
+  $("#resume-job").hidden = !(job.status === "interrupted" || job.status === "stopped");
+  const compose = $("#compose-with");
+  compose.hidden = job.status !== "completed";
+  compose.href = `/?model=${encodeURIComponent(job.model_name)}`;
+  showError($("#watch-error"), job.error ? new Error(job.error) : null);
+}
+
+function closeStream() {
+  if (state.stream) state.stream.close();
+  state.stream = null;
+}
+
+function watchJob(job) {
+  closeStream();
+  state.watched = { jobId: job.id, modelName: job.model_name, job };
+  state.epochs = [];
+  $("#watch-card").hidden = false;
+  $("#watch-card").dataset.jobId = job.id;
+  $("#watch-title").textContent = `Training ${job.model_name} (${job.config.model} on ${job.config.genre})`;
+  $("#metric-charts").replaceChildren();
+  setStatus(job);
+  drawCharts();
+  showSample(job.model_name, 0);
+  const stream = new EventSource(`/api/jobs/${job.id}/events`);
+  state.stream = stream;
+  stream.addEventListener("status", (event) => {
+    const current = JSON.parse(event.data);
+    state.watched.job = current;
+    setStatus(current);
+    refreshJobs();
+  });
+  stream.addEventListener("epoch", (event) => {
+    const record = JSON.parse(event.data);
+    state.epochs = state.epochs.filter((r) => r.epoch !== record.epoch).concat([record]).sort((a, b) => a.epoch - b.epoch);
+    drawCharts();
+    setStatus(state.watched.job);
+    showSample(job.model_name, record.epoch);
+  });
+  stream.addEventListener("end", (event) => {
+    const current = JSON.parse(event.data);
+    state.watched.job = current;
+    setStatus(current);
+    closeStream();
+    refreshJobs();
+    refreshModels();
+  });
+  stream.onerror = () => {
+    if (state.watched && FINAL.includes(state.watched.job.status)) closeStream();
+  };
+}
+
+async function showModel(name) {
+  closeStream();
+  try {
+    const model = await api(`/api/models/${encodeURIComponent(name)}`);
+    state.watched = { modelName: name, job: { ...model, model_name: name, status: model.status, config: model.hyperparameters } };
+    state.epochs = model.epochs || [];
+    $("#watch-card").hidden = false;
+    $("#watch-card").dataset.jobId = "";
+    $("#watch-title").textContent = `Model ${name} (${model.architecture} on ${model.genre})`;
+    $("#metric-charts").replaceChildren();
+    setStatus(state.watched.job, model.hyperparameters && model.hyperparameters.epochs);
+    $("#stop-job").hidden = true;
+    $("#resume-job").hidden = true;
+    drawCharts();
+    showSample(name, state.epochs.length ? state.epochs[state.epochs.length - 1].epoch : 0);
+  } catch (error) {
+    showError($("#models-error"), error);
+  }
+}
+
+$("#stop-job").addEventListener("click", async () => {
+  const watched = state.watched;
+  if (!watched || !watched.jobId) return;
+  try {
+    const job = await api(`/api/jobs/${watched.jobId}/stop`, { method: "POST" });
+    watched.job = job;
+    setStatus(job);
+  } catch (error) {
+    showError($("#watch-error"), error);
+  }
+});
+
+$("#resume-job").addEventListener("click", async () => {
+  const watched = state.watched;
+  if (!watched || !watched.jobId) return;
+  try {
+    watchJob(await api(`/api/jobs/${watched.jobId}/resume`, { method: "POST" }));
+    refreshJobs();
+  } catch (error) {
+    showError($("#watch-error"), error);
+  }
+});
+
+// ------------------------------------------------------------------------------------------------ tables
+async function refreshJobs() {
+  const jobs = await api("/api/jobs");
+  const body = $("#jobs-table tbody");
+  $("#no-jobs").hidden = jobs.length > 0;
+  body.replaceChildren(...jobs.map((job) => {
+    const row = el("tr", { "data-job-id": job.id, class: state.watched && state.watched.jobId === job.id ? "selected" : "" },
+      el("td", { text: job.model_name }),
+      el("td", { text: `${job.config.genre} · ${job.config.model}` }),
+      el("td", {}, el("span", { class: `badge ${job.status}`, text: job.status })),
+      el("td", { text: `${job.epochs_done} / ${job.config.epochs}` }),
+      el("td", { text: formatTime(job.started_at || job.created_at) }),
+      el("td", { class: "actions" },
+        el("button", { class: "small", text: "Watch", onclick: () => watchJob(job) })));
+    return row;
+  }));
+  showHealth();
+}
+
+async function refreshModels() {
+  try {
+    const models = await api("/api/models");
+    $("#no-models").hidden = models.length > 0;
+    $("#models-table tbody").replaceChildren(...models.map((m) => el("tr", { "data-model": m.name },
+      el("td", { text: m.name }),
+      el("td", { text: m.genre || "" }),
+      el("td", { text: m.architecture || "" }),
+      el("td", {}, el("span", { class: `badge ${m.status}`, text: m.status || "" })),
+      el("td", { text: m.epochs_done }),
+      el("td", { class: "actions" },
+        el("button", { class: "small", text: "Show", onclick: () => showModel(m.name) }), " ",
+        m.status === "completed" ? el("a", { class: "button small", href: `/?model=${encodeURIComponent(m.name)}`, text: "Compose" }) : null, " ",
+        el("button", { class: "small danger", text: "Delete", onclick: () => deleteModel(m.name) })))));
+  } catch (error) {
+    showError($("#models-error"), error);
+  }
+}
+
+async function deleteModel(name) {
+  if (!window.confirm(`Delete model ${name} and its checkpoints?`)) return;
+  try {
+    await api(`/api/models/${encodeURIComponent(name)}`, { method: "DELETE" });
+    showError($("#models-error"), null);
+    refreshModels();
+    refreshJobs();
+  } catch (error) {
+    showError($("#models-error"), error);
+  }
+}
+
+window.addEventListener("resize", () => drawCharts());
+showHealth();
+loadOptions().catch((error) => showError($("#train-error"), error));
+refreshJobs().catch(() => {});
+refreshModels();
+setInterval(() => {
+  if (!document.hidden) refreshJobs().catch(() => {});
+}, 5000);

@@ -1,0 +1,302 @@
+"""What the studio's routes do, kept out of the routes: melodies in, compositions out, piano rolls as JSON.
+
+Uploaded and recorded melodies become MIDI files ``<data>/melodies/<id>.mid`` indexed in the store; the studio's
+compositions are written to ``<data>/compositions/<id>/`` and indexed too. Only ids made here (32 hex digits)
+and checked model names ever become parts of a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from museforge.errors import MuseforgeError, NotFoundError
+from museforge.music.melodies import SampleMelody, get_melody, list_melodies
+from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.server.schemas import ComposeRequest, RecordedMelody
+from museforge.store import Store, check_id, check_model_name, new_id
+
+#: Grid of stored melodies and of piano-roll JSON: steps per quarter-note beat.
+RESOLUTION = 12
+#: Keyboard recordings snap to sixteenth notes.
+RECORD_GRID_BEATS = 0.25
+#: Longest uploaded melody, in 4-beat bars (the compose pipeline's limit).
+MAX_MELODY_BARS = 512
+MIDI_MAGIC = b"MThd"
+RECORDED_PROGRAM = 0
+RECORDED_VELOCITY = 100
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()-]+")
+
+
+# ------------------------------------------------------------------------------------------ piano rolls
+def multitrack_json(multitrack: Multitrack) -> dict[str, Any]:
+    """A multitrack as JSON for the page's piano roll: every track's notes in steps of the multitrack's grid.
+
+    Returns ``{resolution, tempo, n_steps, beats_per_bar, downbeats, tracks: [{name, role, program, is_drum,
+    color, notes: [[pitch, start_step, end_step, velocity], ...]}]}``; colours match the PNG's
+    (:func:`museforge.plots.track_colors`, the melody in red).
+    """
+    from museforge.plots import track_colors
+
+    _, numerator, denominator = multitrack.time_signatures[0]
+    downbeats = multitrack.downbeats if multitrack.downbeats is not None else []
+    melody = multitrack.track_index("melody")
+    colors = track_colors(multitrack, melody_track=melody) if multitrack.n_tracks else []
+    return {
+        "resolution": multitrack.resolution,
+        "tempo": round(multitrack.tempo, 3),
+        "n_steps": multitrack.n_steps,
+        "beats_per_bar": numerator * 4 / denominator,
+        "downbeats": [int(step) for step in downbeats],
+        "tracks": [
+            {
+                "name": multitrack.names[i],
+                "role": multitrack.roles[i],
+                "program": int(multitrack.programs[i]),
+                "is_drum": bool(multitrack.is_drum[i]),
+                "color": colors[i],
+                "notes": [[int(v) for v in note] for note in multitrack.notes(i)],
+            }
+            for i in range(multitrack.n_tracks)
+        ],
+    }
+
+
+def sample_json(melody: SampleMelody, *, roll: bool = False) -> dict[str, Any]:
+    """A sample melody's facts (and its piano roll with ``roll=True``)."""
+    data: dict[str, Any] = {
+        "name": melody.name,
+        "title": melody.title,
+        "composer": melody.composer,
+        "about": melody.about,
+        "tempo": melody.tempo,
+        "time_signature": list(melody.time_signature),
+        "key": melody.key,
+        "bars": melody.n_bars,
+        "notes": len(melody.notes),
+    }
+    if roll:
+        from museforge.music.melodies import melody_to_multitrack
+
+        data["roll"] = multitrack_json(melody_to_multitrack(melody, RESOLUTION))
+    return data
+
+
+def list_samples() -> list[dict[str, Any]]:
+    return [sample_json(m) for m in list_melodies()]
+
+
+def get_sample(name: str) -> dict[str, Any]:
+    return sample_json(get_melody(name), roll=True)
+
+
+# ------------------------------------------------------------------------------------------ user melodies
+def _display_name(filename: str | None, fallback: str) -> str:
+    """A file name safe to show and to use as a temporary file's name: no folders, odd characters or length."""
+    base = Path(str(filename or "")).name if filename else ""
+    base = _SAFE_NAME.sub("_", base).strip(" .")[:64]
+    return base or fallback
+
+
+def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
+    _, numerator, denominator = multitrack.time_signatures[0]
+    steps_per_bar = multitrack.resolution * numerator * 4 / denominator
+    return {
+        "bars": math.ceil(multitrack.n_steps / steps_per_bar),
+        "tempo": round(multitrack.tempo, 3),
+        "time_signature": [numerator, denominator],
+        "tracks": multitrack.n_tracks,
+        "notes": multitrack.n_notes,
+    }
+
+
+def user_melody_json(store: Store, row: dict[str, Any], *, roll: bool = False) -> dict[str, Any]:
+    """An uploaded or recorded melody's facts (and its piano roll, read back from its file, with ``roll=True``)."""
+    data = {k: row[k] for k in ("id", "name", "kind", "created_at")}
+    data.update(row["info"])
+    if roll:
+        from museforge.music.midi import read_midi
+
+        data["roll"] = multitrack_json(read_midi(melody_file(store, row), resolution=RESOLUTION))
+    return data
+
+
+def melody_file(store: Store, row: dict[str, Any]) -> Path:
+    """The MIDI file of a stored melody: ``<melodies_dir>/<id>.mid`` (never a path taken from a request)."""
+    path = store.melodies_dir / f"{check_id(row['id'], 'melody')}.mid"
+    if not path.is_file():
+        raise NotFoundError(f"the file of melody {row['id']} is gone")
+    return path
+
+
+def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int) -> dict[str, Any]:
+    """Validate an uploaded MIDI file, keep it, index it; returns :func:`user_melody_json` with the roll.
+
+    Raises MuseforgeError for an empty, oversized, non-MIDI, note-less, drum-only or too long file.
+    """
+    from museforge.music.midi import read_midi
+
+    name = _display_name(filename, "upload.mid")
+    if not data:
+        raise MuseforgeError("the uploaded file is empty")
+    if len(data) > max_bytes:
+        raise MuseforgeError(f"{name} is {len(data)} bytes; the upload limit is {max_bytes} bytes (1 MB)")
+    if not data.startswith(MIDI_MAGIC):
+        raise MuseforgeError(f"{name} is not a MIDI file (it does not start with 'MThd')")
+    store.melodies_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=store.melodies_dir) as scratch:
+        candidate = Path(scratch) / (name if name.lower().endswith((".mid", ".midi")) else f"{name}.mid")
+        candidate.write_bytes(data)
+        multitrack = read_midi(candidate, resolution=RESOLUTION)
+        _check_playable(multitrack, name)
+        melody_id = new_id()
+        final = store.melodies_dir / f"{melody_id}.mid"
+        shutil.move(candidate, final)
+    row = store.add_melody(name, "upload", final, _melody_info(multitrack), melody_id)
+    return user_melody_json(store, row, roll=True)
+
+
+def _check_playable(multitrack: Multitrack, name: str) -> None:
+    pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i] and multitrack.rolls[i].any()]
+    if not pitched:
+        raise MuseforgeError(f"{name} has no pitched notes (only drums or silence)")
+    bars = _melody_info(multitrack)["bars"]
+    if bars > MAX_MELODY_BARS:
+        raise MuseforgeError(f"{name} is {bars} bars long; the limit is {MAX_MELODY_BARS} bars")
+
+
+def save_recording(store: Store, recording: RecordedMelody) -> dict[str, Any]:
+    """Turn a keyboard recording into a one-track melody (snapped to sixteenths), keep it as MIDI, index it.
+
+    Notes are placed on a grid of :data:`RESOLUTION` steps per beat after rounding start and end to the nearest
+    sixteenth (a note keeps at least one sixteenth); the melody is ``bars`` bars long (default: the bars the notes
+    reach). Raises MuseforgeError when notes fall after the last bar.
+    """
+    from museforge.music.midi import write_midi
+
+    beats_per_bar = recording.beats_per_bar
+    grid_steps = round(RECORD_GRID_BEATS * RESOLUTION)
+    notes: list[tuple[int, int, int, int]] = []
+    for note in recording.notes:
+        start = round(note.start_beat / RECORD_GRID_BEATS) * grid_steps
+        end = max(start + grid_steps, round((note.start_beat + note.duration_beats) / RECORD_GRID_BEATS) * grid_steps)
+        notes.append((note.pitch, start, end, RECORDED_VELOCITY))
+    last_end = max(end for _, _, end, _ in notes)
+    steps_per_bar = beats_per_bar * RESOLUTION
+    bars = recording.bars or max(1, math.ceil(last_end / steps_per_bar))
+    first_start = min(start for _, start, _, _ in notes)
+    if first_start >= bars * steps_per_bar:
+        raise MuseforgeError(f"every note starts after the recording's {bars} bars")
+    notes = [(p, s, min(e, bars * steps_per_bar), v) for p, s, e, v in notes if s < bars * steps_per_bar]
+    title = _display_name(recording.name, "Recorded melody")
+    track = TrackNotes(f"{title} (melody)", "melody", RECORDED_PROGRAM, False, notes)
+    multitrack = Multitrack.from_notes(
+        [track], RESOLUTION, tempo=recording.tempo, time_signature=(beats_per_bar, 4), n_steps=bars * steps_per_bar
+    )
+    melody_id = new_id()
+    store.melodies_dir.mkdir(parents=True, exist_ok=True)
+    path = store.melodies_dir / f"{melody_id}.mid"
+    write_midi(multitrack, path)
+    row = store.add_melody(title, "recorded", path, _melody_info(multitrack), melody_id)
+    return user_melody_json(store, row, roll=True)
+
+
+# ------------------------------------------------------------------------------------------ composing
+def composers() -> list[dict[str, Any]]:
+    """The models that can compose (pretrained genres, completed user models), JSON-ready."""
+    from museforge.compose import list_composers
+
+    keep = ("name", "kind", "genre", "architecture", "status", "epochs_done", "tracks")
+    return [{k: c[k] for k in keep if k in c} for c in list_composers()]
+
+
+def resolve_melody(store: Store, request: ComposeRequest) -> tuple[str | Path, str]:
+    """What to pass to ``compose`` and the label stored with the composition."""
+    if (request.melody is None) == (request.melody_id is None):
+        raise MuseforgeError("give exactly one of 'melody' (a sample name) or 'melody_id' (an uploaded melody)")
+    if request.melody is not None:
+        sample = get_melody(request.melody)
+        return sample.name, sample.name
+    row = store.get_melody(check_id(str(request.melody_id), "melody"))
+    return melody_file(store, row), f"{row['kind']}:{row['name']}"
+
+
+def check_composer(model: str) -> None:
+    """Raise unless ``model`` is a valid name of a model that can compose now."""
+    check_model_name(model)
+    names = [c["name"] for c in composers()]
+    if model not in names:
+        available = ", ".join(names) or "none yet"
+        raise NotFoundError(f"no model {model!r} can compose; available: {available}")
+
+
+def create_composition(store: Store, request: ComposeRequest, slots: threading.Semaphore) -> dict[str, Any]:
+    """Compose, write MIDI (and WAV/PNG) under ``<data>/compositions/<id>/``, index it; returns it with its roll.
+
+    ``slots`` bounds how many compositions are generated at once (the others wait their turn).
+    """
+    melody, label = resolve_melody(store, request)
+    check_composer(request.model)
+    from museforge.compose import compose
+
+    composition_id = new_id()
+    folder = store.compositions_dir / composition_id
+    folder.mkdir(parents=True)
+    try:
+        with slots:
+            result = compose(
+                melody,
+                request.model,
+                seed=request.seed,
+                out_midi=folder / "composition.mid",
+                wav=folder / "composition.wav" if request.wav else None,
+                png=folder / "composition.png" if request.png else None,
+            )
+        roll = multitrack_json(result.multitrack)
+        (folder / "roll.json").write_text(json.dumps(roll), encoding="utf-8")
+        row = store.record_composition(result, melody=label, source="studio", composition_id=composition_id)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return {**composition_json(row), "roll": roll}
+
+
+def composition_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored composition with the URLs of its files (those that exist)."""
+    base = f"/api/compositions/{row['id']}"
+    files = {"midi": row["midi_path"], "wav": row["wav_path"], "png": row["png_path"]}
+    urls = {kind: f"{base}/{kind}" for kind, path in files.items() if path}
+    urls["roll"] = f"{base}/roll"
+    keep = ("id", "melody", "model", "genre", "seed", "source", "created_at", "summary")
+    return {**{k: row[k] for k in keep}, "urls": urls}
+
+
+def composition_file(row: dict[str, Any], kind: str) -> Path:
+    """The stored file of one kind (midi, wav, png) of a composition; NotFoundError when absent."""
+    column = {"midi": "midi_path", "wav": "wav_path", "png": "png_path"}.get(kind)
+    if column is None:
+        raise NotFoundError(f"no {kind!r} file kind: choose midi, wav or png")
+    text = row[column]
+    if not text:
+        raise NotFoundError(f"composition {row['id']} has no {kind.upper()} file")
+    path = Path(text)
+    if not path.is_file():
+        raise NotFoundError(f"the {kind.upper()} file of composition {row['id']} no longer exists")
+    return path
+
+
+def composition_roll(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+    """The piano-roll JSON of a composition: saved by the studio, or read back from the MIDI file."""
+    saved = store.compositions_dir / check_id(row["id"], "composition") / "roll.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(saved.read_text(encoding="utf-8"))
+    from museforge.music.midi import read_midi
+
+    return multitrack_json(read_midi(composition_file(row, "midi"), resolution=RESOLUTION))

@@ -1,0 +1,139 @@
+"""What the studio's model and training routes do: the training form's options, model cards, samples, deletion."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from museforge.errors import MuseforgeError, NotFoundError
+from museforge.jobs import JobManager
+from museforge.server import schemas
+from museforge.server.schemas import TrainRequest
+from museforge.store import ACTIVE_STATES, ConflictError, Store, check_model_name, model_folder
+
+_SAMPLE_FILE = re.compile(r"epoch_\d{1,6}\.(mid|png)")
+ARCHITECTURE_LABELS = {"musegan": "MuseGAN", "unet": "U-Net"}
+LOSS_LABELS = {
+    "wgan-gp": "Wasserstein (WGAN-GP)",
+    "hinge": "Hinge",
+    "nonsaturating": "Non-saturating (binary cross-entropy)",
+    "lsgan": "Least squares (LSGAN)",
+}
+
+
+def _dataset_built(genre: str) -> bool | None:
+    """Whether the genre's training windows are built; None when that cannot be told."""
+    try:
+        from museforge.datasets.cache import dataset_status
+    except ImportError:
+        return None
+    try:
+        return dataset_status(genre) is not None
+    except MuseforgeError:
+        return False
+
+
+def training_options() -> dict[str, Any]:
+    """The training form: choices, defaults and allowed ranges of every field."""
+    from museforge.datasets.sources import GENRES, get_genre
+    from museforge.training.config import ARCHITECTURES, LOSSES, TrainConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    return {
+        "architectures": [{"value": a, "label": ARCHITECTURE_LABELS.get(a, a)} for a in ARCHITECTURES],
+        "genres": [
+            {"value": g, "architecture": get_genre(g).architecture, "dataset_built": _dataset_built(g)} for g in GENRES
+        ],
+        "losses": [{"value": loss, "label": LOSS_LABELS.get(loss, loss)} for loss in LOSSES],
+        "fields": {
+            "epochs": {"default": defaults["epochs"], "min": schemas.EPOCHS_RANGE[0], "max": schemas.EPOCHS_RANGE[1]},
+            "learning_rate": {
+                "default": defaults["learning_rate"],
+                "min": schemas.LEARNING_RATE_RANGE[0],
+                "max": schemas.LEARNING_RATE_RANGE[1],
+            },
+            "update_ratio": {
+                "default": defaults["update_ratio"],
+                "min": schemas.UPDATE_RATIO_RANGE[0],
+                "max": schemas.UPDATE_RATIO_RANGE[1],
+            },
+            "loss": {"default": defaults["loss"]},
+            "batch_size": {
+                "default": defaults["batch_size"],
+                "min": schemas.BATCH_SIZE_RANGE[0],
+                "max": schemas.BATCH_SIZE_RANGE[1],
+            },
+        },
+    }
+
+
+def submit_training(jobs: JobManager, request: TrainRequest) -> dict[str, Any]:
+    """Build the TrainConfig of a request (the genre's architecture unless given) and queue it."""
+    from museforge.datasets.sources import GENRES, get_genre
+    from museforge.training.config import TrainConfig
+
+    fields = request.config_fields()
+    if request.genre in GENRES:  # else TrainConfig.validate names the valid genres
+        fields.setdefault("model", get_genre(request.genre).architecture)
+    try:
+        config = TrainConfig(**fields)
+    except TypeError as error:  # a field TrainConfig does not know
+        raise MuseforgeError(f"bad training settings: {error}") from None
+    return jobs.submit(config)
+
+
+def model_detail(store: Store, name: str) -> dict[str, Any]:
+    """A model's card, its per-epoch records (losses and metrics), its samples and its jobs."""
+    from museforge.training.registry import read_history, show_model
+
+    check_model_name(name)
+    detail = show_model(name)
+    detail["epochs"] = read_history(model_folder(name))
+    detail.pop("path", None)
+    detail["jobs"] = store.list_jobs(model_name=name)
+    samples = detail.get("samples") or []
+    pngs = [s for s in samples if s.endswith(".png")]
+    detail["latest_sample"] = f"/api/models/{name}/samples/{pngs[-1]}" if pngs else None
+    return detail
+
+
+def sample_file(name: str, filename: str) -> Path:
+    """A model's sample file ``samples/epoch_NNN.{mid,png}``, or its latest PNG for ``latest.png``."""
+    folder = model_folder(name) / "samples"
+    if filename == "latest.png":
+        pngs = sorted(folder.glob("epoch_*.png"))
+        if not pngs:
+            raise NotFoundError(f"model {name!r} has no samples yet")
+        return pngs[-1]
+    if not _SAMPLE_FILE.fullmatch(filename):
+        raise NotFoundError(f"no sample {filename!r}: samples are named epoch_NNN.mid or epoch_NNN.png")
+    path = folder / filename
+    if not path.is_file():
+        raise NotFoundError(f"model {name!r} has no sample {filename}")
+    return path
+
+
+def delete_model(store: Store, name: str) -> dict[str, Any]:
+    """Delete a model's folder and its index rows; refused while one of its jobs is queued or training."""
+    from museforge.training.registry import MODEL_JSON
+    from museforge.training.registry import delete_model as delete_folder
+
+    check_model_name(name)
+    jobs = store.list_jobs(model_name=name)
+    active = [j["id"] for j in jobs if j["status"] in ACTIVE_STATES]
+    if active:
+        raise ConflictError(f"model {name!r} has an active job ({active[0]}): stop it first")
+    has_folder = (model_folder(name) / MODEL_JSON).is_file()
+    if not has_folder and not jobs:
+        raise NotFoundError(f"no model named {name!r}")
+    if has_folder:
+        try:
+            delete_folder(name)
+        except NotFoundError:
+            pass
+        except MuseforgeError as error:
+            raise ConflictError(str(error)) from None
+    store.forget_model(name)
+    return {"deleted": name}

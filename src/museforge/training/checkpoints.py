@@ -1,0 +1,323 @@
+"""Crash-safe checkpoints: safetensors files (never pickles) committed all at once.
+
+A checkpoint is several files in the model folder (``generator.safetensors``, ``critic.safetensors``,
+``optimizer.safetensors``), each stamped with the checkpoint's id in its safetensors metadata. Writing one:
+
+1. every file goes to ``<file>.tmp``, flushed to disk (``fsync``);
+2. the caller's ``commit(id)`` records the new id (the trainer rewrites ``model.json`` atomically): this
+   is the moment the new checkpoint exists;
+3. each ``<file>.tmp`` is renamed over ``<file>``.
+
+A kill before step 2 leaves the old files and the old id (the stray ``.tmp`` files are deleted on the next
+load); a kill during step 3 leaves some renames undone, which :func:`recover` finishes (each ``.tmp``
+carries the committed id). So the files on disk always form one whole checkpoint: the last committed one.
+Single files (JSON) are written by :func:`atomic_write_bytes`: temp file, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import safetensors
+import safetensors.torch
+import torch
+from torch import Tensor, nn
+
+from museforge.errors import MuseforgeError
+
+#: ``format`` metadata of every safetensors file museforge writes.
+FORMAT = "museforge"
+FORMAT_VERSION = "1"
+
+
+# ------------------------------------------------------------------------------------------- single files
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (created or truncated) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the new one, never a mix.
+
+    Raises
+    ------
+    MuseforgeError
+        When the folder is not writable or the disk is full; ``path`` is then unchanged.
+    """
+    path = Path(path)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        _write_synced(Path(tmp), data)
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as indented JSON, NaN and infinities written as ``null`` (valid JSON for every reader)."""
+    return (json.dumps(_finite(data), indent=2, allow_nan=False) + "\n").encode()
+
+
+def json_line(data: Any) -> bytes:
+    """``data`` as one compact JSON line (NaN written as ``null``), for JSON-lines logs."""
+    return (json.dumps(_finite(data), separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` as JSON, atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, json_bytes(data))
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """Read a JSON object; raise MuseforgeError (naming ``what``) if it is missing or corrupted."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise MuseforgeError(f"{what} is missing: {path}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MuseforgeError(f"{what} is corrupted ({path}): {exc}") from exc
+    if not isinstance(data, dict):
+        raise MuseforgeError(f"{what} is corrupted ({path}): not a JSON object")
+    return data
+
+
+# ------------------------------------------------------------------------------------------- safetensors
+def tensors_bytes(tensors: Mapping[str, Tensor], metadata: Mapping[str, str]) -> bytes:
+    """Serialise tensors (moved to the CPU, made contiguous) to safetensors bytes with ``metadata``."""
+    cpu = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
+    return safetensors.torch.save(cpu, metadata=meta)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a safetensors file (reads the header only); MuseforgeError if unreadable."""
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except FileNotFoundError as exc:
+        raise MuseforgeError(f"checkpoint file is missing: {path}") from exc
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise MuseforgeError(f"checkpoint file is corrupted: {path} ({_reason(exc)})") from exc
+
+
+def read_tensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Load a safetensors file onto the CPU: ``(tensors, metadata)``. No pickle is ever involved.
+
+    Raises
+    ------
+    MuseforgeError
+        When the file is missing, truncated, not safetensors, or not written by museforge.
+    """
+    metadata = read_metadata(path)
+    if metadata.get("format") != FORMAT:
+        raise MuseforgeError(f"{path} is not a museforge weights file")
+    try:
+        tensors = safetensors.torch.load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise MuseforgeError(f"checkpoint file is corrupted: {path} ({_reason(exc)})") from exc
+    return tensors, metadata
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------------- module and optimizer
+def module_tensors(module: nn.Module) -> dict[str, Tensor]:
+    """A module's parameters and buffers (its ``state_dict``), as a flat name -> tensor dict."""
+    return dict(module.state_dict())
+
+
+def load_module(module: nn.Module, tensors: Mapping[str, Tensor], what: str) -> None:
+    """Copy saved tensors into ``module``; MuseforgeError if names or shapes do not match its architecture."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    extra = sorted(set(tensors) - set(own))
+    wrong = sorted(k for k in set(own) & set(tensors) if own[k].shape != tensors[k].shape)
+    if missing or extra or wrong:
+        detail = (missing or extra or wrong)[0]
+        raise MuseforgeError(
+            f"{what} does not fit this model (different architecture or config; first mismatch: {detail})"
+        )
+    module.load_state_dict(dict(tensors), strict=True)
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer, prefix: str) -> dict[str, Tensor]:
+    """The per-parameter state of an optimizer (e.g. Adam's moments) as ``{prefix.i.key: tensor}``."""
+    out: dict[str, Tensor] = {}
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensor = value if isinstance(value, Tensor) else torch.tensor(value)
+            out[f"{prefix}.{index}.{key}"] = tensor
+    return out
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, Tensor], prefix: str) -> None:
+    """Restore the per-parameter state written by :func:`optimizer_tensors` (hyper-parameters stay as built)."""
+    current = optimizer.state_dict()
+    n_params = sum(len(group["params"]) for group in current["param_groups"])
+    state: dict[int, dict[str, Tensor]] = {}
+    for name, tensor in tensors.items():
+        if not name.startswith(prefix + "."):
+            continue
+        index, key = name[len(prefix) + 1 :].split(".", 1)
+        if not index.isdigit() or int(index) >= n_params:
+            raise MuseforgeError(f"optimizer state does not fit this model ({name})")
+        state.setdefault(int(index), {})[key] = tensor
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": current["param_groups"]})
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise MuseforgeError(f"optimizer state does not fit this model: {_reason(exc)}") from exc
+
+
+# ----------------------------------------------------------------------------------------- checkpoints
+def new_checkpoint_id() -> str:
+    """A fresh unique checkpoint id."""
+    return uuid.uuid4().hex
+
+
+def save_checkpoint(
+    folder: Path,
+    files: Mapping[str, tuple[Mapping[str, Tensor], Mapping[str, str]]],
+    commit: Callable[[str], None],
+) -> str:
+    """Write a multi-file checkpoint crash-safely (see the module docstring).
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder.
+    files : mapping
+        ``{file name: (tensors, metadata)}``.
+    commit : callable
+        Called with the new checkpoint id once every file is on disk; it must record the id atomically
+        (if it raises, the checkpoint is abandoned and the previous one stays).
+
+    Returns
+    -------
+    str
+        The new checkpoint id.
+
+    Raises
+    ------
+    MuseforgeError
+        When a file cannot be written (full disk, unwritable folder); the previous checkpoint is kept.
+    """
+    folder = Path(folder)
+    checkpoint_id = new_checkpoint_id()
+    temps = [folder / f"{name}.tmp" for name in files]
+    try:
+        for (_name, (tensors, metadata)), tmp in zip(files.items(), temps, strict=True):
+            _write_synced(tmp, tensors_bytes(tensors, {**metadata, "checkpoint": checkpoint_id}))
+    except OSError as exc:
+        _remove(temps)
+        raise MuseforgeError(f"cannot write checkpoint in {folder}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _remove(temps)
+        raise
+    try:
+        commit(checkpoint_id)
+    except BaseException:
+        _remove(temps)
+        raise
+    _finish(folder, files, checkpoint_id)
+    return checkpoint_id
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _finish(folder: Path, names: Iterable[str], checkpoint_id: str) -> None:
+    """Rename every ``.tmp`` of the committed checkpoint into place (idempotent)."""
+    try:
+        for name in names:
+            tmp = folder / f"{name}.tmp"
+            if tmp.exists():
+                os.replace(tmp, folder / name)
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise MuseforgeError(f"cannot finish checkpoint {checkpoint_id[:8]} in {folder}: {exc}") from exc
+
+
+def recover(folder: Path, names: Iterable[str], checkpoint_id: str, expected: Mapping[str, str] | None = None) -> None:
+    """Bring the files of ``folder`` to the committed checkpoint ``checkpoint_id``.
+
+    Finishes renames a kill interrupted, deletes temp files of checkpoints never committed, then checks
+    that every file has the ``expected`` metadata (e.g. ``{"architecture": "unet"}``) and carries
+    ``checkpoint_id``.
+
+    Raises
+    ------
+    MuseforgeError
+        When a file is missing, corrupted, from another architecture or from another checkpoint.
+    """
+    folder = Path(folder)
+    names = list(names)
+    for name in names:
+        tmp = folder / f"{name}.tmp"
+        if not tmp.exists():
+            continue
+        try:
+            tmp_id = read_metadata(tmp).get("checkpoint")
+        except MuseforgeError:
+            tmp_id = None
+        if tmp_id == checkpoint_id:
+            _finish(folder, [name], checkpoint_id)
+        else:
+            _remove([tmp])
+    for name in names:
+        metadata = read_metadata(folder / name)
+        for key, value in (expected or {}).items():
+            if metadata.get(key) != value:
+                raise MuseforgeError(
+                    f"checkpoint file {folder / name} has {key} {metadata.get(key)!r}, expected {value!r}"
+                )
+        if metadata.get("checkpoint") != checkpoint_id:
+            raise MuseforgeError(
+                f"checkpoint file {folder / name} does not belong to the last checkpoint (corrupted model folder)"
+            )

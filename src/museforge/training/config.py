@@ -1,0 +1,211 @@
+"""The training run's settings: one dataclass, checked up front so that a bad value fails before any work.
+
+Defaults follow the references (MuseGAN, DeepComposer's U-Net GAN): WGAN-GP with a gradient penalty of 10,
+5 critic updates per generator update, Adam with learning rate 1e-3 and betas (0.5, 0.9), batches of 64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from museforge.errors import MuseforgeError
+
+#: Architectures the trainer knows (the models package builds them).
+ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
+#: Loss functions, see :mod:`museforge.training.losses`.
+LOSSES: tuple[str, ...] = ("wgan-gp", "hinge", "nonsaturating", "lsgan")
+#: Devices a run may ask for; ``auto`` is CUDA when available, else the CPU.
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: Gradient penalty weight used by ``wgan-gp`` unless set (Gulrajani et al. 2017, MuseGAN).
+DEFAULT_GRADIENT_PENALTY = 10.0
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+#: Fields a resumed run must share with the stored run (they decide the weights).
+LOCKED_ON_RESUME: tuple[str, ...] = (
+    "model",
+    "genre",
+    "betas",
+    "update_ratio",
+    "loss",
+    "gradient_penalty",
+    "batch_size",
+    "seed",
+    "augment",
+    "model_config",
+)
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a valid model name (``[A-Za-z0-9_-]{1,64}``), else raise MuseforgeError."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise MuseforgeError(
+            f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
+        )
+    return name
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run.
+
+    Attributes
+    ----------
+    name : str
+        Model name, ``[A-Za-z0-9_-]{1,64}``; the model lives in ``models_dir() / name``.
+    genre : str
+        Dataset to train on (``museforge datasets build GENRE`` first).
+    model : {"musegan", "unet"}
+        Architecture.
+    epochs : int
+        Passes over the training windows.
+    learning_rate : float
+        Adam learning rate of both networks.
+    betas : tuple of float
+        Adam betas.
+    update_ratio : int
+        Critic updates per generator update; each critic update takes one batch.
+    loss : {"wgan-gp", "hinge", "nonsaturating", "lsgan"}
+        Adversarial loss.
+    gradient_penalty : float or None
+        Weight of the gradient penalty on the critic; None means 10 for ``wgan-gp`` and 0 for the others.
+    batch_size : int
+        Windows per batch.
+    max_steps : int or None
+        Stop after this many generator updates in total (counting those before a resume).
+    seed : int
+        Seed of everything random: weights, batch order, augmentation, noise.
+    device : {"auto", "cpu", "cuda"}
+        Where to train.
+    resume : bool
+        Continue the model ``name`` from its last checkpoint instead of starting a new one.
+    augment : bool
+        Transpose each training window by a random number of semitones (pitched tracks only) within the
+        dataset's augmentation range.
+    model_config : dict
+        Overrides of the architecture's default config (e.g. ``{"base_channels": 4}`` for a tiny model);
+        the data decide ``n_tracks``, ``steps_per_bar``, ``n_pitches`` and ``lowest_pitch``.
+    checkpoint_every : int
+        Save a checkpoint every this many generator updates (and always at the end of an epoch).
+    samples_per_epoch : int
+        Validation windows rendered (MIDI + PNG, one after the other) after each epoch; 0 for none.
+    metrics_samples : int
+        Generated windows whose music metrics are logged after each epoch.
+    compile : bool
+        Run the networks through ``torch.compile`` on CUDA (ignored on the CPU; the gradient penalty's
+        double backward always runs eagerly).
+    autocast : bool
+        bf16 autocast on CUDA (ignored on the CPU, which always trains in float32).
+    """
+
+    name: str
+    genre: str
+    model: str = "musegan"
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.9)
+    update_ratio: int = 5
+    loss: str = "wgan-gp"
+    gradient_penalty: float | None = None
+    batch_size: int = 64
+    max_steps: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+    augment: bool = True
+    model_config: dict[str, Any] = field(default_factory=dict)
+    checkpoint_every: int = 500
+    samples_per_epoch: int = 2
+    metrics_samples: int = 64
+    compile: bool = False
+    autocast: bool = True
+
+    @property
+    def penalty_weight(self) -> float:
+        """The gradient penalty weight in force (``gradient_penalty`` or the loss's default)."""
+        if self.gradient_penalty is not None:
+            return float(self.gradient_penalty)
+        return DEFAULT_GRADIENT_PENALTY if self.loss == "wgan-gp" else 0.0
+
+    def validate(self) -> TrainConfig:
+        """Check every value; raise :class:`MuseforgeError` naming the first bad one. Returns ``self``."""
+        validate_name(self.name)
+        from museforge.datasets.sources import GENRES
+
+        if self.genre not in GENRES:
+            raise MuseforgeError(f"unknown genre {self.genre!r} (choose from {', '.join(GENRES)})")
+        _choice("--model", self.model, ARCHITECTURES)
+        _choice("--loss", self.loss, LOSSES)
+        _choice("--device", self.device, DEVICES)
+        _integer("--epochs", self.epochs, 1)
+        _integer("--update-ratio", self.update_ratio, 1)
+        _integer("--batch-size", self.batch_size, 1)
+        _integer("--seed", self.seed, 0)
+        _integer("checkpoint_every", self.checkpoint_every, 1)
+        _integer("samples_per_epoch", self.samples_per_epoch, 0)
+        _integer("metrics_samples", self.metrics_samples, 1)
+        if self.max_steps is not None:
+            _integer("--max-steps", self.max_steps, 1)
+        _positive_float("--learning-rate", self.learning_rate)
+        if self.gradient_penalty is not None:
+            _number("gradient_penalty", self.gradient_penalty)
+            if self.gradient_penalty < 0:
+                raise MuseforgeError(f"gradient_penalty must be >= 0, got {self.gradient_penalty}")
+        if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
+            raise MuseforgeError(f"betas must be two numbers, got {self.betas!r}")
+        for beta in self.betas:
+            _number("betas", beta)
+            if not 0.0 <= beta < 1.0:
+                raise MuseforgeError(f"betas must lie in [0, 1), got {tuple(self.betas)}")
+        if not isinstance(self.model_config, dict):
+            raise MuseforgeError(f"model_config must be a dict, got {type(self.model_config).__name__}")
+        for flag in ("resume", "augment", "compile", "autocast"):
+            if not isinstance(getattr(self, flag), bool):
+                raise MuseforgeError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
+        return self
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The settings stored with the model (all but ``name`` and ``resume``), JSON-ready."""
+        data = dataclasses.asdict(self)
+        for key in ("name", "resume"):
+            data.pop(key)
+        data["betas"] = list(self.betas)
+        data["gradient_penalty"] = self.penalty_weight
+        return data
+
+    @classmethod
+    def from_hyperparameters(cls, name: str, data: dict[str, Any], **changes: Any) -> TrainConfig:
+        """Rebuild a config from :meth:`hyperparameters` output (e.g. a model card), with ``changes`` applied."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        values.update(changes)
+        return cls(name=name, **values)
+
+
+def _choice(flag: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise MuseforgeError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _integer(flag: str, value: Any, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MuseforgeError(f"{flag} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise MuseforgeError(f"{flag} must be >= {minimum}, got {value}")
+
+
+def _number(flag: str, value: Any) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise MuseforgeError(f"{flag} must be a finite number, got {value!r}")
+
+
+def _positive_float(flag: str, value: Any) -> None:
+    _number(flag, value)
+    if value <= 0:
+        raise MuseforgeError(f"{flag} must be > 0, got {value}")

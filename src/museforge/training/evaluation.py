@@ -1,0 +1,172 @@
+"""What the trainer logs about the music: metrics of generated windows next to the training data's, and a
+sample per epoch (MIDI + PNG piano roll) from fixed noise and fixed validation melodies.
+
+Generated probabilities become notes by :func:`museforge.sampling.to_notes` with the default threshold
+(0.5), the same step composing uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from museforge.errors import MuseforgeError
+from museforge.metrics import track_metrics
+from museforge.music.pianoroll import Multitrack
+from museforge.sampling import to_notes
+from museforge.training.data import DataFacts, TrainingData
+
+#: Tempo written into sample MIDI files (the windows carry none).
+SAMPLE_TEMPO = 100.0
+
+
+def roll_metrics(accompaniment: np.ndarray, facts: DataFacts) -> dict[str, dict[str, float]]:
+    """Music metrics per accompaniment track.
+
+    Parameters
+    ----------
+    accompaniment : np.ndarray
+        ``(n, K, T, P)`` bool rolls.
+    facts : DataFacts
+        Grid and roles.
+
+    Returns
+    -------
+    dict
+        ``{role: {metric: value}}`` from :func:`museforge.metrics.track_metrics`, plus ``pitches_per_step``:
+        the mean number of sounding pitches per time step (about 1 for a voice, about 42 for a generator
+        that has learnt nothing yet and turns on half the cells), the quickest sign of learning.
+    """
+    metrics = track_metrics(
+        accompaniment,
+        facts.roles,
+        facts.resolution,
+        lowest_pitch=facts.lowest_pitch,
+        drum_roles=facts.drum_roles,
+        beats_per_bar=facts.beats_per_bar,
+    )
+    density = accompaniment.sum(axis=-1, dtype=np.float64).mean(axis=(0, 2)) if len(accompaniment) else None
+    for k, role in enumerate(facts.roles):
+        metrics[role]["pitches_per_step"] = float(density[k]) if density is not None else float("nan")
+    return metrics
+
+
+def to_multitrack(melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts) -> Multitrack:
+    """Windows laid end to end as one :class:`Multitrack` (melody first, then the accompaniment).
+
+    Parameters
+    ----------
+    melody : np.ndarray
+        ``(n, T, P)`` bool.
+    accompaniment : np.ndarray
+        ``(n, K, T, P)`` bool.
+    facts : DataFacts
+        Grid, pitch window and tracks.
+    """
+    tracks = np.concatenate([melody[:, None], accompaniment], axis=1)  # (n, 1 + K, T, P)
+    n, k, steps, pitches = tracks.shape
+    sounding = tracks.transpose(1, 0, 2, 3).reshape(k, n * steps, pitches)
+    rolls = np.zeros((k, n * steps, 128), dtype=np.uint8)
+    rolls[..., facts.lowest_pitch : facts.lowest_pitch + pitches] = sounding * np.uint8(100)
+    onsets = rolls > 0
+    onsets[:, 1:] &= ~(rolls[:, :-1] > 0)
+    info = [facts.melody, *facts.tracks]
+    return Multitrack(
+        rolls=rolls,
+        onsets=onsets,
+        names=[t["name"] for t in info],
+        roles=[t["role"] for t in info],
+        programs=[t["program"] for t in info],
+        is_drum=[t["is_drum"] for t in info],
+        resolution=facts.resolution,
+        tempos=[(0, SAMPLE_TEMPO)],
+        time_signatures=[(0, facts.beats_per_bar, 4)],
+    )
+
+
+class Evaluator:
+    """Fixed evaluation inputs and what the trainer does with them after each epoch.
+
+    Parameters
+    ----------
+    data : TrainingData
+        Source of the fixed validation melodies.
+    noise_dim : int
+        Generator noise length.
+    seed : int
+        Seeds the fixed noise.
+    n_metrics : int
+        Windows generated for the metrics.
+    n_samples : int
+        Windows rendered as the epoch's sample (0 for none).
+    batch_size : int
+        Windows per generator call.
+    """
+
+    def __init__(
+        self, data: TrainingData, noise_dim: int, seed: int, n_metrics: int, n_samples: int, batch_size: int
+    ) -> None:
+        self.facts = data.facts
+        self.batch_size = batch_size
+        g = torch.Generator().manual_seed(seed + 1_234_567)
+        self.metric_melody = data.evaluation_windows(n_metrics)[:, 0]
+        self.metric_noise = torch.randn((len(self.metric_melody), noise_dim), generator=g)
+        sample = data.consecutive_windows(n_samples)
+        self.sample_melody = sample[:, 0]
+        self.sample_noise = torch.randn((len(self.sample_melody), noise_dim), generator=g)
+
+    @torch.no_grad()
+    def generate(self, generator: torch.nn.Module, melody: np.ndarray, noise: Tensor) -> np.ndarray:
+        """Generated accompaniment as notes: ``(n, T, P)`` melodies -> ``(n, K, T, P)`` bool (eval mode)."""
+        device = next(generator.parameters()).device
+        was_training = generator.training
+        generator.eval()
+        out = []
+        try:
+            for start in range(0, len(melody), self.batch_size):
+                m = torch.from_numpy(melody[start : start + self.batch_size]).to(device).float()
+                z = noise[start : start + self.batch_size].to(device)
+                probs = torch.sigmoid(generator(m, z).float())
+                out.append(to_notes(probs).cpu().numpy())
+        finally:
+            generator.train(was_training)
+        return np.concatenate(out) if out else np.zeros((0,), dtype=bool)
+
+    def metrics(self, generator: torch.nn.Module) -> dict[str, dict[str, float]]:
+        """Metrics of the fixed batch of generated windows."""
+        return roll_metrics(self.generate(generator, self.metric_melody, self.metric_noise), self.facts)
+
+    def write_sample(self, generator: torch.nn.Module, folder: Path, epoch: int, title: str) -> dict[str, str]:
+        """Render the fixed sample to ``folder/epoch_NNN.mid`` and ``.png``; returns their names."""
+        if len(self.sample_melody) == 0:
+            return {}
+        from museforge.music.midi import write_midi
+
+        accompaniment = self.generate(generator, self.sample_melody, self.sample_noise)
+        multitrack = to_multitrack(self.sample_melody, accompaniment, self.facts)
+        stem = f"epoch_{epoch:03d}"
+        written = {}
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_midi(multitrack, folder / f"{stem}.mid")
+            written["midi"] = f"{folder.name}/{stem}.mid"
+            png = _png_writer()
+            if png is not None:
+                png(multitrack, folder / f"{stem}.png", melody_track=0, title=title)
+                written["png"] = f"{folder.name}/{stem}.png"
+        except OSError as exc:
+            raise MuseforgeError(f"cannot write the epoch sample in {folder}: {exc.strerror or exc}") from exc
+        return written
+
+
+def _png_writer() -> Any:
+    """``museforge.plots.save_pianoroll_png`` (None if plotting is unavailable)."""
+    try:
+        from museforge.plots import save_pianoroll_png
+    except ImportError:
+        return None
+    return save_pianoroll_png

@@ -1,0 +1,116 @@
+"""Adversarial losses over raw critic scores, and the gradient penalty.
+
+Every critic in museforge returns raw scores ``(B,)`` (no sigmoid), higher meaning "more real". Each loss
+defines what the critic minimises given the scores of real and fake samples, and what the generator
+minimises given the scores of its fakes:
+
+==============  =====================================================  ==========================
+loss            critic                                                 generator
+==============  =====================================================  ==========================
+wgan-gp         ``E[D(fake)] - E[D(real)]`` (+ gradient penalty)       ``-E[D(fake)]``
+hinge           ``E[relu(1 - D(real))] + E[relu(1 + D(fake))]``        ``-E[D(fake)]``
+nonsaturating   ``E[softplus(-D(real))] + E[softplus(D(fake))]``       ``E[softplus(-D(fake))]``
+lsgan           ``E[(D(real) - 1)^2] / 2 + E[D(fake)^2] / 2``          ``E[(D(fake) - 1)^2] / 2``
+==============  =====================================================  ==========================
+
+``softplus(-x) = -log(sigmoid(x))``, so ``nonsaturating`` is the binary cross-entropy GAN of Goodfellow
+et al. with the "non-saturating" generator loss. The gradient penalty (Gulrajani et al. 2017) is
+``E[(||grad_x D(x)|| - 1)^2]`` at random points between real and fake accompaniments (the melody is the
+same real one on both sides, so it is held fixed).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from museforge.errors import MuseforgeError
+from museforge.training.config import LOSSES
+
+
+def critic_loss(kind: str, real: Tensor, fake: Tensor) -> Tensor:
+    """The critic's adversarial loss (without any gradient penalty).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`LOSSES`.
+    real, fake : Tensor
+        ``(B,)`` raw critic scores of real and of generated samples.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss to minimise.
+    """
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean()
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind == "nonsaturating":
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+    raise MuseforgeError(f"unknown loss {kind!r} (choose from {', '.join(LOSSES)})")
+
+
+def generator_loss(kind: str, fake: Tensor) -> Tensor:
+    """The generator's adversarial loss.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`LOSSES`.
+    fake : Tensor
+        ``(B,)`` raw critic scores of generated samples.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss to minimise.
+    """
+    if kind in ("wgan-gp", "hinge"):
+        return -fake.mean()
+    if kind == "nonsaturating":
+        return F.softplus(-fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+    raise MuseforgeError(f"unknown loss {kind!r} (choose from {', '.join(LOSSES)})")
+
+
+def gradient_penalty(
+    critic: nn.Module,
+    melody: Tensor,
+    real: Tensor,
+    fake: Tensor,
+    alpha: Tensor,
+) -> Tensor:
+    """WGAN-GP penalty ``E[(||grad D(melody, x_hat)|| - 1)^2]`` with ``x_hat = alpha * real + (1 - alpha) * fake``.
+
+    Only the gradient with respect to ``x_hat`` is taken (not the parameters'), with ``create_graph`` so
+    the penalty itself can be differentiated by the critic's optimiser.
+
+    Parameters
+    ----------
+    critic : nn.Module
+        ``(melody (B, T, P), accompaniment (B, K, T, P)) -> (B,)``; an eager module (double backward does
+        not run through ``torch.compile``).
+    melody : Tensor
+        ``(B, T, P)``.
+    real, fake : Tensor
+        ``(B, K, T, P)`` real rolls and generated probabilities (``fake`` detached).
+    alpha : Tensor
+        ``(B,)`` mixing weights in ``[0, 1]``.
+
+    Returns
+    -------
+    Tensor
+        Scalar penalty (float32).
+    """
+    a = alpha.to(real.dtype).view(-1, *([1] * (real.dim() - 1)))
+    mixed = (a * real + (1.0 - a) * fake.to(real.dtype)).requires_grad_(True)
+    scores = critic(melody, mixed).float()
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    norms = grad.float().flatten(1).norm(2, dim=1)
+    return ((norms - 1.0) ** 2).mean()

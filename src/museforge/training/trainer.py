@@ -1,0 +1,621 @@
+"""One trainer for every museforge GAN: critic and generator updates, logs, samples, checkpoints, resume.
+
+A *step* is one generator update together with the ``update_ratio`` critic updates before it; each critic
+update takes its own batch, the generator update reuses the melodies of the last one with fresh noise.
+An epoch is ``(training windows // batch_size) // update_ratio`` steps, in a batch order fixed by
+``(seed, epoch)``.
+
+The step is free of host syncs: losses are summed on the device and read once per progress refresh,
+checkpoint and epoch end, where non-finite values stop the run (status "failed", last good checkpoint
+kept). Real and fake windows go through the critic as one batch (the critics normalise per sample, so this
+equals two calls); the gradient penalty takes the gradient with respect to the mixed inputs only. On CUDA
+the forward passes run under bf16 autocast and, if asked, through ``torch.compile`` (the penalty's double
+backward stays eager). On the CPU, deterministic algorithms and explicit random generators make a run with a
+fixed seed repeatable, including across a kill and ``resume``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import museforge
+from museforge.errors import MuseforgeError
+from museforge.training import checkpoints as ckpt
+from museforge.training import registry
+from museforge.training.config import LOCKED_ON_RESUME, TrainConfig
+from museforge.training.data import TrainingData, epoch_permutation
+from museforge.training.evaluation import Evaluator, roll_metrics
+from museforge.training.losses import critic_loss, generator_loss, gradient_penalty
+
+#: Order of the per-step sums kept on the device.
+SUM_KEYS: tuple[str, ...] = ("generator_loss", "discriminator_loss", "real_score", "fake_score", "gradient_penalty")
+#: Training windows whose metrics stand for the training data in the logs.
+DATA_METRIC_WINDOWS = 1024
+#: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
+REFRESH_SECONDS = 1.0
+
+
+class _Diverged(Exception):
+    """Non-finite losses or weights."""
+
+
+def now() -> str:
+    """The current UTC time in ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA if available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MuseforgeError("--device cuda was asked for but no CUDA GPU is available (use --device cpu)")
+    return torch.device(name)
+
+
+def resume_config(name: str, **changes: Any) -> TrainConfig:
+    """The stored settings of model ``name`` with ``changes`` applied and ``resume=True``.
+
+    For the CLI and the server: ``train(resume_config("mybach", epochs=20))`` continues a run to 20 epochs.
+    """
+    card = registry.read_card(registry.existing_model_dir(name))
+    return TrainConfig.from_hyperparameters(name, card.get("hyperparameters", {}), resume=True, **changes)
+
+
+@contextlib.contextmanager
+def stop_signals(stop_event: threading.Event | None = None) -> Iterator[threading.Event]:
+    """Turn SIGINT and SIGTERM into a stop request for :func:`train` (main thread only).
+
+    The first signal sets the event (the trainer saves a checkpoint and stops); a second SIGINT raises
+    KeyboardInterrupt as usual.
+    """
+    event = stop_event or threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        if event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield event
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # costly, not needed
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill  # type: ignore[attr-defined]
+
+
+def train(
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    stop_event: threading.Event | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train (or, with ``config.resume``, continue) a model; return its final summary.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Every setting; validated first.
+    progress : bool
+        Show a progress bar with the current losses on stderr.
+    stop_event : threading.Event, optional
+        Set it (from another thread, or a signal handler: see :func:`stop_signals`) to save a checkpoint
+        and stop with status "stopped". Creating ``STOP`` in the model folder does the same.
+    on_epoch : callable, optional
+        Called with each epoch's record (the line written to ``metrics.jsonl``).
+
+    Returns
+    -------
+    dict
+        :func:`museforge.training.registry.summary` of the model plus ``path`` and ``stopped``.
+
+    Raises
+    ------
+    MuseforgeError
+        On a bad setting, a missing dataset, an existing name without resume, a corrupted checkpoint,
+        diverging (NaN) losses or a write error; the last good checkpoint is always kept.
+    """
+    config.validate()
+    with registry.claim(config.name):
+        trainer = Trainer(config, progress=progress, stop_event=stop_event, on_epoch=on_epoch)
+        return trainer.run()
+
+
+class Trainer:
+    """The state and loop of one training run (use :func:`train`)."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        progress: bool = True,
+        stop_event: threading.Event | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        from museforge.models.registry import build_gan, config_to_dict, make_config
+
+        self.config = config
+        self.progress = progress
+        self.stop_event = stop_event
+        self.on_epoch = on_epoch
+        self.folder = registry.model_dir(config.name)
+        stored = self._check_folder()
+        self.device = resolve_device(config.device)
+        self.cpu = self.device.type == "cpu"
+
+        model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
+        self.data = TrainingData(config.genre, model_defaults.n_bars, self.device, augment=config.augment)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            generator, critic, model_cfg = build_gan(config.model, self.data.model_overrides(config.model_config))
+        self.model_config = config_to_dict(model_cfg)
+        self.generator = generator.to(self.device).train()
+        self.critic = critic.to(self.device).train()
+
+        per_epoch = self.data.n_train // config.batch_size // config.update_ratio
+        if per_epoch < 1:
+            raise MuseforgeError(
+                f"dataset {config.genre!r} has {self.data.n_train} training windows, too few for --batch-size "
+                f"{config.batch_size} x --update-ratio {config.update_ratio} (one step needs "
+                f"{config.batch_size * config.update_ratio}): lower them or build more data"
+            )
+        self.steps_per_epoch = per_epoch
+        self.total_steps = min(config.epochs * per_epoch, config.max_steps or math.inf)
+        self.total_steps = int(self.total_steps)
+
+        betas = (float(config.betas[0]), float(config.betas[1]))
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
+        self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.learning_rate, betas=betas)
+        self.rng = torch.Generator(self.device).manual_seed(config.seed)
+        self.penalty = config.penalty_weight
+        self.use_autocast = config.autocast and self.device.type == "cuda"
+        self.g_forward: Callable[..., Tensor] = self.generator
+        self.d_forward: Callable[..., Tensor] = self.critic
+        if config.compile and self.device.type == "cuda":  # CPU runs stay eager (and deterministic)
+            self.g_forward = torch.compile(self.generator)  # type: ignore[assignment]
+            self.d_forward = torch.compile(self.critic)  # type: ignore[assignment]
+        self.evaluator = Evaluator(
+            self.data,
+            self.generator.noise_dim,
+            config.seed,
+            config.metrics_samples,
+            config.samples_per_epoch,
+            config.batch_size,
+        )
+
+        # run state, saved in every checkpoint
+        self.step = 0
+        self.epoch = 0  # epochs completed; the index of the current epoch
+        self.update_in_epoch = 0
+        self.sums = torch.zeros(len(SUM_KEYS), device=self.device)
+        self.epoch_train_time = 0.0
+        self._segment_start = time.perf_counter()
+        self.card: dict[str, Any] = {}
+        if stored is not None:
+            self._resume(stored)
+        else:
+            self._create()
+
+    # ------------------------------------------------------------------------------------ folder + card
+    def _check_folder(self) -> dict[str, Any] | None:
+        """Check the model folder against ``resume``; return the stored card when resuming."""
+        name = self.config.name
+        if not self.config.resume:
+            if self.folder.exists():
+                raise MuseforgeError(
+                    f"a model named {name!r} already exists: pass --resume to continue it, or choose another name"
+                )
+            return None
+        card = registry.read_card(registry.existing_model_dir(name))
+        identity = card.get("process") or {}
+        ours = identity.get("pid") == os.getpid()  # this process: the claim in train() rules out a second run
+        if not ours and registry.is_training(card):
+            raise MuseforgeError(f"model {name!r} is being trained right now (pid {identity.get('pid')})")
+        if not card.get("checkpoint"):
+            raise MuseforgeError(f"model {name!r} has no checkpoint to resume from")
+        stored = card.get("hyperparameters", {})
+        mine = self.config.hyperparameters()
+        changed = [k for k in LOCKED_ON_RESUME if stored.get(k) != mine.get(k)]
+        if changed:
+            k = changed[0]
+            raise MuseforgeError(
+                f"cannot resume {name!r} with a different {k} ({mine.get(k)!r}; it was trained with "
+                f"{stored.get(k)!r}): only epochs, max_steps, learning_rate, device and logging settings may change"
+            )
+        return card
+
+    def _base_card(self) -> dict[str, Any]:
+        return {
+            "format": registry.CARD_FORMAT,
+            "format_version": 1,
+            "name": self.config.name,
+            "architecture": self.config.model,
+            "model_config": self.model_config,
+            "genre": self.config.genre,
+            "data": self.data.facts.to_dict(),
+            "hyperparameters": self.config.hyperparameters(),
+            "parameters": {
+                "generator": sum(p.numel() for p in self.generator.parameters()),
+                "critic": sum(p.numel() for p in self.critic.parameters()),
+            },
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "device": str(self.device),
+            "museforge_version": museforge.__version__,
+        }
+
+    def _create(self) -> None:
+        windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
+        data_metrics = roll_metrics(windows[:, 1:], self.data.facts)
+        try:
+            if not self.folder.parent.is_dir():
+                self.folder.parent.mkdir(parents=True)
+            self.folder.mkdir()
+        except FileExistsError as exc:
+            if self.folder.is_dir():
+                raise MuseforgeError(f"a model named {self.config.name!r} already exists") from exc
+            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
+        stamp = now()
+        self.card = {
+            **self._base_card(),
+            "status": "training",
+            "epochs_done": 0,
+            "step": 0,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "started_at": stamp,
+            "finished_at": None,
+            "process": registry.process_identity(),
+            "train_data_metrics": data_metrics,
+            "last_epoch": None,
+            "error": None,
+            "checkpoint": None,
+        }
+        try:
+            self._save_checkpoint()
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)  # a new, empty run: nothing to keep
+            raise
+
+    def _resume(self, card: dict[str, Any]) -> None:
+        if card.get("architecture") != self.config.model:
+            raise MuseforgeError(f"model {self.config.name!r} is a {card.get('architecture')} model")
+        if card.get("model_config") != self.model_config:
+            raise MuseforgeError(
+                f"model {self.config.name!r} was built for other data (its dataset changed since): "
+                "retrain it under a new name"
+            )
+        checkpoint = card["checkpoint"]
+        ckpt.recover(self.folder, registry.CHECKPOINT_FILES, checkpoint["id"], {"architecture": self.config.model})
+        g, _ = ckpt.read_tensors(self.folder / registry.GENERATOR_FILE)
+        d, _ = ckpt.read_tensors(self.folder / registry.CRITIC_FILE)
+        state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
+        ckpt.load_module(self.generator, g, "the generator checkpoint")
+        ckpt.load_module(self.critic, d, "the critic checkpoint")
+        ckpt.load_optimizer(self.g_opt, state, "generator")
+        ckpt.load_optimizer(self.d_opt, state, "critic")
+        try:
+            self.step = int(state["trainer.step"])
+            self.epoch = int(state["trainer.epoch"])
+            self.update_in_epoch = int(state["trainer.update_in_epoch"])
+            self.sums = state["trainer.sums"].to(self.device, torch.float32)
+            self.epoch_train_time = float(state["trainer.epoch_train_time"])
+            rng_state = state["trainer.rng"]
+        except KeyError as exc:
+            raise MuseforgeError(f"the optimizer checkpoint of {self.config.name!r} lacks {exc}") from exc
+        if self.sums.shape != (len(SUM_KEYS),):
+            raise MuseforgeError(f"the optimizer checkpoint of {self.config.name!r} is corrupted (trainer.sums)")
+        saved_on_cuda = bool(int(state.get("trainer.rng_cuda", torch.tensor(0))))
+        if saved_on_cuda == (self.device.type == "cuda"):
+            self.rng.set_state(rng_state)
+        else:  # another device kind draws differently anyway: continue with a fresh, still seeded stream
+            self.rng.manual_seed(self.config.seed + self.step)
+        self._truncate_history()
+        hyper = {**card.get("hyperparameters", {}), **self.config.hyperparameters()}
+        self.card = {
+            **card,
+            "hyperparameters": hyper,
+            "total_steps": self.total_steps,
+            "status": "training",
+            "device": str(self.device),
+            "process": registry.process_identity(),
+            "updated_at": now(),
+            "started_at": now(),
+            "finished_at": None,
+            "error": None,
+        }
+        registry.write_card(self.folder, self.card)
+
+    def _truncate_history(self) -> None:
+        """Drop epoch records written after the checkpoint (a kill between the log and the checkpoint)."""
+        records = registry.read_history(self.folder)
+        keep = [r for r in records if int(r.get("step", 0)) <= self.step]
+        path = self.folder / registry.METRICS_FILE
+        if len(keep) != len(records) or (path.exists() and not path.read_bytes().endswith(b"\n")):
+            ckpt.atomic_write_bytes(path, b"".join(ckpt.json_line(r) for r in keep))
+
+    def _set_status(self, status: str, error: str | None = None) -> None:
+        """Record a status without a checkpoint (best effort: a full disk must not hide the first error)."""
+        stamp = now()
+        card = {**self.card, "status": status, "error": error, "updated_at": stamp, "finished_at": stamp}
+        with contextlib.suppress(MuseforgeError):
+            registry.write_card(self.folder, card)
+            self.card = card
+
+    # ------------------------------------------------------------------------------------- checkpoints
+    def _pause_clock(self) -> None:
+        self.epoch_train_time += time.perf_counter() - self._segment_start
+
+    def _resume_clock(self) -> None:
+        self._segment_start = time.perf_counter()
+
+    def _read_sums(self) -> list[float]:
+        """The device sums (one host sync); raises _Diverged if any is not finite."""
+        values = self.sums.tolist()
+        if not all(math.isfinite(v) for v in values):
+            raise _Diverged
+        return values
+
+    def _weights_finite(self) -> bool:
+        params = [p for m in (self.generator, self.critic) for p in m.parameters()]
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+    def _save_checkpoint(self, **card_changes: Any) -> None:
+        """Save weights, optimizer and run state; update the card in the same commit."""
+        self._read_sums()
+        if not self._weights_finite():
+            raise _Diverged
+        state = {
+            "trainer.step": torch.tensor(self.step, dtype=torch.int64),
+            "trainer.epoch": torch.tensor(self.epoch, dtype=torch.int64),
+            "trainer.update_in_epoch": torch.tensor(self.update_in_epoch, dtype=torch.int64),
+            "trainer.sums": self.sums,
+            "trainer.epoch_train_time": torch.tensor(self.epoch_train_time, dtype=torch.float64),
+            "trainer.rng": self.rng.get_state(),
+            "trainer.rng_cuda": torch.tensor(int(self.device.type == "cuda")),
+            **ckpt.optimizer_tensors(self.g_opt, "generator"),
+            **ckpt.optimizer_tensors(self.d_opt, "critic"),
+        }
+        arch = {"architecture": self.config.model}
+        files = {
+            registry.GENERATOR_FILE: (ckpt.module_tensors(self.generator), {**arch, "network": "generator"}),
+            registry.CRITIC_FILE: (ckpt.module_tensors(self.critic), {**arch, "network": "critic"}),
+            registry.OPTIMIZER_FILE: (state, {**arch, "network": "optimizer"}),
+        }
+        card = {**self.card, "step": self.step, "updated_at": now(), **card_changes}
+
+        def commit(checkpoint_id: str) -> None:
+            card["checkpoint"] = {"id": checkpoint_id, "step": self.step, "epoch": self.epoch, "saved_at": now()}
+            registry.write_card(self.folder, card)
+            self.card = card
+
+        ckpt.save_checkpoint(self.folder, files, commit)
+
+    # ---------------------------------------------------------------------------------------- the step
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.use_autocast:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _update(self, indices: Tensor) -> None:
+        """One step: ``update_ratio`` critic updates, then one generator update. No host sync.
+
+        Parameters
+        ----------
+        indices : Tensor
+            ``(update_ratio, B)`` window indices on the device, one row per critic batch.
+        """
+        kind, ratio = self.config.loss, self.config.update_ratio
+        d_sums = torch.zeros(4, device=self.device)
+        melody = real = None
+        for row in indices:
+            melody, real = self.data.batch(row, self.rng)
+            batch = melody.shape[0]
+            noise = self.generator.sample_noise(batch, generator=self.rng)
+            with torch.no_grad(), self._autocast():
+                fake = torch.sigmoid(self.g_forward(melody, noise)).to(real.dtype)
+            with self._autocast():
+                scores = self.d_forward(torch.cat([melody, melody]), torch.cat([real, fake])).float()
+                real_scores, fake_scores = scores[:batch], scores[batch:]
+                loss = critic_loss(kind, real_scores, fake_scores)
+                if self.penalty > 0:
+                    alpha = torch.rand(batch, generator=self.rng, device=self.device)
+                    penalty = gradient_penalty(self.critic, melody, real, fake, alpha)
+                    loss = loss + self.penalty * penalty
+                else:
+                    penalty = torch.zeros((), device=self.device)
+            self.d_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.d_opt.step()
+            d_sums += torch.stack([loss, real_scores.mean(), fake_scores.mean(), penalty]).detach()
+
+        assert melody is not None
+        self.critic.requires_grad_(False)
+        noise = self.generator.sample_noise(melody.shape[0], generator=self.rng)
+        with self._autocast():
+            fake = torch.sigmoid(self.g_forward(melody, noise))
+            g_loss = generator_loss(kind, self.d_forward(melody, fake).float())
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_opt.step()
+        self.critic.requires_grad_(True)
+        self.sums += torch.cat([g_loss.detach().view(1), d_sums / ratio])
+
+    # ---------------------------------------------------------------------------------------- the loop
+    def _stop_requested(self) -> bool:
+        if self.stop_event is not None and self.stop_event.is_set():
+            return True
+        return (self.folder / registry.STOP_FILE).exists()
+
+    def run(self) -> dict[str, Any]:
+        """Run to the end (or a stop); return the summary. Marks the card failed on any error."""
+        with contextlib.suppress(OSError):
+            (self.folder / registry.STOP_FILE).unlink()
+        try:
+            with _deterministic(self.cpu):
+                stopped = self._loop()
+        except _Diverged:
+            saved = self.card.get("checkpoint") or {}
+            message = (
+                f"training diverged: the losses or weights of {self.config.name!r} became NaN or infinite before "
+                f"step {self.step}; the last good checkpoint (step {saved.get('step', 0)}) is kept "
+                "(try a lower --learning-rate)"
+            )
+            self._set_status("failed", message)
+            raise MuseforgeError(message) from None
+        except KeyboardInterrupt:
+            self._set_status("stopped", "interrupted; resume continues from the last checkpoint")
+            raise
+        except MuseforgeError as exc:
+            self._set_status("failed", str(exc))
+            raise
+        except Exception as exc:
+            self._set_status("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        return {**registry.summary(self.card), "path": str(self.folder), "stopped": stopped}
+
+    def _loop(self) -> bool:
+        """The epochs; returns True when stopped on request."""
+        from tqdm import tqdm
+
+        cfg = self.config
+        per_update = cfg.batch_size * cfg.update_ratio
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            desc=cfg.name,
+            unit="step",
+            disable=not self.progress,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+        last_refresh = time.monotonic()
+        self._resume_clock()
+        try:
+            while True:
+                if self.update_in_epoch == self.steps_per_epoch:  # an epoch ended (maybe just before a stop)
+                    self._end_epoch(complete=True)
+                    continue
+                if self.step >= self.total_steps:
+                    break
+                order = epoch_permutation(self.data.n_train, cfg.seed, self.epoch).to(self.device)
+                while self.update_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
+                    start = self.update_in_epoch * per_update
+                    self._update(order[start : start + per_update].view(cfg.update_ratio, cfg.batch_size))
+                    self.step += 1
+                    self.update_in_epoch += 1
+                    bar.update(1)
+                    if time.monotonic() - last_refresh >= REFRESH_SECONDS:  # also the NaN check
+                        last_refresh = time.monotonic()
+                        postfix = self._postfix()
+                        if self.progress:
+                            bar.set_postfix_str(postfix)
+                    if self._stop_requested():
+                        self._pause_clock()
+                        self._save_checkpoint(status="stopped", finished_at=now())
+                        with contextlib.suppress(OSError):
+                            (self.folder / registry.STOP_FILE).unlink()
+                        return True
+                    if self.step % cfg.checkpoint_every == 0 and self.update_in_epoch < self.steps_per_epoch:
+                        self._pause_clock()
+                        self._save_checkpoint()
+                        self._resume_clock()
+                if self.update_in_epoch < self.steps_per_epoch:  # max_steps reached mid-epoch
+                    self._end_epoch(complete=False)
+                    break
+        finally:
+            bar.close()
+        self._set_status("completed")
+        return False
+
+    def _postfix(self) -> str:
+        values = self._read_sums()
+        n = max(1, self.update_in_epoch)
+        return f"epoch {self.epoch + 1} g {values[0] / n:.3f} d {values[1] / n:.3f}"
+
+    def _end_epoch(self, complete: bool) -> None:
+        """Log the epoch (losses, speed, metrics, sample) and checkpoint; ``complete`` False at max_steps."""
+        self._pause_clock()
+        values = self._read_sums()
+        eval_start = time.perf_counter()
+        updates = max(1, self.update_in_epoch)
+        losses = {key: value / updates for key, value in zip(SUM_KEYS, values, strict=True)}
+        self.generator.eval()
+        try:
+            generated = self.evaluator.metrics(self.generator)
+            title = f"{self.config.name} epoch {self.epoch + 1}"
+            sample = self.evaluator.write_sample(
+                self.generator, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title
+            )
+        finally:
+            self.generator.train()
+        record = {
+            "epoch": self.epoch + 1,
+            "step": self.step,
+            "complete": complete,
+            **losses,
+            "train_time": self.epoch_train_time,
+            "wall_time": self.epoch_train_time + time.perf_counter() - eval_start,
+            "samples_per_second": self.config.batch_size * self.update_in_epoch / max(self.epoch_train_time, 1e-9),
+            "metrics": {"generated": generated, "training_data": self.card.get("train_data_metrics")},
+            "sample": sample,
+            "time": now(),
+        }
+        self._append_record(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
+        changes: dict[str, Any] = {"last_epoch": record}
+        if complete:
+            self.epoch += 1
+            self.update_in_epoch = 0
+            self.sums.zero_()
+            self.epoch_train_time = 0.0
+            changes["epochs_done"] = self.epoch
+        if self.step >= self.total_steps:
+            changes["finished_at"] = now()
+        self._save_checkpoint(**changes)
+        self._resume_clock()
+
+    def _append_record(self, record: dict[str, Any]) -> None:
+        line = ckpt.json_line(record)
+        path = self.folder / registry.METRICS_FILE
+        try:
+            with open(path, "ab") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc

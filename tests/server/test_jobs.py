@@ -1,0 +1,149 @@
+"""Training jobs in real worker processes: complete, stream, queue, stop, survive a restart, resume, fail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from museforge.jobs import JobManager
+from museforge.server.app import create_app
+from museforge.store import FAILED, INTERRUPTED, TRAINING, Store
+
+pytestmark = pytest.mark.slow
+
+TINY_UNET = {"noise_dim": 8, "noise_channels": 4, "base_channels": 4, "max_channels": 16, "critic_base_channels": 4}
+TINY_JOB: dict[str, Any] = {
+    "genre": "bach",
+    "architecture": "unet",
+    "epochs": 1,
+    "max_steps": 2,
+    "batch_size": 4,
+    "update_ratio": 1,
+    "model_config": TINY_UNET,
+    "metrics_samples": 4,
+    "samples_per_epoch": 1,
+}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def read_events(client: TestClient, job_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every server-sent event of a job's stream, until the stream ends."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    name = None
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: ") and name:
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def test_job_trains_in_a_worker_and_streams_its_epochs(client: TestClient, bach_home: Path) -> None:
+    created = client.post("/api/jobs", json={**TINY_JOB, "name": "streamed"})
+    assert created.status_code == 201, created.text
+    job = created.json()
+    assert job["status"] == "queued" and job["config"]["model_config"] == TINY_UNET
+    events = read_events(client, job["id"])
+    statuses = [data["status"] for name, data in events if name == "status"]
+    assert statuses[-1] == "completed" and "training" in statuses
+    epochs = [data for name, data in events if name == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1]
+    assert all(isinstance(e[key], float) for e in epochs for key in ("generator_loss", "discriminator_loss"))
+    assert events[-1][0] == "end" and events[-1][1]["status"] == "completed"
+
+    done = client.get(f"/api/jobs/{job['id']}").json()
+    assert done["status"] == "completed" and done["pid"] != 0 and done["error"] is None
+    assert done["epochs"][0]["metrics"]["generated"]  # per-role music metrics of the generated samples
+    metrics = client.get(f"/api/jobs/{job['id']}/metrics?after=1").json()
+    assert metrics == {"job_id": job["id"], "status": "completed", "epochs": []}
+    # the worker ran in another process, never in the request: its log is beside the store
+    assert (bach_home / "jobs" / f"{job['id']}.log").is_file()
+    model = client.get("/api/models").json()[0]
+    assert model["name"] == "streamed" and model["status"] == "completed"
+    assert model["latest_job"] == {"id": job["id"], "status": "completed"}
+    assert client.get("/api/models/streamed/samples/latest.png").status_code == 200
+    # a finished stream can be reopened and replays everything, then ends
+    assert read_events(client, job["id"])[-1][0] == "end"
+
+
+def test_queue_limit_stop_restart_and_resume(bach_home: Path) -> None:
+    long_job = {**TINY_JOB, "name": "long", "epochs": 200, "max_steps": None, "checkpoint_every": 1}
+    with TestClient(create_app()) as client:
+        first = client.post("/api/jobs", json=long_job).json()
+        second = client.post("/api/jobs", json={**TINY_JOB, "name": "second"}).json()
+        wait_for(lambda: client.get("/api/models/long").json().get("step", 0) >= 1, what="a first checkpoint")
+        assert client.get(f"/api/jobs/{first['id']}").json()["status"] == TRAINING
+        assert client.get(f"/api/jobs/{second['id']}").json()["status"] == "queued"  # one job at a time
+        assert client.get("/api/health").json()["jobs"] == {"queued": 1, "training": 1}
+        busy = client.delete("/api/models/long")
+        assert busy.status_code == 409 and "active job" in busy.json()["detail"]
+        assert client.post(f"/api/jobs/{second['id']}/stop").json()["status"] == "stopped"
+        again = client.post(f"/api/jobs/{second['id']}/stop")
+        assert again.status_code == 409 and "already ended" in again.json()["detail"]
+    # leaving the client stops the server: the running job is interrupted after saving a checkpoint
+    interrupted = Store().get_job(first["id"])
+    assert interrupted["status"] == INTERRUPTED and "resume" in interrupted["error"]
+    step_before = json.loads((bach_home / "models" / "long" / "model.json").read_text())["step"]
+    assert step_before >= 1
+
+    with TestClient(create_app()) as client:
+        assert client.get(f"/api/jobs/{first['id']}").json()["status"] == INTERRUPTED
+        resumed = client.post(f"/api/jobs/{first['id']}/resume")
+        assert resumed.status_code == 200 and resumed.json()["resume"] is True
+        wait_for(
+            lambda: client.get("/api/models/long").json().get("step", 0) > step_before,
+            what="the resumed run to train past its checkpoint",
+        )
+        job = client.get(f"/api/jobs/{first['id']}").json()
+        assert job["status"] == TRAINING and job["runs"] == 2
+        assert client.post(f"/api/jobs/{first['id']}/stop").json()["stop_requested"] is True
+        wait_for(lambda: client.get(f"/api/jobs/{first['id']}").json()["status"] == "stopped", what="the stop")
+        card = client.get("/api/models/long").json()
+        assert card["status"] == "stopped" and card["step"] > step_before
+
+
+def test_failing_job_is_reported_and_the_server_keeps_serving(client: TestClient, museforge_home: Path) -> None:
+    job = client.post("/api/jobs", json={**TINY_JOB, "name": "nodata", "genre": "pop", "architecture": "musegan"})
+    assert job.status_code == 201
+    failed = wait_for(
+        lambda: (j := client.get(f"/api/jobs/{job.json()['id']}").json())["status"] == FAILED and j,
+        what="the job to fail",
+    )
+    assert "pop" in failed["error"] and "build" in failed["error"]  # the trainer's own one-line reason
+    assert client.get("/api/health").json()["status"] == "ok"
+    assert client.get("/api/melodies").status_code == 200
+
+
+def test_restart_marks_a_job_whose_worker_died_interrupted(museforge_home: Path) -> None:
+    store = Store()
+    job = store.create_job("crashed", {"name": "crashed", "genre": "bach"})
+    store.claim_next_job()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.set_job_pid(job["id"], gone.pid)  # a worker that no longer exists
+    manager = JobManager(store)
+    assert manager.recover() == [job["id"]]
+    recovered = store.get_job(job["id"])
+    assert recovered["status"] == INTERRUPTED and "resume" in recovered["error"]
+    assert manager.recover() == []

@@ -1,0 +1,329 @@
+"""Tests of museforge.evaluate and museforge.report on the real JSB chorales and a tiny model trained on them."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from museforge import evaluate as ev
+from museforge.datasets.build import build_dataset
+from museforge.datasets.cache import load_dataset
+from museforge.errors import MuseforgeError, NotFoundError
+from museforge.metrics import relative_gap, tonal_distances, track_metrics
+from museforge.training import TrainConfig, train
+from museforge.training.data import split_windows
+from museforge.training.registry import claim, process_identity, read_card, write_card
+
+ROLES = ["alto", "tenor", "bass"]
+TINY_UNET = {"base_channels": 4, "max_channels": 16, "critic_base_channels": 4, "noise_dim": 8, "noise_channels": 4}
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    """A home with 60 real JSB chorales built (20 per split) and a tiny U-Net trained for one step on them."""
+    home = tmp_path_factory.mktemp("evaluate_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSEFORGE_HOME", str(home))
+        build_dataset("bach", shared_datasets, limit=60)
+        config = TrainConfig(
+            name="tiny",
+            genre="bach",
+            model="unet",
+            epochs=1,
+            max_steps=1,
+            batch_size=8,
+            update_ratio=1,
+            model_config=dict(TINY_UNET),
+            metrics_samples=8,
+            samples_per_epoch=0,
+            device="cpu",
+        )
+        train(config, progress=False)
+    return home
+
+
+@pytest.fixture
+def home(trained_home: Path, museforge_home: Path) -> Path:
+    """This test's home, seeing the module's dataset and model (links, so they are built only once)."""
+    (museforge_home / "datasets").symlink_to(trained_home / "datasets", target_is_directory=True)
+    (museforge_home / "models").mkdir()
+    (museforge_home / "models" / "tiny").symlink_to(trained_home / "models" / "tiny", target_is_directory=True)
+    return museforge_home
+
+
+def valid_model_windows() -> np.ndarray:
+    """Every 2-bar model window of the bach valid split, tracks melody, alto, tenor, bass: (n, 4, 32, 84)."""
+    return split_windows(load_dataset("bach").windows("valid"), 2)
+
+
+# ------------------------------------------------------------------------------------------------ a model
+def test_evaluate_model_end_to_end(home: Path, tmp_path: Path) -> None:
+    windows = valid_model_windows()
+    plot = tmp_path / "tiny.png"
+    # Two more samples than windows: every window's melody is used once, then the first two once more.
+    result = ev.evaluate_model("tiny", samples=len(windows) + 2, split="valid", seed=3, plot=plot)
+    real = np.concatenate([windows, windows[:2]])
+
+    assert json.loads(json.dumps(result, allow_nan=False)) == result  # JSON-ready, no NaN
+    facts = [result[k] for k in ("kind", "model", "source", "status", "genre", "architecture", "split", "samples")]
+    assert facts == ["model", "tiny", "user", "completed", "bach", "unet", "valid", len(real)]
+    assert result["windows"] == {"bars": 2, "steps": 32, "available": len(windows), "melodies": len(windows)}
+
+    # The real column is exactly the metrics of the real windows whose melodies the model was given.
+    direct = track_metrics(real[:, 1:], ROLES, resolution=4)
+    assert list(result["tracks"]) == ROLES
+    for role in ROLES:
+        for metric, value in direct[role].items():
+            assert result["tracks"][role][metric]["real"] == pytest.approx(value)
+        for cell in result["tracks"][role].values():
+            if cell["real"] == 0.0:
+                assert cell["gap"] is None  # relative gap undefined (empty-bar rate of Bach)
+            elif cell["gap"] is not None:
+                assert cell["gap"] == pytest.approx(abs(cell["generated"] - cell["real"]) / abs(cell["real"]))
+                assert cell["gap"] == pytest.approx(relative_gap(cell["generated"], cell["real"]))
+        assert result["tracks"][role]["pitches_per_step"]["real"] == pytest.approx(
+            real[:, 1 + ROLES.index(role)].sum(-1).mean()
+        )
+
+    tonal = tonal_distances(real, ["melody", *ROLES], resolution=4)
+    assert {pair: cell["real"] for pair, cell in result["tonal_distances"].items()} == pytest.approx(tonal)
+    assert set(result["voice_leading"]) == {"range_violations", "crossings", "parallel_rate", "parallels_per_window"}
+    # Real chorales keep their voices in range and in order; a 1-step model does not.
+    assert result["voice_leading"]["range_violations"]["real"] < 0.02
+    assert result["voice_leading"]["crossings"]["real"] < 0.05
+
+    clf = result["classifier"]
+    assert 0.0 <= clf["accuracy"] <= 1.0
+    assert clf["accuracy"] > 0.9  # an untrained generator's noise is easy to tell from Bach
+    assert clf["n_train"] + clf["n_test"] == 2 * len(real)
+
+    top = result["largest_gap"]
+    gaps = [
+        c["gap"]
+        for row in result["tracks"].values()
+        for c in row.values()
+        if c["gap"] is not None and c["real"] >= ev.GAP_FLOOR
+    ]
+    assert top["gap"] == max(gaps)
+    assert result["shipping_bar"]["passed"] is False
+    assert result["plot"] == str(plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(result["timing"]) >= {"load", "generate", "metrics", "classifier", "plot", "total"}
+
+
+def test_evaluate_model_is_deterministic(home: Path) -> None:
+    first = ev.evaluate_model("tiny", samples=40, seed=1, classifier=False)
+    again = ev.evaluate_model("tiny", samples=40, seed=1, classifier=False)
+    assert first["classifier"] is None
+    assert first["windows"]["melodies"] == 40
+    assert first["tracks"] == again["tracks"]
+    assert first["tonal_distances"] == again["tonal_distances"]
+
+
+def test_format_evaluation(home: Path) -> None:
+    result = ev.evaluate_model("tiny", samples=24, split="test")
+    text = ev.format_evaluation(result)
+    assert "Model tiny (user unet, genre bach): 24 generated windows of 2 bars" in text
+    for word in (*ROLES, "used_pitch_classes", "melody/alto", "range_violations", "Real-vs-generated classifier"):
+        assert word in text
+    cell = result["tracks"]["alto"]["in_scale_rate"]
+    sign = "+" if cell["generated"] >= cell["real"] else "-"
+    assert f"{sign}{100 * cell['gap']:.1f} %" in text
+    assert "Shipping bar" in text and "FAILED" in text
+
+
+def test_bad_arguments(home: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="no model named 'nothing_here'"):
+        ev.evaluate_model("nothing_here")
+    with pytest.raises(MuseforgeError, match="held-out split"):
+        ev.evaluate_model("tiny", split="train")
+    with pytest.raises(MuseforgeError, match="whole number from 1"):
+        ev.evaluate_model("tiny", samples=0)
+    with pytest.raises(MuseforgeError, match="does not exist"):
+        ev.evaluate_model("tiny", plot=tmp_path / "missing" / "x.png")
+
+
+def test_a_model_still_training_is_refused(home: Path, trained_home: Path) -> None:
+    folder = home / "models" / "busy"
+    shutil.copytree(trained_home / "models" / "tiny", folder)
+    card = read_card(folder)
+    write_card(folder, {**card, "name": "busy", "status": "training", "process": process_identity()})
+    with claim("busy"), pytest.raises(MuseforgeError, match="still training"):
+        ev.evaluate_model("busy", samples=8)
+    # Once the process training it is gone, the run reads as stopped and its last checkpoint is evaluated.
+    result = ev.evaluate_model("busy", samples=8, classifier=False)
+    assert result["status"] == "stopped"
+    write_card(folder, {**card, "name": "busy", "status": "failed", "error": "loss became NaN"})
+    with pytest.raises(MuseforgeError, match="failed"):
+        ev.evaluate_model("busy", samples=8)
+
+
+# ------------------------------------------------------------------------------------------------ the data
+def test_evaluate_data_matches_track_metrics(home: Path) -> None:
+    windows = load_dataset("bach").windows("valid")
+    result = ev.evaluate_data("bach", "valid")
+    assert result["windows"] == {"bars": 4, "steps": 64, "available": len(windows), "used": len(windows)}
+    direct = track_metrics(windows, ["melody", *ROLES], resolution=4)
+    assert list(result["tracks"]) == ["melody", *ROLES]
+    for role, values in direct.items():
+        for metric, value in values.items():
+            assert result["tracks"][role][metric] == pytest.approx(value)
+    assert result["tonal_distances"] == pytest.approx(tonal_distances(windows, ["melody", *ROLES], resolution=4))
+    assert result["voice_leading"]["range_violations"] < 0.02
+    assert "Dataset bach, valid split" in ev.format_evaluation(result)
+    json.dumps(result, allow_nan=False)
+
+    capped = ev.evaluate_data("bach", "train", max_windows=100)
+    assert capped["windows"]["used"] == 100 and capped["windows"]["available"] > 100
+    with pytest.raises(MuseforgeError, match="unknown split"):
+        ev.evaluate_data("bach", "nope")
+
+
+def test_evaluate_data_needs_a_built_dataset() -> None:
+    with pytest.raises(MuseforgeError, match="not built"):
+        ev.evaluate_data("bach")
+
+
+def test_voice_leading_pools_windows_without_joining_them() -> None:
+    # Two windows of two steps, voices S A T B as MIDI pitches per step (column = pitch - 24).
+    pitches = [
+        [[72, 74], [65, 67], [55, 70], [48, 48]],  # S-A: a fifth to a fifth, both moving; T jumps above A
+        [[72, 74], [65, 67], [55, 55], [36, 36]],  # S-A parallel fifths again; B below its range (E2-C4)
+    ]
+    rolls = np.zeros((2, 4, 2, 84), dtype=bool)
+    for w, voices in enumerate(pitches):
+        for v, line in enumerate(voices):
+            for t, pitch in enumerate(line):
+                rolls[w, v, t, pitch - 24] = True
+    checks = ev.voice_leading(rolls, lowest_pitch=24)
+    # Parallels: S-A in each window (2). Motions where both voices move: window 0 S-A, S-T, A-T; window 1 S-A.
+    # Joined without a rest, window 0's last step -> window 1's first would add a third S-A fifth.
+    assert checks["parallels_per_window"] == 1.0
+    assert checks["parallel_rate"] == pytest.approx(2 / 4)
+    # Out of range: T 70 > 67 once, B 36 < 40 twice, of 16 sounding voice-steps.
+    assert checks["range_violations"] == pytest.approx(3 / 16)
+    # Crossing: T above A at one of the 4 steps.
+    assert checks["crossings"] == pytest.approx(1 / 4)
+
+
+# ------------------------------------------------------------------------------------------------ classifier
+def test_classifier_tells_empty_rolls_from_real_ones(home: Path) -> None:
+    windows = load_dataset("bach").windows("valid")
+    songs = load_dataset("bach").song_index("valid")
+    real = ev.window_features(windows[:, 1:], windows[:, 0], resolution=4, is_drum=[False] * 3)
+    empty = ev.window_features(np.zeros_like(windows[:, 1:]), windows[:, 0], resolution=4, is_drum=[False] * 3)
+    assert real.shape == empty.shape and real.shape[0] == len(windows)
+    result = ev.two_sample_accuracy(real, empty, songs, songs, seed=0)
+    assert result["accuracy"] >= 0.99
+    assert result["n_train"] + result["n_test"] == 2 * len(windows)
+
+
+def test_classifier_is_at_chance_on_two_halves_of_real_music(home: Path) -> None:
+    dataset = load_dataset("bach")
+    splits = ("train", "valid", "test")
+    windows = np.concatenate([dataset.windows(s) for s in splits])
+    songs = np.concatenate([dataset.song_index(s) + 1000 * k for k, s in enumerate(splits)])
+    features = ev.window_features(windows[:, 1:], windows[:, 0], resolution=4, is_drum=[False] * 3)
+    accuracies = []
+    for seed in range(3):
+        result = ev.two_sample_accuracy(features[0::2], features[1::2], songs[0::2], songs[1::2], seed=seed)
+        assert result["n_test"] > 250
+        accuracies.append(result["accuracy"])
+    assert all(abs(a - 0.5) < 0.1 for a in accuracies), accuracies
+    # Deterministic: the same seed gives the same halves and the same weights.
+    assert (
+        ev.two_sample_accuracy(features[0::2], features[1::2], songs[0::2], songs[1::2], seed=0)["accuracy"]
+        == accuracies[0]
+    )
+
+
+def test_classifier_without_groups_and_too_few_windows() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, (200, 5)), rng.normal(0, 1, (200, 5))
+    b[:, 0] += 3.0  # one feature moves by 3 standard deviations: an easy call
+    assert ev.two_sample_accuracy(a, b)["accuracy"] > 0.9
+    assert ev.two_sample_accuracy(a[:1], b[:1])["accuracy"] is None
+
+
+# ------------------------------------------------------------------------------------------------ shipping bar
+def cell(generated: float | None, real: float | None) -> dict[str, float | None]:
+    gap = None if generated is None or real in (None, 0.0) else abs(generated - real) / abs(real)
+    return {"generated": generated, "real": real, "gap": gap}
+
+
+def test_shipping_bar_relative_and_absolute_tolerances() -> None:
+    result = {
+        "kind": "model",
+        "split": "valid",
+        "tracks": {
+            "alto": {
+                "empty_bar_rate": cell(0.04, 0.0),  # real 0: absolute floor 0.05 -> passes
+                "used_pitch_classes": cell(3.7, 3.0),  # 25 % of 3.0 = 0.75 -> passes
+                "qualified_note_rate": cell(0.8, 1.0),  # off by 0.2 <= 0.25 -> passes
+                "in_scale_rate": cell(0.75, 0.95),  # off by 0.2 <= 0.2375 -> passes
+                "pitch_range": cell(80.0, 6.0),  # not part of the bar
+            },
+            "tenor": {
+                "empty_bar_rate": cell(0.06, 0.0),  # beyond the 0.05 floor -> fails
+                "used_pitch_classes": cell(3.8, 3.0),  # 0.8 > 0.75 -> fails
+                "qualified_note_rate": cell(None, 1.0),  # a silent track has no notes -> fails
+                "in_scale_rate": cell(0.95, 0.95),
+            },
+            "drums": {"empty_bar_rate": cell(0.1, 0.1), "drum_pattern_rate": cell(0.5, 0.9)},  # pitched: skipped
+        },
+    }
+    bar = ev.shipping_bar(result)
+    assert bar["passed"] is False
+    assert bar["tracks"]["alto"]["passed"] is True
+    assert set(bar["tracks"]["alto"]["metrics"]) == set(ev.SHIPPING_METRICS)
+    assert bar["tracks"]["alto"]["metrics"]["used_pitch_classes"]["tolerance"] == pytest.approx(0.75)
+    assert bar["tracks"]["alto"]["metrics"]["empty_bar_rate"]["tolerance"] == pytest.approx(0.05)
+    tenor = bar["tracks"]["tenor"]["metrics"]
+    assert [m for m, c in tenor.items() if not c["passed"]] == [
+        "empty_bar_rate",
+        "used_pitch_classes",
+        "qualified_note_rate",
+    ]
+    assert list(bar["tracks"]["drums"]["metrics"]) == ["empty_bar_rate"] and bar["tracks"]["drums"]["passed"]
+    text = ev.format_shipping_bar(bar)
+    assert "FAILED" in text and "tenor used_pitch_classes 3.800 vs 3.000 (allowed ±0.750)" in text
+
+    result["tracks"].pop("tenor")
+    assert ev.shipping_bar(result)["passed"] is True
+    with pytest.raises(MuseforgeError):
+        ev.shipping_bar({"kind": "data", "tracks": {}})
+
+
+# ------------------------------------------------------------------------------------------------ docs/results.md
+def test_write_results_markdown_for_shipped_models(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import museforge.pretrained
+    from museforge.report import REGENERATE, write_results_markdown
+    from museforge.training import export_model
+
+    shipped = tmp_path / "pretrained"
+    export_model("tiny", shipped, "bach")
+    monkeypatch.setattr(museforge.pretrained, "PRETRAINED_DIR", shipped)
+    assert ev.evaluate_model("bach", samples=8, classifier=False)["source"] == "pretrained"
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    results = write_results_markdown(docs / "results.md", samples=32)
+    text = (docs / "results.md").read_text()
+    assert [r["model"] for r in results] == ["bach"] and results[0]["split"] == "test"
+    assert REGENERATE in text and "Machine:" in text
+    assert "## Where each model stands" in text and "## bach" in text
+    top = results[0]["largest_gap"]
+    assert f"{top['track']} {top['metric'].replace('_', ' ')}" in text
+    assert "### Voice leading" in text and "Real-vs-generated classifier" in text
+    assert "MuseGAN" not in text.split("## bach", 1)[1]  # MuseGAN's numbers are for rock and pop only
+    assert (docs / "results" / "bach.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![bach" in text and "(results/bach.png)" in text
+    assert not math.isnan(results[0]["classifier"]["accuracy"])
+
+    with pytest.raises(NotFoundError, match="no shipped model for 'rock'"):
+        write_results_markdown(docs / "results.md", models=["rock"])

@@ -1,0 +1,128 @@
+"""Bad input and bad luck: one-line errors, and nothing that was saved is lost."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from museforge.errors import MuseforgeError
+from museforge.training import TrainConfig, load_generator, resume_config, show_model, train
+from museforge.training.registry import model_dir
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _one_line(excinfo: pytest.ExceptionInfo[MuseforgeError]) -> str:
+    message = str(excinfo.value)
+    assert message and "\n" not in message
+    return message
+
+
+def test_diverging_losses_fail_the_run_and_keep_the_last_good_checkpoint(
+    bach: Path, tiny: Callable[..., TrainConfig]
+) -> None:
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(tiny("nan", "musegan", learning_rate=1e12), progress=False)
+    assert "diverged" in _one_line(excinfo)
+    card = show_model("nan")
+    assert card["status"] == "failed" and "NaN" in card["error"]
+    generator, _ = load_generator("nan")  # the last good checkpoint: finite weights
+    assert all(torch.isfinite(p).all() for p in generator.parameters())
+    # it can go on from there with a sane learning rate
+    result = train(resume_config("nan", learning_rate=1e-3, epochs=1), progress=False)
+    assert result["status"] == "completed"
+
+
+def test_an_existing_name_is_never_overwritten(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    train(tiny("taken", "unet", max_steps=1, epochs=1), progress=False)
+    before = _snapshot(model_dir("taken"))
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(tiny("taken", "musegan"), progress=False)
+    assert "already exists" in _one_line(excinfo) and "--resume" in str(excinfo.value)
+    assert _snapshot(model_dir("taken")) == before
+
+
+def test_resume_refuses_changed_settings_and_unknown_models(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    train(tiny("r", "unet", max_steps=1, epochs=1), progress=False)
+    with pytest.raises(MuseforgeError, match="different loss"):
+        train(tiny("r", "unet", loss="hinge", resume=True), progress=False)
+    with pytest.raises(MuseforgeError, match="no model named 'ghost'"):
+        train(tiny("ghost", "unet", resume=True), progress=False)
+
+
+def test_a_dataset_not_built_names_the_command(museforge_home: Path, tiny: Callable[..., TrainConfig]) -> None:
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(tiny("p", "musegan", genre="pop"), progress=False)
+    assert "museforge datasets build pop" in _one_line(excinfo)
+    assert not model_dir("p").exists()
+
+
+def test_unknown_genre_and_model(museforge_home: Path, tiny: Callable[..., TrainConfig]) -> None:
+    for change in ({"genre": "polka"}, {"model": "transformer"}):
+        with pytest.raises(MuseforgeError) as excinfo:
+            train(TrainConfig(name="u", **{"genre": "bach", **change}), progress=False)
+        _one_line(excinfo)
+
+
+def test_corrupted_or_foreign_checkpoints_are_refused(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    train(tiny("c", "unet", max_steps=1, epochs=1), progress=False)
+    train(tiny("m", "musegan", max_steps=1, epochs=1), progress=False)
+    folder = model_dir("c")
+
+    good = (folder / "critic.safetensors").read_bytes()
+    (folder / "critic.safetensors").write_bytes(good[: len(good) // 2])
+    before = _snapshot(folder)
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(resume_config("c", max_steps=2), progress=False)
+    assert "corrupted" in _one_line(excinfo)
+    assert _snapshot(folder) == before  # nothing touched
+    (folder / "critic.safetensors").write_bytes(good)
+
+    shutil.copyfile(model_dir("m") / "generator.safetensors", folder / "generator.safetensors")
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(resume_config("c", max_steps=2), progress=False)
+    assert "musegan" in _one_line(excinfo)
+    with pytest.raises(MuseforgeError) as excinfo:
+        load_generator("c")
+    assert "musegan" in _one_line(excinfo)
+
+
+def test_an_unwritable_models_folder(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    (bach / "models").write_text("a file where the models folder should be")
+    with pytest.raises(MuseforgeError) as excinfo:
+        train(tiny("w", "unet"), progress=False)
+    assert "cannot create the model folder" in _one_line(excinfo)
+
+
+def test_a_full_disk_keeps_the_last_checkpoint(
+    bach: Path,
+    tiny: Callable[..., TrainConfig],
+    settings: Callable[[TrainConfig], dict[str, Any]],
+    run_child: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    # The child lowers its file-size limit after the first epoch's log line, so the checkpoint that
+    # follows fails with a real EFBIG from the kernel, as a full disk fails with ENOSPC.
+    prelude = (
+        "import resource, signal\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "def on_epoch(record):\n"
+        "    resource.setrlimit(resource.RLIMIT_FSIZE, (512, resource.RLIM_INFINITY))\n"
+    )
+    proc = run_child(settings(tiny("full", "unet", checkpoint_every=4)), prelude)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    last = stderr.decode().strip().splitlines()[-1]
+    assert last.startswith("museforge.errors.MuseforgeError: cannot write checkpoint") and "too large" in last
+    card = show_model("full")
+    assert card["checkpoint"]["step"] == 4 and card["epochs_done"] == 0  # the mid-epoch one survived
+    assert not [p for p in model_dir("full").iterdir() if p.name.endswith(".tmp")]
+    result = train(resume_config("full"), progress=False)
+    assert result["status"] == "completed" and result["epochs_done"] == 2

@@ -1,0 +1,64 @@
+"""A real training process killed with SIGKILL mid-epoch, then resumed, ends with the same weights."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from museforge.training import TrainConfig, resume_config, show_model, train
+from museforge.training.registry import model_dir, read_history
+
+
+def _wait_for_checkpoint(proc: subprocess.Popen[bytes], card: Path, step: int, timeout: float = 120.0) -> None:
+    """Poll the model card until a checkpoint at ``step`` or later is committed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the training process ended early: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            saved = json.loads(card.read_text()).get("checkpoint") or {}
+        except (OSError, ValueError):
+            saved = {}
+        if saved.get("step", 0) >= step:
+            return
+        time.sleep(0.002)
+    raise AssertionError("no checkpoint appeared in time")
+
+
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(
+    bach: Path,
+    tiny: Callable[..., TrainConfig],
+    settings: Callable[[TrainConfig], dict[str, Any]],
+    run_child: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    # a checkpoint after every step, so the kill can land in the middle of writing one
+    train(tiny("whole", "unet", checkpoint_every=1, samples_per_epoch=1), progress=False)
+
+    proc = run_child(settings(tiny("killed", "unet", checkpoint_every=1, samples_per_epoch=1)))
+    try:
+        _wait_for_checkpoint(proc, model_dir("killed") / "model.json", step=2)
+    finally:
+        proc.kill()  # SIGKILL: no handler runs, no file is closed cleanly
+        proc.wait()
+    card = show_model("killed")
+    spe = card["steps_per_epoch"]
+    assert card["status"] == "stopped"  # "training" on disk, but its process is gone
+    assert 0 < card["checkpoint"]["step"] < 2 * spe and card["checkpoint"]["step"] % spe != 0  # mid-epoch
+
+    result = train(resume_config("killed"), progress=False)
+    assert result["status"] == "completed" and result["step"] == 2 * spe
+    for file in ("generator.safetensors", "critic.safetensors"):
+        whole, killed = load_file(str(model_dir("whole") / file)), load_file(str(model_dir("killed") / file))
+        assert whole.keys() == killed.keys()
+        assert all(torch.equal(whole[k], killed[k]) for k in whole)
+    keys = ("epoch", "step", "generator_loss", "discriminator_loss", "real_score", "fake_score", "gradient_penalty")
+    history = [[r[k] for k in keys] for r in read_history(model_dir("killed"))]
+    assert history == [[r[k] for k in keys] for r in read_history(model_dir("whole"))]
+    assert sorted(p.name for p in model_dir("killed").iterdir() if p.name.endswith(".tmp")) == []

@@ -1,0 +1,92 @@
+"""Batches from real bach windows: cutting to the model's length, batch order, transposition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from museforge.datasets.cache import load_dataset
+from museforge.errors import MuseforgeError
+from museforge.training.data import TrainingData, epoch_permutation, split_windows
+
+
+def test_unet_windows_are_the_halves_of_the_dataset_windows(bach: Path) -> None:
+    windows = load_dataset("bach").windows("train")  # (N, 4, 64, 84), 4 bars
+    data = TrainingData("bach", n_bars=2, device=torch.device("cpu"), augment=False)
+    assert data.n_train == 2 * len(windows)
+    halves = data.train.numpy()
+    assert np.array_equal(halves[0::2], windows[:, :, :32]) and np.array_equal(halves[1::2], windows[:, :, 32:])
+    facts = data.facts
+    assert (facts.n_bars, facts.steps_per_bar, facts.resolution, facts.lowest_pitch) == (2, 16, 4, 24)
+    assert facts.melody["role"] == "melody" and facts.roles == ["alto", "tenor", "bass"]
+
+
+def test_batches_without_augmentation_are_the_windows(bach: Path) -> None:
+    data = TrainingData("bach", n_bars=4, device=torch.device("cpu"), augment=False)
+    windows = load_dataset("bach").windows("train")
+    melody, accompaniment = data.batch(torch.tensor([3, 0, 7]), None)
+    assert melody.shape == (3, 64, 84) and accompaniment.shape == (3, 3, 64, 84)
+    assert np.array_equal(melody.numpy(), windows[[3, 0, 7], 0])
+    assert np.array_equal(accompaniment.numpy(), windows[[3, 0, 7], 1:])
+
+
+def test_augmentation_transposes_each_window_within_the_range(bach: Path) -> None:
+    dataset = load_dataset("bach")
+    windows = dataset.windows("train")
+    data = TrainingData("bach", n_bars=4, device=torch.device("cpu"), augment=True)
+    lo, hi = data.facts.augmentation
+    rows = torch.arange(len(windows))
+    melody, accompaniment = data.batch(rows, torch.Generator().manual_seed(0))
+    batch = torch.cat([melody[:, None], accompaniment], 1).numpy().astype(bool)
+    shifts = []
+    for row in range(len(windows)):
+        # the datasets module's own transposition is the independent reference
+        found = [s for s in range(lo, hi + 1) if np.array_equal(batch[row], dataset.transposed(windows[row], s))]
+        assert found, f"window {row} is not a transposition within [{lo}, {hi}]"
+        shifts.append(found[0])
+    assert len(set(shifts)) > 3  # each window draws its own shift
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch() -> None:
+    first = epoch_permutation(50, seed=1, epoch=0)
+    assert torch.equal(first, epoch_permutation(50, seed=1, epoch=0))
+    assert sorted(first.tolist()) == list(range(50))
+    assert not torch.equal(first, epoch_permutation(50, seed=1, epoch=1))
+    assert not torch.equal(first, epoch_permutation(50, seed=2, epoch=0))
+
+
+def test_split_windows_keeps_time_order() -> None:
+    windows = np.arange(2 * 3 * 8 * 5).reshape(2, 3, 8, 5)
+    pieces = split_windows(windows, 4)
+    assert pieces.shape == (8, 3, 2, 5)
+    assert np.array_equal(np.concatenate(list(pieces[:4]), axis=1), windows[0])
+
+
+def test_sample_windows_follow_each_other(bach: Path) -> None:
+    data = TrainingData("bach", n_bars=2, device=torch.device("cpu"), augment=False)
+    run = data.consecutive_windows(6)
+    assert len(run) == 6
+    dataset = load_dataset("bach")
+    song, bars = dataset.song_index("valid"), dataset.bars("valid")
+    first = np.flatnonzero(song == song[0])
+    starts = {int(bars[i]): i for i in first}
+    expected = np.concatenate([dataset.windows("valid")[starts[b]] for b in (min(starts), min(starts) + 4)], axis=1)
+    joined = np.concatenate(list(run[:4]), axis=1)
+    assert np.array_equal(joined, expected)
+
+
+def test_model_and_data_must_agree(bach: Path) -> None:
+    with pytest.raises(MuseforgeError, match="do not divide"):
+        TrainingData("bach", n_bars=3, device=torch.device("cpu"))
+    data = TrainingData("bach", n_bars=4, device=torch.device("cpu"))
+    with pytest.raises(MuseforgeError, match="n_tracks=5 does not fit"):
+        data.model_overrides({"n_tracks": 5})
+    assert data.model_overrides({"base_channels": 4})["n_tracks"] == 3
+
+
+def test_missing_dataset_names_the_command(museforge_home: Path) -> None:
+    with pytest.raises(MuseforgeError, match="museforge datasets build pop"):
+        TrainingData("pop", n_bars=4, device=torch.device("cpu"))
