@@ -37,8 +37,7 @@ test: install lint
 	$(PY) -m pytest -q
 
 demo: install
-	$(MUSEFORGE) datasets build bach
-	$(MUSEFORGE) datasets list
+	$(MUSEFORGE) demo --out out
 
 bench: install
 	$(PY) bench/run.py

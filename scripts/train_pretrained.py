@@ -89,16 +89,40 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int) -> dic
     return {"genre": genre, "seconds": seconds, "steps": result.get("step"), "weights": str(weights)}
 
 
+def evaluate_card(genre: str, samples: int = 1000) -> dict:
+    """Evaluate the shipped model of ``genre`` on its validation melodies and record the result in its card."""
+    from museforge.evaluate import evaluate_model, shipping_bar
+
+    result = evaluate_model(genre, samples=samples, split="valid", seed=0)
+    bar = shipping_bar(result)
+    card_path = PRETRAINED_DIR / f"{genre}.json"
+    card = json.loads(card_path.read_text())
+    card["evaluation"] = {
+        "split": "valid",
+        "samples": result.get("samples"),
+        "tracks": result.get("tracks"),
+        "classifier": result.get("classifier"),
+        "largest_gap": result.get("largest_gap"),
+        "shipping_bar": bar,
+        "command": f"museforge evaluate {genre} --samples {samples} --melodies valid",
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return {"genre": genre, "shipping_bar_passed": bar["passed"], "largest_gap": result.get("largest_gap")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="folder laid out like ../shared/datasets")
     parser.add_argument("--genres", nargs="*", default=list(RECIPES))
     parser.add_argument("--minutes", type=float, default=8.0, help="time budget per genre")
     parser.add_argument("--max-steps", type=int, default=20_000)
+    parser.add_argument("--evaluate-only", action="store_true", help="only (re)evaluate the shipped models")
     args = parser.parse_args()
     os.environ.setdefault("MUSEFORGE_HOME", str(Path.home() / ".museforge"))
     for genre in args.genres:
-        print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps)), flush=True)
+        if not args.evaluate_only:
+            print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps)), flush=True)
+        print(json.dumps(evaluate_card(genre), default=str), flush=True)
 
 
 if __name__ == "__main__":

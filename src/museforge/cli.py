@@ -289,6 +289,25 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from museforge.demo import run_demo
+
+    rows = run_demo(Path(args.out), seed=args.seed, audio=not args.no_audio)
+    table = [
+        [
+            r["genre"],
+            r["melody"],
+            r["bars"],
+            ", ".join(f"{t['role']} {t['notes']}" for t in r["tracks"][1:]),
+            " ".join(Path(r[k]).name for k in ("midi", "wav", "png") if r.get(k)),
+        ]
+        for r in rows
+    ]
+    print(_table(table, ["genre", "melody", "bars", "accompaniment (notes per track)", "files"]))
+    print(f"in {args.out}/")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from museforge.evaluate import evaluate_data, evaluate_model, format_evaluation
@@ -410,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--seed", type=int, help="make the result reproducible")
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
+
+    demo = commands.add_parser("demo", help="compose a sample melody with every shipped genre model")
+    demo.add_argument("--out", default="out", metavar="DIR", help="folder for the MIDI, WAV and PNG files")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--no-audio", action="store_true", help="skip the WAV files")
+    demo.set_defaults(handler=cmd_demo)
 
     evaluate = commands.add_parser(
         "evaluate", help="compare a model's music with real music: metrics, classifier, plot"

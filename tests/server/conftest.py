@@ -81,12 +81,3 @@ def client(museforge_home: Path) -> Iterator[TestClient]:
 
     with TestClient(create_app(), raise_server_exceptions=True) as test_client:
         yield test_client
-
-
-def compose_available() -> str | None:
-    """None when ``museforge.compose`` can be imported, else why not (the reason of a skip)."""
-    try:
-        import museforge.compose  # noqa: F401
-    except ImportError as error:
-        return f"museforge.compose (the lead's compose pipeline) cannot be imported yet: {error}"
-    return None

@@ -20,16 +20,6 @@ from fastapi.testclient import TestClient
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
 
-
-def _compose_missing() -> str | None:
-    try:
-        import museforge.compose  # noqa: F401
-    except ImportError as error:
-        return f"museforge.compose (the lead's compose pipeline) cannot be imported yet: {error}"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_compose_missing() is not None, reason=str(_compose_missing()))
 TINY_MODEL = "tiny-bach"  # made by the model_home fixture
 #: Concurrent requests of the load test, and where its latency figures are written.
 LOAD_REQUESTS = 50

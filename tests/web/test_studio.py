@@ -17,19 +17,8 @@ TINY_MODEL = "tiny-bach"
 Shot = Callable[[object, str], Path]
 
 
-def compose_missing() -> str | None:
-    try:
-        import museforge.compose  # noqa: F401
-    except ImportError as error:
-        return f"museforge.compose (the lead's compose pipeline) cannot be imported yet: {error}"
-    return None
-
-
 def composers(server_url: str) -> list[dict]:
     return httpx.get(f"{server_url}/api/composers", timeout=30).json()
-
-
-needs_compose = pytest.mark.skipif(compose_missing() is not None, reason=str(compose_missing()))
 
 
 def open_studio(page: object) -> None:
@@ -69,13 +58,11 @@ def download_midi(page: object, tmp_path: Path) -> Path:
     return path
 
 
-@needs_compose
 def test_compose_a_sample_with_a_pretrained_model(
     page: object, server_url: str, tmp_path: Path, screenshot: Shot
 ) -> None:
     pretrained = [c["name"] for c in composers(server_url) if c["kind"] == "pretrained"]
-    if not pretrained:
-        pytest.skip("no pretrained model is shipped yet (src/museforge/pretrained/<genre>.safetensors + .json)")
+    assert pretrained, "no shipped model found (src/museforge/pretrained/<genre>.safetensors + .json)"
     open_studio(page)
     page.select_option("#sample-select", "ode_to_joy")
     page.wait_for_function("document.querySelector('#melody-title').textContent.includes('Ode to Joy')")
@@ -91,7 +78,6 @@ def test_compose_a_sample_with_a_pretrained_model(
     assert [n[:3] for n in written.notes(index)] == [n[:3] for n in expected.notes(0)]  # the tune, unchanged
 
 
-@needs_compose
 def test_upload_a_midi_and_compose_with_a_user_model(
     page: object, server_url: str, shared_datasets: Path, tmp_path: Path, screenshot: Shot
 ) -> None:
@@ -108,7 +94,6 @@ def test_upload_a_midi_and_compose_with_a_user_model(
     assert written.track_index("melody") is not None and written.n_tracks >= 2
 
 
-@needs_compose
 def test_record_a_melody_on_the_keyboard(page: object, server_url: str, screenshot: Shot) -> None:
     open_studio(page)
     page.click("#tab-record")
