@@ -481,6 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("museforge: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` or similar: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:
         if os.environ.get("MUSEFORGE_DEBUG"):
             raise
