@@ -81,13 +81,9 @@ def worker_alive(pid: int | None, job_id: str) -> bool:
         cmdline = None
     if cmdline is not None:
         return job_id.encode() in cmdline and b"museforge.jobs" in cmdline
-    try:  # no /proc: the pid alone
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from museforge.training.registry import pid_exists
+
+    return pid_exists(pid)  # no /proc: the pid alone
 
 
 def _json_ready(value: Any) -> Any:

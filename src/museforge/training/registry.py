@@ -109,6 +109,11 @@ def process_alive(identity: dict[str, Any] | None) -> bool:
     start = _start_time(pid)
     if start is not None or Path("/proc/self/stat").exists():
         return start is not None and start == identity.get("start")
+    return pid_exists(pid)
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0; one we may not signal exists too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
