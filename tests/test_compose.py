@@ -1,0 +1,175 @@
+"""Compose with every shipped genre model on real melodies; bad input through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+
+from museforge.compose import compose, load_melody, pick_melody_track
+from museforge.music.melodies import get_melody, melody_to_multitrack
+from museforge.music.midi import read_midi, write_midi
+from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.pretrained import list_pretrained
+
+GENRES = ("bach", "pop", "rock", "jazz", "symphony")
+
+
+def test_every_genre_has_a_shipped_model() -> None:
+    cards = {card["genre"]: card for card in list_pretrained()}
+    assert sorted(cards) == sorted(GENRES)
+    for genre, card in cards.items():
+        assert card["architecture"] == ("unet" if genre == "bach" else "musegan")
+        assert card["training"]["seconds"] > 0 and card["training"]["hardware"]
+        weights = Path(card["card_path"]).with_suffix(".safetensors")
+        assert weights.stat().st_size < 8_000_000
+
+
+@pytest.mark.parametrize("genre", GENRES)
+def test_compose_a_sample_with_each_shipped_model(genre: str, tmp_path: Path) -> None:
+    melody = get_melody("ode_to_joy")
+    result = compose("ode_to_joy", genre, out_midi=tmp_path / "out.mid", png=tmp_path / "out.png", seed=3)
+    card = next(c for c in list_pretrained() if c["genre"] == genre)
+    tracks = card["data"]["tracks"]
+    written = read_midi(tmp_path / "out.mid", resolution=card["data"]["resolution"])
+    expected = melody_to_multitrack(melody, card["data"]["resolution"])
+
+    assert written.n_tracks == 1 + len(tracks)
+    assert written.n_steps <= expected.n_steps  # never longer than the melody
+    assert result.multitrack.n_steps == expected.n_steps  # exactly as long as the melody
+    assert written.notes(0) == [(p, s, e, v) for p, s, e, v in expected.notes(0)]  # the melody, unchanged
+    assert written.tempo == pytest.approx(melody.tempo, abs=0.01)
+    low = card["data"]["lowest_pitch"]
+    high = low + card["data"]["n_pitches"]
+    for k, spec in enumerate(tracks, start=1):
+        assert written.programs[k] == spec["program"]
+        assert written.is_drum[k] == spec["is_drum"]
+        assert all(low <= p < high for p, *_ in written.notes(k))  # within the model's pitch window
+    accompaniment_notes = sum(len(written.notes(k)) for k in range(1, written.n_tracks))
+    assert accompaniment_notes > 0
+    assert (tmp_path / "out.png").stat().st_size > 10_000
+
+
+def test_seed_reproduces_and_no_seed_varies(tmp_path: Path) -> None:
+    first = compose("twinkle", "jazz", out_midi=tmp_path / "a.mid", seed=11)
+    again = compose("twinkle", "jazz", out_midi=tmp_path / "b.mid", seed=11)
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    other = compose("twinkle", "jazz", out_midi=tmp_path / "c.mid")
+    assert other.summary["seed"] != first.summary["seed"]
+    assert again.summary == {**first.summary, "midi": str(tmp_path / "b.mid")}
+
+
+def test_a_long_real_melody_is_generated_window_by_window(shared_datasets: Path, tmp_path: Path) -> None:
+    """A whole jazz lead sheet (melody + chords + bass): its melody track is found and accompanied to the end."""
+    source = shared_datasets / "jazz/openbook_realbook_with_bass/midis_with_bass/Autumn_Leaves.mid"
+    original = read_midi(source, resolution=4)
+    assert original.roles[pick_melody_track(original)] == "melody"
+    result = compose(source, "pop", out_midi=tmp_path / "long.mid", seed=1)
+    melody = load_melody(source, 4)
+    assert result.multitrack.n_steps == melody.n_steps
+    assert result.summary["bars"] > 16  # longer than any training window
+    last_quarter = result.multitrack.rolls[1:, 3 * melody.n_steps // 4 :]
+    assert last_quarter.any()  # the accompaniment carries on to the end
+
+
+def test_a_multitrack_file_without_named_melody_takes_the_highest_line(tmp_path: Path) -> None:
+    tune = [(72 + i % 3, 4 * i, 4 * i + 4, 90) for i in range(16)]
+    chords = [(p, 16 * b, 16 * b + 16, 70) for b in range(4) for p in (48, 52, 55)]
+    file = Multitrack.from_notes(
+        [TrackNotes("Track A", "piano", 0, False, chords), TrackNotes("Track B", "piano", 0, False, tune)], 4
+    )
+    assert pick_melody_track(file) == 1
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "museforge.cli", *args],
+        capture_output=True,
+        text=True,
+        env={"MUSEFORGE_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+
+
+def test_cli_compose_writes_files_and_json(tmp_path: Path, museforge_home: Path) -> None:
+    done = run_cli(
+        "compose", "--melody", "frere_jacques", "--genre", "rock", "--out", str(tmp_path / "r.mid"),
+        "--wav", str(tmp_path / "r.wav"), "--seed", "2", "--json", home=museforge_home,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert [t["role"] for t in summary["tracks"]] == ["melody", "bass", "drums", "guitar", "piano", "strings"]
+    assert summary["tracks"][2]["is_drum"]
+    assert (tmp_path / "r.wav").read_bytes()[:4] == b"RIFF"
+
+
+def _drums_only(path: Path) -> Path:
+    drums = Multitrack.from_notes([TrackNotes("Kit", "drums", 0, True, [(36, 0, 1, 100), (38, 4, 5, 100)])], 4)
+    write_midi(drums, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("not_midi", "not a readable MIDI"),
+        ("no_notes", "has no notes"),
+        ("drums_only", "only drums"),
+        ("unknown_sample", "no sample melody"),
+        ("unknown_model", "no model named"),
+        ("missing_folder", "does not exist"),
+        ("too_long", "limit is 512 bars"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(case: str, message: str, tmp_path: Path, museforge_home: Path) -> None:
+    melody, model, out = "twinkle", "pop", tmp_path / "out.mid"
+    if case == "not_midi":
+        melody = str(tmp_path / "x.mid")
+        Path(melody).write_text("hello")
+    elif case == "no_notes":
+        melody = str(tmp_path / "empty.mid")
+        midi = mido.MidiFile()
+        midi.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
+        midi.save(melody)
+    elif case == "drums_only":
+        melody = str(_drums_only(tmp_path / "drums.mid"))
+    elif case == "unknown_sample":
+        melody = "yankee_doodle_dandy"
+    elif case == "unknown_model":
+        model = "no-such-model"
+    elif case == "missing_folder":
+        out = tmp_path / "nowhere" / "out.mid"
+    elif case == "too_long":
+        melody = str(tmp_path / "long.mid")
+        long = Multitrack.from_notes(
+            [TrackNotes("Lead", "melody", 0, False, [(60, 0, 4, 80), (62, 4 * 4 * 600, 4 * 4 * 601, 80)])], 4
+        )
+        write_midi(long, Path(melody))
+    done = run_cli("compose", "--melody", melody, "--model", model, "--out", str(out), home=museforge_home)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_a_failed_or_running_model_cannot_compose(shared_datasets: Path, tmp_path: Path) -> None:
+    from museforge.datasets.build import build_dataset
+    from museforge.errors import MuseforgeError
+    from museforge.training import TrainConfig, train
+    from museforge.training.registry import model_dir, read_card, write_card
+
+    build_dataset("bach", shared_datasets, limit=8)
+    config = TrainConfig(name="tiny", genre="bach", model="unet", epochs=1, max_steps=2, batch_size=4,
+                         model_config={"base_channels": 4, "critic_base_channels": 4, "max_channels": 16},
+                         samples_per_epoch=0, update_ratio=1)  # fmt: skip
+    train(config, progress=False)
+    assert compose("twinkle", "tiny", out_midi=tmp_path / "ok.mid", seed=1).multitrack.n_tracks == 4
+    card = read_card(model_dir("tiny"))
+    write_card(model_dir("tiny"), {**card, "status": "failed"})
+    with pytest.raises(MuseforgeError, match="is failed: only a completed model can compose"):
+        compose("twinkle", "tiny", out_midi=tmp_path / "no.mid")
+    assert not (tmp_path / "no.mid").exists()
