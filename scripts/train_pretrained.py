@@ -22,7 +22,7 @@ import torch
 
 from museforge.datasets.build import build_dataset
 from museforge.pretrained import PRETRAINED_DIR
-from museforge.training import TrainConfig, delete_model, export_model, train
+from museforge.training import TrainConfig, delete_model, export_model, resume_config, train
 from museforge.training.registry import model_dir
 
 #: CPU-sized recipes: small widths and 16th-note resolution so that minutes of 2-core CPU make real progress.
@@ -50,21 +50,27 @@ def hardware() -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
-def train_genre(genre: str, source: Path, minutes: float, max_steps: int) -> dict:
+def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume: bool = False) -> dict:
+    """Train (or with ``resume``, continue training) the shipped model of ``genre`` and export it."""
     recipe = RECIPES[genre]
-    build_dataset(genre, source, resolution=recipe["resolution"])
     name = f"pretrained-{genre}"
-    if (model_dir(name) / "model.json").exists():
-        delete_model(name)
-    config = TrainConfig(
-        name=name,
-        genre=genre,
-        model=recipe["model"],
-        model_config=recipe["model_config"],
-        max_steps=max_steps,
-        samples_per_epoch=1,
-        **{**COMMON, **recipe.get("hyperparameters", {})},
-    )
+    earlier = 0.0
+    if resume:
+        config = resume_config(name)
+        earlier = json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["training"]["seconds"]
+    else:
+        build_dataset(genre, source, resolution=recipe["resolution"])
+        if (model_dir(name) / "model.json").exists():
+            delete_model(name)
+        config = TrainConfig(
+            name=name,
+            genre=genre,
+            model=recipe["model"],
+            model_config=recipe["model_config"],
+            max_steps=max_steps,
+            samples_per_epoch=1,
+            **{**COMMON, **recipe.get("hyperparameters", {})},
+        )
     stop = threading.Event()
     timer = threading.Timer(minutes * 60, stop.set)
     timer.start()
@@ -73,17 +79,18 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int) -> dic
         result = train(config, progress=True, stop_event=stop)
     finally:
         timer.cancel()
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + earlier
     weights, card_path = export_model(name, PRETRAINED_DIR, genre)
     card = json.loads(card_path.read_text())
     card["name"] = genre
     card["training"] = {
         "seconds": round(seconds, 1),
         "hardware": hardware(),
-        "budget_minutes": minutes,
+        "budget_minutes": round(seconds / 60),
         "steps": result.get("step"),
         "stopped_by": "time budget" if stop.is_set() else "step limit",
-        "command": f"python scripts/train_pretrained.py --source DIR --genres {genre} --minutes {minutes:g}",
+        "command": f"python scripts/train_pretrained.py --source DIR --genres {genre} --minutes 8"
+        + (f" (then --resume --minutes {minutes:g})" if resume else ""),
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return {"genre": genre, "seconds": seconds, "steps": result.get("step"), "weights": str(weights)}
@@ -117,11 +124,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=8.0, help="time budget per genre")
     parser.add_argument("--max-steps", type=int, default=20_000)
     parser.add_argument("--evaluate-only", action="store_true", help="only (re)evaluate the shipped models")
+    parser.add_argument("--resume", action="store_true", help="continue training for --minutes more")
     args = parser.parse_args()
     os.environ.setdefault("MUSEFORGE_HOME", str(Path.home() / ".museforge"))
     for genre in args.genres:
         if not args.evaluate_only:
-            print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps)), flush=True)
+            print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)
 
 
