@@ -40,7 +40,7 @@ demo: install
 	$(MUSEFORGE) demo --out out
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -156,6 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "device": args.device,
     }
     given = {key: value for key, value in settings.items() if value is not None}
+    given["distributed"] = args.distributed  # how this process was started, never taken from the card
     if args.resume:
         config = resume_config(args.name, **given)
     else:
@@ -164,6 +165,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig(name=args.name, **given)
     with stop_signals() as stop:
         result = train(config, progress=not args.json, stop_event=stop)
+    if args.distributed and os.environ.get("RANK", "0") != "0":  # process 0 reports for all
+        return 0 if result["status"] in ("completed", "stopped") else 1
     if args.json:
         _print_json(result)
     else:
@@ -394,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     train.add_argument("--resume", action="store_true", help="continue the model NAME from its last checkpoint")
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes started by torchrun (DDP; --batch-size is per process): see docs/distributed.md",
+    )
     train.add_argument("--json", action="store_true", help="print the final summary as JSON")
     train.set_defaults(handler=cmd_train)
 

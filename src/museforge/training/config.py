@@ -100,6 +100,10 @@ class TrainConfig:
         double backward always runs eagerly).
     autocast : bool
         bf16 autocast on CUDA (ignored on the CPU, which always trains in float32).
+    distributed : bool
+        Train with several processes started by ``torchrun`` (DistributedDataParallel: NCCL on CUDA, Gloo
+        on the CPU); ``batch_size`` is then per process. Recorded in the card but not locked: a run may be
+        resumed with or without it (and, between epochs, with another number of processes).
     """
 
     name: str
@@ -123,6 +127,7 @@ class TrainConfig:
     metrics_samples: int = 64
     compile: bool = False
     autocast: bool = True
+    distributed: bool = False
 
     @property
     def penalty_weight(self) -> float:
@@ -163,7 +168,7 @@ class TrainConfig:
                 raise MuseforgeError(f"betas must lie in [0, 1), got {tuple(self.betas)}")
         if not isinstance(self.model_config, dict):
             raise MuseforgeError(f"model_config must be a dict, got {type(self.model_config).__name__}")
-        for flag in ("resume", "augment", "compile", "autocast"):
+        for flag in ("resume", "augment", "compile", "autocast", "distributed"):
             if not isinstance(getattr(self, flag), bool):
                 raise MuseforgeError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         return self

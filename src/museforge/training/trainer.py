@@ -5,13 +5,17 @@ update takes its own batch, the generator update reuses the melodies of the last
 An epoch is ``(training windows // batch_size) // update_ratio`` steps, in a batch order fixed by
 ``(seed, epoch)``.
 
-The step is free of host syncs: losses are summed on the device and read once per progress refresh,
-checkpoint and epoch end, where non-finite values stop the run (status "failed", last good checkpoint
-kept). Real and fake windows go through the critic as one batch (the critics normalise per sample, so this
-equals two calls); the gradient penalty takes the gradient with respect to the mixed inputs only. On CUDA
-the forward passes run under bf16 autocast and, if asked, through ``torch.compile`` (the penalty's double
-backward stays eager). On the CPU, deterministic algorithms and explicit random generators make a run with a
+The step (:mod:`museforge.training.step`) is free of host syncs: losses are summed on the device and read
+once per progress refresh, checkpoint and epoch end, where non-finite values stop the run (status "failed",
+last good checkpoint kept). On the CPU, deterministic algorithms and explicit random generators make a run with a
 fixed seed repeatable, including across a kill and ``resume``.
+
+With ``distributed`` (under ``torchrun``, see :mod:`museforge.training.distributed` and docs/distributed.md)
+every process runs this trainer on its own slice of each epoch's order, with its own random generator
+(``seed + rank``) and DDP averaging the gradients; an epoch is ``training windows // (batch_size *
+update_ratio * world_size)`` steps. Only process 0 claims the name and writes the model folder; the others
+get a resumed run's state from it. Stop requests and non-finite losses are agreed on by all processes at the
+same step (every step on the CPU, every :data:`DIST_SYNC_STEPS_CUDA` steps on CUDA).
 """
 
 from __future__ import annotations
@@ -37,15 +41,26 @@ from museforge.training import checkpoints as ckpt
 from museforge.training import registry
 from museforge.training.config import LOCKED_ON_RESUME, TrainConfig
 from museforge.training.data import TrainingData, epoch_permutation
+from museforge.training.distributed import (
+    SINGLE,
+    Context,
+    launched_without_flag,
+    process_group,
+    rank_seed,
+    rng_entries,
+    rng_key,
+    shard,
+)
 from museforge.training.evaluation import Evaluator, roll_metrics
-from museforge.training.losses import critic_loss, generator_loss, gradient_penalty
+from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
-#: Order of the per-step sums kept on the device.
-SUM_KEYS: tuple[str, ...] = ("generator_loss", "discriminator_loss", "real_score", "fake_score", "gradient_penalty")
 #: Training windows whose metrics stand for the training data in the logs.
 DATA_METRIC_WINDOWS = 1024
 #: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
 REFRESH_SECONDS = 1.0
+#: Steps between the distributed processes' agreements on stop requests and non-finite losses on CUDA (one
+#: small all-reduce and host sync each); on the CPU they agree after every step.
+DIST_SYNC_STEPS_CUDA = 10
 
 
 class _Diverged(Exception):
@@ -70,7 +85,14 @@ def resume_config(name: str, **changes: Any) -> TrainConfig:
     """The stored settings of model ``name`` with ``changes`` applied and ``resume=True``.
 
     For the CLI and the server: ``train(resume_config("mybach", epochs=20))`` continues a run to 20 epochs.
+    ``distributed`` is not taken from the card (it depends on how this process was started): pass it. A
+    distributed process other than 0 on a machine without the model folder gets a stand-in config: in
+    :func:`train` every process takes process 0's settings.
     """
+    changes.setdefault("distributed", False)
+    folder = registry.model_dir(name)
+    if changes["distributed"] and os.environ.get("RANK", "0") != "0" and not (folder / registry.MODEL_JSON).is_file():
+        return TrainConfig(name=name, genre=changes.pop("genre", "bach"), resume=True, **changes)
     card = registry.read_card(registry.existing_model_dir(name))
     return TrainConfig.from_hyperparameters(name, card.get("hyperparameters", {}), resume=True, **changes)
 
@@ -144,12 +166,35 @@ def train(
     ------
     MuseforgeError
         On a bad setting, a missing dataset, an existing name without resume, a corrupted checkpoint,
-        diverging (NaN) losses or a write error; the last good checkpoint is always kept.
+        diverging (NaN) losses or a write error; the last good checkpoint is always kept. With
+        ``config.distributed``, also when the process was not started by torchrun, and on every process
+        when one of them fails.
+
+    Notes
+    -----
+    With ``config.distributed`` this joins the process group torchrun prepared (and always leaves it);
+    every process trains with process 0's config (the others' decides only the device). Only process 0
+    shows progress, calls ``on_epoch`` and writes files; every process returns process 0's summary.
     """
     config.validate()
-    with registry.claim(config.name):
-        trainer = Trainer(config, progress=progress, stop_event=stop_event, on_epoch=on_epoch)
-        return trainer.run()
+    if not config.distributed:
+        world = launched_without_flag()
+        if world > 1:
+            raise MuseforgeError(
+                f"this process is one of {world} started by torchrun: pass --distributed (distributed=True), or "
+                "the processes would all train the same model on their own"
+            )
+        with registry.claim(config.name):
+            trainer = Trainer(config, progress=progress, stop_event=stop_event, on_epoch=on_epoch)
+            return trainer.run()
+    with process_group(config.device) as ctx:
+        config = ctx.broadcast_object(config)  # process 0's settings rule (the others may lack the model card)
+        claim = registry.claim(config.name) if ctx.is_main else contextlib.nullcontext()
+        with claim:
+            trainer = Trainer(
+                config, progress=progress and ctx.is_main, stop_event=stop_event, on_epoch=on_epoch, ctx=ctx
+            )
+            return trainer.run()
 
 
 class Trainer:
@@ -162,18 +207,83 @@ class Trainer:
         progress: bool = True,
         stop_event: threading.Event | None = None,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        ctx: Context = SINGLE,
     ) -> None:
-        from museforge.models.registry import build_gan, config_to_dict, make_config
-
         self.config = config
         self.progress = progress
         self.stop_event = stop_event
         self.on_epoch = on_epoch
+        self.ctx = ctx
         self.folder = registry.model_dir(config.name)
-        stored = self._check_folder()
-        self.device = resolve_device(config.device)
+        with ctx.guarded("checking the model folder"):
+            stored = self._check_folder() if ctx.is_main else None
+        self.device = ctx.device if ctx.device is not None else resolve_device(config.device)
         self.cpu = self.device.type == "cpu"
+        with ctx.guarded("loading the data and building the networks"):
+            self._build()
+        self._check_same_run()
 
+        # run state, saved in every checkpoint
+        self.step = 0
+        self.epoch = 0  # epochs completed; the index of the current epoch
+        self.update_in_epoch = 0
+        self.sums = torch.zeros(len(SUM_KEYS), device=self.device)
+        self.epoch_train_time = 0.0
+        self.saved_step = 0  # the step of the last checkpoint
+        self._last_record: dict[str, Any] | None = None  # the epoch record process 0 logged last
+        self._segment_start = time.perf_counter()
+        self.card: dict[str, Any] = {}
+        if config.resume:
+            with ctx.guarded("reading the checkpoint"):
+                payload = self._read_checkpoint(stored) if ctx.is_main else None
+            payload = ctx.broadcast_object(payload)  # process 0's state, so that all start identical
+            with ctx.guarded("loading the checkpoint"):
+                self._load_checkpoint(payload)
+        # epochs may have had other sizes before a resume with another number of processes
+        remaining = self.step - self.update_in_epoch + (config.epochs - self.epoch) * self.steps_per_epoch
+        self.total_steps = int(min(remaining, config.max_steps or math.inf))
+        rng_states = ctx.gather_object(self.rng.get_state())  # for a new run's first checkpoint
+        with ctx.guarded("writing the model card"):
+            if ctx.is_main and stored is not None:
+                self._resume_card(stored)
+            elif ctx.is_main:
+                self._create(rng_states)
+
+        self.stepper = AdversarialStep(
+            self.generator,
+            self.critic,
+            self.g_opt,
+            self.d_opt,
+            loss=config.loss,
+            penalty_weight=config.penalty_weight,
+            autocast=config.autocast,
+            compile=config.compile and self.device.type == "cuda",  # CPU runs stay eager (and deterministic)
+            generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
+            critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
+        )
+
+    def _check_same_run(self) -> None:
+        """Distributed: every process must have the same data and networks as process 0.
+
+        Otherwise their epochs would differ in length and one would wait for the others forever.
+        """
+        if not self.ctx.distributed:
+            return
+        mine = {"data": self.data.facts.to_dict(), "model_config": self.model_config}
+        every = self.ctx.gather_object(mine)
+        for rank, theirs in enumerate(every):
+            differ = [key for key in mine if theirs[key] != every[0][key]]
+            if differ:
+                raise MuseforgeError(
+                    f"process {rank} has other {differ[0].replace('_', ' ')} than process 0: build the dataset "
+                    "the same way on every machine"
+                )
+
+    def _build(self) -> None:
+        """Data, networks, optimizers, random generator and evaluator (the same on every process)."""
+        from museforge.models.registry import build_gan, config_to_dict, make_config
+
+        config, ctx = self.config, self.ctx
         model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
         self.data = TrainingData(config.genre, model_defaults.n_bars, self.device, augment=config.augment)
         with torch.random.fork_rng(devices=[]):
@@ -183,28 +293,21 @@ class Trainer:
         self.generator = generator.to(self.device).train()
         self.critic = critic.to(self.device).train()
 
-        per_epoch = self.data.n_train // config.batch_size // config.update_ratio
+        per_update = config.batch_size * config.update_ratio
+        per_epoch = self.data.n_train // (per_update * ctx.world_size)
         if per_epoch < 1:
+            processes = f" x {ctx.world_size} processes" if ctx.world_size > 1 else ""
             raise MuseforgeError(
                 f"dataset {config.genre!r} has {self.data.n_train} training windows, too few for --batch-size "
-                f"{config.batch_size} x --update-ratio {config.update_ratio} (one step needs "
-                f"{config.batch_size * config.update_ratio}): lower them or build more data"
+                f"{config.batch_size} x --update-ratio {config.update_ratio}{processes} (one step needs "
+                f"{per_update * ctx.world_size}): lower them or build more data"
             )
         self.steps_per_epoch = per_epoch
-        self.total_steps = min(config.epochs * per_epoch, config.max_steps or math.inf)
-        self.total_steps = int(self.total_steps)
 
         betas = (float(config.betas[0]), float(config.betas[1]))
-        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
-        self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.learning_rate, betas=betas)
-        self.rng = torch.Generator(self.device).manual_seed(config.seed)
-        self.penalty = config.penalty_weight
-        self.use_autocast = config.autocast and self.device.type == "cuda"
-        self.g_forward: Callable[..., Tensor] = self.generator
-        self.d_forward: Callable[..., Tensor] = self.critic
-        if config.compile and self.device.type == "cuda":  # CPU runs stay eager (and deterministic)
-            self.g_forward = torch.compile(self.generator)  # type: ignore[assignment]
-            self.d_forward = torch.compile(self.critic)  # type: ignore[assignment]
+        self.g_opt = make_optimizer(self.generator, config.learning_rate, betas)
+        self.d_opt = make_optimizer(self.critic, config.learning_rate, betas)
+        self.rng = torch.Generator(self.device).manual_seed(rank_seed(config.seed, ctx.rank))
         self.evaluator = Evaluator(
             self.data,
             self.generator.noise_dim,
@@ -213,19 +316,6 @@ class Trainer:
             config.samples_per_epoch,
             config.batch_size,
         )
-
-        # run state, saved in every checkpoint
-        self.step = 0
-        self.epoch = 0  # epochs completed; the index of the current epoch
-        self.update_in_epoch = 0
-        self.sums = torch.zeros(len(SUM_KEYS), device=self.device)
-        self.epoch_train_time = 0.0
-        self._segment_start = time.perf_counter()
-        self.card: dict[str, Any] = {}
-        if stored is not None:
-            self._resume(stored)
-        else:
-            self._create()
 
     # ------------------------------------------------------------------------------------ folder + card
     def _check_folder(self) -> dict[str, Any] | None:
@@ -272,10 +362,16 @@ class Trainer:
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "device": str(self.device),
+            **self._world(),
             "museforge_version": museforge.__version__,
         }
 
-    def _create(self) -> None:
+    def _world(self) -> dict[str, Any]:
+        """The card's record of how many processes train, and over which backend (None: one process)."""
+        return {"world_size": self.ctx.world_size, "backend": self.ctx.backend}
+
+    def _create(self, rng_states: list[Tensor]) -> None:
+        """Create the model folder, its card and the first checkpoint (process 0)."""
         windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
         data_metrics = roll_metrics(windows[:, 1:], self.data.facts)
         try:
@@ -305,26 +401,47 @@ class Trainer:
             "checkpoint": None,
         }
         try:
-            self._save_checkpoint()
+            self._write_checkpoint(rng_states, {})
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)  # a new, empty run: nothing to keep
             raise
 
-    def _resume(self, card: dict[str, Any]) -> None:
+    def _read_checkpoint(self, card: dict[str, Any] | None) -> dict[str, dict[str, Tensor]]:
+        """Check the stored run against this one and read its last checkpoint (process 0).
+
+        Returns
+        -------
+        dict
+            ``{"generator": tensors, "critic": tensors, "state": optimizer and trainer tensors}`` on the CPU.
+        """
+        assert card is not None
+        name = self.config.name
         if card.get("architecture") != self.config.model:
-            raise MuseforgeError(f"model {self.config.name!r} is a {card.get('architecture')} model")
+            raise MuseforgeError(f"model {name!r} is a {card.get('architecture')} model")
         if card.get("model_config") != self.model_config:
             raise MuseforgeError(
-                f"model {self.config.name!r} was built for other data (its dataset changed since): "
-                "retrain it under a new name"
+                f"model {name!r} was built for other data (its dataset changed since): retrain it under a new name"
             )
         checkpoint = card["checkpoint"]
         ckpt.recover(self.folder, registry.CHECKPOINT_FILES, checkpoint["id"], {"architecture": self.config.model})
         g, _ = ckpt.read_tensors(self.folder / registry.GENERATOR_FILE)
         d, _ = ckpt.read_tensors(self.folder / registry.CRITIC_FILE)
         state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
-        ckpt.load_module(self.generator, g, "the generator checkpoint")
-        ckpt.load_module(self.critic, d, "the critic checkpoint")
+        saved_world = int(state.get("trainer.world_size", torch.tensor(1)))
+        in_epoch = int(state.get("trainer.update_in_epoch", torch.tensor(0)))
+        if saved_world != self.ctx.world_size and in_epoch != 0:
+            raise MuseforgeError(
+                f"model {name!r} stopped in the middle of an epoch trained by {saved_world} process(es): resume it "
+                f"with {saved_world} (the number of processes may change only between epochs)"
+            )
+        return {"generator": g, "critic": d, "state": state}
+
+    def _load_checkpoint(self, payload: dict[str, dict[str, Tensor]]) -> None:
+        """Load weights, optimizer state and run state read by :meth:`_read_checkpoint` (every process)."""
+        name = self.config.name
+        state = payload["state"]
+        ckpt.load_module(self.generator, payload["generator"], "the generator checkpoint")
+        ckpt.load_module(self.critic, payload["critic"], "the critic checkpoint")
         ckpt.load_optimizer(self.g_opt, state, "generator")
         ckpt.load_optimizer(self.d_opt, state, "critic")
         try:
@@ -333,24 +450,32 @@ class Trainer:
             self.update_in_epoch = int(state["trainer.update_in_epoch"])
             self.sums = state["trainer.sums"].to(self.device, torch.float32)
             self.epoch_train_time = float(state["trainer.epoch_train_time"])
-            rng_state = state["trainer.rng"]
+            if "trainer.rng" not in state:
+                raise KeyError("trainer.rng")
         except KeyError as exc:
-            raise MuseforgeError(f"the optimizer checkpoint of {self.config.name!r} lacks {exc}") from exc
+            raise MuseforgeError(f"the optimizer checkpoint of {name!r} lacks {exc}") from exc
         if self.sums.shape != (len(SUM_KEYS),):
-            raise MuseforgeError(f"the optimizer checkpoint of {self.config.name!r} is corrupted (trainer.sums)")
+            raise MuseforgeError(f"the optimizer checkpoint of {name!r} is corrupted (trainer.sums)")
+        self.saved_step = self.step
+        rng_state = state.get(rng_key(self.ctx.rank))
         saved_on_cuda = bool(int(state.get("trainer.rng_cuda", torch.tensor(0))))
-        if saved_on_cuda == (self.device.type == "cuda"):
+        if rng_state is not None and saved_on_cuda == (self.device.type == "cuda"):
             self.rng.set_state(rng_state)
-        else:  # another device kind draws differently anyway: continue with a fresh, still seeded stream
-            self.rng.manual_seed(self.config.seed + self.step)
+        else:  # another device kind draws differently, or a process new to the run: a fresh, still seeded stream
+            self.rng.manual_seed(rank_seed(self.config.seed, self.ctx.rank) + self.step)
+
+    def _resume_card(self, card: dict[str, Any]) -> None:
+        """Mark the stored run as training again in this process (process 0)."""
         self._truncate_history()
         hyper = {**card.get("hyperparameters", {}), **self.config.hyperparameters()}
         self.card = {
             **card,
             "hyperparameters": hyper,
+            "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "status": "training",
             "device": str(self.device),
+            **self._world(),
             "process": registry.process_identity(),
             "updated_at": now(),
             "started_at": now(),
@@ -369,6 +494,8 @@ class Trainer:
 
     def _set_status(self, status: str, error: str | None = None) -> None:
         """Record a status without a checkpoint (best effort: a full disk must not hide the first error)."""
+        if not self.ctx.is_main or not self.card:
+            return
         stamp = now()
         card = {**self.card, "status": status, "error": error, "updated_at": stamp, "finished_at": stamp}
         with contextlib.suppress(MuseforgeError):
@@ -382,30 +509,46 @@ class Trainer:
     def _resume_clock(self) -> None:
         self._segment_start = time.perf_counter()
 
-    def _read_sums(self) -> list[float]:
-        """The device sums (one host sync); raises _Diverged if any is not finite."""
+    def _read_sums(self, check: bool = True) -> list[float]:
+        """The device sums (one host sync); raises _Diverged if any is not finite (unless ``check`` is False)."""
         values = self.sums.tolist()
-        if not all(math.isfinite(v) for v in values):
+        if check and not all(math.isfinite(v) for v in values):
             raise _Diverged
         return values
+
+    def _agree_sums(self) -> list[float]:
+        """Average the sums over the processes (a collective), then :meth:`_read_sums`: the same on all."""
+        self.ctx.average_(self.sums)
+        return self._read_sums()
 
     def _weights_finite(self) -> bool:
         params = [p for m in (self.generator, self.critic) for p in m.parameters()]
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
     def _save_checkpoint(self, **card_changes: Any) -> None:
-        """Save weights, optimizer and run state; update the card in the same commit."""
-        self._read_sums()
-        if not self._weights_finite():
+        """Save weights, optimizer and run state; update the card in the same commit.
+
+        Every process calls it at the same step (it holds collectives); process 0 writes.
+        """
+        self._agree_sums()
+        if not self._weights_finite():  # the weights are the same on every process: so is the answer
             raise _Diverged
+        rng_states = self.ctx.gather_object(self.rng.get_state())
+        with self.ctx.guarded("saving a checkpoint"):
+            if self.ctx.is_main:
+                self._write_checkpoint(rng_states, card_changes)
+        self.saved_step = self.step
+
+    def _write_checkpoint(self, rng_states: list[Tensor], card_changes: dict[str, Any]) -> None:
         state = {
             "trainer.step": torch.tensor(self.step, dtype=torch.int64),
             "trainer.epoch": torch.tensor(self.epoch, dtype=torch.int64),
             "trainer.update_in_epoch": torch.tensor(self.update_in_epoch, dtype=torch.int64),
             "trainer.sums": self.sums,
             "trainer.epoch_train_time": torch.tensor(self.epoch_train_time, dtype=torch.float64),
-            "trainer.rng": self.rng.get_state(),
+            **rng_entries(rng_states),
             "trainer.rng_cuda": torch.tensor(int(self.device.type == "cuda")),
+            "trainer.world_size": torch.tensor(self.ctx.world_size, dtype=torch.int64),
             **ckpt.optimizer_tensors(self.g_opt, "generator"),
             **ckpt.optimizer_tensors(self.d_opt, "critic"),
         }
@@ -425,73 +568,56 @@ class Trainer:
         ckpt.save_checkpoint(self.folder, files, commit)
 
     # ---------------------------------------------------------------------------------------- the step
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.use_autocast:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def _update(self, indices: Tensor) -> None:
-        """One step: ``update_ratio`` critic updates, then one generator update. No host sync.
+        """One step (see :class:`~museforge.training.step.AdversarialStep`); its sums stay on the device.
 
         Parameters
         ----------
         indices : Tensor
             ``(update_ratio, B)`` window indices on the device, one row per critic batch.
         """
-        kind, ratio = self.config.loss, self.config.update_ratio
-        d_sums = torch.zeros(4, device=self.device)
-        melody = real = None
-        for row in indices:
-            melody, real = self.data.batch(row, self.rng)
-            batch = melody.shape[0]
-            noise = self.generator.sample_noise(batch, generator=self.rng)
-            with torch.no_grad(), self._autocast():
-                fake = torch.sigmoid(self.g_forward(melody, noise)).to(real.dtype)
-            with self._autocast():
-                scores = self.d_forward(torch.cat([melody, melody]), torch.cat([real, fake])).float()
-                real_scores, fake_scores = scores[:batch], scores[batch:]
-                loss = critic_loss(kind, real_scores, fake_scores)
-                if self.penalty > 0:
-                    alpha = torch.rand(batch, generator=self.rng, device=self.device)
-                    penalty = gradient_penalty(self.critic, melody, real, fake, alpha)
-                    loss = loss + self.penalty * penalty
-                else:
-                    penalty = torch.zeros((), device=self.device)
-            self.d_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.d_opt.step()
-            d_sums += torch.stack([loss, real_scores.mean(), fake_scores.mean(), penalty]).detach()
-
-        assert melody is not None
-        self.critic.requires_grad_(False)
-        noise = self.generator.sample_noise(melody.shape[0], generator=self.rng)
-        with self._autocast():
-            fake = torch.sigmoid(self.g_forward(melody, noise))
-            g_loss = generator_loss(kind, self.d_forward(melody, fake).float())
-        self.g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.g_opt.step()
-        self.critic.requires_grad_(True)
-        self.sums += torch.cat([g_loss.detach().view(1), d_sums / ratio])
+        batches = (self.data.batch(row, self.rng) for row in indices)
+        self.sums += self.stepper(batches, self.rng)
 
     # ---------------------------------------------------------------------------------------- the loop
     def _stop_requested(self) -> bool:
         if self.stop_event is not None and self.stop_event.is_set():
             return True
-        return (self.folder / registry.STOP_FILE).exists()
+        return self.ctx.is_main and (self.folder / registry.STOP_FILE).exists()
+
+    def _should_stop(self) -> bool:
+        """Whether to stop after this step; distributed, every process gets the same answer at the same step.
+
+        One process alone: a stop request. Several: every few steps (every step on the CPU) the processes
+        agree on their stop requests and on non-finite losses (raising _Diverged on all of them together).
+        """
+        if not self.ctx.distributed:
+            return self._stop_requested()
+        every = 1 if self.cpu else DIST_SYNC_STEPS_CUDA
+        if self.step % every:
+            return False
+        stop = torch.tensor(float(self._stop_requested()), device=self.device)
+        diverged = (~torch.isfinite(self.sums).all()).float()
+        stop_any, diverged_any = self.ctx.any_of(torch.stack([stop, diverged]))
+        if diverged_any:
+            raise _Diverged
+        return stop_any
 
     def run(self) -> dict[str, Any]:
         """Run to the end (or a stop); return the summary. Marks the card failed on any error."""
-        with contextlib.suppress(OSError):
-            (self.folder / registry.STOP_FILE).unlink()
+        if self.ctx.is_main:
+            with contextlib.suppress(OSError):
+                (self.folder / registry.STOP_FILE).unlink()
         try:
             with _deterministic(self.cpu):
                 stopped = self._loop()
+            # batch norm statistics are per process: end with process 0's (the checkpoint's) everywhere
+            self.ctx.broadcast_buffers(self.generator)
+            self.ctx.broadcast_buffers(self.critic)
         except _Diverged:
-            saved = self.card.get("checkpoint") or {}
             message = (
                 f"training diverged: the losses or weights of {self.config.name!r} became NaN or infinite before "
-                f"step {self.step}; the last good checkpoint (step {saved.get('step', 0)}) is kept "
+                f"step {self.step}; the last good checkpoint (step {self.saved_step}) is kept "
                 "(try a lower --learning-rate)"
             )
             self._set_status("failed", message)
@@ -505,7 +631,8 @@ class Trainer:
         except Exception as exc:
             self._set_status("failed", f"{type(exc).__name__}: {exc}")
             raise
-        return {**registry.summary(self.card), "path": str(self.folder), "stopped": stopped}
+        result = {**registry.summary(self.card), "path": str(self.folder), "stopped": stopped} if self.card else None
+        return self.ctx.broadcast_object(result)
 
     def _loop(self) -> bool:
         """The epochs; returns True when stopped on request."""
@@ -533,8 +660,8 @@ class Trainer:
                     break
                 order = epoch_permutation(self.data.n_train, cfg.seed, self.epoch).to(self.device)
                 while self.update_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
-                    start = self.update_in_epoch * per_update
-                    self._update(order[start : start + per_update].view(cfg.update_ratio, cfg.batch_size))
+                    mine = shard(order, self.update_in_epoch, per_update, self.ctx)
+                    self._update(mine.view(cfg.update_ratio, cfg.batch_size))
                     self.step += 1
                     self.update_in_epoch += 1
                     bar.update(1)
@@ -543,11 +670,12 @@ class Trainer:
                         postfix = self._postfix()
                         if self.progress:
                             bar.set_postfix_str(postfix)
-                    if self._stop_requested():
+                    if self._should_stop():
                         self._pause_clock()
                         self._save_checkpoint(status="stopped", finished_at=now())
-                        with contextlib.suppress(OSError):
-                            (self.folder / registry.STOP_FILE).unlink()
+                        if self.ctx.is_main:
+                            with contextlib.suppress(OSError):
+                                (self.folder / registry.STOP_FILE).unlink()
                         return True
                     if self.step % cfg.checkpoint_every == 0 and self.update_in_epoch < self.steps_per_epoch:
                         self._pause_clock()
@@ -562,14 +690,31 @@ class Trainer:
         return False
 
     def _postfix(self) -> str:
-        values = self._read_sums()
+        values = self._read_sums(check=not self.ctx.distributed)  # distributed: checked in _should_stop
         n = max(1, self.update_in_epoch)
         return f"epoch {self.epoch + 1} g {values[0] / n:.3f} d {values[1] / n:.3f}"
 
     def _end_epoch(self, complete: bool) -> None:
         """Log the epoch (losses, speed, metrics, sample) and checkpoint; ``complete`` False at max_steps."""
         self._pause_clock()
-        values = self._read_sums()
+        values = self._agree_sums()
+        with self.ctx.guarded("logging the epoch"):
+            if self.ctx.is_main:
+                self._log_epoch(values, complete)
+        changes: dict[str, Any] = {"last_epoch": self._last_record}
+        if complete:
+            self.epoch += 1
+            self.update_in_epoch = 0
+            self.sums.zero_()
+            self.epoch_train_time = 0.0
+            changes["epochs_done"] = self.epoch
+        if self.step >= self.total_steps:
+            changes["finished_at"] = now()
+        self._save_checkpoint(**changes)
+        self._resume_clock()
+
+    def _log_epoch(self, values: list[float], complete: bool) -> None:
+        """Evaluate the generator, write the epoch's sample and record (process 0); the card gets the record."""
         eval_start = time.perf_counter()
         updates = max(1, self.update_in_epoch)
         losses = {key: value / updates for key, value in zip(SUM_KEYS, values, strict=True)}
@@ -582,6 +727,7 @@ class Trainer:
             )
         finally:
             self.generator.train()
+        samples = self.config.batch_size * self.update_in_epoch * self.ctx.world_size  # every process's
         record = {
             "epoch": self.epoch + 1,
             "step": self.step,
@@ -589,25 +735,15 @@ class Trainer:
             **losses,
             "train_time": self.epoch_train_time,
             "wall_time": self.epoch_train_time + time.perf_counter() - eval_start,
-            "samples_per_second": self.config.batch_size * self.update_in_epoch / max(self.epoch_train_time, 1e-9),
+            "samples_per_second": samples / max(self.epoch_train_time, 1e-9),
             "metrics": {"generated": generated, "training_data": self.card.get("train_data_metrics")},
             "sample": sample,
             "time": now(),
         }
         self._append_record(record)
+        self._last_record = record
         if self.on_epoch is not None:
             self.on_epoch(record)
-        changes: dict[str, Any] = {"last_epoch": record}
-        if complete:
-            self.epoch += 1
-            self.update_in_epoch = 0
-            self.sums.zero_()
-            self.epoch_train_time = 0.0
-            changes["epochs_done"] = self.epoch
-        if self.step >= self.total_steps:
-            changes["finished_at"] = now()
-        self._save_checkpoint(**changes)
-        self._resume_clock()
 
     def _append_record(self, record: dict[str, Any]) -> None:
         line = ckpt.json_line(record)
