@@ -340,9 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         assert unpooled_malloc(), "a memory child needs MALLOC_ENV"
         print(json.dumps(step_memory(case, int(batch), torch.device("cpu"))))
         return 0
-    device = torch.device(
-        "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
-    )
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("bench: --device cuda was asked for but no CUDA GPU is available", file=sys.stderr)
+        return 2
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
 
     started = time.perf_counter()
     report: dict[str, Any] = {"machine": machine(device), "training": [], "compose": [], "cli": []}

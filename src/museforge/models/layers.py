@@ -174,13 +174,13 @@ class TrackDownsample(nn.Module):
             else None
         )
 
-    def _patches(self, x: Tensor, groups: int) -> Tensor:
-        """``(N, G * C, H, W) -> (N, G, C * kh * kw, Ho * Wo)``: each output cell's input block as a column."""
+    def _columns(self, x: Tensor, groups: int) -> Tensor:
+        """``(N, G * C, H, W) -> (G, N * Ho * Wo, C * kh * kw)``: each output cell's input block as a row."""
         n, gc, h, w = x.shape
         kh, kw = self.kernel_size
         ho, wo = h // kh, w // kw
-        x = x.reshape(n, groups, gc // groups, ho, kh, wo, kw).permute(0, 1, 2, 4, 6, 3, 5)
-        return x.reshape(n, groups, -1, ho * wo)
+        x = x.reshape(n, groups, gc // groups, ho, kh, wo, kw).permute(1, 0, 3, 5, 2, 4, 6)
+        return x.reshape(groups, n * ho * wo, -1)
 
     def forward(self, x: Tensor, shared: Tensor | None = None) -> Tensor:
         """Apply the convolution.
@@ -200,16 +200,25 @@ class TrackDownsample(nn.Module):
         n, _, h, w = x.shape
         k, c_out = self.n_tracks, self.out_channels
         kh, kw = self.kernel_size
-        weight = self.weight.view(k, c_out, -1)
-        y = torch.einsum("ngis,goi->ngos", self._patches(x, k), weight)
+        weight = self.weight.view(k, c_out, -1).transpose(1, 2)  # (K, C_in * kh * kw, C_out)
+        base = _base(k, c_out, self.bias)  # (K, 1, C_out) or None
         if self.shared_weight is not None:
             if shared is None:
                 raise ValueError("TrackDownsample built with shared_channels needs a shared input")
-            shared_weight = self.shared_weight.view(k * c_out, -1)
-            y = y + torch.einsum("nis,oi->nos", self._patches(shared, 1)[:, 0], shared_weight).reshape(y.shape)
-        if self.bias is not None:
-            y = y + self.bias.to(y.dtype).view(1, k, c_out, 1)
-        return y.reshape(n, k * c_out, h // kh, w // kw)
+            shared_out = self._columns(shared, 1)[0] @ self.shared_weight.view(k * c_out, -1).t()
+            shared_out = shared_out.view(-1, k, c_out).transpose(0, 1)  # (K, N * Ho * Wo, C_out)
+            base = shared_out if base is None else shared_out + base
+        cols = self._columns(x, k)
+        y = torch.bmm(cols, weight) if base is None else torch.baddbmm(base, cols, weight)
+        ho, wo = h // kh, w // kw
+        return y.view(k, n, ho, wo, c_out).permute(1, 0, 4, 2, 3).reshape(n, k * c_out, ho, wo)
+
+
+def _base(n_tracks: int, channels: int, bias: Tensor | None, repeat: int = 1) -> Tensor | None:
+    """A per-track bias ``(K * channels,)`` as ``(K, 1, channels * repeat)`` (each value ``repeat`` times)."""
+    if bias is None:
+        return None
+    return bias.view(n_tracks, 1, channels, 1).expand(-1, -1, -1, repeat).reshape(n_tracks, 1, channels * repeat)
 
 
 class TrackUpsample(nn.Module):
@@ -277,19 +286,21 @@ class TrackUpsample(nn.Module):
             ``(N, K * out_channels, H * kh, W * kw)``.
         """
         n, _, h, w = x.shape
-        k, c_out = self.n_tracks, self.out_channels
+        k, c_in, c_out = self.n_tracks, self.in_channels, self.out_channels
         kh, kw = self.kernel_size
-        weight = self.weight.view(k, self.in_channels, c_out * kh * kw)
-        y = torch.einsum("nkcs,kcd->nkds", x.reshape(n, k, self.in_channels, h * w), weight)
+        d = c_out * kh * kw  # one input cell's output block
+        rows = x.reshape(n, k, c_in, h * w).permute(1, 0, 3, 2).reshape(k, n * h * w, c_in)
+        base = _base(k, c_out, self.bias, kh * kw)  # (K, 1, d) or None
         if self.shared_weight is not None:
             if shared is None:
                 raise ValueError("TrackUpsample built with shared_channels needs a shared input")
-            shared_weight = self.shared_weight.view(-1, k * c_out * kh * kw)
-            y = y + torch.einsum("ncs,cd->nds", shared.reshape(n, -1, h * w), shared_weight).reshape(y.shape)
-        y = y.reshape(n, k, c_out, kh, kw, h, w)
-        if self.bias is not None:
-            y = y + self.bias.to(y.dtype).view(1, k, c_out, 1, 1, 1, 1)
-        return y.permute(0, 1, 2, 5, 3, 6, 4).reshape(n, k * c_out, h * kh, w * kw)
+            shared_rows = shared.reshape(n, -1, h * w).transpose(1, 2).reshape(n * h * w, -1)
+            shared_out = (shared_rows @ self.shared_weight.view(-1, k * d)).view(-1, k, d).transpose(0, 1)
+            base = shared_out if base is None else shared_out + base
+        weight = self.weight.view(k, c_in, d)
+        y = torch.bmm(rows, weight) if base is None else torch.baddbmm(base, rows, weight)  # (K, N * H * W, d)
+        y = y.view(k, n, h, w, c_out, kh, kw).permute(1, 0, 4, 2, 5, 3, 6)
+        return y.reshape(n, k * c_out, h * kh, w * kw)
 
 
 def norm2d(kind: str, channels: int, groups: int = 1) -> nn.Module:
