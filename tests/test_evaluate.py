@@ -5,46 +5,28 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from museforge import evaluate as ev
-from museforge.datasets.build import build_dataset
 from museforge.datasets.cache import load_dataset
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.metrics import relative_gap, tonal_distances, track_metrics
-from museforge.training import TrainConfig, train
 from museforge.training.data import split_windows
 from museforge.training.registry import claim, process_identity, read_card, write_card
 
 ROLES = ["alto", "tenor", "bass"]
-TINY_UNET = {"base_channels": 4, "max_channels": 16, "critic_base_channels": 4, "noise_dim": 8, "noise_channels": 4}
 
 
 @pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+def trained_home(make_tiny_bach_home: Callable[..., Path]) -> Path:
     """A home with 60 real JSB chorales built (20 per split) and a tiny U-Net trained for one step on them."""
-    home = tmp_path_factory.mktemp("evaluate_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MUSEFORGE_HOME", str(home))
-        build_dataset("bach", shared_datasets, limit=60)
-        config = TrainConfig(
-            name="tiny",
-            genre="bach",
-            model="unet",
-            epochs=1,
-            max_steps=1,
-            batch_size=8,
-            update_ratio=1,
-            model_config=dict(TINY_UNET),
-            metrics_samples=8,
-            samples_per_epoch=0,
-            device="cpu",
-        )
-        train(config, progress=False)
-    return home
+    return make_tiny_bach_home(
+        "evaluate_home", name="tiny", songs=60, max_steps=1, batch_size=8, metrics_samples=8, samples_per_epoch=0
+    )
 
 
 @pytest.fixture

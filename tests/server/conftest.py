@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,47 +17,13 @@ warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-#: A U-Net small enough to train a few steps in seconds on two CPU cores.
-TINY_UNET = {"noise_dim": 8, "noise_channels": 4, "base_channels": 4, "max_channels": 16, "critic_base_channels": 4}
-#: Training-job settings for a run of a couple of steps.
-TINY_JOB = {
-    "genre": "bach",
-    "architecture": "unet",
-    "epochs": 1,
-    "max_steps": 2,
-    "batch_size": 4,
-    "update_ratio": 1,
-    "model_config": TINY_UNET,
-    "metrics_samples": 4,
-    "samples_per_epoch": 1,
-}
 TINY_MODEL = "tiny-bach"
 
 
 @pytest.fixture(scope="session")
-def built_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+def built_home(make_tiny_bach_home: Callable[..., Path]) -> Path:
     """A data home holding the bach dataset (8 real chorales) and a tiny completed model, made once."""
-    from museforge.datasets.build import build_dataset
-    from museforge.training import TrainConfig, train
-
-    home = tmp_path_factory.mktemp("built_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSEFORGE_HOME", str(home))
-        build_dataset("bach", shared_datasets, limit=8)
-        config = TrainConfig(
-            name=TINY_MODEL,
-            genre="bach",
-            model="unet",
-            epochs=1,
-            max_steps=2,
-            batch_size=4,
-            update_ratio=1,
-            model_config=dict(TINY_UNET),
-            metrics_samples=4,
-            samples_per_epoch=1,
-        )
-        train(config)
-    return home
+    return make_tiny_bach_home("built_home", name=TINY_MODEL, songs=8)
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TINY_UNET = {"noise_dim": 8, "noise_channels": 4, "base_channels": 4, "max_channels": 16, "critic_base_channels": 4}
 TINY_MODEL = "tiny-bach"
 
 
@@ -41,30 +40,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def web_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+def web_home(make_tiny_bach_home: Callable[..., Path]) -> Path:
     """A data home with the bach dataset (8 real chorales) and a tiny completed user model."""
-    from museforge.datasets.build import build_dataset
-    from museforge.training import TrainConfig, train
-
-    home = tmp_path_factory.mktemp("web_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSEFORGE_HOME", str(home))
-        build_dataset("bach", shared_datasets, limit=8)
-        train(
-            TrainConfig(
-                name=TINY_MODEL,
-                genre="bach",
-                model="unet",
-                epochs=1,
-                max_steps=2,
-                batch_size=4,
-                update_ratio=1,
-                model_config=dict(TINY_UNET),
-                metrics_samples=4,
-                samples_per_epoch=1,
-            )
-        )
-    return home
+    return make_tiny_bach_home("web_home", name=TINY_MODEL, songs=8)
 
 
 @pytest.fixture(scope="session")
