@@ -17,7 +17,7 @@ def test_unet_windows_are_the_halves_of_the_dataset_windows(bach: Path) -> None:
     windows = load_dataset("bach").windows("train")  # (N, 4, 64, 84), 4 bars
     data = TrainingData("bach", n_bars=2, device=torch.device("cpu"), augment=False)
     assert data.n_train == 2 * len(windows)
-    halves = data.train.numpy()
+    halves = data.unpack(data.packed).numpy()
     assert np.array_equal(halves[0::2], windows[:, :, :32]) and np.array_equal(halves[1::2], windows[:, :, 32:])
     facts = data.facts
     assert (facts.n_bars, facts.steps_per_bar, facts.resolution, facts.lowest_pitch) == (2, 16, 4, 24)
@@ -90,3 +90,12 @@ def test_model_and_data_must_agree(bach: Path) -> None:
 def test_missing_dataset_names_the_command(museforge_home: Path) -> None:
     with pytest.raises(MuseforgeError, match="museforge datasets build pop"):
         TrainingData("pop", n_bars=4, device=torch.device("cpu"))
+
+
+def test_training_windows_are_packed_bits_and_read_back_exactly(bach: Path) -> None:
+    windows = load_dataset("bach").windows("train")  # (N, 4, 64, 84) bool
+    data = TrainingData("bach", n_bars=4, device=torch.device("cpu"), augment=False)
+    assert data.packed.dtype == torch.uint8 and data.packed.shape == (*windows.shape[:3], 11)  # 84 pitches
+    assert data.packed.numel() * 8 == windows.size + windows.size // 84 * 4  # 8x smaller, 4 pad bits a row
+    picks = np.linspace(0, len(windows) - 1, num=5).round().astype(int)
+    assert np.array_equal(data.evaluation_windows(5, split="train"), windows[picks])

@@ -1,5 +1,8 @@
 """Training batches from a built dataset: the windows go to the device once, batches are gathered there.
 
+The training windows stay on the device as packed bits (8 pitches per byte, 8x less memory than bool: pop at
+12 steps per beat: 135 MB instead of 1.03 GB); a batch is gathered and unpacked there.
+
 The dataset cache (:func:`museforge.datasets.cache.load_dataset`) holds windows ``(N, tracks, T, 84)`` of
 ``n_bars`` bars. A model may work on shorter windows (the U-Net on 2 bars): each window is then cut into
 ``dataset bars / model bars`` consecutive pieces. Tracks are reordered once so that the melody is track 0
@@ -154,8 +157,9 @@ class TrainingData:
     ----------
     facts : DataFacts
         Grid, tracks and sizes (for the model card).
-    train : Tensor
-        ``(N, 1 + K, T, P)`` bool on ``device``; track 0 is the melody.
+    packed : Tensor
+        ``(N, 1 + K, T, ceil(P / 8))`` uint8 on ``device``: the training windows with their pitch axis packed
+        into bits (``np.packbits`` order, pitch 0 in the highest bit); track 0 is the melody.
     """
 
     def __init__(self, genre: str, n_bars: int, device: torch.device, augment: bool = True) -> None:
@@ -206,9 +210,13 @@ class TrainingData:
         )
         self.device = device
         self.augment = augment and hi > lo
-        self.train = torch.from_numpy(splits["train"]).to(device)
+        self._packed_host = np.packbits(splits["train"], axis=-1)
+        packed = torch.from_numpy(self._packed_host)
+        if device.type == "cuda":  # pinned: one fast copy
+            packed = packed.pin_memory()
+        self.packed = packed.to(device, non_blocking=True)
         self.valid = splits["valid"] if len(splits["valid"]) else splits["train"]
-        self._train_host = splits["train"]
+        self._bits = torch.arange(7, -1, -1, dtype=torch.uint8, device=device)
         is_drum = [tracks[i]["is_drum"] for i in self.order]
         self._pitched = torch.tensor([not d for d in is_drum], device=device).view(1, -1, 1, 1)
         self._columns = torch.arange(self.facts.n_pitches, device=device)
@@ -216,7 +224,12 @@ class TrainingData:
     @property
     def n_train(self) -> int:
         """Training windows (after cutting to the model's length)."""
-        return int(self.train.shape[0])
+        return int(self.packed.shape[0])
+
+    def unpack(self, packed: Tensor) -> Tensor:
+        """``(..., ceil(P / 8))`` uint8 packed rows -> ``(..., P)`` bool, on their device."""
+        bits = (packed.unsqueeze(-1) >> self._bits) & 1
+        return bits.flatten(-2)[..., : self.facts.n_pitches].bool()
 
     def model_overrides(self, model_config: dict[str, Any]) -> dict[str, Any]:
         """The model config: the user's overrides plus what the data decide (a conflict is an error)."""
@@ -252,7 +265,7 @@ class TrainingData:
         accompaniment : Tensor
             ``(B, K, T, P)`` float32 in ``{0, 1}``.
         """
-        x = self.train.index_select(0, indices).float()
+        x = self.unpack(self.packed.index_select(0, indices)).float()
         if self.augment:
             x = self._transpose(x, rng)
         return x[:, 0].contiguous(), x[:, 1:].contiguous()
@@ -275,9 +288,11 @@ class TrainingData:
         np.ndarray
             ``(min(n, N), 1 + K, T, P)`` bool; track 0 is the melody.
         """
-        pool = self.valid if split == "valid" else self._train_host
+        pool = self.valid if split == "valid" else self._packed_host
         picks = np.linspace(0, len(pool) - 1, num=min(n, len(pool))).round().astype(int)
-        return pool[picks]
+        if split == "valid":
+            return pool[picks]
+        return np.unpackbits(pool[picks], axis=-1, count=self.facts.n_pitches).astype(bool)
 
     def consecutive_windows(self, n: int) -> np.ndarray:
         """Up to ``n`` model windows that follow each other in one validation song: ``(n, 1 + K, T, P)``.
