@@ -123,7 +123,6 @@ def bench_training(case: TrainCase, batch: int, device: torch.device, rounds: in
     phases["memory"], mark = time.perf_counter() - mark, time.perf_counter()
     for _ in range(3 if device.type == "cuda" else 1):  # compile on CUDA; lazy optimizer state everywhere
         calls["fast"]()
-    warmup = time.perf_counter() - mark + (phases["memory"] if device.type == "cuda" else 0.0)
     # the plain step's first call on the CPU: warm-up, and a count of every matrix product and convolution
     flops = count_flops(calls["plain"])
     phases["warmup"], mark = time.perf_counter() - mark, time.perf_counter()
@@ -134,7 +133,7 @@ def bench_training(case: TrainCase, batch: int, device: torch.device, rounds: in
     seconds = interleaved_seconds(calls, device, rounds=rounds, calls=per_round)
     phases["timing"] = time.perf_counter() - mark
 
-    fast, plain = steps["fast"], steps["plain"]
+    fast = steps["fast"]
     row: dict[str, Any] = {
         "case": case.name,
         "batch": batch,
@@ -146,7 +145,6 @@ def bench_training(case: TrainCase, batch: int, device: torch.device, rounds: in
         "peak_memory_mb": {name: m / MB for name, m in memory.items()},
         "gflop_per_step": flops / 1e9,
         "tflops_achieved": flops / seconds["fast"] / 1e12,
-        "warmup_seconds": warmup,
         "phase_seconds": phases,
     }
     reference = case.reference.samples_per_second.get((device.type, batch)) if case.reference else None
@@ -157,7 +155,6 @@ def bench_training(case: TrainCase, batch: int, device: torch.device, rounds: in
             "samples_per_second": reference,
             "ratio": row["samples_per_second"]["fast"] / reference,
         }
-    del plain
     return row
 
 
