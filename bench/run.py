@@ -189,27 +189,31 @@ def _melody_roll(resolution: int, lowest: int, n_pitches: int) -> np.ndarray:
 def bench_compose_models(rounds: int) -> list[dict[str, Any]]:
     """Model time of one 8-bar composition on the CPU: every shipped model, and the default-size networks."""
     from museforge.compose import generate_probabilities, load_model
+    from museforge.generation import Generation
 
-    cases: list[tuple[str, torch.nn.Module, int, np.ndarray]] = []
+    cases: list[tuple[str, torch.nn.Module, dict[str, Any], int, np.ndarray]] = []
     for genre in COMPOSE_MODELS:
         generator, card = load_model(genre)
         data, mc = card["data"], card["model_config"]
         roll = _melody_roll(int(data["resolution"]), int(data["lowest_pitch"]), int(data["n_pitches"]))
-        cases.append((f"{genre} (shipped)", generator, int(mc["n_bars"]) * int(mc["steps_per_bar"]), roll))
+        cases.append((f"{genre} (shipped)", generator, card, int(mc["n_bars"]) * int(mc["steps_per_bar"]), roll))
     for architecture in ("musegan", "unet"):
         torch.manual_seed(0)
         generator, _, cfg = build_gan(architecture, {})
         resolution = cfg.steps_per_bar // 4
         roll = _melody_roll(resolution, cfg.lowest_pitch, cfg.n_pitches)
-        cases.append((f"{architecture} default (untrained)", generator.eval(), cfg.n_steps, roll))
+        tracks = [{"role": f"track{k}", "is_drum": False} for k in range(cfg.n_tracks)]
+        card = {"data": {"tracks": tracks, "lowest_pitch": cfg.lowest_pitch}}
+        cases.append((f"{architecture} default (untrained)", generator.eval(), card, cfg.n_steps, roll))
 
     rows = []
-    for name, generator, window, roll in cases:
+    for name, generator, card, window, roll in cases:
         generator.eval()
         plain = plainify(copy.deepcopy(generator))
+        generations = {model: Generation.from_card(g, card) for model, g in (("fast", generator), ("plain", plain))}
         calls = {
             model: (lambda g=g, r=roll, w=window: generate_probabilities(g, r, w, torch.Generator().manual_seed(0)))
-            for model, g in (("fast", generator), ("plain", plain))
+            for model, g in generations.items()
         }
         for fn in calls.values():
             fn()

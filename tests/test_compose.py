@@ -173,3 +173,23 @@ def test_a_failed_or_running_model_cannot_compose(shared_datasets: Path, tmp_pat
     with pytest.raises(MuseforgeError, match="is failed: only a completed model can compose"):
         compose("twinkle", "tiny", out_midi=tmp_path / "no.mid")
     assert not (tmp_path / "no.mid").exists()
+
+
+def test_bars_are_counted_in_the_melodys_own_meter(tmp_path: Path) -> None:
+    """A 3/4 melody of 9 bars is 9 bars in the summary, as `melodies list` says; a 4-beat model says it plays
+    4-beat bars under it; a 4/4 melody gets no such note."""
+    melody = get_melody("we_wish_you")
+    assert melody.time_signature == (3, 4) and melody.n_bars == 9
+    result = compose("we_wish_you", "jazz", out_midi=tmp_path / "w.mid", seed=1)
+    assert result.summary["bars"] == 9 and result.summary["meter"] == "3/4"
+    assert "4-beat bars" in result.summary["meter_note"] and "3/4" in result.summary["meter_note"]
+    plain = compose("ode_to_joy", "jazz", out_midi=tmp_path / "o.mid", seed=1)
+    assert plain.summary["bars"] == 8 and plain.summary["meter"] == "4/4" and plain.summary["meter_note"] is None
+    # A 6/8 file of 8 bars (each bar 3 quarter beats) is 8 bars, not the 6 four-beat bars it lasts.
+    notes = [(72 if i % 2 else 67, i * 6, i * 6 + 6, 90) for i in range(16)]  # 8 bars x 2 dotted quarters
+    six_eight = Multitrack.from_notes(
+        [TrackNotes("Tune", "melody", 0, False, notes)], 4, time_signature=(6, 8), n_steps=8 * 12
+    )
+    write_midi(six_eight, tmp_path / "six_eight.mid")
+    result = compose(tmp_path / "six_eight.mid", "pop", out_midi=tmp_path / "s.mid", seed=1)
+    assert result.summary["bars"] == 8 and result.summary["meter"] == "6/8"

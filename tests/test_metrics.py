@@ -96,8 +96,10 @@ def test_qualified_note_rate_scales_with_resolution() -> None:
     # resolution 12 -> ceil(3 * 12 / 24) = 2 steps: a 1-step and a 2-step note -> 1/2.
     r = roll(12, [(C4, 0, 1), (D4, 3, 5)])
     assert m.qualified_note_rate(r, resolution=12) == 0.5
-    # resolution 4 -> ceil(0.5) = 1 step: every note qualifies.
-    assert m.qualified_note_rate(r, resolution=4) == 1.0
+    # resolution 4 -> never below 2 steps (an 8th note): the 16th note does not qualify, so QN sees flicker
+    # on a 16th-note grid too (with a 1-step minimum it was 1.0 for any music).
+    assert m.qualified_note_rate(r, resolution=4) == 0.5
+    assert m.qualified_note_rate(r, resolution=4, min_steps=1) == 1.0
     # An explicit min_steps overrides: lengths 1, 2 and 4 with min 2 -> 2/3.
     r3 = roll(16, [(C4, 0, 1), (D4, 2, 4), (E4, 8, 12)])
     assert m.qualified_note_rate(r3, resolution=4, min_steps=2) == pytest.approx(2 / 3)
@@ -399,7 +401,7 @@ def test_real_chorales_land_near_the_reference_values(chorales: list[np.ndarray]
         assert 1.5 <= values["used_pitch_classes"] <= 4.5, (voice, values)
         assert values["in_scale_rate"] > 0.85, (voice, values)
         assert values["empty_bar_rate"] < 0.05, (voice, values)
-        assert values["qualified_note_rate"] == 1.0  # every note qualifies at 16th resolution
+        assert values["qualified_note_rate"] > 0.9  # 16th passing notes: none to a few in 100 per voice
         assert values["polyphonic_rate"] == 0.0  # each voice sings one note at a time
         assert 3 <= values["pitch_range"] <= 24, (voice, values)
     # The bass moves more than the upper voices (wider range, more pitch classes per bar).

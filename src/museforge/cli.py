@@ -275,6 +275,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         wav=Path(args.wav) if args.wav else None,
         png=Path(args.png) if args.png else None,
         seed=args.seed,
+        sampling=args.sampling,
     )
     from museforge.store import Store
 
@@ -284,7 +285,12 @@ def cmd_compose(args: argparse.Namespace) -> int:
         _print_json(summary)
         return 0
     rows = [[t["name"], t["role"], t["program"], "yes" if t["is_drum"] else "", t["notes"]] for t in summary["tracks"]]
-    print(f"{summary['bars']} bars at {summary['tempo']:.0f} bpm, model {summary['model']}, seed {summary['seed']}")
+    print(
+        f"{summary['bars']} bars of {summary['meter']} at {summary['tempo']:.0f} bpm, model {summary['model']}, "
+        f"seed {summary['seed']}"
+    )
+    if summary.get("meter_note"):
+        print(f"note: {summary['meter_note']}")
     print(_table(rows, ["track", "role", "program", "drums", "notes"]))
     for kind in ("midi", "wav", "png"):
         if summary.get(kind):
@@ -313,7 +319,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from museforge.evaluate import evaluate_data, evaluate_model, format_evaluation
+    from museforge.evaluate import evaluate_data, evaluate_model, evaluate_samples, format_evaluation
 
     chosen = [x for x in (args.name, args.data, args.results) if x]
     if len(chosen) != 1:
@@ -326,6 +332,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     if args.data:
         result = evaluate_data(args.data, args.split)
+    elif args.melodies == "samples":
+        result = evaluate_samples(args.name)
     else:
         result = evaluate_model(
             args.name,
@@ -435,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     compose.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
     compose.add_argument("--seed", type=int, help="make the result reproducible")
+    compose.add_argument(
+        "--sampling",
+        choices=("threshold", "bernoulli"),
+        default="threshold",
+        help="the most likely notes (default), or notes drawn with their probabilities for more variety",
+    )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
 
@@ -449,7 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("name", nargs="?", help="a trained model's name or a genre with a shipped model")
     evaluate.add_argument("--samples", type=_positive_int, default=1000, help="generated windows (default 1000)")
-    evaluate.add_argument("--melodies", choices=("valid", "test"), default="valid", help="held-out melodies")
+    evaluate.add_argument(
+        "--melodies",
+        choices=("valid", "test", "samples"),
+        default="valid",
+        help="held-out melodies of a split, or the built-in samples (against the test split's real music)",
+    )
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--no-classifier", action="store_true", help="skip the real-vs-generated classifier")
     evaluate.add_argument("--plot", metavar="PNG", help="write metric bars and loss curves to this PNG")

@@ -7,7 +7,8 @@ One call does it all, for the CLI, the server and tests alike::
 Steps: resolve the melody (a sample name, a MIDI file, or a :class:`Multitrack`) and pick its melody track; put it
 on the model's grid; generate the accompaniment window by window; turn probabilities into notes; join the melody,
 unchanged, with the accompaniment tracks (their General MIDI programs, drums on channel 10), exactly as long as
-the melody; write the files.
+the melody; write the files. A model trained in the common key (``data.common_key`` in its card) gets each window
+of the melody moved to C major / A minor and its accompaniment moved back (:mod:`museforge.generation`).
 
 Any length: windows overlap by half. Each window's noise moves smoothly from the previous one's (spherical
 interpolation between random anchors), and the overlapping halves are cross-faded in probability space before
@@ -25,10 +26,11 @@ import numpy as np
 import torch
 
 from museforge.errors import MuseforgeError, NotFoundError
+from museforge.generation import Generation
+from museforge.music.keys import onset_histograms
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.pretrained import list_pretrained, pretrained_card_path
-from museforge.sampling import monophonic_tracks, to_notes
 from museforge.training.registry import list_models, load_generator, model_dir
 
 #: The longest melody composed in one call, in 4-beat bars (about 17 minutes at 120 bpm).
@@ -132,37 +134,32 @@ def window_noise(
     return torch.stack(rows)
 
 
-@torch.inference_mode()
-def generate_probabilities(
-    generator: torch.nn.Module, melody: np.ndarray, window: int, rng: torch.Generator
-) -> np.ndarray:
+def generate_probabilities(generation: Generation, melody: np.ndarray, window: int, rng: torch.Generator) -> np.ndarray:
     """Accompaniment probabilities for a melody of any length.
 
     Parameters
     ----------
-    generator : the model's generator (``forward(melody (B, T, P), noise (B, D)) -> logits (B, K, T, P)``).
+    generation : the model and its card's key handling (:class:`museforge.generation.Generation`).
     melody : np.ndarray, shape (time, P), bool — the melody on the model's grid.
     window : T, the model's window length in steps (a whole number of bars).
     rng : seeded generator for the noise.
 
     Returns
     -------
-    np.ndarray, shape (K, time, P), float32 probabilities. Windows overlap by half; overlaps are cross-faded
-    with triangular weights.
+    np.ndarray, shape (K, time, P), float32 probabilities in the melody's key. Windows overlap by half; overlaps
+    are cross-faded with triangular weights.
     """
     length = melody.shape[0]
     hop = max(1, window // 2)
     n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
-    padded = np.zeros(((n_windows - 1) * hop + window, melody.shape[1]), dtype=np.float32)
+    padded = np.zeros(((n_windows - 1) * hop + window, melody.shape[1]), dtype=bool)
     padded[:length] = melody
     starts = [w * hop for w in range(n_windows)]
-    inputs = torch.from_numpy(np.stack([padded[s : s + window] for s in starts]))
-    noise = window_noise(generator, n_windows, rng)
-    outputs = []
-    for first in range(0, n_windows, WINDOW_BATCH):
-        logits = generator(inputs[first : first + WINDOW_BATCH], noise[first : first + WINDOW_BATCH])
-        outputs.append(torch.sigmoid(logits.float()))
-    probs = torch.cat(outputs).numpy()  # (W, K, T, P)
+    inputs = np.stack([padded[s : s + window] for s in starts])
+    noise = window_noise(generation.generator, n_windows, rng)
+    whole = onset_histograms(melody[None], generation.lowest_pitch)[0]  # the key of windows with few notes
+    with torch.inference_mode():
+        probs = generation.probabilities(inputs, noise, fallback=whole)  # (W, K, T, P)
     ramp = np.minimum(np.arange(window) + 0.5, window - np.arange(window) - 0.5)
     weights = np.clip(ramp / max(hop, 1), 1e-3, 1.0).astype(np.float32)  # triangular cross-fade
     total = np.zeros((probs.shape[1], padded.shape[0], probs.shape[3]), dtype=np.float32)
@@ -202,15 +199,18 @@ def compose(
     window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
 
     source = load_melody(melody, resolution)
-    steps_per_bar = 4 * resolution
-    n_bars = math.ceil(source.n_steps / steps_per_bar)
-    if n_bars > MAX_BARS:
-        raise MuseforgeError(f"the melody is {n_bars} bars long; the limit is {MAX_BARS} bars")
+    beats_per_bar = int(data.get("beats_per_bar", 4))
+    four_beat_bars = math.ceil(source.n_steps / (4 * resolution))
+    if four_beat_bars > MAX_BARS:
+        raise MuseforgeError(
+            f"the melody is {four_beat_bars} four-beat bars long; the limit is {MAX_BARS} bars (4/4, 17 minutes at 120)"
+        )
 
     seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     rng = torch.Generator().manual_seed(seed)
-    probs = generate_probabilities(generator, melody_roll(source, lowest, n_pitches), window, rng)
-    sounding = to_notes(probs, mode=sampling, threshold=threshold, generator=rng, monophonic=monophonic_tracks(card))
+    generation = Generation.from_card(generator, card, threshold=threshold)
+    probs = generate_probabilities(generation, melody_roll(source, lowest, n_pitches), window, rng)
+    sounding = generation.decode(probs, mode=sampling, generator=rng)
 
     accompaniment = data["tracks"]  # the card lists the accompaniment; the melody is data["melody"]
     tracks = [TrackNotes(source.names[0], "melody", source.programs[0], False, source.notes(0))]
@@ -244,7 +244,9 @@ def compose(
         "genre": card.get("genre"),
         "architecture": card.get("architecture"),
         "seed": seed,
-        "bars": n_bars,
+        "bars": source.n_bars,
+        "meter": "/".join(map(str, source.meter)),
+        "meter_note": meter_note(source, beats_per_bar),
         "tempo": result.tempo,
         "tracks": [
             {
@@ -261,6 +263,22 @@ def compose(
         "png": str(png_path) if png_path else None,
     }
     return ComposeResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
+    """A sentence for the summary when the model's bars are not the melody's (None when they are).
+
+    The models learnt 4-beat bars: under a 3/4 or 6/8 melody the accompaniment follows the melody's beats (the
+    grid is the same) and its harmony changes with the melody's notes, but its accents repeat every 4 beats, not at
+    the melody's bar lines.
+    """
+    numerator, denominator = melody.meter
+    if (numerator, denominator) == (beats_per_bar, 4):
+        return None
+    return (
+        f"the model plays {beats_per_bar}-beat bars: under this {numerator}/{denominator} melody its beats line up "
+        f"with the melody's, but its bar accents fall every {beats_per_bar} beats, not on the melody's bar lines"
+    )
 
 
 def load_model(model: str) -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from museforge.errors import MuseforgeError
 from museforge.models import MuseGANConfig, MuseGANCritic, MuseGANGenerator, build_gan, count_parameters
 from museforge.models.layers import TrackUpsample
 
@@ -69,3 +71,28 @@ def test_bar_latents_and_melody_act_per_bar() -> None:
     a, b = generator(melody, noise), generator(other, noise)
     assert torch.equal(a[:, :, :s], b[:, :, :s])
     assert not torch.equal(a[:, :, s:], b[:, :, s:])
+
+
+def test_pattern_tracks_repeat_one_bar_with_learnt_variation() -> None:
+    """A drum track drawn as a pattern: its bars differ from their mean by a learnt share (0.25 at first) of what a
+    free track's do; the other tracks are as they were; the share is a trained parameter."""
+    free, _, cfg = tiny("musegan", n_tracks=3)
+    patterned, _, _ = tiny("musegan", n_tracks=3, pattern_tracks="2")
+    patterned.load_state_dict(free.state_dict(), strict=False)  # same weights, plus the variation parameter
+    free.eval()
+    patterned.eval()
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = free.sample_noise(2, generator=torch.Generator().manual_seed(1))
+    a = free(melody, noise).reshape(2, 3, cfg.n_bars, cfg.steps_per_bar, cfg.n_pitches)
+    b = patterned(melody, noise).reshape(2, 3, cfg.n_bars, cfg.steps_per_bar, cfg.n_pitches)
+    assert torch.allclose(a[:, :2], b[:, :2])
+    deviation_a = a[:, 2] - a[:, 2].mean(dim=1, keepdim=True)
+    deviation_b = b[:, 2] - b[:, 2].mean(dim=1, keepdim=True)
+    assert torch.allclose(deviation_b, 0.25 * deviation_a, atol=1e-4)
+    assert torch.allclose(b[:, 2].mean(dim=1), a[:, 2].mean(dim=1), atol=1e-5)
+    b.sum().backward()
+    assert patterned.bar_variation.grad is not None
+    with pytest.raises(MuseforgeError, match="pattern_tracks"):
+        tiny("musegan", n_tracks=3, pattern_tracks="3")
+    with pytest.raises(MuseforgeError, match="pattern_tracks"):
+        tiny("musegan", n_tracks=3, pattern_tracks="drums")

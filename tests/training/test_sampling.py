@@ -37,3 +37,34 @@ def test_bernoulli_follows_the_probabilities_and_repeats_with_a_seed() -> None:
 def test_bad_arguments_are_one_line_errors(mode: str, threshold: float) -> None:
     with pytest.raises(MuseforgeError):
         to_notes(torch.zeros(3), mode=mode, threshold=threshold)
+
+
+def test_hold_removes_flicker_and_keeps_sure_notes() -> None:
+    # A cell that flickers about 0.5 is left out with a hold; a long likely note stays whole, one dip included;
+    # a one-step blip stays only where the model is sure of it (p > sigmoid(2 * hold)).
+    p = np.array([0.6, 0.4, 0.6, 0.4, 0.6, 0.1, 0.1, 0.95, 0.1, 0.8, 0.8, 0.45, 0.8, 0.8, 0.1], dtype=np.float32)
+    cells = p[:, None]  # (T, P=1)
+    assert to_notes(cells).ravel().astype(int).tolist() == [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0]
+    held = to_notes(cells, hold=1.0).ravel().astype(int).tolist()
+    assert held == [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 0]
+
+
+def test_single_line_hold_stops_a_trill_between_two_pitches() -> None:
+    # Two pitches trade the lead every step (a 16th-note trill F3-E3 under the plain rule); with a hold the line
+    # keeps the first pitch. Shape (B=1, K=1, T=8, P=3).
+    probs = np.full((1, 1, 8, 3), 0.05, dtype=np.float32)
+    probs[0, 0, :, 0] = [0.7, 0.6] * 4
+    probs[0, 0, :, 1] = [0.6, 0.7] * 4
+    plain = to_notes(probs, monophonic=[True])[0, 0]
+    assert plain.sum(axis=1).tolist() == [1] * 8 and plain[:, 0].tolist() == [True, False] * 4
+    held = to_notes(probs, monophonic=[True], hold=[1.0])[0, 0]
+    assert held[:, 0].all() and not held[:, 1:].any()
+    # The path is the most likely one: with no hold it is the cell-wise argmax, as before.
+    assert np.array_equal(to_notes(torch.from_numpy(probs), monophonic=[True], hold=[1.0]).numpy(), held[None, None])
+
+
+def test_per_track_options_must_fit_the_tracks() -> None:
+    with pytest.raises(MuseforgeError, match="hold has 1 values for 2 tracks"):
+        to_notes(np.zeros((2, 4, 3), dtype=np.float32), hold=[1.0])
+    with pytest.raises(MuseforgeError, match="monophonic has 3 flags for 2 tracks"):
+        to_notes(np.zeros((2, 4, 3), dtype=np.float32), monophonic=[True, False, True])

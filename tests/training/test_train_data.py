@@ -99,3 +99,25 @@ def test_training_windows_are_packed_bits_and_read_back_exactly(bach: Path) -> N
     assert data.packed.numel() * 8 == windows.size + windows.size // 84 * 4  # 8x smaller, 4 pad bits a row
     picks = np.linspace(0, len(windows) - 1, num=5).round().astype(int)
     assert np.array_equal(data.evaluation_windows(5, split="train"), windows[picks])
+
+
+def test_common_key_moves_each_training_window_to_c_and_leaves_evaluation_windows_alone(bach: Path) -> None:
+    from museforge.generation import window_shifts
+    from museforge.music.keys import onset_histograms, scale_tonics, transpose_rolls
+
+    windows = load_dataset("bach").windows("train")
+    data = TrainingData("bach", n_bars=4, device=torch.device("cpu"), augment=True, common_key=True)
+    moved = data.unpack(data.packed).numpy()
+    tonics = scale_tonics(onset_histograms(moved[:, 0], 24))
+    assert set(tonics.tolist()) <= {0, -1} and (tonics == 0).mean() > 0.95
+    # a rigid move of every voice by the melody's own shift: intervals (and chromatic notes) stay as they were
+    shifts = window_shifts(windows[:, 0], 24)
+    assert np.array_equal(moved, transpose_rolls(windows, shifts))
+    assert set(shifts.tolist()) <= set(range(-5, 7)) and len(set(shifts.tolist())) > 3
+    assert data.facts.common_key and data.facts.augmentation == (0, 0) and not data.augment
+    assert np.array_equal(
+        data.evaluation_windows(5),
+        load_dataset("bach").windows("valid")[
+            np.linspace(0, len(load_dataset("bach").windows("valid")) - 1, 5).round().astype(int)
+        ],
+    )

@@ -64,7 +64,9 @@ class SourcePlan:
 
     ``root`` is written to the manifest; ``checksums`` maps each source id used to its
     :func:`~museforge.datasets.sources.source_checksum`; ``tracks`` is the output track order (track 0 is the
-    melody); ``programs`` gives fallback GM programs by role; ``notes`` are sentences for the manifest;
+    melody); ``programs`` gives fallback GM programs by role; ``section_programs`` gives the GM program of roles
+    merged from several instruments (a section plays in the range of its ensemble program, not in the range of
+    its most frequent instrument); ``notes`` are sentences for the manifest;
     ``one_version_in_eval`` keeps one file per song ``group`` in valid and test; ``context`` is free for the
     reader's ``finalize``.
     """
@@ -74,6 +76,7 @@ class SourcePlan:
     checksums: dict[str, str]
     tracks: list[TrackSpec]
     programs: dict[str, int] = field(default_factory=dict)
+    section_programs: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     one_version_in_eval: bool = False
     context: dict[str, Any] = field(default_factory=dict)
@@ -300,7 +303,11 @@ def build_dataset(
         for index, program, notes in result.programs:
             votes[index][program] += notes
     programs = [
-        votes[i].most_common(1)[0][0] if sum(votes[i].values()) else plan.programs.get(t.role, program_for_role(t.role))
+        plan.section_programs[t.role]
+        if t.role in plan.section_programs
+        else votes[i].most_common(1)[0][0]
+        if sum(votes[i].values())
+        else plan.programs.get(t.role, program_for_role(t.role))
         for i, t in enumerate(tracks)
     ]
     track_entries = [

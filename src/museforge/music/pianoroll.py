@@ -92,6 +92,17 @@ class Multitrack:
         return int(self.rolls.shape[1])
 
     @property
+    def n_bars(self) -> int:
+        """Bars in the music's own meter (a bar that has started counts, as a pick-up bar does)."""
+        assert self.downbeats is not None
+        return max(1, int(np.count_nonzero(np.asarray(self.downbeats) < self.n_steps))) if self.n_steps else 0
+
+    @property
+    def meter(self) -> tuple[int, int]:
+        """The opening time signature ``(numerator, denominator)``."""
+        return int(self.time_signatures[0][1]), int(self.time_signatures[0][2])
+
+    @property
     def tempo(self) -> float:
         """The opening tempo in quarter notes per minute."""
         return float(self.tempos[0][1])

@@ -106,10 +106,9 @@ def _display_name(filename: str | None, fallback: str) -> str:
 
 
 def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
-    _, numerator, denominator = multitrack.time_signatures[0]
-    steps_per_bar = multitrack.resolution * numerator * 4 / denominator
+    numerator, denominator = multitrack.meter
     return {
-        "bars": math.ceil(multitrack.n_steps / steps_per_bar),
+        "bars": multitrack.n_bars,
         "tempo": round(multitrack.tempo, 3),
         "time_signature": [numerator, denominator],
         "tracks": multitrack.n_tracks,

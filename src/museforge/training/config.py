@@ -36,6 +36,7 @@ LOCKED_ON_RESUME: tuple[str, ...] = (
     "batch_size",
     "seed",
     "augment",
+    "common_key",
     "model_config",
 )
 
@@ -86,6 +87,9 @@ class TrainConfig:
     augment : bool
         Transpose each training window by a random number of semitones (pitched tracks only) within the
         dataset's augmentation range.
+    common_key : bool
+        Train on windows moved so that their melody's scale is C major / A minor, and compose by moving the
+        melody there and the accompaniment back (see :mod:`museforge.music.keys`); replaces ``augment``.
     model_config : dict
         Overrides of the architecture's default config (e.g. ``{"base_channels": 4}`` for a tiny model);
         the data decide ``n_tracks``, ``steps_per_bar``, ``n_pitches`` and ``lowest_pitch``.
@@ -121,6 +125,7 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     augment: bool = True
+    common_key: bool = False
     model_config: dict[str, Any] = field(default_factory=dict)
     checkpoint_every: int = 500
     samples_per_epoch: int = 2
@@ -168,7 +173,7 @@ class TrainConfig:
                 raise MuseforgeError(f"betas must lie in [0, 1), got {tuple(self.betas)}")
         if not isinstance(self.model_config, dict):
             raise MuseforgeError(f"model_config must be a dict, got {type(self.model_config).__name__}")
-        for flag in ("resume", "augment", "compile", "autocast", "distributed"):
+        for flag in ("resume", "augment", "common_key", "compile", "autocast", "distributed"):
             if not isinstance(getattr(self, flag), bool):
                 raise MuseforgeError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         return self

@@ -51,6 +51,9 @@ class DataFacts:
         Transposition range ``(lo, hi)`` in semitones used for pitched tracks.
     windows : dict
         Model windows per split.
+    common_key : bool
+        Training windows were moved so that their melody's scale is C major / A minor
+        (:mod:`museforge.music.keys`); whoever composes moves the melody there and the accompaniment back.
     """
 
     genre: str
@@ -64,6 +67,7 @@ class DataFacts:
     tracks: list[dict[str, Any]]
     augmentation: tuple[int, int]
     windows: dict[str, int]
+    common_key: bool = False
 
     @property
     def roles(self) -> list[str]:
@@ -89,6 +93,7 @@ class DataFacts:
             "tracks": self.tracks,
             "augmentation": list(self.augmentation),
             "windows": self.windows,
+            "common_key": self.common_key,
         }
 
 
@@ -151,7 +156,10 @@ class TrainingData:
     device : torch.device
         Where the training windows live.
     augment : bool
-        Transpose batches randomly within the dataset's augmentation range.
+        Transpose batches randomly within the dataset's augmentation range (never with ``common_key``).
+    common_key : bool
+        Move each training window so that its melody's scale is C major / A minor (see
+        :func:`museforge.generation.window_shifts`); evaluation windows stay in their own key.
 
     Attributes
     ----------
@@ -162,7 +170,9 @@ class TrainingData:
         into bits (``np.packbits`` order, pitch 0 in the highest bit); track 0 is the melody.
     """
 
-    def __init__(self, genre: str, n_bars: int, device: torch.device, augment: bool = True) -> None:
+    def __init__(
+        self, genre: str, n_bars: int, device: torch.device, augment: bool = True, common_key: bool = False
+    ) -> None:
         from museforge.datasets.cache import load_dataset
 
         dataset = load_dataset(genre)
@@ -189,6 +199,15 @@ class TrainingData:
             splits[split] = windows if identity else windows[:, self.order]
         self._sample_source = _continuous_run(dataset, data_bars, splits)
         splits = {k: split_windows(v, self.pieces) for k, v in splits.items()}
+        is_drum = [tracks[i]["is_drum"] for i in self.order]
+        if common_key:
+            from museforge.generation import window_shifts
+            from museforge.music.keys import transpose_rolls
+
+            train = splits["train"]
+            shifts = window_shifts(train[:, 0], int(m["lowest_pitch"]))
+            splits["train"] = transpose_rolls(train, shifts, is_drum)
+            lo = hi = 0
         if len(splits["train"]) == 0:
             raise MuseforgeError(f"dataset {genre!r} has no training windows: rebuild it with more songs")
         self.facts = DataFacts(
@@ -207,6 +226,7 @@ class TrainingData:
                 "valid": len(splits["valid"]),
                 "test": int(m.get("splits", {}).get("test", {}).get("windows", 0)) * self.pieces,
             },
+            common_key=common_key,
         )
         self.device = device
         self.augment = augment and hi > lo
@@ -217,7 +237,6 @@ class TrainingData:
         self.packed = packed.to(device, non_blocking=True)
         self.valid = splits["valid"] if len(splits["valid"]) else splits["train"]
         self._bits = torch.arange(7, -1, -1, dtype=torch.uint8, device=device)
-        is_drum = [tracks[i]["is_drum"] for i in self.order]
         self._pitched = torch.tensor([not d for d in is_drum], device=device).view(1, -1, 1, 1)
         self._columns = torch.arange(self.facts.n_pitches, device=device)
 

@@ -1,12 +1,14 @@
 """What the trainer logs about the music: metrics of generated windows next to the training data's, and a
 sample per epoch (MIDI + PNG piano roll) from fixed noise and fixed validation melodies.
 
-Generated probabilities become notes by :func:`museforge.sampling.to_notes` with the default threshold
-(0.5), the same step composing uses.
+Generated windows come from :class:`museforge.generation.Generation` under the card's note policy and key
+handling, and are measured by :func:`museforge.metrics.music_metrics`: the same path and the same numbers as
+``compose`` and ``museforge evaluate``.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,44 +17,39 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.metrics import track_metrics
+from museforge.generation import Generation
+from museforge.metrics import music_metrics
 from museforge.music.pianoroll import Multitrack
-from museforge.sampling import to_notes
 from museforge.training.data import DataFacts, TrainingData
 
 #: Tempo written into sample MIDI files (the windows carry none).
 SAMPLE_TEMPO = 100.0
 
 
-def roll_metrics(accompaniment: np.ndarray, facts: DataFacts) -> dict[str, dict[str, float]]:
-    """Music metrics per accompaniment track.
+#: The offset from the run's seed of the noise the per-epoch metrics use: ``museforge evaluate NAME --seed
+#: (seed + METRICS_SEED_OFFSET) --samples metrics_samples --melodies valid`` generates the very same windows.
+METRICS_SEED_OFFSET = 1_234_567
+
+
+def roll_metrics(melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts) -> dict[str, dict[str, float | None]]:
+    """Music metrics per accompaniment track and for the ensemble (:func:`museforge.metrics.music_metrics`), with
+    None (JSON null) where a metric has no value, as ``museforge evaluate`` reports them.
 
     Parameters
     ----------
+    melody : np.ndarray
+        ``(n, T, P)`` bool melody windows.
     accompaniment : np.ndarray
         ``(n, K, T, P)`` bool rolls.
     facts : DataFacts
         Grid and roles.
-
-    Returns
-    -------
-    dict
-        ``{role: {metric: value}}`` from :func:`museforge.metrics.track_metrics`, plus ``pitches_per_step``:
-        the mean number of sounding pitches per time step (about 1 for a voice, about 42 for a generator
-        that has learnt nothing yet and turns on half the cells), the quickest sign of learning.
     """
-    metrics = track_metrics(
-        accompaniment,
-        facts.roles,
-        facts.resolution,
-        lowest_pitch=facts.lowest_pitch,
-        drum_roles=facts.drum_roles,
-        beats_per_bar=facts.beats_per_bar,
+    table = music_metrics(
+        melody, accompaniment, facts.tracks, facts.roles, facts.resolution, facts.lowest_pitch, facts.beats_per_bar
     )
-    density = accompaniment.sum(axis=-1, dtype=np.float64).mean(axis=(0, 2)) if len(accompaniment) else None
-    for k, role in enumerate(facts.roles):
-        metrics[role]["pitches_per_step"] = float(density[k]) if density is not None else float("nan")
-    return metrics
+    return {
+        role: {name: (float(v) if math.isfinite(v) else None) for name, v in row.items()} for role, row in table.items()
+    }
 
 
 def to_multitrack(melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts) -> Multitrack:
@@ -112,41 +109,33 @@ class Evaluator:
     ) -> None:
         self.facts = data.facts
         self.batch_size = batch_size
-        g = torch.Generator().manual_seed(seed + 1_234_567)
+        g = torch.Generator().manual_seed(seed + METRICS_SEED_OFFSET)
         self.metric_melody = data.evaluation_windows(n_metrics)[:, 0]
         self.metric_noise = torch.randn((len(self.metric_melody), noise_dim), generator=g)
         sample = data.consecutive_windows(n_samples)
         self.sample_melody = sample[:, 0]
         self.sample_noise = torch.randn((len(self.sample_melody), noise_dim), generator=g)
 
-    @torch.no_grad()
-    def generate(self, generator: torch.nn.Module, melody: np.ndarray, noise: Tensor) -> np.ndarray:
-        """Generated accompaniment as notes: ``(n, T, P)`` melodies -> ``(n, K, T, P)`` bool (eval mode)."""
-        device = next(generator.parameters()).device
-        was_training = generator.training
-        generator.eval()
-        out = []
-        try:
-            for start in range(0, len(melody), self.batch_size):
-                m = torch.from_numpy(melody[start : start + self.batch_size]).to(device).float()
-                z = noise[start : start + self.batch_size].to(device)
-                probs = torch.sigmoid(generator(m, z).float())
-                out.append(to_notes(probs).cpu().numpy())
-        finally:
-            generator.train(was_training)
-        return np.concatenate(out) if out else np.zeros((0,), dtype=bool)
+    def generate(
+        self, generator: torch.nn.Module, card: dict[str, Any], melody: np.ndarray, noise: Tensor
+    ) -> np.ndarray:
+        """Generated accompaniment as notes, as composing makes them: ``(n, T, P)`` -> ``(n, K, T, P)`` bool."""
+        return Generation.from_card(generator, card).notes(melody, noise)
 
-    def metrics(self, generator: torch.nn.Module) -> dict[str, dict[str, float]]:
-        """Metrics of the fixed batch of generated windows."""
-        return roll_metrics(self.generate(generator, self.metric_melody, self.metric_noise), self.facts)
+    def metrics(self, generator: torch.nn.Module, card: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+        """Metrics of the fixed batch of generated windows (``card``: the run's card, for the note policy)."""
+        accompaniment = self.generate(generator, card, self.metric_melody, self.metric_noise)
+        return roll_metrics(self.metric_melody, accompaniment, self.facts)
 
-    def write_sample(self, generator: torch.nn.Module, folder: Path, epoch: int, title: str) -> dict[str, str]:
+    def write_sample(
+        self, generator: torch.nn.Module, card: dict[str, Any], folder: Path, epoch: int, title: str
+    ) -> dict[str, str]:
         """Render the fixed sample to ``folder/epoch_NNN.mid`` and ``.png``; returns their names."""
         if len(self.sample_melody) == 0:
             return {}
         from museforge.music.midi import write_midi
 
-        accompaniment = self.generate(generator, self.sample_melody, self.sample_noise)
+        accompaniment = self.generate(generator, card, self.sample_melody, self.sample_noise)
         multitrack = to_multitrack(self.sample_melody, accompaniment, self.facts)
         stem = f"epoch_{epoch:03d}"
         written = {}

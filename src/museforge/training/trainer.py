@@ -21,6 +21,7 @@ same step (every step on the CPU, every :data:`DIST_SYNC_STEPS_CUDA` steps on CU
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import shutil
@@ -285,7 +286,16 @@ class Trainer:
 
         config, ctx = self.config, self.ctx
         model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
-        self.data = TrainingData(config.genre, model_defaults.n_bars, self.device, augment=config.augment)
+        self.data = TrainingData(
+            config.genre, model_defaults.n_bars, self.device, augment=config.augment, common_key=config.common_key
+        )
+        if config.model == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
+            # drums play a bar pattern with learnt variation (docs/quality.md); stored with the run, so a resume
+            # rebuilds the same networks, and models trained before keep theirs
+            drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
+            config = self.config = dataclasses.replace(
+                config, model_config={**config.model_config, "pattern_tracks": drums}
+            )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             generator, critic, model_cfg = build_gan(config.model, self.data.model_overrides(config.model_config))
@@ -336,7 +346,8 @@ class Trainer:
             raise MuseforgeError(f"model {name!r} has no checkpoint to resume from")
         stored = card.get("hyperparameters", {})
         mine = self.config.hyperparameters()
-        changed = [k for k in LOCKED_ON_RESUME if stored.get(k) != mine.get(k)]
+        defaults = TrainConfig(name=name, genre=self.config.genre).hyperparameters()  # settings older cards lack
+        changed = [k for k in LOCKED_ON_RESUME if stored.get(k, defaults.get(k)) != mine.get(k)]
         if changed:
             k = changed[0]
             raise MuseforgeError(
@@ -373,7 +384,7 @@ class Trainer:
     def _create(self, rng_states: list[Tensor]) -> None:
         """Create the model folder, its card and the first checkpoint (process 0)."""
         windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
-        data_metrics = roll_metrics(windows[:, 1:], self.data.facts)
+        data_metrics = roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
         try:
             if not self.folder.parent.is_dir():
                 self.folder.parent.mkdir(parents=True)
@@ -720,10 +731,10 @@ class Trainer:
         losses = {key: value / updates for key, value in zip(SUM_KEYS, values, strict=True)}
         self.generator.eval()
         try:
-            generated = self.evaluator.metrics(self.generator)
+            generated = self.evaluator.metrics(self.generator, self.card)
             title = f"{self.config.name} epoch {self.epoch + 1}"
             sample = self.evaluator.write_sample(
-                self.generator, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title
+                self.generator, self.card, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title
             )
         finally:
             self.generator.train()

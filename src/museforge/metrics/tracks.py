@@ -1,5 +1,4 @@
-"""Objective music metrics over piano rolls: pure NumPy, used in training logs, ``museforge evaluate`` and
-the shipping bar for pretrained models.
+"""Per-track music metrics over piano rolls (MuseGAN's and muspy's): pure NumPy.
 
 Conventions
 -----------
@@ -171,8 +170,13 @@ def _used_pitch_classes_batch(
 
 
 def _min_note_steps(resolution: int) -> int:
-    """``ceil(3 * resolution / 24)``: MuseGAN's 3 steps at 24 steps per beat, scaled to ``resolution``."""
-    return max(1, -(-3 * _check_positive(resolution, "resolution") // 24))
+    """Shortest qualified note in steps: MuseGAN's 3 steps at 24 per beat scaled to ``resolution``, at least 2.
+
+    ``max(2, ceil(3 * resolution / 24))``: 3 at 24 steps per beat, 2 at 12 and at 4. At 4 steps per beat MuseGAN's
+    32nd note is less than a step, and a minimum of one step would qualify every note (QN = 1 for any music); two
+    steps there is an 8th note, so QN then tells how much of the music is not 16th-note flicker.
+    """
+    return max(2, -(-3 * _check_positive(resolution, "resolution") // 24))
 
 
 def _qualified_note_rate_batch(active: NDArray[np.bool_], min_steps: int) -> NDArray:
@@ -311,12 +315,10 @@ def qualified_note_rate(roll: ArrayLike, resolution: int, min_steps: int | None 
 
     Source: MuseGAN (Dong et al. 2018) counts a note as qualified when it lasts at least 3 steps at 24
     steps per beat (96 per 4/4 bar), i.e. a 32nd note; QN tells whether the music is overly fragmented.
-    The same musical length at another resolution is ``3 * resolution / 24`` steps, and a note lasts a
-    whole number of steps, so the default is ``min_steps = ceil(3 * resolution / 24)`` (at least 1):
-    3 steps at 24 per beat, 2 at 12, and 1 at 4. So at 16th-note resolution (4 steps per beat) every note
-    qualifies and QN is 1.0 for any non-empty roll: such a grid cannot express notes shorter than a 16th,
-    and counting 16ths as unqualified would brand Bach's passing notes as fragments. Pass ``min_steps``
-    for a stricter test.
+    The same musical length at another resolution is ``3 * resolution / 24`` steps, but at 4 steps per beat
+    that is under one step and every note would qualify, so the default minimum is never below 2 steps:
+    ``min_steps = max(2, ceil(3 * resolution / 24))`` (3 at 24 steps per beat, 2 at 12 and at 4, an 8th note
+    on a 16th-note grid). Pass ``min_steps`` for another test.
 
     Notes are maximal runs of sounding steps per pitch (see the module docstring).
 
@@ -327,7 +329,7 @@ def qualified_note_rate(roll: ArrayLike, resolution: int, min_steps: int | None 
     resolution : int
         Time steps per beat.
     min_steps : int, optional
-        Shortest qualified note in steps; default ``ceil(3 * resolution / 24)``.
+        Shortest qualified note in steps; default ``max(2, ceil(3 * resolution / 24))``.
 
     Returns
     -------

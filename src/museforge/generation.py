@@ -1,0 +1,127 @@
+"""The one generation path: melody windows in, accompaniment notes out, for compose, evaluate and the trainer.
+
+:class:`Generation` wraps a generator with what its card says about how to use it:
+
+- the **common key**: a model trained on windows moved to C major / A minor (``data.common_key`` in its card)
+  gets each melody window moved the same way (:func:`museforge.music.keys.common_key_shift` of the window's own
+  scale) and its accompaniment moved back, so the output is in the user's key;
+- the **note policy** (:class:`museforge.sampling.NotePolicy`): how probabilities become notes.
+
+``probabilities`` gives per-window probabilities in the melody's own key (compose cross-fades those of
+overlapping windows before decoding); ``notes`` decodes them. Evaluate and the trainer call ``notes`` on real
+melody windows, compose on the windows of the user's melody, so all three measure and play the same music.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from museforge.music.keys import common_key_shift, onset_histograms, scale_tonics, transpose_rolls
+from museforge.sampling import NotePolicy
+
+#: Windows per generator call.
+BATCH = 100
+
+
+def window_shifts(melody: np.ndarray, lowest_pitch: int, fallback: np.ndarray | None = None) -> np.ndarray:
+    """Semitones that move each melody window's scale to C major: ``(n, T, P)`` bool -> ``(n,)`` int in [-5, 6].
+
+    A window with fewer than 3 melody onsets takes its scale from ``fallback`` (a ``(12,)`` onset histogram of the
+    whole melody) when given.
+    """
+    hist = onset_histograms(melody, lowest_pitch)
+    if fallback is not None:
+        sparse = hist.sum(axis=1) < 3
+        hist[sparse] += np.asarray(fallback, dtype=np.float64)[None]
+    return common_key_shift(scale_tonics(hist))
+
+
+@dataclass
+class Generation:
+    """A generator and how its card says to use it.
+
+    Attributes
+    ----------
+    generator : torch.nn.Module
+        ``forward(melody (B, T, P), noise (B, D)) -> logits (B, K, T, P)``.
+    policy : NotePolicy
+        How probabilities become notes.
+    common_key : bool
+        Move melodies to the common key and the accompaniment back.
+    lowest_pitch : int
+        MIDI pitch of column 0.
+    is_drum : list of bool
+        Per accompaniment track (drums are never transposed).
+    """
+
+    generator: torch.nn.Module
+    policy: NotePolicy
+    common_key: bool
+    lowest_pitch: int
+    is_drum: list[bool]
+
+    @classmethod
+    def from_card(cls, generator: torch.nn.Module, card: Mapping[str, Any], threshold: float = 0.5) -> Generation:
+        data = card["data"]
+        return cls(
+            generator=generator,
+            policy=NotePolicy.from_card(card, threshold=threshold),
+            common_key=bool(data.get("common_key", False)),
+            lowest_pitch=int(data["lowest_pitch"]),
+            is_drum=[bool(t["is_drum"]) for t in data["tracks"]],
+        )
+
+    @torch.no_grad()
+    def probabilities(self, melody: np.ndarray, noise: torch.Tensor, fallback: np.ndarray | None = None) -> np.ndarray:
+        """Accompaniment probabilities per window, in the melody's key.
+
+        Parameters
+        ----------
+        melody : np.ndarray
+            ``(n, T, P)`` bool melody windows.
+        noise : torch.Tensor
+            ``(n, noise_dim)``.
+        fallback : np.ndarray, optional
+            ``(12,)`` onset histogram of the whole melody, for windows with too few notes to tell their key.
+
+        Returns
+        -------
+        np.ndarray
+            ``(n, K, T, P)`` float32.
+        """
+        melody = np.asarray(melody, dtype=bool)
+        shifts = window_shifts(melody, self.lowest_pitch, fallback) if self.common_key else None
+        inputs = transpose_rolls(melody, shifts) if shifts is not None else melody
+        device = next(self.generator.parameters()).device
+        was_training = self.generator.training
+        self.generator.eval()
+        out = []
+        try:
+            for start in range(0, len(inputs), BATCH):
+                m = torch.from_numpy(inputs[start : start + BATCH].astype(np.float32)).to(device)
+                z = noise[start : start + BATCH].to(device)
+                out.append(torch.sigmoid(self.generator(m, z).float()).cpu().numpy())
+        finally:
+            self.generator.train(was_training)
+        probs = np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
+        if shifts is not None and len(probs):
+            probs = transpose_rolls(probs, -shifts, self.is_drum)
+        return probs
+
+    def decode(
+        self, probs: np.ndarray, mode: str = "threshold", generator: torch.Generator | None = None
+    ) -> np.ndarray:
+        """Notes from probabilities ``(..., K, T, P)`` under the model's policy."""
+        return np.asarray(self.policy.decode(np.asarray(probs, dtype=np.float32), mode=mode, generator=generator))
+
+    def notes(self, melody: np.ndarray, noise: torch.Tensor) -> np.ndarray:
+        """Accompaniment notes for each melody window: ``(n, T, P)`` -> ``(n, K, T, P)`` bool."""
+        return self.decode(self.probabilities(melody, noise))
+
+
+__all__ = ["BATCH", "Generation", "window_shifts"]
