@@ -156,6 +156,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "device": args.device,
     }
     given = {key: value for key, value in settings.items() if value is not None}
+    if args.no_common_key:
+        given["common_key"] = False
     given["distributed"] = args.distributed  # how this process was started, never taken from the card
     if args.resume:
         config = resume_config(args.name, **given)
@@ -405,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     train.add_argument("--resume", action="store_true", help="continue the model NAME from its last checkpoint")
+    train.add_argument(
+        "--no-common-key",
+        action="store_true",
+        help="train on windows in their own keys, moved to random keys, instead of the melody's scale moved to C "
+        "(the default: see docs/quality.md)",
+    )
     train.add_argument(
         "--distributed",
         action="store_true",

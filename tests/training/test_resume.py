@@ -62,3 +62,21 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(
     history = [[r[k] for k in keys] for r in read_history(model_dir("killed"))]
     assert history == [[r[k] for k in keys] for r in read_history(model_dir("whole"))]
     assert sorted(p.name for p in model_dir("killed").iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_a_model_trained_before_the_common_key_resumes_in_its_own_keys(
+    bach: Path, tiny: Callable[..., TrainConfig]
+) -> None:
+    """New runs train in the common key; a card written before the setting existed means the earlier recipe, and a
+    resume keeps it (a resume that switched keys would change the data under the weights)."""
+    assert tiny("new").common_key is True
+    train(tiny("old", common_key=False, epochs=1, max_steps=1), progress=False)
+    card_path = model_dir("old") / "model.json"
+    card = json.loads(card_path.read_text())
+    del card["hyperparameters"]["common_key"]
+    card_path.write_text(json.dumps(card))
+    config = resume_config("old", epochs=2, max_steps=2)
+    assert config.common_key is False
+    train(config, progress=False)
+    resumed = show_model("old")
+    assert resumed["step"] == 2 and resumed["data"]["common_key"] is False

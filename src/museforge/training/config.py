@@ -41,6 +41,11 @@ LOCKED_ON_RESUME: tuple[str, ...] = (
 )
 
 
+#: Settings added after models were first trained, with the value those earlier models were trained with: a card
+#: that lacks one means this value (the dataclass default is what new runs get).
+EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False}
+
+
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a valid model name (``[A-Za-z0-9_-]{1,64}``), else raise MuseforgeError."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -125,7 +130,7 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     augment: bool = True
-    common_key: bool = False
+    common_key: bool = True
     model_config: dict[str, Any] = field(default_factory=dict)
     checkpoint_every: int = 500
     samples_per_epoch: int = 2
@@ -191,7 +196,7 @@ class TrainConfig:
     def from_hyperparameters(cls, name: str, data: dict[str, Any], **changes: Any) -> TrainConfig:
         """Rebuild a config from :meth:`hyperparameters` output (e.g. a model card), with ``changes`` applied."""
         known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {**EARLIER_DEFAULTS, **{k: v for k, v in data.items() if k in known}}
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         values.update(changes)

@@ -40,7 +40,7 @@ import museforge
 from museforge.errors import MuseforgeError
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
-from museforge.training.config import LOCKED_ON_RESUME, TrainConfig
+from museforge.training.config import EARLIER_DEFAULTS, LOCKED_ON_RESUME, TrainConfig
 from museforge.training.data import TrainingData, epoch_permutation
 from museforge.training.distributed import (
     SINGLE,
@@ -346,8 +346,7 @@ class Trainer:
             raise MuseforgeError(f"model {name!r} has no checkpoint to resume from")
         stored = card.get("hyperparameters", {})
         mine = self.config.hyperparameters()
-        defaults = TrainConfig(name=name, genre=self.config.genre).hyperparameters()  # settings older cards lack
-        changed = [k for k in LOCKED_ON_RESUME if stored.get(k, defaults.get(k)) != mine.get(k)]
+        changed = [k for k in LOCKED_ON_RESUME if stored.get(k, EARLIER_DEFAULTS.get(k)) != mine.get(k)]
         if changed:
             k = changed[0]
             raise MuseforgeError(

@@ -365,10 +365,11 @@ function showResult(composition) {
   const rows = [
     ["Model", `${composition.model}${s.genre && s.genre !== composition.model ? ` (${s.genre})` : ""}`],
     ["Seed", composition.seed],
-    ["Bars", s.bars],
+    ["Bars", s.meter ? `${s.bars} of ${s.meter}` : s.bars],
     ["Tempo", s.tempo ? `${Math.round(s.tempo)} bpm` : ""],
     ["Tracks", (s.tracks || []).map((t) => `${t.name} (${t.notes})`).join(", ")],
   ];
+  if (s.meter_note) rows.push(["Meter", s.meter_note]);
   $("#result-summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "" })]));
   card.scrollIntoView({ behavior: "smooth", block: "start" });
 }
