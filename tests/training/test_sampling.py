@@ -68,3 +68,28 @@ def test_per_track_options_must_fit_the_tracks() -> None:
         to_notes(np.zeros((2, 4, 3), dtype=np.float32), hold=[1.0])
     with pytest.raises(MuseforgeError, match="monophonic has 3 flags for 2 tracks"):
         to_notes(np.zeros((2, 4, 3), dtype=np.float32), monophonic=[True, False, True])
+
+
+def test_the_card_policy_takes_single_lines_and_holds_from_the_training_data() -> None:
+    from museforge.sampling import DEFAULT_HOLD, NotePolicy, track_hold
+
+    card = {
+        "data": {
+            "tracks": [
+                {"role": "bass", "is_drum": False},
+                {"role": "drums", "is_drum": True},
+                {"role": "piano", "is_drum": False},
+                {"role": "strings", "is_drum": False},
+            ]
+        },
+        "train_data_metrics": {
+            "bass": {"polyphonic_rate": 0.03, "one_step_note_rate": 0.25},  # a rock bass: a line of short notes
+            "drums": {"polyphonic_rate": None},
+            "piano": {"polyphonic_rate": 0.8, "one_step_note_rate": 0.0},  # sustained chords
+            "strings": {"polyphonic_rate": 0.9},  # an older card without the note-length figure
+        },
+    }
+    policy = NotePolicy.from_card(card)
+    assert policy.monophonic == (True, False, False, False)
+    assert policy.hold == pytest.approx((DEFAULT_HOLD * 0.75**2, 0.0, DEFAULT_HOLD, DEFAULT_HOLD))
+    assert track_hold(1.0, 1.5) == 0.0 and track_hold(1.0, None) == 1.0
