@@ -608,6 +608,19 @@ def _held_out(card: dict[str, Any], split: str, samples: int) -> tuple[NDArray[n
     return chosen, songs, available
 
 
+def _header(kind: str, name: str, source: str, status: str, card: dict[str, Any], split: str) -> dict[str, Any]:
+    """The first keys of an evaluation: what was evaluated, and against which split."""
+    return {
+        "kind": kind,
+        "model": name,
+        "source": source,
+        "status": status,
+        "genre": card.get("genre"),
+        "architecture": card.get("architecture"),
+        "split": split,
+    }
+
+
 def _comparison(grid: _Grid, card: dict[str, Any], fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
     """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first: ``tracks`` (every metric
     of every track and the ensemble), ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
@@ -737,13 +750,7 @@ def evaluate_model(
     mark = time.perf_counter()
     fake = np.concatenate([real[:, :1], generated], axis=1)
     result: dict[str, Any] = {
-        "kind": "model",
-        "model": name,
-        "source": kind,
-        "status": status,
-        "genre": card.get("genre"),
-        "architecture": card.get("architecture"),
-        "split": split,
+        **_header("model", name, kind, status, card, split),
         "samples": samples,
         "seed": int(seed),
         "threshold": float(threshold),
@@ -843,13 +850,7 @@ def evaluate_samples(
     fake = np.concatenate([melody[:, None], generated], axis=1)
     overlap = [cell_overlap(a[None], b[None])[0] for a, b in _seed_pairs(outputs, len(seeds))]
     result: dict[str, Any] = {
-        "kind": "samples",
-        "model": name,
-        "source": kind,
-        "status": status,
-        "genre": card.get("genre"),
-        "architecture": card.get("architecture"),
-        "split": split,
+        **_header("samples", name, kind, status, card, split),
         "samples": len(generated),
         "seed": int(seeds[0]) if len(seeds) else 0,
         "seeds": [int(x) for x in seeds],
