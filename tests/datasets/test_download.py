@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from museforge.datasets.download import BASE_URL_ENV, download_genre, download_source
+from museforge.datasets.download import download_genre, download_source
+from museforge.datasets.fetch import BASE_URL_ENV
 from museforge.datasets.sources import (
     ArchiveSpec,
     Source,

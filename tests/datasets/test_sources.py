@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from museforge.datasets import make_manifest
-from museforge.datasets.download import (
+from museforge.datasets.derived import (
     beat_rows_digest,
     beat_rows_from_txt,
     derived_part_digests,

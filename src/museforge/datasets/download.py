@@ -18,28 +18,32 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import http.client
-import io
 import json
 import os
 import shutil
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from museforge import __version__
+from museforge.datasets.derived import _KINDS, _Kind
+from museforge.datasets.fetch import (
+    MissingUpstream,
+    archive_url,
+    download_file,
+    fetch_bytes,
+    one_line,
+    raw_url,
+    resolve_base_url,
+    write_atomic,
+)
 from museforge.datasets.sources import (
     ArchiveSpec,
     DerivedManifest,
@@ -52,140 +56,11 @@ from museforge.datasets.sources import (
 from museforge.errors import MuseforgeError
 from museforge.paths import downloads_dir
 
-DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
-BASE_URL_ENV = "MUSEFORGE_DOWNLOAD_URL"
 #: Written inside a folder extracted from an archive; records the archive's sha256 (hidden: not data).
 ARCHIVE_MARKER = ".museforge-archive.json"
 
 #: ``progress(done, total, message)``, called from the calling thread after each file (or part group).
 ProgressFn = Callable[[int, int, str], None]
-
-_USER_AGENT = f"museforge/{__version__} (+dataset download)"
-_TIMEOUT_S = 60.0
-_ATTEMPTS = 3
-_CHUNK = 1 << 16
-
-
-class _MissingUpstream(MuseforgeError):
-    """The server answered 404 (or the mirror file does not exist)."""
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
-
-
-# ------------------------------------------------------------------------------------------------- urls
-
-
-def resolve_base_url(override: str | None = None) -> str:
-    """The base URL in use: ``override``, else ``$MUSEFORGE_DOWNLOAD_URL``, else raw.githubusercontent.com."""
-    base = (override or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
-    if urllib.parse.urlsplit(base).scheme not in ("http", "https", "file"):
-        raise MuseforgeError(f"download base URL must start with http://, https:// or file://, got {base!r}")
-    return base
-
-
-def raw_url(source: Source, relpath: str, base_url: str | None = None) -> str:
-    """URL of the upstream file behind ``relpath`` (relative to the source folder) at the pinned commit."""
-    base = resolve_base_url(base_url)
-    path = urllib.parse.quote(source.upstream_path(relpath), safe="/")
-    return f"{base}/{source.repository}/{source.commit}/{path}"
-
-
-def archive_url(spec: ArchiveSpec, base_url: str | None = None) -> str:
-    """The archive's URL, with a raw.githubusercontent.com prefix swapped for the base URL in use."""
-    base = resolve_base_url(base_url)
-    if spec.url.startswith(DEFAULT_BASE_URL + "/"):
-        return base + spec.url[len(DEFAULT_BASE_URL) :]
-    return spec.url
-
-
-# ------------------------------------------------------------------------------------------------ fetch
-
-
-def _fetch(url: str, sink: Callable[[bytes], None], reset: Callable[[], None], label: str) -> None:
-    """Stream ``url`` into ``sink``; retry transient failures (``reset`` drops a partial body first)."""
-    for attempt in range(_ATTEMPTS):
-        last = attempt == _ATTEMPTS - 1
-        try:
-            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
-                while chunk := response.read(_CHUNK):
-                    try:
-                        sink(chunk)
-                    except OSError as exc:
-                        raise MuseforgeError(f"cannot write {label}: {_one_line(exc)}") from None
-            return
-        except urllib.error.HTTPError as exc:
-            message = f"download of {label} failed: HTTP {exc.code} {_one_line(exc.reason)} ({url})"
-            if exc.code == 404:
-                raise _MissingUpstream(message) from None
-            if (exc.code < 500 and exc.code != 429) or last:
-                raise MuseforgeError(message) from None
-        except urllib.error.URLError as exc:
-            message = f"download of {label} failed: {_one_line(exc.reason)} ({url})"
-            if isinstance(exc.reason, FileNotFoundError):
-                raise _MissingUpstream(message) from None
-            if last:
-                raise MuseforgeError(message) from None
-        except (http.client.HTTPException, OSError) as exc:
-            if last:
-                raise MuseforgeError(f"download of {label} failed: {_one_line(exc)} ({url})") from None
-        reset()
-        time.sleep(0.5 * 2**attempt)
-
-
-def _fetch_bytes(url: str, label: str) -> bytes:
-    buffer = bytearray()
-    _fetch(url, buffer.extend, buffer.clear, label)
-    return bytes(buffer)
-
-
-def _download_file(url: str, target: Path, sha256: str, label: str) -> None:
-    """Fetch ``url`` to a temp file beside ``target``, check its sha256, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    placed = False
-    try:
-        with os.fdopen(fd, "wb") as out:
-            state = {"hash": hashlib.sha256()}
-
-            def sink(chunk: bytes) -> None:
-                state["hash"].update(chunk)
-                out.write(chunk)
-
-            def reset() -> None:
-                out.seek(0)
-                out.truncate()
-                state["hash"] = hashlib.sha256()
-
-            _fetch(url, sink, reset, label)
-        got = state["hash"].hexdigest()
-        if got != sha256:
-            raise MuseforgeError(f"checksum mismatch for {label}: expected {sha256}, got {got}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        placed = True
-    finally:
-        if not placed:
-            tmp.unlink(missing_ok=True)
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    placed = False
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        placed = True
-    finally:
-        if not placed:
-            tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------- archives
@@ -236,7 +111,7 @@ def _extract(archive: Path, spec: ArchiveSpec, dest: Path, label: str) -> int:
                         shutil.copyfileobj(src, dst)
                     count += 1
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
-        raise MuseforgeError(f"cannot extract {label}: {_one_line(exc)}") from None
+        raise MuseforgeError(f"cannot extract {label}: {one_line(exc)}") from None
     if count == 0:
         where = f" under {spec.strip_prefix!r}" if spec.strip_prefix else ""
         raise MuseforgeError(f"archive {label} has no files{where}")
@@ -278,7 +153,7 @@ def _archive_task(source: Source, root: Path, base: str) -> Callable[[], str]:
         work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
         try:
             archive = work / ("archive.zip" if kind == "zip" else "archive.tar.gz")
-            _download_file(url, archive, spec.sha256, f"{label} ({url.rsplit('/', 1)[-1]})")
+            download_file(url, archive, spec.sha256, f"{label} ({url.rsplit('/', 1)[-1]})")
             tree = work / "tree"
             count = _extract(archive, spec, tree, label)
             (tree / ARCHIVE_MARKER).write_text(json.dumps({"url": spec.url, "sha256": spec.sha256}) + "\n")
@@ -288,102 +163,6 @@ def _archive_task(source: Source, root: Path, base: str) -> Callable[[], str]:
         return f"{count} files"
 
     return run
-
-
-# ----------------------------------------------------------------------------------------- derived files
-
-
-def beat_rows_from_txt(text: str) -> list[list[float | int]]:
-    """Rows ``[time_s rounded to 4 decimals, beat flag, downbeat flag]`` of a POP909 ``beat_midi.txt``.
-
-    Upstream lines look like ``0.05533319499999998 1.0 1.0``; the flags must be whole numbers.
-    """
-    rows: list[list[float | int]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 3:
-            raise ValueError(f"line {number}: expected 3 columns, got {len(fields)}")
-        time_s, beat, downbeat = (float(x) for x in fields)
-        if not (beat.is_integer() and downbeat.is_integer()):
-            raise ValueError(f"line {number}: beat columns must be whole numbers")
-        rows.append([round(time_s, 4), int(beat), int(downbeat)])
-    return rows
-
-
-def beat_rows_digest(rows: Sequence[Sequence[float | int]]) -> str:
-    """sha256 of one song's beat rows written as ``"%.4f %d %d\\n"`` lines (a canonical form).
-
-    The local ``beat_midi.json`` stores times rounded to 4 decimals and upstream ``beat_midi.txt`` full
-    floats; both give the same lines, because formatting with ``%.4f`` rounds like ``round(x, 4)``.
-    """
-    text = "".join(f"{float(t):.4f} {int(b):d} {int(d):d}\n" for t, b, d in rows)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-_GMD_DROPPED_COLUMNS = ("audio_filename",)
-
-
-def gmd_rows_from_csv(text: str) -> dict[str, dict[str, str]]:
-    """Rows of the Groove MIDI Dataset ``info.csv`` by ``midi_filename``, without the audio column."""
-    rows: dict[str, dict[str, str]] = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        if "midi_filename" not in row:
-            raise ValueError("info.csv has no midi_filename column")
-        rows[row["midi_filename"]] = {k: v for k, v in row.items() if k not in _GMD_DROPPED_COLUMNS}
-    return rows
-
-
-def gmd_row_digest(row: Mapping[str, str]) -> str:
-    """sha256 of one ``info.json`` row as compact JSON with sorted keys (a canonical form)."""
-    text = json.dumps(dict(row), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """How to rebuild and check one kind of derived file."""
-
-    part_file: Callable[[str], str]  # part key -> the verbatim file it belongs to (source-relative)
-    fetch_path: Callable[[str], str]  # part key -> source-relative path of the upstream file holding it
-    parse_upstream: Callable[[bytes, list[str]], Mapping[str, Any]]  # body, keys fetched -> {key: value}
-    read_local: Callable[[bytes], dict[str, Any]]  # the derived file -> {key: value}, in file order
-    digest: Callable[[Any], str]
-    serialise: Callable[[list[tuple[str, Any]]], bytes]
-
-
-_KINDS: dict[str, _Kind] = {
-    "pop909_beats": _Kind(
-        part_file=lambda key: f"POP909/{key}/{key}.mid",
-        fetch_path=lambda key: f"POP909/{key}/beat_midi.txt",
-        parse_upstream=lambda body, keys: {keys[0]: beat_rows_from_txt(body.decode("utf-8"))},
-        read_local=lambda data: dict(json.loads(data)),
-        digest=beat_rows_digest,
-        serialise=lambda items: json.dumps(dict(items), separators=(",", ":")).encode("utf-8"),
-    ),
-    "gmd_info": _Kind(
-        part_file=lambda key: key,
-        fetch_path=lambda key: "info.csv",
-        parse_upstream=lambda body, keys: gmd_rows_from_csv(body.decode("utf-8")),
-        read_local=lambda data: {row["midi_filename"]: row for row in json.loads(data)},
-        digest=gmd_row_digest,
-        serialise=lambda items: json.dumps([row for _, row in items], indent=1).encode("utf-8"),
-    ),
-}
-DERIVED_KINDS: tuple[str, ...] = tuple(_KINDS)
-
-
-def derived_part_digests(kind: str, data: bytes) -> dict[str, str]:
-    """Per-part checksums of a local derived file's bytes, in file order (used to write manifests)."""
-    spec = _KINDS[kind]
-    return {key: spec.digest(value) for key, value in spec.read_local(data).items()}
-
-
-def serialise_derived(kind: str, data: bytes) -> bytes:
-    """Re-serialise a derived file the way a download writes it (equal bytes mean a faithful rebuild)."""
-    spec = _KINDS[kind]
-    return spec.serialise(list(spec.read_local(data).items()))
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -427,13 +206,13 @@ def _file_task(source: Source, root: Path, base: str, rel: str, sha256: str) -> 
         if target.is_file() and file_sha256(target) == sha256:
             return "already present"
         try:
-            _download_file(url, target, sha256, label)
-        except _MissingUpstream:
+            download_file(url, target, sha256, label)
+        except MissingUpstream:
             if optional:
                 return "not found upstream, skipped"
             raise
         except OSError as exc:
-            raise MuseforgeError(f"cannot write {label}: {_one_line(exc)}") from None
+            raise MuseforgeError(f"cannot write {label}: {one_line(exc)}") from None
         return ""
 
     return run
@@ -473,11 +252,11 @@ def _plan_derived(
         upstream = source.upstream_path(fetch_rel)
 
         def run() -> str:
-            body = _fetch_bytes(url, f"{label} (from {upstream})")
+            body = fetch_bytes(url, f"{label} (from {upstream})")
             try:
                 values = kind.parse_upstream(body, group)
             except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-                raise MuseforgeError(f"cannot parse {upstream} for {label}: {_one_line(exc)}") from None
+                raise MuseforgeError(f"cannot parse {upstream} for {label}: {one_line(exc)}") from None
             for key in group:
                 if key not in values:
                     raise MuseforgeError(f"{upstream} has no entry {key!r} needed for {label}")
@@ -503,9 +282,9 @@ def _plan_derived(
             if got != derived.sha256:
                 raise MuseforgeError(f"checksum mismatch for rebuilt {label}: expected {derived.sha256}, got {got}")
         try:
-            _write_atomic(target, data)
+            write_atomic(target, data)
         except OSError as exc:
-            raise MuseforgeError(f"cannot write {label}: {_one_line(exc)}") from None
+            raise MuseforgeError(f"cannot write {label}: {one_line(exc)}") from None
 
     plan.finish.append(finish)
 

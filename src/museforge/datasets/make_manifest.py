@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from museforge.datasets.download import DERIVED_KINDS, derived_part_digests
+from museforge.datasets.derived import DERIVED_KINDS, derived_part_digests
 from museforge.datasets.sources import (
     GENRES,
     Source,

@@ -2,7 +2,8 @@
 shipping bar for pretrained models.
 
 - :mod:`museforge.metrics.tracks`: per-track metrics after MuseGAN and muspy (empty bars, pitch classes, qualified
-  notes, in-scale, polyphony, range, drum pattern, tonal distance) and the four-voice chorale checks;
+  notes, in-scale, polyphony, range, drum pattern); :mod:`museforge.metrics.harmony`: tonal distance between tracks;
+- :mod:`museforge.metrics.voices`: the four-voice chorale checks (ranges, crossings, parallel fifths and octaves);
 - :mod:`museforge.metrics.melody`: how a track fits the melody (key fit, consonance, doubling, in-scale against
   the melody's key);
 - :mod:`museforge.metrics.texture`: flicker, drum repetition and backbeat, semitone clusters, notes outside the
@@ -10,6 +11,7 @@ shipping bar for pretrained models.
 - :mod:`museforge.metrics.report`: all of them as one table per window set (:func:`music_metrics`).
 """
 
+from museforge.metrics.harmony import tonal_distance, tonal_distances
 from museforge.metrics.melody import (
     CONSONANT_INTERVALS,
     consonance,
@@ -30,20 +32,20 @@ from museforge.metrics.texture import (
     semitone_cluster_rate,
 )
 from museforge.metrics.tracks import (
-    SATB_RANGES,
-    ParallelMotion,
     drum_pattern_rate,
     empty_bar_rate,
     in_scale_rate,
-    parallel_fifths_octaves,
     pitch_range,
     polyphonic_rate,
     qualified_note_rate,
     relative_gap,
-    tonal_distance,
-    tonal_distances,
     track_metrics,
     used_pitch_classes,
+)
+from museforge.metrics.voices import (
+    SATB_RANGES,
+    ParallelMotion,
+    parallel_fifths_octaves,
     voice_crossings,
     voice_range_violations,
     voices_from_rolls,

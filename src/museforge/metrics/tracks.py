@@ -31,38 +31,24 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from museforge.music.keys import SCALES, onsets, pitch_class_matrix
+
 __all__ = [
-    "SATB_RANGES",
-    "ParallelMotion",
     "drum_pattern_rate",
     "empty_bar_rate",
     "in_scale_rate",
-    "parallel_fifths_octaves",
     "pitch_range",
     "polyphonic_rate",
     "qualified_note_rate",
     "relative_gap",
-    "tonal_distance",
-    "tonal_distances",
     "track_metrics",
     "used_pitch_classes",
-    "voice_crossings",
-    "voice_range_violations",
-    "voices_from_rolls",
 ]
 
-#: Inclusive MIDI ranges of soprano, alto, tenor and bass: S C4-G5, A G3-D5, T C3-G4, B E2-C4. These are
-#: the conventional four-part-writing ranges of harmony textbooks (e.g. Kostka & Payne, "Tonal Harmony";
-#: textbooks differ by a step or so at either end). Bach's chorales stray slightly outside them.
-SATB_RANGES: tuple[tuple[int, int], ...] = ((60, 79), (55, 74), (48, 67), (40, 60))
-
-#: Pitch classes of the C major scale; the natural minor scales are the same 12 sets, rotated.
-_MAJOR_SCALE = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
 
 _PITCHED_KEYS = (
     "empty_bar_rate",
@@ -107,12 +93,6 @@ def _ratio(num: NDArray, den: NDArray) -> NDArray[np.float64]:
     return out
 
 
-def _pitch_class_matrix(n_pitches: int, lowest_pitch: int) -> NDArray[np.float64]:
-    """One-hot ``(n_pitches, 12)`` matrix mapping roll columns to pitch classes."""
-    pcs = (lowest_pitch + np.arange(n_pitches)) % 12
-    return (pcs[:, None] == np.arange(12)[None, :]).astype(np.float64)
-
-
 def _bars(active: NDArray[np.bool_], resolution: int, beats_per_bar: int) -> NDArray[np.bool_] | None:
     """Cut ``(n, time, pitch)`` into ``(n, bars, steps_per_bar, pitch)``, dropping a trailing partial bar."""
     steps = _check_positive(resolution, "resolution") * _check_positive(beats_per_bar, "beats_per_bar")
@@ -121,29 +101,6 @@ def _bars(active: NDArray[np.bool_], resolution: int, beats_per_bar: int) -> NDA
     if n_bars == 0:
         return None
     return active[:, : n_bars * steps].reshape(n, n_bars, steps, p)
-
-
-def _tonal_matrix(r1: float = 1.0, r2: float = 1.0, r3: float = 0.5) -> NDArray[np.float64]:
-    """Harte et al.'s ``(6, 12)`` tonal-centroid transform: circle of fifths (r1), minor thirds (r2),
-    major thirds (r3), each as a (sin, cos) pair."""
-    k = np.arange(12)
-    return np.stack(
-        [
-            r1 * np.sin(k * 7 * np.pi / 6),
-            r1 * np.cos(k * 7 * np.pi / 6),
-            r2 * np.sin(k * 3 * np.pi / 2),
-            r2 * np.cos(k * 3 * np.pi / 2),
-            r3 * np.sin(k * 2 * np.pi / 3),
-            r3 * np.cos(k * 2 * np.pi / 3),
-        ]
-    )
-
-
-def _onsets(active: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Steps where a pitch starts sounding, ``(n, time, pitch)``: the first step of every note."""
-    onsets = active.copy()
-    onsets[:, 1:] &= ~active[:, :-1]
-    return onsets
 
 
 # --- batched metrics: (n, time, pitch) bool -> (n,) float --------------------------------------------------
@@ -163,7 +120,7 @@ def _used_pitch_classes_batch(
     if bars is None:
         return np.full(active.shape[0], np.nan)
     pitches_in_bar = bars.any(axis=2).astype(np.float64)  # (n, bars, pitch)
-    classes = (pitches_in_bar @ _pitch_class_matrix(active.shape[2], lowest_pitch)) > 0  # (n, bars, 12)
+    classes = (pitches_in_bar @ pitch_class_matrix(active.shape[2], lowest_pitch)) > 0  # (n, bars, 12)
     per_bar = classes.sum(axis=2)
     non_empty = per_bar > 0
     return _ratio(per_bar.sum(axis=1), non_empty.sum(axis=1))
@@ -180,10 +137,10 @@ def _min_note_steps(resolution: int) -> int:
 
 
 def _qualified_note_rate_batch(active: NDArray[np.bool_], min_steps: int) -> NDArray:
-    onsets = _onsets(active)
-    total = onsets.sum(axis=(1, 2))
+    starts = onsets(active)
+    total = starts.sum(axis=(1, 2))
     # A note lasts >= min_steps iff its onset is followed by min_steps - 1 more sounding steps.
-    long_enough = onsets  # modified in place; ``total`` is already counted
+    long_enough = starts  # modified in place; ``total`` is already counted
     for k in range(1, min_steps):
         long_enough[:, -k:] = False
         long_enough[:, :-k] &= active[:, k:]
@@ -192,12 +149,9 @@ def _qualified_note_rate_batch(active: NDArray[np.bool_], min_steps: int) -> NDA
 
 def _in_scale_rate_batch(active: NDArray[np.bool_], lowest_pitch: int, key: int | None) -> NDArray:
     per_pitch = active.sum(axis=1, dtype=np.int64).astype(np.float64)  # (n, pitch)
-    histogram = per_pitch @ _pitch_class_matrix(active.shape[2], lowest_pitch)  # (n, 12)
-    if key is None:
-        scales = np.stack([np.roll(_MAJOR_SCALE, k) for k in range(12)]).astype(np.float64)  # (12, 12)
-        in_scale = (histogram @ scales.T).max(axis=1)
-    else:
-        in_scale = histogram @ np.roll(_MAJOR_SCALE, key).astype(np.float64)
+    histogram = per_pitch @ pitch_class_matrix(active.shape[2], lowest_pitch)  # (n, 12)
+    # with no key, the best of the 12 diatonic scales
+    in_scale = (histogram @ SCALES.T).max(axis=1) if key is None else histogram @ SCALES[key]
     return _ratio(in_scale, histogram.sum(axis=1))
 
 
@@ -230,33 +184,9 @@ def _drum_weights(n_steps: int, resolution: int, grid: int | None, tolerance: fl
 
 
 def _drum_pattern_rate_batch(active: NDArray[np.bool_], resolution: int, grid: int | None, tolerance: float) -> NDArray:
-    per_step = _onsets(active).sum(axis=2, dtype=np.int32).astype(np.float64)  # (n, time)
+    per_step = onsets(active).sum(axis=2, dtype=np.int32).astype(np.float64)  # (n, time)
     weights = _drum_weights(active.shape[1], resolution, grid, tolerance)
     return _ratio(per_step @ weights, per_step.sum(axis=1))
-
-
-def _beat_centroids(
-    active: NDArray[np.bool_], resolution: int, lowest_pitch: int
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Per-beat tonal centroids ``(n, beats, 6)`` and a mask ``(n, beats)`` of beats with any note."""
-    resolution = _check_positive(resolution, "resolution")
-    n, t, p = active.shape
-    beats = t // resolution
-    per_beat = active[:, : beats * resolution].reshape(n, beats, resolution, p).sum(axis=2, dtype=np.int32)
-    chroma = per_beat @ _pitch_class_matrix(p, lowest_pitch)  # (n, beats, 12)
-    total = chroma.sum(axis=2, keepdims=True)
-    sounding = total[..., 0] > 0
-    chroma = np.divide(chroma, total, out=np.zeros_like(chroma), where=total > 0)
-    return chroma @ _tonal_matrix().T, sounding
-
-
-def _tonal_distance_from_centroids(
-    a: tuple[NDArray[np.float64], NDArray[np.bool_]], b: tuple[NDArray[np.float64], NDArray[np.bool_]]
-) -> NDArray:
-    (ca, sa), (cb, sb) = a, b
-    both = sa & sb
-    dist = np.linalg.norm(ca - cb, axis=2)
-    return _ratio(np.where(both, dist, 0.0).sum(axis=1), both.sum(axis=1))
 
 
 # --- single-roll metrics --------------------------------------------------------------------------------
@@ -376,41 +306,6 @@ def drum_pattern_rate(roll: ArrayLike, resolution: int, grid: int | None = None,
     return float(_drum_pattern_rate_batch(_active(roll, 2)[None], resolution, grid, tolerance)[0])
 
 
-def tonal_distance(roll_a: ArrayLike, roll_b: ArrayLike, resolution: int, lowest_pitch: int = 24) -> float:
-    """TD: mean distance between two tracks' per-beat tonal centroids (lower = more harmonious).
-
-    Source: MuseGAN's inter-track "tonal distance" (Dong et al. 2018; ``harmonicity`` in
-    github.com/salu133445/musegan ``src/musegan/metrics.py``), built on the 6-D tonal centroid of Harte,
-    Sandler & Gasser, "Detecting harmonic change in musical audio", ACM MM workshop AMCMM 2006. For every
-    beat, each track's chroma (count of sounding steps per pitch class over the beat) is divided by its
-    sum and mapped by the 6x12 matrix with rows ``r*sin(k*a), r*cos(k*a)`` for the circle of fifths
-    (a = 7pi/6, r = 1), minor thirds (a = 3pi/2, r = 1) and major thirds (a = 2pi/3, r = 0.5),
-    k = pitch class. TD is the mean Euclidean distance between the two centroids over the beats in which
-    both tracks sound; beats where either is silent are skipped (musegan would give NaN there).
-
-    Parameters
-    ----------
-    roll_a, roll_b : array, shape (time, pitch)
-        Piano rolls of the two tracks, same shape.
-    resolution : int
-        Time steps per beat.
-    lowest_pitch : int
-        MIDI pitch of column 0.
-
-    Returns
-    -------
-    float
-        Non-negative (at most about 2.5); NaN if no complete beat has both tracks sounding.
-    """
-    a = _active(roll_a, 2, "roll_a")[None]
-    b = _active(roll_b, 2, "roll_b")[None]
-    if a.shape != b.shape:
-        raise ValueError(f"roll_a and roll_b must have the same shape, got {a.shape[1:]} and {b.shape[1:]}")
-    centroids_a = _beat_centroids(a, resolution, lowest_pitch)
-    centroids_b = _beat_centroids(b, resolution, lowest_pitch)
-    return float(_tonal_distance_from_centroids(centroids_a, centroids_b)[0])
-
-
 def in_scale_rate(roll: ArrayLike, lowest_pitch: int = 24, key: int | None = None, mode: str = "major") -> float:
     """Fraction of sounding note-steps whose pitch class is in a diatonic scale.
 
@@ -484,132 +379,6 @@ def pitch_range(roll: ArrayLike, lowest_pitch: int = 24) -> float:
     """
     del lowest_pitch
     return float(_pitch_range_batch(_active(roll, 2)[None])[0])
-
-
-# --- four-voice chorale checks ------------------------------------------------------------------------
-
-
-class ParallelMotion(NamedTuple):
-    """Result of :func:`parallel_fifths_octaves`."""
-
-    count: int
-    """Number of consecutive fifths/octaves (voice pair, step to next step)."""
-    rate: float
-    """``count`` over the voice-pair motions in which both voices move; NaN if there are none."""
-
-
-def voices_from_rolls(rolls: ArrayLike, lowest_pitch: int = 24) -> NDArray[np.int64]:
-    """Turn per-voice rolls into pitch sequences: the highest sounding MIDI pitch of each voice per step.
-
-    Parameters
-    ----------
-    rolls : array, shape (voices, time, pitch)
-        One roll per voice, highest voice first (S, A, T, B); nonzero = sounding.
-    lowest_pitch : int
-        MIDI pitch of column 0.
-
-    Returns
-    -------
-    ndarray of int64, shape (voices, time)
-        MIDI pitch, or -1 where the voice rests.
-    """
-    active = _active(rolls, 3, "rolls")
-    p = active.shape[2]
-    if p == 0:
-        return np.full(active.shape[:2], -1, dtype=np.int64)
-    top = p - 1 - np.argmax(active[..., ::-1], axis=2)
-    return np.where(active.any(axis=2), top + lowest_pitch, -1).astype(np.int64)
-
-
-def _voices(voices: ArrayLike) -> NDArray[np.int64]:
-    arr = np.asarray(voices)
-    if arr.ndim != 2:
-        raise ValueError(f"voices must have shape (voices, time), got {arr.shape}")
-    return arr.astype(np.int64)
-
-
-def voice_range_violations(voices: ArrayLike, ranges: Sequence[tuple[int, int]] = SATB_RANGES) -> float:
-    """Fraction of sounding voice-steps outside the voice's range.
-
-    Parameters
-    ----------
-    voices : array of int, shape (voices, time)
-        MIDI pitch per voice and step, -1 for a rest; highest voice first.
-    ranges : sequence of (low, high)
-        Inclusive MIDI range of each voice; default :data:`SATB_RANGES` (S 60-79, A 55-74, T 48-67,
-        B 40-60), the textbook four-part-writing ranges.
-
-    Returns
-    -------
-    float
-        In [0, 1]; NaN if no voice sounds.
-    """
-    v = _voices(voices)
-    if len(ranges) != v.shape[0]:
-        raise ValueError(f"got {len(ranges)} ranges for {v.shape[0]} voices")
-    bounds = np.asarray(ranges, dtype=np.int64).reshape(-1, 2)
-    sounding = v >= 0
-    outside = sounding & ((v < bounds[:, :1]) | (v > bounds[:, 1:]))
-    return float(_ratio(outside.sum(), sounding.sum()))
-
-
-def voice_crossings(voices: ArrayLike) -> float:
-    """Fraction of steps where some voice sounds above the next higher voice.
-
-    Only adjacent voices (S-A, A-T, T-B) are compared, and only when both sound; a unison is not a
-    crossing. The denominator is the number of steps in which at least one adjacent pair both sound.
-
-    Parameters
-    ----------
-    voices : array of int, shape (voices, time)
-        MIDI pitch per voice and step, -1 for a rest; highest voice first.
-
-    Returns
-    -------
-    float
-        In [0, 1]; NaN if no adjacent pair ever sounds together.
-    """
-    v = _voices(voices)
-    upper, lower = v[:-1], v[1:]
-    both = (upper >= 0) & (lower >= 0)
-    crossed = both & (lower > upper)
-    return float(_ratio(crossed.any(axis=0).sum(), both.any(axis=0).sum()))
-
-
-def parallel_fifths_octaves(voices: ArrayLike) -> ParallelMotion:
-    """Count consecutive (parallel) fifths and octaves between every pair of voices.
-
-    For each pair of voices (all pairs, not only adjacent ones) and each step ``t -> t + 1`` in which both
-    voices sound at both steps and both change pitch, the motion is a consecutive fifth if the interval
-    ``|upper - lower| % 12`` is 7 at both steps and a consecutive octave (or unison) if it is 0 at both.
-    Contrary fifths/octaves (e.g. a fifth to a twelfth) are included, as strict part-writing forbids them
-    too. Motions where a voice holds or repeats its pitch (oblique motion) are not eligible: a roll cannot
-    tell repeated notes from held ones.
-
-    Parameters
-    ----------
-    voices : array of int, shape (voices, time)
-        MIDI pitch per voice and step, -1 for a rest.
-
-    Returns
-    -------
-    ParallelMotion
-        ``count`` of consecutive fifths/octaves, and ``rate`` = count / eligible motions (NaN if none).
-    """
-    v = _voices(voices)
-    count = 0
-    eligible = 0
-    n_voices = v.shape[0]
-    for i in range(n_voices):
-        for j in range(i + 1, n_voices):
-            a, b = v[i], v[j]
-            sounding = (a >= 0) & (b >= 0)
-            moves = sounding[:-1] & sounding[1:] & (a[1:] != a[:-1]) & (b[1:] != b[:-1])
-            interval = np.abs(a - b) % 12
-            same = ((interval[:-1] == 7) & (interval[1:] == 7)) | ((interval[:-1] == 0) & (interval[1:] == 0))
-            count += int((moves & same).sum())
-            eligible += int(moves.sum())
-    return ParallelMotion(count=count, rate=float(_ratio(count, eligible)))
 
 
 # --- aggregates ---------------------------------------------------------------------------------------
@@ -686,45 +455,6 @@ def track_metrics(
         for key, per_window in values.items():
             summary[key] = float(_nanmean(per_window))
         result[role] = summary
-    return result
-
-
-def tonal_distances(
-    rolls: ArrayLike,
-    roles: Sequence[str],
-    resolution: int,
-    lowest_pitch: int = 24,
-    drum_roles: Sequence[str] = ("drums",),
-) -> dict[str, float]:
-    """Tonal distance (see :func:`tonal_distance`) for every pair of pitched tracks, averaged over windows.
-
-    Parameters
-    ----------
-    rolls : array, shape (n, tracks, time, pitch) or (tracks, time, pitch)
-        ``n`` windows of multi-track piano rolls; nonzero = sounding.
-    roles : sequence of str, length tracks
-        Unique role name of each track.
-    resolution : int
-        Time steps per beat.
-    lowest_pitch : int
-        MIDI pitch of column 0.
-    drum_roles : sequence of str
-        Role names left out (drums have no harmony).
-
-    Returns
-    -------
-    dict
-        ``{"a/b": mean TD}`` for each pitched pair in track order (``a`` before ``b``); the value is the
-        NaN-ignoring mean over windows, NaN if the two tracks never sound in the same beat.
-    """
-    active = _batch(rolls, roles)
-    pitched = [i for i, role in enumerate(roles) if role not in drum_roles]
-    centroids = {i: _beat_centroids(active[:, i], resolution, lowest_pitch) for i in pitched}
-    result: dict[str, float] = {}
-    for pos, i in enumerate(pitched):
-        for j in pitched[pos + 1 :]:
-            per_window = _tonal_distance_from_centroids(centroids[i], centroids[j])
-            result[f"{roles[i]}/{roles[j]}"] = float(_nanmean(per_window))
     return result
 
 
