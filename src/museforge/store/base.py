@@ -1,0 +1,211 @@
+"""What every table of the store shares: the schema, job states, ids and names checked before they reach a path,
+and :class:`Database`, the connection plumbing (WAL, short-lived connections, ``BEGIN IMMEDIATE`` transactions)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from museforge import paths
+from museforge.errors import MuseforgeError, NotFoundError
+
+SCHEMA_VERSION = 1
+#: Job states. A job waits ``queued``, runs ``training`` and ends in one of the final states.
+QUEUED, TRAINING = "queued", "training"
+COMPLETED, FAILED, STOPPED, INTERRUPTED = "completed", "failed", "stopped", "interrupted"
+ACTIVE_STATES = (QUEUED, TRAINING)
+FINAL_STATES = (COMPLETED, FAILED, STOPPED, INTERRUPTED)
+#: Final states a job can be resumed from (its model folder holds a checkpoint).
+RESUMABLE_STATES = (INTERRUPTED, STOPPED)
+
+_ID = re.compile(r"[0-9a-f]{32}")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY,
+    architecture TEXT,
+    genre TEXT,
+    status TEXT,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    hyperparameters TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    resume INTEGER NOT NULL DEFAULT 0,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER,
+    error TEXT,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    runs INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_model ON jobs (model_name);
+CREATE TABLE IF NOT EXISTS job_epochs (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS compositions (
+    id TEXT PRIMARY KEY,
+    melody TEXT NOT NULL,
+    model TEXT NOT NULL,
+    genre TEXT,
+    seed INTEGER,
+    midi_path TEXT NOT NULL,
+    wav_path TEXT,
+    png_path TEXT,
+    summary TEXT NOT NULL DEFAULT '{}',
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS melodies (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    info TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class ConflictError(MuseforgeError):
+    """The request clashes with the current state (a running job, a name in use): HTTP 409."""
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with milliseconds (sorts as text)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_id() -> str:
+    """A fresh random id: 32 lowercase hex digits."""
+    return uuid.uuid4().hex
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a store id (32 lowercase hex digits), else raise NotFoundError."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise NotFoundError(f"no {what} {value!r}: ids are 32 hex digits")
+    return value
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is a valid model name (``[A-Za-z0-9_-]{1,64}``), else raise MuseforgeError."""
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+        raise MuseforgeError(
+            f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
+        )
+    return name
+
+
+def model_folder(name: str) -> Path:
+    """The folder of user model ``name`` under :func:`museforge.paths.models_dir`, after checking the name."""
+    root = paths.models_dir().resolve()
+    folder = (root / check_model_name(name)).resolve()
+    if folder.parent != root:
+        raise MuseforgeError(f"invalid model name {name!r}")
+    return folder
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, skipping blank or half-written lines; [] when missing."""
+    records: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return records
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+class Database:
+    """The SQLite database under the store: connections, transactions and the data home's folders.
+
+    Parameters
+    ----------
+    path : the database file; default :func:`museforge.paths.store_path`. Its folder is the data home: uploaded
+        melodies go to ``<folder>/melodies`` and the studio's compositions to ``<folder>/compositions``.
+
+    Each call opens its own short-lived connection, so one Store may be shared by threads and processes.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else paths.store_path()
+        self.home = self.path.parent
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+        except (OSError, sqlite3.Error) as error:
+            raise MuseforgeError(f"cannot open the store {self.path}: {error}") from None
+
+    # ------------------------------------------------------------------------------------------ plumbing
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA foreign_keys = ON")
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back on error."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def journal_mode(self) -> str:
+        """The database's journal mode (``wal``)."""
+        with self._connect() as db:
+            return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    @property
+    def melodies_dir(self) -> Path:
+        return self.home / "melodies"
+
+    @property
+    def compositions_dir(self) -> Path:
+        return self.home / "compositions"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Folder of the training workers' log files."""
+        return self.home / "jobs"
