@@ -85,17 +85,16 @@ class NotePolicy:
         )
 
 
-def _viterbi_cells(evidence: np.ndarray, hold: np.ndarray) -> np.ndarray:
-    """Best on/off path of every cell: ``(..., T, P)`` log-odds, ``hold`` broadcast to ``(..., 1, 1)``."""
+def _viterbi_cells(evidence: np.ndarray, hold: float) -> np.ndarray:
+    """Best on/off path of every cell of ``(..., T, P)`` log-odds; each switch costs ``hold``."""
     steps = evidence.shape[-2]
     off = np.zeros(evidence.shape[:-2] + evidence.shape[-1:], dtype=np.float32)
     on = np.full_like(off, -np.inf)
     from_on_off = np.zeros(evidence.shape, dtype=bool)  # came to "off" from "on"
     from_off_on = np.zeros(evidence.shape, dtype=bool)  # came to "on" from "off"
-    h = hold[..., 0, :] if hold.ndim else hold
     for t in range(steps):
-        stay_off, switch_off = off, on - h
-        stay_on, switch_on = on, off - h
+        stay_off, switch_off = off, on - hold
+        stay_on, switch_on = on, off - hold
         from_on_off[..., t, :] = switch_off > stay_off
         from_off_on[..., t, :] = switch_on > stay_on
         off = np.maximum(stay_off, switch_off)
@@ -108,7 +107,7 @@ def _viterbi_cells(evidence: np.ndarray, hold: np.ndarray) -> np.ndarray:
     return out
 
 
-def _viterbi_line(evidence: np.ndarray, hold: np.ndarray) -> np.ndarray:
+def _viterbi_line(evidence: np.ndarray, hold: float) -> np.ndarray:
     """Best single line of ``(..., T, P)`` log-odds: at most one pitch per step, each change costs ``hold``."""
     if evidence.ndim == 2:
         return _viterbi_line(evidence[None], hold)[0]
@@ -116,11 +115,10 @@ def _viterbi_line(evidence: np.ndarray, hold: np.ndarray) -> np.ndarray:
     score = np.zeros((*lead, pitches + 1), dtype=np.float32)  # state 0 = rest
     score[..., 1:] = -np.inf
     back = np.zeros((steps, *lead, pitches + 1), dtype=np.int16)
-    h = hold[..., 0, :] if hold.ndim else hold
     states = np.arange(pitches + 1, dtype=np.int16)
     for t in range(steps):
         best = np.argmax(score, axis=-1)
-        switch = np.take_along_axis(score, best[..., None], axis=-1) - h
+        switch = np.take_along_axis(score, best[..., None], axis=-1) - hold
         stay = score > switch
         back[t] = np.where(stay, states, best[..., None].astype(np.int16))
         score = np.maximum(score, switch)
@@ -191,30 +189,30 @@ def to_notes(
         evidence += np.log(uniform) - np.log1p(-uniform)
     evidence = np.clip(evidence, -_CLIP, _CLIP).astype(np.float32)
     n_tracks = p.shape[-3] if p.ndim >= 3 else 1
-    holds = np.broadcast_to(np.asarray(hold, dtype=np.float32), (n_tracks,)) if np.ndim(hold) else None
-    if holds is not None and np.ndim(hold) and len(hold) != n_tracks:
-        raise MuseforgeError(f"hold has {len(hold)} values for {n_tracks} tracks")
-    flags = list(monophonic) if monophonic is not None else []
-    if flags and (p.ndim < 3 or len(flags) != n_tracks):
+    holds = np.asarray(hold, dtype=np.float32).reshape(-1)
+    if np.ndim(hold) == 0:
+        holds = np.full(n_tracks, holds[0], dtype=np.float32)
+    elif len(holds) != n_tracks:
+        raise MuseforgeError(f"hold has {len(holds)} values for {n_tracks} tracks")
+    flags = [bool(f) for f in monophonic] if monophonic is not None else [False] * n_tracks
+    if monophonic is not None and (p.ndim < 3 or len(flags) != n_tracks):
         raise MuseforgeError(f"monophonic has {len(flags)} flags for {n_tracks} tracks")
-    if not any(flags) and holds is None and float(hold) == 0.0:
-        notes = evidence >= 0
-    else:
-        per_track = holds if holds is not None else np.full(n_tracks, float(hold), dtype=np.float32)
-        notes = np.zeros(evidence.shape, dtype=bool)
-        if p.ndim < 3:
-            notes = _viterbi_cells(evidence, np.float32(per_track[0]))
+    if p.ndim < 3:  # one track: (..., T, P)
+        return _finish(_viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
+    notes = np.empty(evidence.shape, dtype=bool)
+    for k in range(n_tracks):
+        e = evidence[..., k, :, :]
+        if flags[k]:
+            notes[..., k, :, :] = _viterbi_line(e, float(holds[k]))
+        elif holds[k] > 0:
+            notes[..., k, :, :] = _viterbi_cells(e, float(holds[k]))
         else:
-            for k in range(n_tracks):
-                e = evidence[..., k, :, :]
-                h = np.float32(per_track[k])
-                single = bool(flags[k]) if flags else False
-                if single:
-                    notes[..., k, :, :] = _viterbi_line(e, h)
-                elif h > 0:
-                    notes[..., k, :, :] = _viterbi_cells(e, h)
-                else:
-                    notes[..., k, :, :] = e >= 0
+            notes[..., k, :, :] = e >= 0
+    return _finish(notes, is_numpy, device)
+
+
+def _finish(notes: np.ndarray, is_numpy: bool, device: torch.device | None) -> Tensor | np.ndarray:
+    """Notes in the kind they came as: an array, or a tensor on the input's device."""
     return notes if is_numpy else torch.from_numpy(notes).to(device)
 
 

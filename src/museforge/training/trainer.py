@@ -24,23 +24,20 @@ import contextlib
 import dataclasses
 import math
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import torch
 from torch import Tensor
 
-import museforge
 from museforge.errors import MuseforgeError
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
-from museforge.training.config import EARLIER_DEFAULTS, LOCKED_ON_RESUME, TrainConfig
+from museforge.training.config import TrainConfig
 from museforge.training.data import TrainingData, epoch_permutation
 from museforge.training.distributed import (
     SINGLE,
@@ -48,29 +45,17 @@ from museforge.training.distributed import (
     launched_without_flag,
     process_group,
     rank_seed,
-    rng_entries,
-    rng_key,
     shard,
 )
-from museforge.training.evaluation import Evaluator, roll_metrics
+from museforge.training.evaluation import Evaluator
+from museforge.training.run_folder import Diverged, RunFolder, now
 from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
-#: Training windows whose metrics stand for the training data in the logs.
-DATA_METRIC_WINDOWS = 1024
 #: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
 REFRESH_SECONDS = 1.0
 #: Steps between the distributed processes' agreements on stop requests and non-finite losses on CUDA (one
 #: small all-reduce and host sync each); on the CPU they agree after every step.
 DIST_SYNC_STEPS_CUDA = 10
-
-
-class _Diverged(Exception):
-    """Non-finite losses or weights."""
-
-
-def now() -> str:
-    """The current UTC time in ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -198,7 +183,7 @@ def train(
             return trainer.run()
 
 
-class Trainer:
+class Trainer(RunFolder):
     """The state and loop of one training run (use :func:`train`)."""
 
     def __init__(
@@ -327,192 +312,6 @@ class Trainer:
             config.batch_size,
         )
 
-    # ------------------------------------------------------------------------------------ folder + card
-    def _check_folder(self) -> dict[str, Any] | None:
-        """Check the model folder against ``resume``; return the stored card when resuming."""
-        name = self.config.name
-        if not self.config.resume:
-            if self.folder.exists():
-                raise MuseforgeError(
-                    f"a model named {name!r} already exists: pass --resume to continue it, or choose another name"
-                )
-            return None
-        card = registry.read_card(registry.existing_model_dir(name))
-        identity = card.get("process") or {}
-        ours = identity.get("pid") == os.getpid()  # this process: the claim in train() rules out a second run
-        if not ours and registry.is_training(card):
-            raise MuseforgeError(f"model {name!r} is being trained right now (pid {identity.get('pid')})")
-        if not card.get("checkpoint"):
-            raise MuseforgeError(f"model {name!r} has no checkpoint to resume from")
-        stored = card.get("hyperparameters", {})
-        mine = self.config.hyperparameters()
-        changed = [k for k in LOCKED_ON_RESUME if stored.get(k, EARLIER_DEFAULTS.get(k)) != mine.get(k)]
-        if changed:
-            k = changed[0]
-            raise MuseforgeError(
-                f"cannot resume {name!r} with a different {k} ({mine.get(k)!r}; it was trained with "
-                f"{stored.get(k)!r}): only epochs, max_steps, learning_rate, device and logging settings may change"
-            )
-        return card
-
-    def _base_card(self) -> dict[str, Any]:
-        return {
-            "format": registry.CARD_FORMAT,
-            "format_version": 1,
-            "name": self.config.name,
-            "architecture": self.config.model,
-            "model_config": self.model_config,
-            "genre": self.config.genre,
-            "data": self.data.facts.to_dict(),
-            "hyperparameters": self.config.hyperparameters(),
-            "parameters": {
-                "generator": sum(p.numel() for p in self.generator.parameters()),
-                "critic": sum(p.numel() for p in self.critic.parameters()),
-            },
-            "steps_per_epoch": self.steps_per_epoch,
-            "total_steps": self.total_steps,
-            "device": str(self.device),
-            **self._world(),
-            "museforge_version": museforge.__version__,
-        }
-
-    def _world(self) -> dict[str, Any]:
-        """The card's record of how many processes train, and over which backend (None: one process)."""
-        return {"world_size": self.ctx.world_size, "backend": self.ctx.backend}
-
-    def _create(self, rng_states: list[Tensor]) -> None:
-        """Create the model folder, its card and the first checkpoint (process 0)."""
-        windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
-        data_metrics = roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
-        try:
-            if not self.folder.parent.is_dir():
-                self.folder.parent.mkdir(parents=True)
-            self.folder.mkdir()
-        except FileExistsError as exc:
-            if self.folder.is_dir():
-                raise MuseforgeError(f"a model named {self.config.name!r} already exists") from exc
-            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
-        except OSError as exc:
-            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
-        stamp = now()
-        self.card = {
-            **self._base_card(),
-            "status": "training",
-            "epochs_done": 0,
-            "step": 0,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "started_at": stamp,
-            "finished_at": None,
-            "process": registry.process_identity(),
-            "train_data_metrics": data_metrics,
-            "last_epoch": None,
-            "error": None,
-            "checkpoint": None,
-        }
-        try:
-            self._write_checkpoint(rng_states, {})
-        except BaseException:
-            shutil.rmtree(self.folder, ignore_errors=True)  # a new, empty run: nothing to keep
-            raise
-
-    def _read_checkpoint(self, card: dict[str, Any] | None) -> dict[str, dict[str, Tensor]]:
-        """Check the stored run against this one and read its last checkpoint (process 0).
-
-        Returns
-        -------
-        dict
-            ``{"generator": tensors, "critic": tensors, "state": optimizer and trainer tensors}`` on the CPU.
-        """
-        assert card is not None
-        name = self.config.name
-        if card.get("architecture") != self.config.model:
-            raise MuseforgeError(f"model {name!r} is a {card.get('architecture')} model")
-        if card.get("model_config") != self.model_config:
-            raise MuseforgeError(
-                f"model {name!r} was built for other data (its dataset changed since): retrain it under a new name"
-            )
-        checkpoint = card["checkpoint"]
-        ckpt.recover(self.folder, registry.CHECKPOINT_FILES, checkpoint["id"], {"architecture": self.config.model})
-        g, _ = ckpt.read_tensors(self.folder / registry.GENERATOR_FILE)
-        d, _ = ckpt.read_tensors(self.folder / registry.CRITIC_FILE)
-        state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
-        saved_world = int(state.get("trainer.world_size", torch.tensor(1)))
-        in_epoch = int(state.get("trainer.update_in_epoch", torch.tensor(0)))
-        if saved_world != self.ctx.world_size and in_epoch != 0:
-            raise MuseforgeError(
-                f"model {name!r} stopped in the middle of an epoch trained by {saved_world} process(es): resume it "
-                f"with {saved_world} (the number of processes may change only between epochs)"
-            )
-        return {"generator": g, "critic": d, "state": state}
-
-    def _load_checkpoint(self, payload: dict[str, dict[str, Tensor]]) -> None:
-        """Load weights, optimizer state and run state read by :meth:`_read_checkpoint` (every process)."""
-        name = self.config.name
-        state = payload["state"]
-        ckpt.load_module(self.generator, payload["generator"], "the generator checkpoint")
-        ckpt.load_module(self.critic, payload["critic"], "the critic checkpoint")
-        ckpt.load_optimizer(self.g_opt, state, "generator")
-        ckpt.load_optimizer(self.d_opt, state, "critic")
-        try:
-            self.step = int(state["trainer.step"])
-            self.epoch = int(state["trainer.epoch"])
-            self.update_in_epoch = int(state["trainer.update_in_epoch"])
-            self.sums = state["trainer.sums"].to(self.device, torch.float32)
-            self.epoch_train_time = float(state["trainer.epoch_train_time"])
-            if "trainer.rng" not in state:
-                raise KeyError("trainer.rng")
-        except KeyError as exc:
-            raise MuseforgeError(f"the optimizer checkpoint of {name!r} lacks {exc}") from exc
-        if self.sums.shape != (len(SUM_KEYS),):
-            raise MuseforgeError(f"the optimizer checkpoint of {name!r} is corrupted (trainer.sums)")
-        self.saved_step = self.step
-        rng_state = state.get(rng_key(self.ctx.rank))
-        saved_on_cuda = bool(int(state.get("trainer.rng_cuda", torch.tensor(0))))
-        if rng_state is not None and saved_on_cuda == (self.device.type == "cuda"):
-            self.rng.set_state(rng_state)
-        else:  # another device kind draws differently, or a process new to the run: a fresh, still seeded stream
-            self.rng.manual_seed(rank_seed(self.config.seed, self.ctx.rank) + self.step)
-
-    def _resume_card(self, card: dict[str, Any]) -> None:
-        """Mark the stored run as training again in this process (process 0)."""
-        self._truncate_history()
-        hyper = {**card.get("hyperparameters", {}), **self.config.hyperparameters()}
-        self.card = {
-            **card,
-            "hyperparameters": hyper,
-            "steps_per_epoch": self.steps_per_epoch,
-            "total_steps": self.total_steps,
-            "status": "training",
-            "device": str(self.device),
-            **self._world(),
-            "process": registry.process_identity(),
-            "updated_at": now(),
-            "started_at": now(),
-            "finished_at": None,
-            "error": None,
-        }
-        registry.write_card(self.folder, self.card)
-
-    def _truncate_history(self) -> None:
-        """Drop epoch records written after the checkpoint (a kill between the log and the checkpoint)."""
-        records = registry.read_history(self.folder)
-        keep = [r for r in records if int(r.get("step", 0)) <= self.step]
-        path = self.folder / registry.METRICS_FILE
-        if len(keep) != len(records) or (path.exists() and not path.read_bytes().endswith(b"\n")):
-            ckpt.atomic_write_bytes(path, b"".join(ckpt.json_line(r) for r in keep))
-
-    def _set_status(self, status: str, error: str | None = None) -> None:
-        """Record a status without a checkpoint (best effort: a full disk must not hide the first error)."""
-        if not self.ctx.is_main or not self.card:
-            return
-        stamp = now()
-        card = {**self.card, "status": status, "error": error, "updated_at": stamp, "finished_at": stamp}
-        with contextlib.suppress(MuseforgeError):
-            registry.write_card(self.folder, card)
-            self.card = card
-
-    # ------------------------------------------------------------------------------------- checkpoints
     def _pause_clock(self) -> None:
         self.epoch_train_time += time.perf_counter() - self._segment_start
 
@@ -520,10 +319,10 @@ class Trainer:
         self._segment_start = time.perf_counter()
 
     def _read_sums(self, check: bool = True) -> list[float]:
-        """The device sums (one host sync); raises _Diverged if any is not finite (unless ``check`` is False)."""
+        """The device sums (one host sync); raises Diverged if any is not finite (unless ``check`` is False)."""
         values = self.sums.tolist()
         if check and not all(math.isfinite(v) for v in values):
-            raise _Diverged
+            raise Diverged
         return values
 
     def _agree_sums(self) -> list[float]:
@@ -534,48 +333,6 @@ class Trainer:
     def _weights_finite(self) -> bool:
         params = [p for m in (self.generator, self.critic) for p in m.parameters()]
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
-
-    def _save_checkpoint(self, **card_changes: Any) -> None:
-        """Save weights, optimizer and run state; update the card in the same commit.
-
-        Every process calls it at the same step (it holds collectives); process 0 writes.
-        """
-        self._agree_sums()
-        if not self._weights_finite():  # the weights are the same on every process: so is the answer
-            raise _Diverged
-        rng_states = self.ctx.gather_object(self.rng.get_state())
-        with self.ctx.guarded("saving a checkpoint"):
-            if self.ctx.is_main:
-                self._write_checkpoint(rng_states, card_changes)
-        self.saved_step = self.step
-
-    def _write_checkpoint(self, rng_states: list[Tensor], card_changes: dict[str, Any]) -> None:
-        state = {
-            "trainer.step": torch.tensor(self.step, dtype=torch.int64),
-            "trainer.epoch": torch.tensor(self.epoch, dtype=torch.int64),
-            "trainer.update_in_epoch": torch.tensor(self.update_in_epoch, dtype=torch.int64),
-            "trainer.sums": self.sums,
-            "trainer.epoch_train_time": torch.tensor(self.epoch_train_time, dtype=torch.float64),
-            **rng_entries(rng_states),
-            "trainer.rng_cuda": torch.tensor(int(self.device.type == "cuda")),
-            "trainer.world_size": torch.tensor(self.ctx.world_size, dtype=torch.int64),
-            **ckpt.optimizer_tensors(self.g_opt, "generator"),
-            **ckpt.optimizer_tensors(self.d_opt, "critic"),
-        }
-        arch = {"architecture": self.config.model}
-        files = {
-            registry.GENERATOR_FILE: (ckpt.module_tensors(self.generator), {**arch, "network": "generator"}),
-            registry.CRITIC_FILE: (ckpt.module_tensors(self.critic), {**arch, "network": "critic"}),
-            registry.OPTIMIZER_FILE: (state, {**arch, "network": "optimizer"}),
-        }
-        card = {**self.card, "step": self.step, "updated_at": now(), **card_changes}
-
-        def commit(checkpoint_id: str) -> None:
-            card["checkpoint"] = {"id": checkpoint_id, "step": self.step, "epoch": self.epoch, "saved_at": now()}
-            registry.write_card(self.folder, card)
-            self.card = card
-
-        ckpt.save_checkpoint(self.folder, files, commit)
 
     # ---------------------------------------------------------------------------------------- the step
     def _update(self, indices: Tensor) -> None:
@@ -599,7 +356,7 @@ class Trainer:
         """Whether to stop after this step; distributed, every process gets the same answer at the same step.
 
         One process alone: a stop request. Several: every few steps (every step on the CPU) the processes
-        agree on their stop requests and on non-finite losses (raising _Diverged on all of them together).
+        agree on their stop requests and on non-finite losses (raising Diverged on all of them together).
         """
         if not self.ctx.distributed:
             return self._stop_requested()
@@ -610,7 +367,7 @@ class Trainer:
         diverged = (~torch.isfinite(self.sums).all()).float()
         stop_any, diverged_any = self.ctx.any_of(torch.stack([stop, diverged]))
         if diverged_any:
-            raise _Diverged
+            raise Diverged
         return stop_any
 
     def run(self) -> dict[str, Any]:
@@ -624,7 +381,7 @@ class Trainer:
             # batch norm statistics are per process: end with process 0's (the checkpoint's) everywhere
             self.ctx.broadcast_buffers(self.generator)
             self.ctx.broadcast_buffers(self.critic)
-        except _Diverged:
+        except Diverged:
             message = (
                 f"training diverged: the losses or weights of {self.config.name!r} became NaN or infinite before "
                 f"step {self.step}; the last good checkpoint (step {self.saved_step}) is kept "
