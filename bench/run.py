@@ -7,7 +7,8 @@ float32 step (PyTorch's convolution layers, separate critic passes for real and 
 samples/s (batch x generator updates per second, each update with its critic updates), the ratio fast/plain,
 the ratio against the public reference implementation's figure where there is one, the peak memory a step
 adds, and FLOPs. Then the latency of one 8-bar composition: the model time of every shipped model (and the
-default-size networks) fast and plain, and the end-to-end time of the ``museforge compose`` command.
+default-size networks) fast and plain, and the end-to-end time of the ``museforge compose`` command; then an
+8-bar Enhance and an 8-bar Extend, as a library call and as a command.
 """
 
 from __future__ import annotations
@@ -265,6 +266,52 @@ def bench_compose_cli(runs: int) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_techniques(runs: int) -> list[dict[str, Any]]:
+    """Enhance and Extend on the CPU: the library call (model loaded, files written), and the whole command."""
+    from museforge.enhance import DEFAULT_ITERATIONS, enhance
+    from museforge.extend import extend
+
+    script = Path(sys.executable).with_name("museforge")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "museforge.cli"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        calls = {
+            f"enhance {COMPOSE_MELODY} ({COMPOSE_BARS} bars, {DEFAULT_ITERATIONS} iterations)": (
+                lambda: enhance(COMPOSE_MELODY, out_midi=out / "e.mid", seed=0),
+                ["enhance", "--melody", COMPOSE_MELODY, "--seed", "0", "--out", str(out / "e2.mid")],
+            ),
+            f"extend {COMPOSE_MELODY} by {COMPOSE_BARS} bars": (
+                lambda: extend(COMPOSE_MELODY, bars=COMPOSE_BARS, out_midi=out / "x.mid", seed=0),
+                [
+                    "extend",
+                    "--melody",
+                    COMPOSE_MELODY,
+                    "--bars",
+                    str(COMPOSE_BARS),
+                    "--seed",
+                    "0",
+                    "--out",
+                    str(out / "x2.mid"),
+                ],
+            ),
+        }
+        for label, (call, argv) in calls.items():
+            call()  # warm: the model is read once
+            inside, whole = [], []
+            for _ in range(runs):
+                start = time.perf_counter()
+                call()
+                inside.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                subprocess.run([*command, *argv], check=True, capture_output=True)
+                whole.append(time.perf_counter() - start)
+            rows.append(
+                {"task": label, "call_seconds": statistics.median(inside), "command_seconds": statistics.median(whole)}
+            )
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------ report
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
@@ -331,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per measurement")
     parser.add_argument("--only", help="run only the training cases whose name contains this text")
-    parser.add_argument("--skip-compose", action="store_true", help="leave out the composition latency")
+    parser.add_argument("--skip-compose", action="store_true", help="leave out the generation latencies")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--memory-child", nargs=2, metavar=("CASE", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -350,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device(args.device)
 
     started = time.perf_counter()
-    report: dict[str, Any] = {"machine": machine(device), "training": [], "compose": [], "cli": []}
+    report: dict[str, Any] = {"machine": machine(device), "training": [], "compose": [], "cli": [], "techniques": []}
     print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()), flush=True)
     for case in TRAIN_CASES:
         if args.only and args.only not in case.name:
@@ -368,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_compose:
         report["compose"] = bench_compose_models(args.rounds)
         report["cli"] = bench_compose_cli(runs=3)
+        report["techniques"] = bench_techniques(runs=3)
     report["seconds"] = time.perf_counter() - started
 
     print()
@@ -383,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for r in report["cli"]:
             print(f"{r['command']}: {r['seconds']:.2f} s end to end")
+        print()
+        print("Enhance and Extend on the CPU (library call with files written; whole command with Python start-up)")
+        for r in report["techniques"]:
+            print(f"{r['task']}: {r['call_seconds']:.2f} s call, {r['command_seconds']:.2f} s command")
     print(f"\nbench took {report['seconds']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

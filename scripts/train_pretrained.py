@@ -1,6 +1,7 @@
 """Train the shipped genre models with museforge's own trainer and export them to src/museforge/pretrained/.
 
     python scripts/train_pretrained.py --source ../shared/datasets [--genres bach pop] [--minutes 8]
+    python scripts/train_pretrained.py --source ../shared/datasets --techniques enhance extend --minutes 15
 
 Each genre's recipe (architecture, model size, hyperparameters, dataset resolution) is in RECIPES below. A run
 trains from the dataset cache alone (``museforge datasets build`` first, which this script does), stops at its
@@ -42,6 +43,24 @@ RECIPES: dict[str, dict] = {
         for genre in ("pop", "rock", "jazz", "symphony")
     },
 }
+#: The other two techniques' shipped models, by ``technique/name``: Enhance's AR-CNN on the chorales, Extend's
+#: melody Transformer on the melodies of every genre with a melody line of its own.
+TECHNIQUE_RECIPES: dict[str, dict] = {
+    "enhance/bach": {
+        "model": "arcnn",
+        "genre": "bach",
+        "resolution": 4,
+        "model_config": {"base_channels": 32, "max_channels": 128, "depth": 3},
+        "hyperparameters": {"batch_size": 32, "learning_rate": 1e-3, "betas": (0.9, 0.99), "metrics_samples": 32},
+    },
+    "extend/melody": {
+        "model": "transformer",
+        "genre": "pop+jazz+bach+symphony",
+        "resolution": 4,
+        "model_config": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 256, "dropout": 0.1},
+        "hyperparameters": {"batch_size": 32, "learning_rate": 1e-3, "betas": (0.9, 0.95), "metrics_samples": 32},
+    },
+}
 #: Every genre trains in the common key (windows moved to C major / A minor, see museforge.music.keys): measured
 #: in docs/quality.md against the earlier recipe, which transposed windows at random instead.
 COMMON = {
@@ -58,6 +77,35 @@ def hardware() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def train_and_export(
+    config: TrainConfig, minutes: float, folder: Path, stem: str, earlier: float, command: str
+) -> tuple[float, int, Path]:
+    """Train ``config`` until its step limit or ``minutes`` (a time stop saves like any stop), export it as
+    ``folder/<stem>.{safetensors,json}`` and record how it was trained in the card; ``(seconds, steps, weights)``."""
+    stop = threading.Event()
+    timer = threading.Timer(minutes * 60, stop.set)
+    timer.start()
+    started = time.perf_counter()
+    try:
+        result = train(config, progress=True, stop_event=stop)
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - started + earlier
+    weights, card_path = export_model(config.name, folder, stem)
+    card = json.loads(card_path.read_text())
+    card["name"] = stem
+    card["training"] = {
+        "seconds": round(seconds, 1),
+        "hardware": hardware(),
+        "budget_minutes": round(seconds / 60),
+        "steps": result.get("step"),
+        "stopped_by": "time budget" if stop.is_set() else "step limit",
+        "command": command,
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return seconds, int(result.get("step") or 0), weights
 
 
 def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume: bool = False) -> dict:
@@ -84,28 +132,41 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume
             samples_per_epoch=1,
             **{**COMMON, **recipe.get("hyperparameters", {})},
         )
-    stop = threading.Event()
-    timer = threading.Timer(minutes * 60, stop.set)
-    timer.start()
-    started = time.perf_counter()
-    try:
-        result = train(config, progress=True, stop_event=stop)
-    finally:
-        timer.cancel()
-    seconds = time.perf_counter() - started + earlier
-    weights, card_path = export_model(name, PRETRAINED_DIR, genre)
-    card = json.loads(card_path.read_text())
-    card["name"] = genre
-    card["training"] = {
-        "seconds": round(seconds, 1),
-        "hardware": hardware(),
-        "budget_minutes": round(seconds / 60),
-        "steps": result.get("step"),
-        "stopped_by": "time budget" if stop.is_set() else "step limit",
-        "command": command,
-    }
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return {"genre": genre, "seconds": seconds, "steps": result.get("step"), "weights": str(weights)}
+    seconds, steps, weights = train_and_export(config, minutes, PRETRAINED_DIR, genre, earlier, command)
+    return {"genre": genre, "seconds": seconds, "steps": steps, "weights": str(weights)}
+
+
+def train_technique(key: str, source: Path, minutes: float, max_steps: int, resume: bool = False) -> dict:
+    """Train (or with ``resume``, continue training) the shipped model ``technique/name`` of
+    :data:`TECHNIQUE_RECIPES` and export it there."""
+    recipe = TECHNIQUE_RECIPES[key]
+    technique, stem = key.split("/")
+    name = f"pretrained-{technique}-{stem}"
+    earlier = 0.0
+    command = f"python scripts/train_pretrained.py --source DIR --techniques {technique} --minutes {minutes:g}"
+    if resume:
+        config = resume_config(name)
+        before = json.loads((PRETRAINED_DIR / technique / f"{stem}.json").read_text())["training"]
+        earlier = before["seconds"]
+        command = f"{before['command']}, then --resume --minutes {minutes:g}"
+    else:
+        for genre in recipe["genre"].split("+"):
+            build_dataset(genre, source, resolution=recipe["resolution"])
+        if (model_dir(name) / "model.json").exists():
+            delete_model(name)
+        config = TrainConfig(
+            name=name,
+            genre=recipe["genre"],
+            model=recipe["model"],
+            model_config=recipe["model_config"],
+            max_steps=max_steps,
+            samples_per_epoch=1,
+            epochs=100,
+            common_key=True,
+            **recipe["hyperparameters"],
+        )
+    seconds, steps, weights = train_and_export(config, minutes, PRETRAINED_DIR / technique, stem, earlier, command)
+    return {"model": key, "seconds": seconds, "steps": steps, "weights": str(weights)}
 
 
 def evaluate_card(genre: str, samples: int = 1000) -> dict:
@@ -144,14 +205,22 @@ def evaluate_card(genre: str, samples: int = 1000) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="folder laid out like ../shared/datasets")
-    parser.add_argument("--genres", nargs="*", default=list(RECIPES))
+    parser.add_argument("--genres", nargs="*", default=None, help="genre models (default: all, unless --techniques)")
+    parser.add_argument(
+        "--techniques", nargs="*", default=[], choices=("enhance", "extend"), help="Enhance / Extend models to train"
+    )
     parser.add_argument("--minutes", type=float, default=8.0, help="time budget per genre")
     parser.add_argument("--max-steps", type=int, default=20_000)
     parser.add_argument("--evaluate-only", action="store_true", help="only (re)evaluate the shipped models")
     parser.add_argument("--resume", action="store_true", help="continue training for --minutes more")
     args = parser.parse_args()
     os.environ.setdefault("MUSEFORGE_HOME", str(Path.home() / ".museforge"))
-    for genre in args.genres:
+    for key in TECHNIQUE_RECIPES:
+        if key.split("/")[0] in args.techniques:
+            result = train_technique(key, args.source, args.minutes, args.max_steps, args.resume)
+            print(json.dumps(result), flush=True)
+    genres = args.genres if args.genres is not None else ([] if args.techniques else list(RECIPES))
+    for genre in genres:
         if not args.evaluate_only:
             print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)

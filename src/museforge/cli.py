@@ -172,11 +172,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(
-            f"model {result['name']}: {result['status']} after {result['epochs_done']} epochs; "
-            f"generator loss {_number(result.get('generator_loss'))}, "
-            f"discriminator loss {_number(result.get('discriminator_loss'))}"
-        )
+        if result.get("loss") is not None:
+            losses = f"loss {_number(result.get('loss'))}, validation loss {_number(result.get('validation_loss'))}"
+        else:
+            losses = (
+                f"generator loss {_number(result.get('generator_loss'))}, "
+                f"discriminator loss {_number(result.get('discriminator_loss'))}"
+            )
+        print(f"model {result['name']}: {result['status']} after {result['epochs_done']} epochs; {losses}")
         print(f"files in {result['path']}")
     return 0 if result["status"] in ("completed", "stopped") else 1
 
@@ -185,8 +188,12 @@ def _number(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, int | float) else "-"
 
 
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from museforge.pretrained import list_pretrained
+    from museforge.pretrained import TECHNIQUES, list_pretrained, list_technique_models
     from museforge.training import list_models
 
     models = list_models()
@@ -200,6 +207,18 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         }
         for c in list_pretrained()
     ]
+    shipped += [
+        {
+            "name": c["name"],
+            "architecture": c.get("architecture"),
+            "genre": c.get("genre"),
+            "status": f"shipped ({technique})",
+            "epochs_done": c.get("epochs_done"),
+            "technique": technique,
+        }
+        for technique in TECHNIQUES
+        for c in list_technique_models(technique)
+    ]
     if args.json:
         _print_json({"models": models, "pretrained": shipped})
         return 0
@@ -210,16 +229,16 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             m.get("genre") or "-",
             m["status"],
             m.get("epochs_done", "-"),
-            _number(m.get("generator_loss")),
-            _number(m.get("discriminator_loss")),
+            _number(_first(m.get("generator_loss"), m.get("loss"))),
+            _number(_first(m.get("discriminator_loss"), m.get("validation_loss"))),
         ]
         for m in models
     ]
-    rows += [[m["name"], m["architecture"], m["genre"], "shipped", m["epochs_done"], "-", "-"] for m in shipped]
+    rows += [[m["name"], m["architecture"], m["genre"], m["status"], m["epochs_done"], "-", "-"] for m in shipped]
     if not rows:
         print("no models yet: train one with `museforge train --genre bach --model unet --name mybach`")
         return 0
-    print(_table(rows, ["name", "architecture", "genre", "status", "epochs", "G loss", "D loss"]))
+    print(_table(rows, ["name", "architecture", "genre", "status", "epochs", "G loss / loss", "D loss / valid"]))
     return 0
 
 
@@ -230,7 +249,9 @@ def cmd_models_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(model)
         return 0
-    for key in ("name", "architecture", "genre", "status", "epochs_done", "generator_loss", "discriminator_loss"):
+    gan = model.get("architecture") in ("musegan", "unet")
+    losses = ("generator_loss", "discriminator_loss") if gan else ("loss", "validation_loss")
+    for key in ("name", "architecture", "genre", "status", "epochs_done", *losses):
         print(f"{key:20} {model.get(key)}")
     for key, value in sorted(model.get("hyperparameters", {}).items()):
         print(f"  {key:18} {value}")
@@ -271,17 +292,16 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
     model = args.model or args.genre
     result = compose(
-        Path(args.melody) if Path(args.melody).suffix.lower() in (".mid", ".midi") else args.melody,
+        _melody_argument(args.melody),
         model,
         out_midi=Path(args.out),
         wav=Path(args.wav) if args.wav else None,
         png=Path(args.png) if args.png else None,
         seed=args.seed,
         sampling=args.sampling,
+        rewrite=args.rewrite,
     )
-    from museforge.store import Store
-
-    Store().record_composition(result, melody=args.melody, source="cli")  # the studio lists it too
+    _record(result, args.melody)
     summary = result.summary
     if args.json:
         _print_json(summary)
@@ -294,9 +314,94 @@ def cmd_compose(args: argparse.Namespace) -> int:
     if summary.get("meter_note"):
         print(f"note: {summary['meter_note']}")
     print(_table(rows, ["track", "role", "program", "drums", "notes"]))
+    _print_files(summary)
+    return 0
+
+
+def _record(result: Any, melody: str) -> None:
+    """Index a CLI composition, enhancement or extension in the store: the studio lists it too."""
+    from museforge.store import Store
+
+    Store().record_composition(result, melody=melody, source="cli")
+
+
+def _melody_argument(text: str) -> str | Path:
+    return Path(text) if Path(text).suffix.lower() in (".mid", ".midi") else text
+
+
+def _print_files(summary: dict[str, Any]) -> None:
     for kind in ("midi", "wav", "png"):
         if summary.get(kind):
             print(f"wrote {summary[kind]}")
+
+
+def _bar_range(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise MuseforgeError(f"--bars takes a bar or a range of bars, like 3 or 3-4; got {text!r}") from None
+
+
+def cmd_enhance(args: argparse.Namespace) -> int:
+    from museforge.enhance import enhance
+
+    result = enhance(
+        _melody_argument(args.melody),
+        args.model,
+        out_midi=Path(args.out),
+        wav=Path(args.wav) if args.wav else None,
+        png=Path(args.png) if args.png else None,
+        seed=args.seed,
+        iterations=args.iterations,
+        max_add=args.max_add / 100.0,
+        max_remove=args.max_remove / 100.0,
+        temperature=args.temperature,
+        tracks=args.tracks.split(",") if args.tracks else None,
+        bars=_bar_range(args.bars),
+    )
+    _record(result, args.melody)
+    summary = result.summary
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(
+        f"{summary['bars']} bars of {summary['meter']}, model {summary['model']}, seed {summary['seed']}: rewrote "
+        f"{', '.join(summary['rewritten_tracks'])} in {summary['iterations']} iterations, "
+        f"{summary['notes_added']} notes added, {summary['notes_removed']} removed"
+    )
+    rows = [[t["name"], t["role"], t["notes"]] for t in summary["tracks"]]
+    print(_table(rows, ["track", "role", "notes"]))
+    _print_files(summary)
+    return 0
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from museforge.extend import extend
+
+    controls = {"temperature": args.temperature, "top_k": args.top_k}
+    result = extend(
+        _melody_argument(args.melody),
+        args.model,
+        out_midi=Path(args.out),
+        bars=args.bars,
+        wav=Path(args.wav) if args.wav else None,
+        png=Path(args.png) if args.png else None,
+        seed=args.seed,
+        **{key: value for key, value in controls.items() if value is not None},
+    )
+    _record(result, args.melody)
+    summary = result.summary
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(
+        f"{summary['bars_in']} bars of {summary['meter']} + {summary['bars_added']} new bars "
+        f"({summary['notes_added']} notes), model {summary['model']}, seed {summary['seed']}"
+    )
+    _print_files(summary)
     return 0
 
 
@@ -394,14 +499,23 @@ def build_parser() -> argparse.ArgumentParser:
     melodies_list.add_argument("--json", action="store_true", help="print JSON")
     melodies_list.set_defaults(handler=cmd_melodies_list)
 
-    train = commands.add_parser("train", help="train a GAN on a genre's dataset (DeepComposer's hyperparameters)")
-    train.add_argument("--model", choices=("musegan", "unet"), help="architecture (default musegan)")
-    train.add_argument("--genre", help="training dataset: bach, pop, rock, jazz or symphony")
+    train = commands.add_parser(
+        "train",
+        help="train a model on a genre's dataset: a GAN (compose), the AR-CNN (enhance), the Transformer (extend)",
+    )
+    train.add_argument(
+        "--model",
+        choices=("musegan", "unet", "arcnn", "transformer"),
+        help="architecture (default musegan): arcnn for enhance, transformer for extend",
+    )
+    train.add_argument(
+        "--genre", help="training dataset: bach, pop, rock, jazz or symphony (transformer: several as pop+jazz)"
+    )
     train.add_argument("--name", required=True, help="the model's name (letters, digits, - and _)")
     train.add_argument("--epochs", type=int, help="passes over the training data (default 10)")
     train.add_argument("--learning-rate", type=float, help="Adam learning rate of both networks (default 0.001)")
-    train.add_argument("--update-ratio", type=int, help="critic updates per generator update (default 5)")
-    train.add_argument("--loss", choices=("wgan-gp", "hinge", "nonsaturating", "lsgan"), help="default wgan-gp")
+    train.add_argument("--update-ratio", type=int, help="GANs: critic updates per generator update (default 5)")
+    train.add_argument("--loss", choices=("wgan-gp", "hinge", "nonsaturating", "lsgan"), help="GANs: default wgan-gp")
     train.add_argument("--batch-size", type=int, help="windows per batch (default 64)")
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
     train.add_argument("--seed", type=int, help="seed of everything random (default 0)")
@@ -457,8 +571,50 @@ def build_parser() -> argparse.ArgumentParser:
         default="threshold",
         help="the most likely notes (default), or notes drawn with their probabilities for more variety",
     )
+    compose.add_argument(
+        "--rewrite",
+        type=int,
+        default=0,
+        metavar="ITERATIONS",
+        help="then revise the accompaniment with the genre's Enhance model (bach) in this many iterations, e.g. 32",
+    )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
+
+    enhance = commands.add_parser(
+        "enhance", help="rewrite notes with the AR-CNN: harmonise a melody, or redo tracks or bars of a composition"
+    )
+    enhance.add_argument("--melody", required=True, help="a sample name, a melody MIDI file or a composition MIDI file")
+    enhance.add_argument("--model", default="bach", help="a shipped enhance model (bach) or a trained arcnn model")
+    enhance.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
+    enhance.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    enhance.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    enhance.add_argument("--iterations", type=int, default=32, help="sampling iterations (default 32)")
+    enhance.add_argument(
+        "--max-add", type=float, default=400.0, metavar="PERCENT", help="most notes added, %% of the input's (400)"
+    )
+    enhance.add_argument(
+        "--max-remove", type=float, default=50.0, metavar="PERCENT", help="most input notes removed, in %% (50)"
+    )
+    enhance.add_argument("--temperature", type=float, default=1.0, help="creative risk (default 1; higher: bolder)")
+    enhance.add_argument("--tracks", help="comma-separated roles to rewrite (default: the accompaniment; or melody)")
+    enhance.add_argument("--bars", metavar="N[-M]", help="rewrite only these bars (1-based, inclusive)")
+    enhance.add_argument("--seed", type=int, help="make the result reproducible")
+    enhance.add_argument("--json", action="store_true", help="print a JSON summary")
+    enhance.set_defaults(handler=cmd_enhance)
+
+    extend = commands.add_parser("extend", help="continue a melody for some bars with the melody Transformer")
+    extend.add_argument("--melody", required=True, help="a sample name or a MIDI file")
+    extend.add_argument("--model", default="melody", help="a shipped extend model (melody) or a trained transformer")
+    extend.add_argument("--bars", type=int, default=8, help="bars to add (default 8)")
+    extend.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
+    extend.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    extend.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    extend.add_argument("--temperature", type=float, help="creative risk (default 0.9; higher: bolder)")
+    extend.add_argument("--top-k", type=int, help="draw among the k likeliest tokens (default 20; 0: all)")
+    extend.add_argument("--seed", type=int, help="make the result reproducible")
+    extend.add_argument("--json", action="store_true", help="print a JSON summary")
+    extend.set_defaults(handler=cmd_extend)
 
     demo = commands.add_parser("demo", help="compose a sample melody with every shipped genre model")
     demo.add_argument("--out", default="out", metavar="DIR", help="folder for the MIDI, WAV and PNG files")

@@ -53,6 +53,19 @@ class ComposeResult:
 
 
 # ----------------------------------------------------------------------------------------------- the melody
+def load_music(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
+    """Every track of ``melody`` (a sample name, a MIDI file or a multitrack) on a grid of ``resolution``."""
+    if isinstance(melody, Multitrack):
+        if melody.resolution != resolution:
+            raise MuseforgeError(f"melody is at {melody.resolution} steps per beat; the model needs {resolution}")
+        return melody
+    if isinstance(melody, Path) or str(melody).lower().endswith((".mid", ".midi")):
+        return read_midi(Path(melody), resolution=resolution)
+    from museforge.music.melodies import get_melody, melody_to_multitrack
+
+    return melody_to_multitrack(get_melody(str(melody)), resolution=resolution)
+
+
 def load_melody(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
     """The user's melody as a one-track multitrack on a grid of ``resolution`` steps per beat.
 
@@ -61,16 +74,7 @@ def load_melody(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
     ``melody``); else, among pitched tracks, the one with the highest mean pitch that plays mostly one note at a
     time (the tune a listener would sing). Drum-only input is an error.
     """
-    if isinstance(melody, Multitrack):
-        multitrack = melody
-        if multitrack.resolution != resolution:
-            raise MuseforgeError(f"melody is at {multitrack.resolution} steps per beat; the model needs {resolution}")
-    elif isinstance(melody, Path) or str(melody).lower().endswith((".mid", ".midi")):
-        multitrack = read_midi(Path(melody), resolution=resolution)
-    else:
-        from museforge.music.melodies import get_melody, melody_to_multitrack
-
-        multitrack = melody_to_multitrack(get_melody(str(melody)), resolution=resolution)
+    multitrack = load_music(melody, resolution)
     index = pick_melody_track(multitrack)
     return multitrack.select([index])
 
@@ -181,19 +185,24 @@ def compose(
     seed: int | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     sampling: str = "threshold",
+    rewrite: int = 0,
 ) -> ComposeResult:
     """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
 
     The output has the melody track unchanged plus one track per accompaniment role of the model, exactly as long
     as the melody, at the melody's tempo. Probabilities become notes by ``sampling`` (see
     :func:`museforge.sampling.to_notes`). ``seed`` makes the result reproducible; without it each call differs.
-    Raises :class:`MuseforgeError` on bad input before anything is written.
+    ``rewrite`` > 0 revises the accompaniment with the Enhance model of the same genre and tracks in that many
+    iterations (:func:`museforge.enhance.revise_piece`: on the Bach chorales it lifts the GAN's key fit and
+    consonance to the real music's, docs/results.md). Raises :class:`MuseforgeError` on bad input before anything
+    is written.
     """
     for path in (out_midi, wav, png):
         if path is not None and not Path(path).parent.is_dir():
             raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
     generator, card = load_model(model)
     data = card["data"]
+    reviser = _reviser(card, rewrite) if rewrite else None
     resolution = int(data["resolution"])
     lowest, n_pitches = int(data.get("lowest_pitch", 24)), int(data.get("n_pitches", 84))
     window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
@@ -211,6 +220,10 @@ def compose(
     generation = Generation.from_card(generator, card, threshold=threshold)
     probs = generate_probabilities(generation, melody_roll(source, lowest, n_pitches), window, rng)
     sounding = generation.decode(probs, mode=sampling, generator=rng)
+    if reviser is not None:
+        from museforge.enhance import revise_piece
+
+        sounding = revise_piece(*reviser, melody_roll(source, lowest, n_pitches), sounding, rewrite, rng)
 
     accompaniment = data["tracks"]  # the card lists the accompaniment; the melody is data["melody"]
     tracks = [TrackNotes(source.names[0], "melody", source.programs[0], False, source.notes(0))]
@@ -227,27 +240,46 @@ def compose(
         tempos=list(source.tempos),
         time_signatures=list(source.time_signatures),
     )
-    write_midi(result, out_midi)
-    wav_path = png_path = None
-    if wav is not None:
-        from museforge.audio import render_wav
-
-        render_wav(result, wav)
-        wav_path = Path(wav)
-    if png is not None:
-        from museforge.plots import save_pianoroll_png
-
-        save_pianoroll_png(result, png, melody_track=0, title=f"{card.get('genre', model)}: {source.names[0]}")
-        png_path = Path(png)
+    wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
     summary = {
         "model": model,
         "genre": card.get("genre"),
         "architecture": card.get("architecture"),
         "seed": seed,
+        "rewrite": rewrite,
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),
         "meter_note": meter_note(source, beats_per_bar),
         "tempo": result.tempo,
+        **tracks_and_files(result, out_midi, wav_path, png_path),
+    }
+    return ComposeResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+def _reviser(card: dict[str, Any], iterations: int) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The shipped Enhance model that can revise this model's accompaniment (same genre, same tracks)."""
+    from museforge.enhance import MAX_ITERATIONS, load_technique_model
+    from museforge.pretrained import technique_card_path
+
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or not 0 <= iterations <= MAX_ITERATIONS:
+        raise MuseforgeError(f"rewrite must be a whole number of iterations from 0 to {MAX_ITERATIONS}")
+    genre = str(card.get("genre"))
+    if technique_card_path("enhance", genre) is None:
+        raise MuseforgeError(f"no Enhance model ships for {genre!r} to rewrite with (only for bach)")
+    network, enhance_card = load_technique_model(genre, "enhance", "arcnn")
+    roles = [t["role"] for t in card["data"]["tracks"]]
+    if [t["role"] for t in enhance_card["data"]["tracks"]] != roles or int(enhance_card["data"]["resolution"]) != int(
+        card["data"]["resolution"]
+    ):
+        raise MuseforgeError(f"the {genre} Enhance model writes other tracks than this model ({', '.join(roles)})")
+    return network, enhance_card
+
+
+def tracks_and_files(
+    result: Multitrack, out_midi: Path, wav_path: Path | None, png_path: Path | None
+) -> dict[str, Any]:
+    """The end of every pipeline's summary: each track (name, role, program, drums, notes) and the files written."""
+    return {
         "tracks": [
             {
                 "name": result.names[i],
@@ -262,7 +294,25 @@ def compose(
         "wav": str(wav_path) if wav_path else None,
         "png": str(png_path) if png_path else None,
     }
-    return ComposeResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+def write_outputs(
+    result: Multitrack, out_midi: Path, wav: Path | None, png: Path | None, title: str
+) -> tuple[Path | None, Path | None]:
+    """Write a pipeline's music as MIDI, and as WAV and a piano-roll PNG when asked; returns the last two paths."""
+    write_midi(result, out_midi)
+    wav_path = png_path = None
+    if wav is not None:
+        from museforge.audio import render_wav
+
+        render_wav(result, wav)
+        wav_path = Path(wav)
+    if png is not None:
+        from museforge.plots import save_pianoroll_png
+
+        save_pianoroll_png(result, png, melody_track=0, title=title)
+        png_path = Path(png)
+    return wav_path, png_path
 
 
 def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
@@ -286,6 +336,7 @@ def load_model(model: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     user = model_dir(model)  # validates the name: it never becomes a path unchecked
     if (user / "model.json").is_file():
         generator, card = load_generator(user)
+        refuse_other_techniques(model, card)
         if card.get("status") != "completed":
             raise MuseforgeError(f"model {model!r} is {card.get('status')}: only a completed model can compose")
         return generator, card
@@ -295,6 +346,20 @@ def load_model(model: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     return load_generator(card_path)
 
 
+#: What each architecture that is not a GAN is for, for errors that send the user the right way.
+TECHNIQUE_COMMANDS: dict[str, str] = {"arcnn": "museforge enhance", "transformer": "museforge extend"}
+
+
+def refuse_other_techniques(name: str, card: dict[str, Any]) -> None:
+    """Raise :class:`MuseforgeError` unless ``card`` is a GAN's (the models that compose and that evaluate measures)."""
+    architecture = card.get("architecture")
+    if architecture in TECHNIQUE_COMMANDS:
+        raise MuseforgeError(
+            f"model {name!r} is an {architecture} model, not a GAN: use it with `{TECHNIQUE_COMMANDS[architecture]} "
+            f"--model {name}`"
+        )
+
+
 def _genre_names() -> str:
     return ", ".join(card["genre"] for card in list_pretrained()) or "none shipped"
 
@@ -302,7 +367,11 @@ def _genre_names() -> str:
 def list_composers() -> list[dict[str, Any]]:
     """Models that can compose: the shipped genre models and every completed user model."""
     models = [{"name": c["genre"], "kind": "pretrained", **c} for c in list_pretrained()]
-    models += [{"kind": "user", **m} for m in list_models() if m.get("status") == "completed"]
+    models += [
+        {"kind": "user", **m}
+        for m in list_models()
+        if m.get("status") == "completed" and m.get("architecture") not in TECHNIQUE_COMMANDS
+    ]
     return models
 
 
@@ -313,5 +382,7 @@ __all__ = [
     "generate_probabilities",
     "list_composers",
     "load_melody",
+    "load_music",
     "pick_melody_track",
+    "write_outputs",
 ]

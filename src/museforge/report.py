@@ -408,6 +408,7 @@ def write_results_markdown(
         *[f"- {sentence}" for sentence in summary],
         "",
         *sections,
+        *techniques_section(),
     ]
     text = "\n".join(lines).rstrip() + "\n"
     temporary = path.with_name(f".{path.name}.tmp")
@@ -418,3 +419,84 @@ def write_results_markdown(
         temporary.unlink(missing_ok=True)
         raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
     return results
+
+
+def techniques_section() -> list[str]:
+    """The Enhance and Extend section of the results page, from the figures in the shipped models' cards
+    (``evaluation``, written by ``scripts/measure_techniques.py``); empty when none is recorded."""
+    from museforge.pretrained import list_technique_models
+
+    lines: list[str] = []
+    enhance = next((c for c in list_technique_models("enhance") if c.get("evaluation")), None)
+    extend = next((c for c in list_technique_models("extend") if c.get("evaluation")), None)
+    if enhance is None and extend is None:
+        return lines
+    lines += ["## Enhance and Extend", ""]
+    if enhance is not None:
+        e = enhance["evaluation"]
+        lines += [
+            f"**Enhance** (`enhance/{enhance['name']}`, AR-CNN of {_millions(enhance)} parameters, trained "
+            f"{_technique_training(enhance)}). Measured by `{e['command']}` on {e['windows']} windows of 4 bars of the "
+            f"test split: the alto, tenor and bass written afresh under the real soprano in {e['iterations']} "
+            "iterations (*enhance*), the Bach U-Net GAN's voices for the same melodies (*GAN*), and the GAN's voices "
+            "revised by the AR-CNN (half of them redrawn at first, then annealed: *GAN + rewrite*), each against the "
+            "real voices of the same windows.",
+            "",
+        ]
+        rows = []
+        metrics = ("key_fit", "consonance", "pitches_per_step", "one_step_note_rate", "melody_doubling")
+        for role in ("alto", "tenor", "bass"):
+            for metric in metrics:
+                cells = [e[kind][role].get(metric) for kind in ("enhance", "gan", "gan_revised")]
+                if cells[0] is None:
+                    continue
+                rows.append([role, _name(metric), *(_fmt(c[0]) for c in cells), _fmt(cells[0][1])])
+        lines += _table(["voice", "metric", "enhance", "GAN", "GAN + rewrite", "real"], rows)
+        lines.append("")
+        voice = {kind: e[kind].get("voice_leading") or {} for kind in ("enhance", "gan", "gan_revised")}
+        if voice["enhance"]:
+            rows = [
+                [_name(check), *(_fmt(voice[k][check][0]) for k in voice), _fmt(voice["enhance"][check][1])]
+                for check in voice["enhance"]
+            ]
+            lines += ["Voice leading:", "", *_table(["check", "enhance", "GAN", "GAN + rewrite", "real"], rows, 1), ""]
+        samples = e["samples"]["mean_over_voices_and_melodies"]
+        lines += [
+            "On the 8 built-in melodies (mean over the three voices): key fit "
+            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v['key_fit'])}" for k, v in samples.items())
+            + "; consonance "
+            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v['consonance'])}" for k, v in samples.items())
+            + f". One window of enhance takes {e['enhance_seconds_per_window']:.2f} s on this machine.",
+            "",
+        ]
+    if extend is not None:
+        x = extend["evaluation"]
+        gen, real = x["continuations"]["generated"], x["continuations"]["real"]
+        lines += [
+            f"**Extend** (`extend/{extend['name']}`, Transformer of {_millions(extend)} parameters, trained "
+            f"{_technique_training(extend)} on the melodies of {extend['genre'].replace('+', ', ')}). Measured by "
+            f"`{x['command']}`. Loss per token on the test split's melodies ({x['test_tokens']} tokens, nats): "
+            f"Transformer {x['test_loss']:.3f}, bigram {x['test_bigram_loss']:.3f}, unigram "
+            f"{x['test_unigram_loss']:.3f}. Continuations of 4 bars after the first 4 bars of {x['prompts']} test "
+            f"melodies, against the real next 4 bars ({x['seconds_per_4_bar_continuation']:.2f} s each):",
+            "",
+            *_table(
+                ["metric", "generated", "real"],
+                [[_name(k), _fmt(gen[k]), _fmt(real[k])] for k in gen],
+            ),
+            "",
+        ]
+    return lines
+
+
+def _technique_training(card: dict[str, Any]) -> str:
+    training = card.get("training") or {}
+    hyper = card.get("hyperparameters") or {}
+    return (
+        f"for {float(training.get('seconds', 0)) / 60:.0f} min on {training.get('hardware', '?')}: "
+        f"{card.get('step', '?')} updates of batch {hyper.get('batch_size')}, {hyper.get('loss')} loss"
+    )
+
+
+def _millions(card: dict[str, Any]) -> str:
+    return f"{card['parameters']['generator'] / 1e6:.2f} M"

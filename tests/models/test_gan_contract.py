@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from museforge.errors import MuseforgeError
-from museforge.models import ARCHITECTURES
+from museforge.models import GAN_ARCHITECTURES as ARCHITECTURES
 
 from .conftest import random_melody, tiny
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from museforge.models import ARCHITECTURES, build_gan, config_to_dict
+from museforge.models import GAN_ARCHITECTURES as ARCHITECTURES
+from museforge.models import build_gan, config_to_dict
 
 from .conftest import random_melody, tiny
 

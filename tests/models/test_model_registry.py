@@ -9,7 +9,10 @@ import pytest
 from museforge.errors import MuseforgeError
 from museforge.models import (
     ARCHITECTURES,
+    GAN_ARCHITECTURES,
+    ARCNNConfig,
     MuseGANConfig,
+    TransformerConfig,
     UNetConfig,
     build_gan,
     config_class,
@@ -21,11 +24,15 @@ from .conftest import TINY
 
 
 def test_architectures() -> None:
-    assert ARCHITECTURES == ("musegan", "unet")
+    assert GAN_ARCHITECTURES == ("musegan", "unet")
+    assert ARCHITECTURES == ("musegan", "unet", "arcnn", "transformer")
     assert config_class("musegan") is MuseGANConfig and config_class("unet") is UNetConfig
+    assert config_class("arcnn") is ARCNNConfig and config_class("transformer") is TransformerConfig
+    with pytest.raises(MuseforgeError, match="arcnn is not a GAN"):
+        build_gan("arcnn", {})
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", GAN_ARCHITECTURES)
 def test_config_round_trips_through_json(architecture: str) -> None:
     cfg = make_config(architecture, {**TINY[architecture], "n_tracks": 2, "n_bars": 3})
     data = json.loads(json.dumps(config_to_dict(cfg)))
@@ -45,7 +52,7 @@ def test_integral_floats_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("architecture", "config", "message"),
     [
-        ("gan9000", None, r"unknown architecture 'gan9000' \(choose from musegan, unet\)"),
+        ("gan9000", None, r"unknown architecture 'gan9000' \(choose from musegan, unet, arcnn, transformer\)"),
         ("musegan", {"n_trakcs": 3}, "unknown musegan config key.*n_trakcs"),
         ("unet", {"depth": "4"}, "unet: depth must be int"),
         ("unet", {"n_bars": 2.5}, "n_bars must be int"),

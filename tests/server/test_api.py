@@ -163,7 +163,8 @@ def test_cli_trained_model_is_listed_shown_and_deleted(client: TestClient, model
 
 def test_training_options_show_defaults_and_ranges(client: TestClient) -> None:
     options = client.get("/api/training/options").json()
-    assert [a["value"] for a in options["architectures"]] == ["musegan", "unet"]
+    # the GANs, then Enhance's AR-CNN and Extend's Transformer (museforge.training.config.ARCHITECTURES)
+    assert [a["value"] for a in options["architectures"]] == ["musegan", "unet", "arcnn", "transformer"]
     genres = {g["value"]: g for g in options["genres"]}
     assert genres["bach"]["architecture"] == "unet" and genres["jazz"]["architecture"] == "musegan"
     assert genres["bach"]["dataset_built"] is False
@@ -223,7 +224,7 @@ def test_absolute_and_relative_paths_in_bodies_are_refused(client: TestClient, m
         ({"name": "m", "genre": "bach", "update_ratio": 0}, 422, "update_ratio"),
         ({"name": "m", "genre": "techno"}, 400, "unknown genre"),
         ({"name": "m", "genre": "bach", "loss": "mse"}, 400, "--loss"),
-        ({"name": "m", "genre": "bach", "architecture": "transformer"}, 400, "--model"),
+        ({"name": "m", "genre": "bach", "architecture": "gpt"}, 400, "--model"),
         ({"name": "m", "genre": "bach", "model_config": {"a": [1]}}, 422, "model_config"),
         ({"name": "m", "genre": "bach", "surprise": 1}, 422, "surprise"),
         ({"genre": "bach"}, 422, "name"),

@@ -15,6 +15,7 @@ from museforge.store import (
     COMPLETED,
     INTERRUPTED,
     QUEUED,
+    SCHEMA_VERSION,
     STOPPED,
     TRAINING,
     ConflictError,
@@ -142,3 +143,81 @@ def test_sync_models_indexes_cli_trained_models(model_home: Path) -> None:
     # the folder goes, the row goes
     shutil.rmtree(model_home / "models" / TINY_MODEL)
     assert store.sync_models() == []
+
+
+#: The ``compositions`` table and meta row as museforge wrote them before the ``technique`` column (schema 1).
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+CREATE TABLE compositions (
+    id TEXT PRIMARY KEY, melody TEXT NOT NULL, model TEXT NOT NULL, genre TEXT, seed INTEGER,
+    midi_path TEXT NOT NULL, wav_path TEXT, png_path TEXT, summary TEXT NOT NULL DEFAULT '{}',
+    source TEXT NOT NULL, created_at TEXT NOT NULL
+);
+INSERT INTO compositions VALUES ('%s', 'twinkle', 'jazz', 'jazz', 3, '/x/old.mid', NULL, NULL, '{"bars": 4}', 'studio',
+                                 '2025-01-01T00:00:00.000+00:00');
+"""
+
+
+def test_a_schema_1_store_gains_the_technique_column_once(museforge_home: Path, tmp_path: Path) -> None:
+    old_id = "c" * 32
+    path = museforge_home / "museforge.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_1 % old_id)
+    store = Store()
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    old = store.get_composition(old_id)
+    assert old["technique"] == "compose" and old["summary"] == {"bars": 4}  # the old row, kept, as a composition
+    again = Store()  # opening it again changes nothing
+    assert again.schema_version() == 2 and again.get_composition(old_id) == old
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(compositions)")]
+    assert columns.count("technique") == 1
+    # and the migrated store takes the new techniques' results
+    midi = tmp_path / "new.mid"
+    midi.write_bytes(b"MThd")
+    result = SimpleNamespace(midi_path=midi, wav_path=None, png_path=None, summary={"model": "bach", "seed": 1})
+    new = again.record_composition(result, melody="twinkle", technique="enhance")
+    assert [c["id"] for c in again.list_compositions(technique="enhance")] == [new["id"]]
+    assert [c["id"] for c in again.list_compositions(technique="compose")] == [old_id]
+
+
+def test_stores_opened_at_once_migrate_once(museforge_home: Path) -> None:
+    with sqlite3.connect(museforge_home / "museforge.sqlite") as db:
+        db.executescript(SCHEMA_1 % ("d" * 32))
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            Store()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and Store().get_composition("d" * 32)["technique"] == "compose"
+
+
+def test_record_composition_knows_the_technique_from_the_architecture(museforge_home: Path, tmp_path: Path) -> None:
+    store = Store()
+    midi = tmp_path / "x.mid"
+    midi.write_bytes(b"MThd")
+
+    def made_by(architecture: str | None) -> str:
+        result = SimpleNamespace(
+            midi_path=midi, wav_path=None, png_path=None, summary={"model": "m", "architecture": architecture}
+        )
+        return store.record_composition(result, melody="twinkle")["technique"]
+
+    assert [made_by(a) for a in ("musegan", "unet", None, "arcnn", "transformer")] == [
+        "compose",
+        "compose",
+        "compose",
+        "enhance",
+        "extend",
+    ]
+    with pytest.raises(MuseforgeError, match="unknown technique"):
+        store.record_composition(SimpleNamespace(midi_path=midi, summary={}), melody="x", technique="remix")

@@ -30,6 +30,8 @@ TINY_MODELS: dict[str, dict[str, Any]] = {
         "melody_channels": 4,
     },
     "unet": {"base_channels": 4, "max_channels": 16, "critic_base_channels": 4, "noise_dim": 8, "noise_channels": 4},
+    "arcnn": {"base_channels": 4, "max_channels": 8, "depth": 2},
+    "transformer": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 32, "dropout": 0.0},
 }
 
 
@@ -40,7 +42,7 @@ def tiny_config(name: str, model: str = "unet", **changes: Any) -> TrainConfig:
         "model": model,
         "epochs": 2,
         "batch_size": 8,
-        "update_ratio": 2,
+        "update_ratio": 2 if model in ("musegan", "unet") else 1,
         "model_config": dict(TINY_MODELS[model]),
         "metrics_samples": 16,
         "samples_per_epoch": 0,

@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
 
     def run_and_keep(self: trainer.Trainer) -> dict[str, Any]:
         result = original(self)
-        held["generator"], held["critic"] = self.generator, self.critic
+        held.update(self.task.networks)
         return result
 
     trainer.Trainer.run = run_and_keep  # type: ignore[method-assign]  # to see the networks train() returns

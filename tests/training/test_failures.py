@@ -66,7 +66,7 @@ def test_a_dataset_not_built_names_the_command(museforge_home: Path, tiny: Calla
 
 
 def test_unknown_genre_and_model(museforge_home: Path, tiny: Callable[..., TrainConfig]) -> None:
-    for change in ({"genre": "polka"}, {"model": "transformer"}):
+    for change in ({"genre": "polka"}, {"model": "gpt"}):
         with pytest.raises(MuseforgeError) as excinfo:
             train(TrainConfig(name="u", **{"genre": "bach", **change}), progress=False)
         _one_line(excinfo)

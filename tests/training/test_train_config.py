@@ -37,7 +37,7 @@ def test_defaults_follow_the_references() -> None:
         ({"max_steps": 0}, "--max-steps must be >= 1"),
         ({"seed": -1}, "--seed must be >= 0"),
         ({"loss": "wasserstein"}, "--loss must be one of"),
-        ({"model": "transformer"}, "--model must be one of"),
+        ({"model": "gpt"}, "--model must be one of"),
         ({"device": "tpu"}, "--device must be one of"),
         ({"genre": "polka"}, "unknown genre 'polka'"),
         ({"betas": (0.5, 1.0)}, "betas must lie in [0, 1)"),

@@ -60,6 +60,9 @@ def _load_model(name: str) -> tuple[Any, dict[str, Any], str, list[dict[str, Any
             raise MuseforgeError(f"model {name!r} is still training: evaluate it once it has finished or been stopped")
         if status == "failed":
             raise MuseforgeError(f"model {name!r} failed ({card.get('error') or 'unknown error'}): nothing to evaluate")
+        from museforge.compose import refuse_other_techniques
+
+        refuse_other_techniques(name, card)
         generator, card = load_generator(folder)
         return generator, card, "user", read_history(folder), status
     card_path = pretrained_card_path(name)

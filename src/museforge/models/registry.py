@@ -1,7 +1,10 @@
-"""Build a GAN from ``(architecture, config dict)``: the one way the trainer, composer and checkpoints do it.
+"""Build a model from ``(architecture, config dict)``: the one way the trainer, pipelines and checkpoints do it.
 
-A checkpoint stores ``architecture``, ``config_to_dict(config)`` and the two state dicts; ``build_gan`` with the
-first two rebuilds the exact same modules.
+A checkpoint stores ``architecture``, ``config_to_dict(config)`` and the state dicts; ``build_gan`` (the two GANs)
+or ``build_network`` (any architecture's generating network) with the first two rebuilds the exact same modules.
+
+Architectures: the GANs ``musegan`` and ``unet`` (Compose), ``arcnn`` (Enhance: an iterative note rewriter) and
+``transformer`` (Extend: a melody continuation model).
 """
 
 from __future__ import annotations
@@ -9,17 +12,26 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from torch import nn
+
 from museforge.errors import MuseforgeError
-from museforge.models import musegan, unet
+from museforge.models import arcnn, musegan, transformer, unet
 from museforge.models.base import Critic, GanConfig, Generator, config_from_dict
 
-#: Architectures ``build_gan`` knows.
-ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
+#: The GAN architectures (``build_gan``): a generator and a critic each.
+GAN_ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
+#: Every architecture (``build_network``).
+ARCHITECTURES: tuple[str, ...] = (*GAN_ARCHITECTURES, "arcnn", "transformer")
 
-_CONFIGS: dict[str, type[GanConfig]] = {"musegan": musegan.MuseGANConfig, "unet": unet.UNetConfig}
+_CONFIGS: dict[str, Any] = {
+    "musegan": musegan.MuseGANConfig,
+    "unet": unet.UNetConfig,
+    "arcnn": arcnn.ARCNNConfig,
+    "transformer": transformer.TransformerConfig,
+}
 
 
-def config_class(architecture: str) -> type[GanConfig]:
+def config_class(architecture: str) -> Any:
     """The config dataclass of ``architecture``; :class:`MuseforgeError` if unknown."""
     try:
         return _CONFIGS[architecture]
@@ -29,7 +41,7 @@ def config_class(architecture: str) -> type[GanConfig]:
         ) from None
 
 
-def make_config(architecture: str, config: dict[str, Any] | GanConfig | None = None) -> GanConfig:
+def make_config(architecture: str, config: dict[str, Any] | Any | None = None) -> Any:
     """Validated config of ``architecture``: defaults overridden by ``config`` (a dict or a config object).
 
     Raises
@@ -38,7 +50,7 @@ def make_config(architecture: str, config: dict[str, Any] | GanConfig | None = N
         On an unknown architecture, unknown keys, wrong types or out-of-range values.
     """
     cls = config_class(architecture)
-    if isinstance(config, GanConfig):
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
         if not isinstance(config, cls):
             raise MuseforgeError(f"a {type(config).__name__} is not a config for architecture {architecture!r}")
         config = config_to_dict(config)
@@ -47,7 +59,7 @@ def make_config(architecture: str, config: dict[str, Any] | GanConfig | None = N
     return config_from_dict(cls, config)  # type: ignore[type-var]
 
 
-def config_to_dict(config: GanConfig) -> dict[str, Any]:
+def config_to_dict(config: Any) -> dict[str, Any]:
     """A plain, JSON-ready dict of every field of ``config`` (the inverse of :func:`make_config`)."""
     return dataclasses.asdict(config)  # type: ignore[call-overload]
 
@@ -74,6 +86,9 @@ def build_gan(
         The full validated config (:class:`~museforge.models.musegan.MuseGANConfig` or
         :class:`~museforge.models.unet.UNetConfig`).
     """
+    if architecture not in GAN_ARCHITECTURES:
+        config_class(architecture)  # an unknown name gets the list
+        raise MuseforgeError(f"{architecture} is not a GAN (GANs: {', '.join(GAN_ARCHITECTURES)})")
     cfg = make_config(architecture, config)
     if isinstance(cfg, musegan.MuseGANConfig):
         generator, critic = musegan.build(cfg)
@@ -81,3 +96,24 @@ def build_gan(
     assert isinstance(cfg, unet.UNetConfig)
     u_generator, u_critic = unet.build(cfg)
     return u_generator, u_critic, cfg
+
+
+def build_network(architecture: str, config: dict[str, Any] | Any | None = None) -> tuple[nn.Module, Any]:
+    """Build the network that makes the music of any architecture: a GAN's generator, the AR-CNN, the Transformer.
+
+    Returns
+    -------
+    network : nn.Module
+        ``musegan``/``unet``: ``(melody (B, T, P), noise (B, D)) -> logits (B, K, T, P)``; ``arcnn``:
+        ``(melody, accompaniment, known (B, 1 + K, T)) -> logits (B, 1 + K, T, P)``; ``transformer``:
+        ``tokens (B, L) -> logits (B, L, vocab)``.
+    config : dataclass
+        The full validated config.
+    """
+    if architecture in GAN_ARCHITECTURES:
+        generator, _critic, cfg = build_gan(architecture, config)
+        return generator, cfg
+    cfg = make_config(architecture, config)
+    if isinstance(cfg, arcnn.ARCNNConfig):
+        return arcnn.build(cfg), cfg
+    return transformer.build(cfg), cfg

@@ -11,12 +11,33 @@ from pathlib import Path
 from typing import Any
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
+#: The other techniques' shipped models live in sub-folders: ``enhance/bach.*`` (AR-CNN), ``extend/melody.*``
+#: (Transformer).
+TECHNIQUES: tuple[str, ...] = ("enhance", "extend")
 
 
 def pretrained_card_path(genre: str) -> Path | None:
     """The card of the shipped model for ``genre``, or None if none is shipped."""
     path = PRETRAINED_DIR / f"{genre}.json"
     return path if path.is_file() and path.with_suffix(".safetensors").is_file() else None
+
+
+def technique_card_path(technique: str, name: str) -> Path | None:
+    """The card of the model shipped for ``technique`` (``enhance``, ``extend``) under ``name``, or None."""
+    if technique not in TECHNIQUES or not name.replace("-", "").replace("_", "").isalnum():
+        return None
+    path = PRETRAINED_DIR / technique / f"{name}.json"
+    return path if path.is_file() and path.with_suffix(".safetensors").is_file() else None
+
+
+def list_technique_models(technique: str) -> list[dict[str, Any]]:
+    """The cards of the models shipped for ``technique``, each with ``name`` (its file stem) and ``card_path``."""
+    folder = PRETRAINED_DIR / technique
+    cards = []
+    for path in sorted(folder.glob("*.json")) if technique in TECHNIQUES else []:
+        if path.with_suffix(".safetensors").is_file():
+            cards.append({**json.loads(path.read_text()), "name": path.stem, "card_path": str(path)})
+    return cards
 
 
 def list_pretrained() -> list[dict[str, Any]]:

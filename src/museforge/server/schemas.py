@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,24 @@ MAX_STEPS_RANGE = (1, 10_000_000)
 #: Longest keyboard recording in bars, most notes in it.
 MAX_RECORDED_BARS = 64
 MAX_RECORDED_NOTES = 2000
+#: Largest seed of a composition.
+SEED_MAX = 2**32 - 1
+
+#: The Enhance and Extend controls: defaults and limits, the same as :mod:`museforge.enhance` and
+#: :mod:`museforge.extend` check (kept here so the API's schema needs no torch; a test holds them equal).
+DEFAULT_ENHANCE_MODEL = "bach"
+DEFAULT_EXTEND_MODEL = "melody"
+ENHANCE_DEFAULTS: dict[str, Any] = {"iterations": 32, "max_add": 4.0, "max_remove": 0.5, "temperature": 1.0}
+EXTEND_DEFAULTS: dict[str, Any] = {"bars": 8, "temperature": 0.9, "top_k": 20}
+ENHANCE_ITERATIONS_RANGE = (1, 1000)
+MAX_ADD_RANGE = (0.0, 100.0)
+MAX_REMOVE_RANGE = (0.0, 1.0)
+#: Temperature is above the first bound and at most the second.
+TEMPERATURE_RANGE = (0.0, 10.0)
+EXTEND_BARS_RANGE = (1, 64)
+TOP_K_RANGE = (0, 256)
+#: Highest bar number an Enhance bar range may name (the pipelines' 512 bars, in the shortest meter).
+MAX_BAR_NUMBER = 4096
 
 
 class _Body(BaseModel):
@@ -78,12 +96,94 @@ class RecordedMelody(_Body):
     name: str | None = Field(None, max_length=64)
 
 
-class ComposeRequest(_Body):
-    """Compose: one melody (a sample's name or an uploaded/recorded melody's id) and a model."""
+class MelodySource(_Body):
+    """Where the music comes from: exactly one of a sample, an uploaded/recorded melody, or a stored composition."""
 
     melody: str | None = Field(None, description="a sample melody name, e.g. twinkle", max_length=64)
     melody_id: str | None = Field(None, description="id of an uploaded or recorded melody", max_length=32)
-    model: str = Field(description="a genre (its pretrained model) or a trained model's name", max_length=64)
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    composition_id: str | None = Field(
+        None,
+        description="id of a stored composition (composed, enhanced or extended): its MIDI file is the input",
+        max_length=32,
+    )
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
     wav: bool = Field(True, description="also render audio")
     png: bool = Field(True, description="also draw the piano roll as PNG")
+
+
+class ComposeRequest(MelodySource):
+    """Compose: one melody (a sample, an uploaded/recorded melody, or a composition's melody track) and a model."""
+
+    model: str = Field(description="a genre (its pretrained model) or a trained model's name", max_length=64)
+    rewrite: int = Field(
+        0,
+        ge=0,
+        le=ENHANCE_ITERATIONS_RANGE[1],
+        description="then revise the accompaniment with the genre's Enhance model in this many iterations (bach)",
+    )
+
+
+class EnhanceRequest(MelodySource):
+    """Enhance: the AR-CNN rewrites the music (DeepComposer's controls; see :func:`museforge.enhance.enhance`).
+
+    A bare melody gets the model's voices written under it; a composition gets ``tracks`` over ``bars`` rewritten.
+    """
+
+    model: str = Field(
+        DEFAULT_ENHANCE_MODEL, description="a shipped Enhance model or a trained arcnn model", max_length=64
+    )
+    iterations: int = Field(
+        ENHANCE_DEFAULTS["iterations"],
+        ge=ENHANCE_ITERATIONS_RANGE[0],
+        le=ENHANCE_ITERATIONS_RANGE[1],
+        description="rounds of rewriting (more: further from the input, slower)",
+    )
+    max_add: float = Field(
+        ENHANCE_DEFAULTS["max_add"],
+        ge=MAX_ADD_RANGE[0],
+        le=MAX_ADD_RANGE[1],
+        description="most notes added, as a multiple of the input's notes (4 = 400 %)",
+    )
+    max_remove: float = Field(
+        ENHANCE_DEFAULTS["max_remove"],
+        ge=MAX_REMOVE_RANGE[0],
+        le=MAX_REMOVE_RANGE[1],
+        description="largest share of the input's notes (where it may change) removed (0.5 = 50 %)",
+    )
+    temperature: float = Field(
+        ENHANCE_DEFAULTS["temperature"],
+        gt=TEMPERATURE_RANGE[0],
+        le=TEMPERATURE_RANGE[1],
+        description="creative risk: above 1 bolder, below 1 safer",
+    )
+    tracks: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        None,
+        description='the model\'s track roles to rewrite ("melody" allowed); default every accompaniment track',
+        max_length=16,
+    )
+    bars: (
+        tuple[Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)], Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)]] | None
+    ) = Field(None, description="first and last bar to rewrite (1-based, inclusive); default all")
+
+
+class ExtendRequest(MelodySource):
+    """Extend: the melody Transformer continues the melody (see :func:`museforge.extend.extend`)."""
+
+    model: str = Field(
+        DEFAULT_EXTEND_MODEL, description="a shipped Extend model or a trained transformer model", max_length=64
+    )
+    bars: int = Field(
+        EXTEND_DEFAULTS["bars"], ge=EXTEND_BARS_RANGE[0], le=EXTEND_BARS_RANGE[1], description="bars to add"
+    )
+    temperature: float = Field(
+        EXTEND_DEFAULTS["temperature"],
+        gt=TEMPERATURE_RANGE[0],
+        le=TEMPERATURE_RANGE[1],
+        description="creative risk: above 1 bolder, below 1 safer",
+    )
+    top_k: int = Field(
+        EXTEND_DEFAULTS["top_k"],
+        ge=TOP_K_RANGE[0],
+        le=TOP_K_RANGE[1],
+        description="sample among the k likeliest tokens (0: no limit)",
+    )

@@ -21,7 +21,8 @@ class Settings:
     ----------
     data_dir : the data home (store, models, melodies, compositions); ``$MUSEFORGE_HOME`` by default.
     max_jobs : training jobs that may run at once (``$MUSEFORGE_MAX_JOBS``, default 1); the rest queue.
-    compose_workers : compositions generated at once (``$MUSEFORGE_COMPOSE_WORKERS``, default 2); more wait.
+    compose_workers : pieces generated at once, by any technique (compose, enhance, extend)
+        (``$MUSEFORGE_COMPOSE_WORKERS``, default 2); more wait.
     max_upload_bytes : largest accepted MIDI upload.
     job_poll_interval : seconds between the job dispatcher's rounds.
     """

@@ -1,8 +1,9 @@
 """What the studio's routes do, kept out of the routes: melodies in, compositions out, piano rolls as JSON.
 
 Uploaded and recorded melodies become MIDI files ``<data>/melodies/<id>.mid`` indexed in the store; the studio's
-compositions are written to ``<data>/compositions/<id>/`` and indexed too. Only ids made here (32 hex digits)
-and checked model names ever become parts of a path.
+compositions are written to ``<data>/compositions/<id>/`` and indexed too, whatever technique made them (compose
+here, enhance and extend in :mod:`museforge.server.techniques`, all through :func:`produce`). Only ids made here
+(32 hex digits) and checked model names ever become parts of a path.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.music.melodies import SampleMelody, get_melody, list_melodies
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.server.schemas import ComposeRequest, RecordedMelody
+from museforge.server.schemas import ComposeRequest, MelodySource, RecordedMelody
 from museforge.store import Store, check_id, check_model_name, new_id
 
 #: Grid of stored melodies and of piano-roll JSON: steps per quarter-note beat.
@@ -33,6 +35,8 @@ MIDI_MAGIC = b"MThd"
 RECORDED_PROGRAM = 0
 RECORDED_VELOCITY = 100
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()-]+")
+#: Architectures that compose (GANs); the others are the Enhance and Extend techniques' models.
+COMPOSE_ARCHITECTURES = ("musegan", "unet")
 
 
 # ------------------------------------------------------------------------------------------ piano rolls
@@ -213,18 +217,34 @@ def composers() -> list[dict[str, Any]]:
     from museforge.compose import list_composers
 
     keep = ("name", "kind", "genre", "architecture", "status", "epochs_done", "tracks")
-    return [{k: c[k] for k in keep if k in c} for c in list_composers()]
+    return [
+        {k: c[k] for k in keep if k in c}
+        for c in list_composers()
+        if c.get("kind") == "pretrained" or c.get("architecture") in COMPOSE_ARCHITECTURES
+    ]
 
 
-def resolve_melody(store: Store, request: ComposeRequest) -> tuple[str | Path, str]:
-    """What to pass to ``compose`` and the label stored with the composition."""
-    if (request.melody is None) == (request.melody_id is None):
-        raise MuseforgeError("give exactly one of 'melody' (a sample name) or 'melody_id' (an uploaded melody)")
+def resolve_melody(store: Store, request: MelodySource) -> tuple[str | Path, str]:
+    """What to pass to a pipeline (a sample name or a MIDI file) and the label stored with its result.
+
+    The request names exactly one of a sample (``melody``), an uploaded or recorded melody (``melody_id``) or a
+    stored composition (``composition_id``: its MIDI file, so one technique's result feeds the next).
+    """
+    given = [v for v in (request.melody, request.melody_id, request.composition_id) if v is not None]
+    if len(given) != 1:
+        raise MuseforgeError(
+            "give exactly one of 'melody' (a sample name), 'melody_id' (an uploaded or recorded melody) "
+            "or 'composition_id' (a composition)"
+        )
     if request.melody is not None:
         sample = get_melody(request.melody)
         return sample.name, sample.name
-    row = store.get_melody(check_id(str(request.melody_id), "melody"))
-    return melody_file(store, row), f"{row['kind']}:{row['name']}"
+    if request.melody_id is not None:
+        row = store.get_melody(check_id(request.melody_id, "melody"))
+        return melody_file(store, row), f"{row['kind']}:{row['name']}"
+    row = store.get_composition(check_id(str(request.composition_id), "composition"))
+    label = f"{TECHNIQUE_PAST.get(row['technique'], row['technique'])}:{row['melody']}"
+    return composition_file(row, "midi"), label[:200]
 
 
 def check_composer(model: str) -> None:
@@ -236,35 +256,79 @@ def check_composer(model: str) -> None:
         raise NotFoundError(f"no model {model!r} can compose; available: {available}")
 
 
-def create_composition(store: Store, request: ComposeRequest, slots: threading.Semaphore) -> dict[str, Any]:
-    """Compose, write MIDI (and WAV/PNG) under ``<data>/compositions/<id>/``, index it; returns it with its roll.
+class PipelineResult(Protocol):
+    """What compose, enhance and extend return: the music and the files written, with a summary."""
 
-    ``slots`` bounds how many compositions are generated at once (the others wait their turn).
+    multitrack: Multitrack
+    midi_path: Path
+    wav_path: Path | None
+    png_path: Path | None
+    summary: dict[str, Any]
+
+
+#: What a result's label says about where a composition came from.
+TECHNIQUE_PAST = {"compose": "composed", "enhance": "enhanced", "extend": "extended"}
+
+
+class Outputs:
+    """The files a pipeline writes into a new composition's folder (``wav``/``png`` None when not asked for)."""
+
+    def __init__(self, folder: Path, request: MelodySource) -> None:
+        self.midi = folder / "composition.mid"
+        self.wav = folder / "composition.wav" if request.wav else None
+        self.png = folder / "composition.png" if request.png else None
+
+
+def produce(
+    store: Store,
+    request: MelodySource,
+    slots: threading.Semaphore,
+    *,
+    technique: str,
+    label: str,
+    run: Callable[[Outputs], PipelineResult],
+) -> dict[str, Any]:
+    """Run a pipeline into a new ``<data>/compositions/<id>/``, index the result; returns it with its roll.
+
+    ``run(outputs)`` makes the music and writes ``outputs.midi`` (and ``wav``/``png`` when asked). ``slots``
+    bounds how many pieces are generated at once, whatever the technique (the others wait their turn). On any
+    error the folder is removed and nothing is indexed.
     """
-    melody, label = resolve_melody(store, request)
-    check_composer(request.model)
-    from museforge.compose import compose
-
     composition_id = new_id()
     folder = store.compositions_dir / composition_id
     folder.mkdir(parents=True)
     try:
         with slots:
-            result = compose(
-                melody,
-                request.model,
-                seed=request.seed,
-                out_midi=folder / "composition.mid",
-                wav=folder / "composition.wav" if request.wav else None,
-                png=folder / "composition.png" if request.png else None,
-            )
+            result = run(Outputs(folder, request))
         roll = multitrack_json(result.multitrack)
         (folder / "roll.json").write_text(json.dumps(roll), encoding="utf-8")
-        row = store.record_composition(result, melody=label, source="studio", composition_id=composition_id)
+        row = store.record_composition(
+            result, melody=label, source="studio", composition_id=composition_id, technique=technique
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return {**composition_json(row), "roll": roll}
+
+
+def create_composition(store: Store, request: ComposeRequest, slots: threading.Semaphore) -> dict[str, Any]:
+    """Compose, write MIDI (and WAV/PNG) under ``<data>/compositions/<id>/``, index it; returns it with its roll."""
+    melody, label = resolve_melody(store, request)
+    check_composer(request.model)
+    from museforge.compose import compose
+
+    def run(out: Outputs) -> PipelineResult:
+        return compose(
+            melody,
+            request.model,
+            seed=request.seed,
+            out_midi=out.midi,
+            wav=out.wav,
+            png=out.png,
+            rewrite=request.rewrite,
+        )
+
+    return produce(store, request, slots, technique="compose", label=label, run=run)
 
 
 def composition_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +337,7 @@ def composition_json(row: dict[str, Any]) -> dict[str, Any]:
     files = {"midi": row["midi_path"], "wav": row["wav_path"], "png": row["png_path"]}
     urls = {kind: f"{base}/{kind}" for kind, path in files.items() if path}
     urls["roll"] = f"{base}/roll"
-    keep = ("id", "melody", "model", "genre", "seed", "source", "created_at", "summary")
+    keep = ("id", "melody", "technique", "model", "genre", "seed", "source", "created_at", "summary")
     return {**{k: row[k] for k in keep}, "urls": urls}
 
 

@@ -14,7 +14,12 @@ from museforge.server.schemas import TrainRequest
 from museforge.store import ACTIVE_STATES, ConflictError, Store, check_model_name, model_folder
 
 _SAMPLE_FILE = re.compile(r"epoch_\d{1,6}\.(mid|png)")
-ARCHITECTURE_LABELS = {"musegan": "MuseGAN", "unet": "U-Net"}
+ARCHITECTURE_LABELS = {
+    "musegan": "MuseGAN",
+    "unet": "U-Net",
+    "arcnn": "AR-CNN (Enhance)",
+    "transformer": "Transformer (Extend)",
+}
 LOSS_LABELS = {
     "wgan-gp": "Wasserstein (WGAN-GP)",
     "hinge": "Hinge",

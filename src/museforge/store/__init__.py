@@ -10,7 +10,8 @@ Tables
 ``models``: one row per model folder (name, architecture, genre, status, epochs done, hyperparameters).
 ``jobs``: training jobs (config, status ``queued -> training -> completed | failed | stopped | interrupted``,
 worker pid, timestamps, error). ``job_epochs``: one JSON row per finished epoch of a job (losses and metrics).
-``compositions``: input melody, model, seed, output files and summary. ``melodies``: uploaded or recorded
+``compositions``: input melody, technique (``compose``, ``enhance``, ``extend``), model, seed, output files and
+summary. ``melodies``: uploaded or recorded
 melodies kept as MIDI files under ``$MUSEFORGE_HOME/melodies``.
 
 The schema, states and checks are in :mod:`museforge.store.base`, the jobs table in :mod:`museforge.store.jobs`.
@@ -36,6 +37,7 @@ from museforge.store.base import (
     RESUMABLE_STATES,
     SCHEMA_VERSION,
     STOPPED,
+    TECHNIQUES,
     TRAINING,
     ConflictError,
     check_id,
@@ -46,6 +48,9 @@ from museforge.store.base import (
     read_jsonl,
 )
 from museforge.store.jobs import JobsTable
+
+#: The technique a result's ``summary["architecture"]`` stands for (others: ``compose``).
+_TECHNIQUE_OF = {"arcnn": "enhance", "transformer": "extend"}
 
 
 class Store(JobsTable):
@@ -141,8 +146,9 @@ class Store(JobsTable):
         melody: str,
         source: str = "cli",
         composition_id: str | None = None,
+        technique: str | None = None,
     ) -> dict[str, Any]:
-        """Index a finished composition (a ``museforge.compose.ComposeResult``) and return its row.
+        """Index a finished composition (a ``ComposeResult``, ``EnhanceResult`` or ``ExtendResult``); return its row.
 
         Parameters
         ----------
@@ -151,9 +157,15 @@ class Store(JobsTable):
         melody : what was accompanied: a sample name, a file name or an uploaded melody's label.
         source : ``"cli"`` or ``"studio"``.
         composition_id : the id to use (the studio names the output folder after it); a new one by default.
+        technique : ``compose``, ``enhance`` or ``extend``; by default the summary's ``architecture`` says
+            (``arcnn``: enhance, ``transformer``: extend, anything else: compose).
         """
         summary = dict(getattr(result, "summary", None) or {})
         composition_id = check_id(composition_id, "composition") if composition_id else new_id()
+        if technique is None:
+            technique = _TECHNIQUE_OF.get(str(summary.get("architecture")), "compose")
+        if technique not in TECHNIQUES:
+            raise MuseforgeError(f"unknown technique {technique!r}: choose {', '.join(TECHNIQUES)}")
 
         def path_text(value: Any) -> str | None:
             return str(Path(value).resolve()) if value else None
@@ -165,8 +177,8 @@ class Store(JobsTable):
         with self._connect() as db:
             db.execute(
                 """INSERT INTO compositions (id, melody, model, genre, seed, midi_path, wav_path, png_path, summary,
-                                             source, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                             source, created_at, technique)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     composition_id,
                     str(melody),
@@ -179,6 +191,7 @@ class Store(JobsTable):
                     json.dumps(summary, default=str),
                     source,
                     now(),
+                    technique,
                 ),
             )
         return self.get_composition(composition_id)
@@ -191,10 +204,12 @@ class Store(JobsTable):
             raise NotFoundError(f"no composition {composition_id}")
         return self._composition_row(row)
 
-    def list_compositions(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list_compositions(self, limit: int = 100, technique: str | None = None) -> list[dict[str, Any]]:
+        """Compositions newest first; only those made by ``technique`` when given."""
+        where, args = ("WHERE technique = ?", [technique]) if technique is not None else ("", [])
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM compositions ORDER BY created_at DESC, rowid DESC LIMIT ?", (int(limit),)
+                f"SELECT * FROM compositions {where} ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, int(limit))
             ).fetchall()
         return [self._composition_row(row) for row in rows]
 
@@ -246,6 +261,7 @@ __all__ = [
     "RESUMABLE_STATES",
     "SCHEMA_VERSION",
     "STOPPED",
+    "TECHNIQUES",
     "TRAINING",
     "ConflictError",
     "Store",

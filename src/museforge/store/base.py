@@ -16,7 +16,8 @@ from typing import Any
 from museforge import paths
 from museforge.errors import MuseforgeError, NotFoundError
 
-SCHEMA_VERSION = 1
+#: Version of the schema below; :meth:`Database.__init__` migrates older databases up to it (see :data:`MIGRATIONS`).
+SCHEMA_VERSION = 2
 #: Job states. A job waits ``queued``, runs ``training`` and ends in one of the final states.
 QUEUED, TRAINING = "queued", "training"
 COMPLETED, FAILED, STOPPED, INTERRUPTED = "completed", "failed", "stopped", "interrupted"
@@ -76,7 +77,8 @@ CREATE TABLE IF NOT EXISTS compositions (
     png_path TEXT,
     summary TEXT NOT NULL DEFAULT '{}',
     source TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    technique TEXT NOT NULL DEFAULT 'compose'
 );
 CREATE TABLE IF NOT EXISTS melodies (
     id TEXT PRIMARY KEY,
@@ -87,6 +89,17 @@ CREATE TABLE IF NOT EXISTS melodies (
     created_at TEXT NOT NULL
 );
 """
+
+
+#: What made a composition: ``compose`` (a GAN's accompaniment), ``enhance`` (the AR-CNN), ``extend`` (the
+#: melody Transformer).
+TECHNIQUES = ("compose", "enhance", "extend")
+
+#: ``(version, table, column, definition)``: the columns each schema version added. A database of an older version
+#: gets them (``ALTER TABLE ... ADD COLUMN``), its existing rows the column's default.
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (2, "compositions", "technique", "TEXT NOT NULL DEFAULT 'compose'"),
+)
 
 
 class ConflictError(MuseforgeError):
@@ -143,6 +156,10 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row["name"]) for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 class Database:
     """The SQLite database under the store: connections, transactions and the data home's folders.
 
@@ -162,11 +179,42 @@ class Database:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
-                db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
+            self._migrate()
         except (OSError, sqlite3.Error) as error:
             raise MuseforgeError(f"cannot open the store {self.path}: {error}") from None
+
+    def _migrate(self) -> None:
+        """Bring the database to :data:`SCHEMA_VERSION`: add the columns of every later version, once.
+
+        A new database already has every column (``CREATE TABLE`` above); one written by an older museforge has
+        ``schema_version`` below the current one and gets the :data:`MIGRATIONS` it lacks. It runs in one
+        ``BEGIN IMMEDIATE`` transaction, so processes opening the store at once (the server, its workers, the
+        CLI) migrate it exactly once. A database from a newer museforge is left as it is.
+        """
+        if self._stored_version() >= SCHEMA_VERSION:
+            return
+        with self._transaction() as db:
+            version = self._stored_version(db)
+            for target, table, column, definition in MIGRATIONS:
+                if version < target and column not in _columns(db, table):
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            db.execute(
+                """INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?""",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
+            )
+
+    def _stored_version(self, db: sqlite3.Connection | None = None) -> int:
+        """The ``schema_version`` in the meta table (1 when absent: a new database, or one from before it)."""
+        if db is None:
+            with self._connect() as fresh:
+                return self._stored_version(fresh)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row["value"]) if row is not None else 1
+
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+        return self._stored_version()
 
     # ------------------------------------------------------------------------------------------ plumbing
     @contextlib.contextmanager

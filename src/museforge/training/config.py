@@ -14,10 +14,17 @@ from typing import Any
 
 from museforge.errors import MuseforgeError
 
-#: Architectures the trainer knows (the models package builds them).
-ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
-#: Loss functions, see :mod:`museforge.training.losses`.
+#: Architectures the trainer knows (the models package builds them): the GANs, then the AR-CNN and Transformer.
+ARCHITECTURES: tuple[str, ...] = ("musegan", "unet", "arcnn", "transformer")
+#: The adversarial ones (a generator and a critic, ``update_ratio`` critic updates per generator update).
+GAN_ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
+#: GAN loss functions, see :mod:`museforge.training.losses`.
 LOSSES: tuple[str, ...] = ("wgan-gp", "hinge", "nonsaturating", "lsgan")
+#: The one loss of each model that is not a GAN: the AR-CNN's binary cross-entropy over cells (which notes belong
+#: in the clean roll), the Transformer's cross-entropy over next tokens.
+SUPERVISED_LOSSES: dict[str, str] = {"arcnn": "bce", "transformer": "cross-entropy"}
+#: The GAN settings whose defaults the other models replace by their own.
+GAN_DEFAULTS: dict[str, Any] = {"update_ratio": 5, "loss": "wgan-gp"}
 #: Devices a run may ask for; ``auto`` is CUDA when available, else the CPU.
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: Gradient penalty weight used by ``wgan-gp`` unless set (Gulrajani et al. 2017, MuseGAN).
@@ -64,9 +71,12 @@ class TrainConfig:
     name : str
         Model name, ``[A-Za-z0-9_-]{1,64}``; the model lives in ``models_dir() / name``.
     genre : str
-        Dataset to train on (``museforge datasets build GENRE`` first).
-    model : {"musegan", "unet"}
-        Architecture.
+        Dataset to train on (``museforge datasets build GENRE`` first); the Transformer also takes several joined
+        by ``+`` (``pop+jazz``), whose melodies it learns together.
+    model : {"musegan", "unet", "arcnn", "transformer"}
+        Architecture. The AR-CNN (Enhance) and the Transformer (Extend) are not GANs: their ``update_ratio`` is 1,
+        their ``loss`` their own (``bce``, ``cross-entropy``), with no penalty or augmentation (the GAN defaults give
+        way to these; a GAN value given on purpose is an error).
     epochs : int
         Passes over the training windows.
     learning_rate : float
@@ -139,6 +149,23 @@ class TrainConfig:
     autocast: bool = True
     distributed: bool = False
 
+    def __post_init__(self) -> None:
+        # the AR-CNN and the Transformer learn from the data directly: one update per batch, their own loss; the
+        # GAN defaults give way to theirs (a GAN setting given on purpose is refused by validate)
+        if self.model in SUPERVISED_LOSSES:
+            if self.update_ratio == GAN_DEFAULTS["update_ratio"]:
+                self.update_ratio = 1
+            if self.loss == GAN_DEFAULTS["loss"]:
+                self.loss = SUPERVISED_LOSSES[self.model]
+            if self.gradient_penalty is None:
+                self.gradient_penalty = 0.0
+            self.augment = False
+
+    @property
+    def is_gan(self) -> bool:
+        """Whether the architecture is a GAN (generator and critic)."""
+        return self.model in GAN_ARCHITECTURES
+
     @property
     def penalty_weight(self) -> float:
         """The gradient penalty weight in force (``gradient_penalty`` or the loss's default)."""
@@ -151,13 +178,20 @@ class TrainConfig:
         validate_name(self.name)
         from museforge.datasets.sources import GENRES
 
-        if self.genre not in GENRES:
-            raise MuseforgeError(f"unknown genre {self.genre!r} (choose from {', '.join(GENRES)})")
+        # the Transformer may learn the melodies of several genres at once: "pop+jazz"
+        parts = self.genre.split("+") if isinstance(self.genre, str) and self.model == "transformer" else [self.genre]
+        for genre in parts:
+            if genre not in GENRES:
+                raise MuseforgeError(f"unknown genre {genre!r} (choose from {', '.join(GENRES)})")
         _choice("--model", self.model, ARCHITECTURES)
-        _choice("--loss", self.loss, LOSSES)
+        _choice("--loss", self.loss, LOSSES if self.is_gan else (SUPERVISED_LOSSES[self.model],))
         _choice("--device", self.device, DEVICES)
         _integer("--epochs", self.epochs, 1)
         _integer("--update-ratio", self.update_ratio, 1)
+        if not self.is_gan and self.update_ratio != 1:
+            raise MuseforgeError(f"--update-ratio is for GANs: {self.model} makes one update per batch")
+        if not self.is_gan and self.gradient_penalty:
+            raise MuseforgeError(f"gradient_penalty is for GANs: {self.model} has no critic")
         _integer("--batch-size", self.batch_size, 1)
         _integer("--seed", self.seed, 0)
         _integer("checkpoint_every", self.checkpoint_every, 1)

@@ -133,23 +133,27 @@ class Evaluator:
         """Render the fixed sample to ``folder/epoch_NNN.mid`` and ``.png``; returns their names."""
         if len(self.sample_melody) == 0:
             return {}
-        from museforge.music.midi import write_midi
-
         accompaniment = self.generate(generator, card, self.sample_melody, self.sample_noise)
-        multitrack = to_multitrack(self.sample_melody, accompaniment, self.facts)
-        stem = f"epoch_{epoch:03d}"
-        written = {}
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_midi(multitrack, folder / f"{stem}.mid")
-            written["midi"] = f"{folder.name}/{stem}.mid"
-            png = _png_writer()
-            if png is not None:
-                png(multitrack, folder / f"{stem}.png", melody_track=0, title=title)
-                written["png"] = f"{folder.name}/{stem}.png"
-        except OSError as exc:
-            raise MuseforgeError(f"cannot write the epoch sample in {folder}: {exc.strerror or exc}") from exc
-        return written
+        return write_sample_files(to_multitrack(self.sample_melody, accompaniment, self.facts), folder, epoch, title)
+
+
+def write_sample_files(multitrack: Multitrack, folder: Path, epoch: int, title: str) -> dict[str, str]:
+    """Write an epoch's sample as ``folder/epoch_NNN.mid`` and ``.png``; returns their names (``samples/...``)."""
+    from museforge.music.midi import write_midi
+
+    stem = f"epoch_{epoch:03d}"
+    written = {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_midi(multitrack, folder / f"{stem}.mid")
+        written["midi"] = f"{folder.name}/{stem}.mid"
+        png = _png_writer()
+        if png is not None:
+            png(multitrack, folder / f"{stem}.png", melody_track=0, title=title)
+            written["png"] = f"{folder.name}/{stem}.png"
+    except OSError as exc:
+        raise MuseforgeError(f"cannot write the epoch sample in {folder}: {exc.strerror or exc}") from exc
+    return written
 
 
 def _png_writer() -> Any:

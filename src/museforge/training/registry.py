@@ -22,7 +22,7 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ MODEL_JSON = "model.json"
 GENERATOR_FILE = "generator.safetensors"
 CRITIC_FILE = "critic.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
+#: The files of a GAN's checkpoint (other models have no critic: see :func:`checkpoint_files`).
 CHECKPOINT_FILES: tuple[str, ...] = (GENERATOR_FILE, CRITIC_FILE, OPTIMIZER_FILE)
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_DIR = "samples"
@@ -43,6 +44,16 @@ STOP_FILE = "STOP"
 #: ``format`` of a model card.
 CARD_FORMAT = "museforge-model"
 STATUSES: tuple[str, ...] = ("training", "completed", "failed", "stopped")
+
+
+def network_file(key: str) -> str:
+    """The weights file of the network saved under ``key`` (``generator``, ``critic``)."""
+    return f"{key}.safetensors"
+
+
+def checkpoint_files(networks: Iterable[str]) -> tuple[str, ...]:
+    """The files of a checkpoint of these networks: their weights, then the optimizer and trainer state."""
+    return (*(network_file(key) for key in networks), OPTIMIZER_FILE)
 
 
 def model_dir(name: str) -> Path:
@@ -175,6 +186,8 @@ def summary(card: dict[str, Any]) -> dict[str, Any]:
         "hyperparameters": card.get("hyperparameters", {}),
         "generator_loss": last.get("generator_loss"),
         "discriminator_loss": last.get("discriminator_loss"),
+        "loss": last.get("loss"),
+        "validation_loss": last.get("validation_loss"),
         "metrics": last.get("metrics"),
         "created_at": card.get("created_at"),
         "updated_at": card.get("updated_at"),
@@ -210,7 +223,19 @@ def show_model(name: str) -> dict[str, Any]:
     folder = existing_model_dir(name)
     card = read_card(folder)
     history = [
-        {k: r.get(k) for k in ("epoch", "step", "generator_loss", "discriminator_loss", "samples_per_second")}
+        {
+            k: r.get(k)
+            for k in (
+                "epoch",
+                "step",
+                "generator_loss",
+                "discriminator_loss",
+                "loss",
+                "validation_loss",
+                "samples_per_second",
+            )
+            if k in r
+        }
         for r in read_history(folder)
     ]
     return {
@@ -267,8 +292,9 @@ def load_generator(source: str | os.PathLike[str], device: str = "cpu") -> tuple
 
     Returns
     -------
-    generator : museforge.models.base.Generator
-        ``(melody (B, T, P), noise (B, noise_dim)) -> logits (B, K, T, P)``.
+    generator : torch.nn.Module
+        The network that makes the music: a GAN's generator ``(melody (B, T, P), noise (B, noise_dim)) -> logits
+        (B, K, T, P)``, or the AR-CNN or the melody Transformer (:func:`museforge.models.build_network`).
     card : dict
         The model card: ``architecture``, ``model_config``, ``genre``, ``data`` (tracks, resolution,
         ``lowest_pitch``, ``n_pitches``, ...), ``hyperparameters``, metrics.
@@ -278,7 +304,7 @@ def load_generator(source: str | os.PathLike[str], device: str = "cpu") -> tuple
     MuseforgeError
         When the files are missing, corrupted, or the weights are from another architecture or config.
     """
-    from museforge.models import build_gan
+    from museforge.models import build_network
     from museforge.training.checkpoints import load_module
 
     card_path, weights_path = _locate(source)
@@ -297,7 +323,7 @@ def load_generator(source: str | os.PathLike[str], device: str = "cpu") -> tuple
             f"{weights_path} holds a {metadata.get('architecture')} generator but the card says "
             f"{card.get('architecture')}"
         )
-    generator, _critic, _cfg = build_gan(card["architecture"], card.get("model_config"))
+    generator, _cfg = build_network(card["architecture"], card.get("model_config"))
     load_module(generator, tensors, f"generator weights {weights_path}")
     return generator.to(device).eval(), card
 

@@ -26,11 +26,6 @@ from museforge.training.distributed import (
     rng_entries,
     rng_key,
 )
-from museforge.training.evaluation import roll_metrics
-from museforge.training.step import SUM_KEYS
-
-#: Training windows whose metrics stand for the training data in the logs.
-DATA_METRIC_WINDOWS = 1024
 
 
 def now() -> str:
@@ -84,10 +79,7 @@ class RunFolder:
             "genre": self.config.genre,
             "data": self.data.facts.to_dict(),
             "hyperparameters": self.config.hyperparameters(),
-            "parameters": {
-                "generator": sum(p.numel() for p in self.generator.parameters()),
-                "critic": sum(p.numel() for p in self.critic.parameters()),
-            },
+            "parameters": {key: sum(p.numel() for p in n.parameters()) for key, n in self.task.networks.items()},
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "device": str(self.device),
@@ -101,8 +93,7 @@ class RunFolder:
 
     def _create(self, rng_states: list[Tensor]) -> None:
         """Create the model folder, its card and the first checkpoint (process 0)."""
-        windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
-        data_metrics = roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
+        data_metrics = self.task.data_metrics()
         try:
             if not self.folder.parent.is_dir():
                 self.folder.parent.mkdir(parents=True)
@@ -141,7 +132,7 @@ class RunFolder:
         Returns
         -------
         dict
-            ``{"generator": tensors, "critic": tensors, "state": optimizer and trainer tensors}`` on the CPU.
+            ``{network key: tensors, ..., "state": optimizer and trainer tensors}`` on the CPU.
         """
         assert card is not None
         name = self.config.name
@@ -152,9 +143,9 @@ class RunFolder:
                 f"model {name!r} was built for other data (its dataset changed since): retrain it under a new name"
             )
         checkpoint = card["checkpoint"]
-        ckpt.recover(self.folder, registry.CHECKPOINT_FILES, checkpoint["id"], {"architecture": self.config.model})
-        g, _ = ckpt.read_tensors(self.folder / registry.GENERATOR_FILE)
-        d, _ = ckpt.read_tensors(self.folder / registry.CRITIC_FILE)
+        files = registry.checkpoint_files(self.task.networks)
+        ckpt.recover(self.folder, files, checkpoint["id"], {"architecture": self.config.model})
+        weights = {key: ckpt.read_tensors(self.folder / registry.network_file(key))[0] for key in self.task.networks}
         state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
         saved_world = int(state.get("trainer.world_size", torch.tensor(1)))
         in_epoch = int(state.get("trainer.update_in_epoch", torch.tensor(0)))
@@ -163,16 +154,16 @@ class RunFolder:
                 f"model {name!r} stopped in the middle of an epoch trained by {saved_world} process(es): resume it "
                 f"with {saved_world} (the number of processes may change only between epochs)"
             )
-        return {"generator": g, "critic": d, "state": state}
+        return {**weights, "state": state}
 
     def _load_checkpoint(self, payload: dict[str, dict[str, Tensor]]) -> None:
         """Load weights, optimizer state and run state read by :meth:`_read_checkpoint` (every process)."""
         name = self.config.name
         state = payload["state"]
-        ckpt.load_module(self.generator, payload["generator"], "the generator checkpoint")
-        ckpt.load_module(self.critic, payload["critic"], "the critic checkpoint")
-        ckpt.load_optimizer(self.g_opt, state, "generator")
-        ckpt.load_optimizer(self.d_opt, state, "critic")
+        for key, network in self.task.networks.items():
+            ckpt.load_module(network, payload[key], f"the {key} checkpoint")
+        for key, optimizer in self.task.optimizers.items():
+            ckpt.load_optimizer(optimizer, state, key)
         try:
             self.step = int(state["trainer.step"])
             self.epoch = int(state["trainer.epoch"])
@@ -183,7 +174,7 @@ class RunFolder:
                 raise KeyError("trainer.rng")
         except KeyError as exc:
             raise MuseforgeError(f"the optimizer checkpoint of {name!r} lacks {exc}") from exc
-        if self.sums.shape != (len(SUM_KEYS),):
+        if self.sums.shape != (len(self.task.sum_keys),):
             raise MuseforgeError(f"the optimizer checkpoint of {name!r} is corrupted (trainer.sums)")
         self.saved_step = self.step
         rng_state = state.get(rng_key(self.ctx.rank))
@@ -256,15 +247,15 @@ class RunFolder:
             **rng_entries(rng_states),
             "trainer.rng_cuda": torch.tensor(int(self.device.type == "cuda")),
             "trainer.world_size": torch.tensor(self.ctx.world_size, dtype=torch.int64),
-            **ckpt.optimizer_tensors(self.g_opt, "generator"),
-            **ckpt.optimizer_tensors(self.d_opt, "critic"),
         }
+        for key, optimizer in self.task.optimizers.items():
+            state.update(ckpt.optimizer_tensors(optimizer, key))
         arch = {"architecture": self.config.model}
         files = {
-            registry.GENERATOR_FILE: (ckpt.module_tensors(self.generator), {**arch, "network": "generator"}),
-            registry.CRITIC_FILE: (ckpt.module_tensors(self.critic), {**arch, "network": "critic"}),
-            registry.OPTIMIZER_FILE: (state, {**arch, "network": "optimizer"}),
+            registry.network_file(key): (ckpt.module_tensors(network), {**arch, "network": key})
+            for key, network in self.task.networks.items()
         }
+        files[registry.OPTIMIZER_FILE] = (state, {**arch, "network": "optimizer"})
         card = {**self.card, "step": self.step, "updated_at": now(), **card_changes}
 
         def commit(checkpoint_id: str) -> None:

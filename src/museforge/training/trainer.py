@@ -1,4 +1,6 @@
-"""One trainer for every museforge GAN: critic and generator updates, logs, samples, checkpoints, resume.
+"""One trainer for every museforge model: the GANs, the AR-CNN and the Transformer; logs, samples, checkpoints, resume.
+
+What is trained and how one update goes is the run's *task* (:mod:`museforge.training.tasks`); for a GAN:
 
 A *step* is one generator update together with the ``update_ratio`` critic updates before it; each critic
 update takes its own batch, the generator update reuses the melodies of the last one with fresh noise.
@@ -21,7 +23,6 @@ same step (every step on the CPU, every :data:`DIST_SYNC_STEPS_CUDA` steps on CU
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import signal
@@ -38,7 +39,7 @@ from museforge.errors import MuseforgeError
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
 from museforge.training.config import TrainConfig
-from museforge.training.data import TrainingData, epoch_permutation
+from museforge.training.data import epoch_permutation
 from museforge.training.distributed import (
     SINGLE,
     Context,
@@ -47,9 +48,8 @@ from museforge.training.distributed import (
     rank_seed,
     shard,
 )
-from museforge.training.evaluation import Evaluator
 from museforge.training.run_folder import Diverged, RunFolder, now
-from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
+from museforge.training.tasks import make_task
 
 #: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
 REFRESH_SECONDS = 1.0
@@ -213,7 +213,7 @@ class Trainer(RunFolder):
         self.step = 0
         self.epoch = 0  # epochs completed; the index of the current epoch
         self.update_in_epoch = 0
-        self.sums = torch.zeros(len(SUM_KEYS), device=self.device)
+        self.sums = torch.zeros(len(self.task.sum_keys), device=self.device)
         self.epoch_train_time = 0.0
         self.saved_step = 0  # the step of the last checkpoint
         self._last_record: dict[str, Any] | None = None  # the epoch record process 0 logged last
@@ -235,19 +235,6 @@ class Trainer(RunFolder):
             elif ctx.is_main:
                 self._create(rng_states)
 
-        self.stepper = AdversarialStep(
-            self.generator,
-            self.critic,
-            self.g_opt,
-            self.d_opt,
-            loss=config.loss,
-            penalty_weight=config.penalty_weight,
-            autocast=config.autocast,
-            compile=config.compile and self.device.type == "cuda",  # CPU runs stay eager (and deterministic)
-            generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
-            critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
-        )
-
     def _check_same_run(self) -> None:
         """Distributed: every process must have the same data and networks as process 0.
 
@@ -266,51 +253,26 @@ class Trainer(RunFolder):
                 )
 
     def _build(self) -> None:
-        """Data, networks, optimizers, random generator and evaluator (the same on every process)."""
-        from museforge.models.registry import build_gan, config_to_dict, make_config
-
+        """Data, networks, optimizers (the task's), random generator (the same on every process)."""
         config, ctx = self.config, self.ctx
-        model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
-        self.data = TrainingData(
-            config.genre, model_defaults.n_bars, self.device, augment=config.augment, common_key=config.common_key
-        )
-        if config.model == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
-            # drums play a bar pattern with learnt variation (docs/quality.md); stored with the run, so a resume
-            # rebuilds the same networks, and models trained before keep theirs
-            drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
-            config = self.config = dataclasses.replace(
-                config, model_config={**config.model_config, "pattern_tracks": drums}
-            )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            generator, critic, model_cfg = build_gan(config.model, self.data.model_overrides(config.model_config))
-        self.model_config = config_to_dict(model_cfg)
-        self.generator = generator.to(self.device).train()
-        self.critic = critic.to(self.device).train()
-
+        self.task = make_task(config, self.device, ctx)
+        self.config = config = getattr(self.task, "config", config)  # a GAN task may fill in model settings
+        self.data = self.task.data
+        self.model_config = self.task.model_config
+        self.generator = self.task.networks["generator"]
         per_update = config.batch_size * config.update_ratio
         per_epoch = self.data.n_train // (per_update * ctx.world_size)
         if per_epoch < 1:
             processes = f" x {ctx.world_size} processes" if ctx.world_size > 1 else ""
+            what = "windows" if config.is_gan or config.model == "arcnn" else "token blocks"
+            ratio = f" x --update-ratio {config.update_ratio}" if config.is_gan else ""
             raise MuseforgeError(
-                f"dataset {config.genre!r} has {self.data.n_train} training windows, too few for --batch-size "
-                f"{config.batch_size} x --update-ratio {config.update_ratio}{processes} (one step needs "
+                f"dataset {config.genre!r} has {self.data.n_train} training {what}, too few for --batch-size "
+                f"{config.batch_size}{ratio}{processes} (one step needs "
                 f"{per_update * ctx.world_size}): lower them or build more data"
             )
         self.steps_per_epoch = per_epoch
-
-        betas = (float(config.betas[0]), float(config.betas[1]))
-        self.g_opt = make_optimizer(self.generator, config.learning_rate, betas)
-        self.d_opt = make_optimizer(self.critic, config.learning_rate, betas)
         self.rng = torch.Generator(self.device).manual_seed(rank_seed(config.seed, ctx.rank))
-        self.evaluator = Evaluator(
-            self.data,
-            self.generator.noise_dim,
-            config.seed,
-            config.metrics_samples,
-            config.samples_per_epoch,
-            config.batch_size,
-        )
 
     def _pause_clock(self) -> None:
         self.epoch_train_time += time.perf_counter() - self._segment_start
@@ -331,20 +293,20 @@ class Trainer(RunFolder):
         return self._read_sums()
 
     def _weights_finite(self) -> bool:
-        params = [p for m in (self.generator, self.critic) for p in m.parameters()]
+        params = [p for m in self.task.networks.values() for p in m.parameters()]
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
     # ---------------------------------------------------------------------------------------- the step
     def _update(self, indices: Tensor) -> None:
-        """One step (see :class:`~museforge.training.step.AdversarialStep`); its sums stay on the device.
+        """One step of the task (for a GAN :class:`~museforge.training.step.AdversarialStep`); its sums stay on the
+        device.
 
         Parameters
         ----------
         indices : Tensor
-            ``(update_ratio, B)`` window indices on the device, one row per critic batch.
+            ``(update_ratio, B)`` indices of training items on the device, one row per batch.
         """
-        batches = (self.data.batch(row, self.rng) for row in indices)
-        self.sums += self.stepper(batches, self.rng)
+        self.sums += self.task.step(indices, self.rng)
 
     # ---------------------------------------------------------------------------------------- the loop
     def _stop_requested(self) -> bool:
@@ -379,8 +341,8 @@ class Trainer(RunFolder):
             with _deterministic(self.cpu):
                 stopped = self._loop()
             # batch norm statistics are per process: end with process 0's (the checkpoint's) everywhere
-            self.ctx.broadcast_buffers(self.generator)
-            self.ctx.broadcast_buffers(self.critic)
+            for network in self.task.networks.values():
+                self.ctx.broadcast_buffers(network)
         except Diverged:
             message = (
                 f"training diverged: the losses or weights of {self.config.name!r} became NaN or infinite before "
@@ -459,7 +421,8 @@ class Trainer(RunFolder):
     def _postfix(self) -> str:
         values = self._read_sums(check=not self.ctx.distributed)  # distributed: checked in _should_stop
         n = max(1, self.update_in_epoch)
-        return f"epoch {self.epoch + 1} g {values[0] / n:.3f} d {values[1] / n:.3f}"
+        shown = " ".join(f"{label} {v / n:.3f}" for label, v in zip(self.task.short_names, values, strict=False))
+        return f"epoch {self.epoch + 1} {shown}"
 
     def _end_epoch(self, complete: bool) -> None:
         """Log the epoch (losses, speed, metrics, sample) and checkpoint; ``complete`` False at max_steps."""
@@ -484,16 +447,17 @@ class Trainer(RunFolder):
         """Evaluate the generator, write the epoch's sample and record (process 0); the card gets the record."""
         eval_start = time.perf_counter()
         updates = max(1, self.update_in_epoch)
-        losses = {key: value / updates for key, value in zip(SUM_KEYS, values, strict=True)}
-        self.generator.eval()
+        losses = {key: value / updates for key, value in zip(self.task.sum_keys, values, strict=True)}
+        networks = self.task.networks.values()
+        for network in networks:
+            network.eval()
         try:
-            generated = self.evaluator.metrics(self.generator, self.card)
+            music = self.task.epoch_log(self.card)
             title = f"{self.config.name} epoch {self.epoch + 1}"
-            sample = self.evaluator.write_sample(
-                self.generator, self.card, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title
-            )
+            sample = self.task.write_sample(self.card, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title)
         finally:
-            self.generator.train()
+            for network in networks:
+                network.train()
         samples = self.config.batch_size * self.update_in_epoch * self.ctx.world_size  # every process's
         record = {
             "epoch": self.epoch + 1,
@@ -503,7 +467,7 @@ class Trainer(RunFolder):
             "train_time": self.epoch_train_time,
             "wall_time": self.epoch_train_time + time.perf_counter() - eval_start,
             "samples_per_second": samples / max(self.epoch_train_time, 1e-9),
-            "metrics": {"generated": generated, "training_data": self.card.get("train_data_metrics")},
+            **music,
             "sample": sample,
             "time": now(),
         }

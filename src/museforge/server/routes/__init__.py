@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from museforge.server.routes import compositions, health, jobs, melodies, models
+from museforge.server.routes import compositions, health, jobs, melodies, models, techniques
 
-ROUTERS = (health.router, melodies.router, models.router, jobs.router, compositions.router)
+ROUTERS = (health.router, melodies.router, models.router, jobs.router, compositions.router, techniques.router)

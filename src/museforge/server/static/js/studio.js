@@ -1,9 +1,11 @@
-// museforge studio, compose page: pick, record or upload a melody; pick a model; generate; see, hear, download.
+// museforge studio, compose page: pick, record or upload a melody; compose, enhance or extend it (or the last result);
+// see, hear, download.
 import { $, api, drawPianoRoll, el, noteName, rollLegend, showError, showHealth } from "./common.js";
 
 const state = {
   melody: null, // {kind: "sample", name} or {kind: "user", id}
   samples: [],
+  result: null, // the composition shown in step 3 (any technique's), the other choice of input
 };
 
 // ------------------------------------------------------------------------------------------------ tabs
@@ -18,6 +20,7 @@ for (const button of document.querySelectorAll(".tabs button")) {
 // ------------------------------------------------------------------------------------------------ melody
 function setMelody(melody, title, roll) {
   state.melody = melody;
+  $("#source-melody").checked = true; // a newly chosen melody is what the next technique works on
   $("#melody-title").textContent = title;
   drawPianoRoll($("#melody-roll"), roll);
   showError($("#melody-error"), null);
@@ -293,57 +296,205 @@ const recorder = {
 $("#record-start").addEventListener("click", () => recorder.begin());
 $("#record-stop").addEventListener("click", () => recorder.finish());
 
-// ------------------------------------------------------------------------------------------------ compose
+// ------------------------------------------------------------------------------------------------ techniques
+// Compose, Enhance and Extend all take the input chosen in step 2 (the melody of step 1, or the result shown in
+// step 3) and give a stored composition, shown in step 3; the next one can then start from it.
+const ACTIONS = {
+  compose: { button: "#generate", endpoint: "/api/compositions", working: "composing…" },
+  enhance: { button: "#enhance", endpoint: "/api/enhancements", working: "enhancing…" },
+  extend: { button: "#extend", endpoint: "/api/extensions", working: "extending…" },
+};
+const TITLES = { compose: "Your composition", enhance: "Enhanced", extend: "Extended melody" };
+const NEXT = {
+  compose: "Enhance it to rewrite its accompaniment, or Extend its melody; the result below is now the input.",
+  enhance: "Enhance again for another take, or Extend its melody; the result below is now the input.",
+  extend: "Generate or Enhance now to accompany the longer melody; the result below is now the input.",
+};
+let working = false;
+
+function modelOption(c) {
+  if (c.kind === "pretrained") return el("option", { value: c.name, text: `${c.name} (pretrained ${c.architecture || ""})` });
+  return el("option", { value: c.name, text: `${c.name} (${c.genre || c.architecture}, ${c.epochs_done ?? "?"} epochs)` });
+}
+
+function fillModels(select, models, preferred, button, shippedLabel = "Shipped models") {
+  const pretrained = models.filter((c) => c.kind === "pretrained");
+  const mine = models.filter((c) => c.kind !== "pretrained");
+  const group = (label, items) => el("optgroup", { label }, ...items.map(modelOption));
+  select.replaceChildren(
+    ...[pretrained.length ? group(shippedLabel, pretrained) : null, mine.length ? group("Your models", mine) : null].filter(Boolean),
+  );
+  if (!models.length) select.append(el("option", { value: "", text: "no models available" }));
+  button.dataset.noModel = models.length ? "" : "1";
+  button.disabled = working || !models.length;
+  if (preferred && models.some((c) => c.name === preferred)) select.value = preferred;
+}
+
 async function loadComposers() {
   const select = $("#model-select");
   try {
     const composers = await api("/api/composers");
-    const pretrained = composers.filter((c) => c.kind === "pretrained");
-    const mine = composers.filter((c) => c.kind !== "pretrained");
-    const group = (label, items) =>
-      el("optgroup", { label }, ...items.map((c) =>
-        el("option", { value: c.name, text: c.kind === "pretrained" ? `${c.name} (pretrained ${c.architecture || ""})` : `${c.name} (${c.genre}, ${c.epochs_done ?? "?"} epochs)` })));
-    select.replaceChildren(...[pretrained.length ? group("Genre models", pretrained) : null, mine.length ? group("Your models", mine) : null].filter(Boolean));
-    if (!composers.length) {
-      select.append(el("option", { value: "", text: "no models available" }));
-      $("#generate").disabled = true;
-    }
     const wanted = new URLSearchParams(location.search).get("model");
-    if (wanted && composers.some((c) => c.name === wanted)) select.value = wanted;
+    fillModels(select, composers, wanted, $("#generate"), "Genre models");
   } catch (error) {
     showError($("#generate-error"), error);
   }
 }
 
-$("#generate").addEventListener("click", async () => {
-  const button = $("#generate");
+/** Set each control's limits and default from the API, and fill the Enhance and Extend model lists. */
+async function loadTechniques() {
+  try {
+    const techniques = await api("/api/techniques");
+    const byName = Object.fromEntries(techniques.map((t) => [t.name, t]));
+    const wanted = new URLSearchParams(location.search);
+    for (const name of ["enhance", "extend"]) {
+      const technique = byName[name];
+      if (!technique) continue;
+      fillModels($(`#${name}-model`), technique.models, wanted.get(`${name}_model`) || technique.default_model, $(ACTIONS[name].button));
+      for (const [field, spec] of Object.entries(technique.fields || {})) {
+        const control = CONTROLS[name].find((c) => c.field === field);
+        if (!control) continue;
+        const input = $(control.input);
+        const scale = control.scale || 1;
+        input.min = spec.exclusive_min ? String(spec.min * scale + 0.01) : String(spec.min * scale);
+        input.max = String(spec.max * scale);
+        input.value = String(Number((spec.default * scale).toPrecision(6)));
+        const hint = $(`${control.input}-hint`);
+        if (hint) {
+          const range = spec.exclusive_min ? `above ${spec.min * scale}, at most ${spec.max * scale}` : `${spec.min * scale}–${spec.max * scale}`;
+          hint.textContent = `${control.hint ? `${control.hint}, ` : ""}${range}`;
+        }
+      }
+    }
+  } catch (error) {
+    showError($("#generate-error"), error);
+  } finally {
+    $("#model-card").dataset.techniques = "loaded";
+  }
+}
+
+// Each control: the request field, the input, the label shown in messages, and the percent scale if any.
+const CONTROLS = {
+  compose: [{ field: "seed", input: "#seed", label: "Seed", optional: true, integer: true }],
+  enhance: [
+    { field: "iterations", input: "#enhance-iterations", label: "Iterations", integer: true },
+    { field: "max_add", input: "#enhance-add", label: "Max notes to add (%)", scale: 100, hint: "of the input's notes" },
+    { field: "max_remove", input: "#enhance-remove", label: "Max notes to remove (%)", scale: 100, hint: "of the input's notes" },
+    { field: "temperature", input: "#enhance-temperature", label: "Temperature", hint: "creative risk" },
+    { field: "seed", input: "#enhance-seed", label: "Seed", optional: true, integer: true },
+  ],
+  extend: [
+    { field: "bars", input: "#extend-bars", label: "Bars to add", integer: true },
+    { field: "temperature", input: "#extend-temperature", label: "Temperature", hint: "creative risk" },
+    { field: "top_k", input: "#extend-top-k", label: "Top-k", integer: true, hint: "0: no limit" },
+    { field: "seed", input: "#extend-seed", label: "Seed", optional: true, integer: true },
+  ],
+};
+
+/** The request fields of a technique's controls; throws an Error naming the first invalid one. */
+function readControls(name) {
+  const body = {};
+  for (const control of CONTROLS[name]) {
+    const input = $(control.input);
+    const text = input.value.trim();
+    if (text === "" && control.optional) continue;
+    const value = Number(text);
+    const low = input.min === "" ? -Infinity : Number(input.min);
+    const high = input.max === "" ? Infinity : Number(input.max);
+    if (text === "" || !Number.isFinite(value) || value < low || value > high || (control.integer && !Number.isInteger(value))) {
+      const range = Number.isFinite(high) ? ` from ${input.min} to ${input.max}` : input.min !== "" ? ` of at least ${input.min}` : "";
+      throw new Error(`${control.label} must be a ${control.integer ? "whole number" : "number"}${range}`);
+    }
+    body[control.field] = control.scale ? value / control.scale : value;
+  }
+  return body;
+}
+
+function source() {
+  if ($("#source-result").checked && state.result) return { composition_id: state.result.id };
+  if (!state.melody) return null;
+  return state.melody.kind === "sample" ? { melody: state.melody.name } : { melody_id: state.melody.id };
+}
+
+let elapsedTimer = null;
+
+/** Mark the page busy with technique `name` (null: idle): buttons and input choice disabled, a spinner, the time. */
+function setWorking(name) {
+  working = Boolean(name);
+  clearInterval(elapsedTimer);
+  $("#model-card").dataset.working = name || "";
+  for (const [key, action] of Object.entries(ACTIONS)) {
+    const button = $(action.button);
+    button.disabled = working || button.dataset.noModel === "1";
+    button.classList.toggle("busy", key === name);
+  }
+  for (const radio of document.querySelectorAll('input[name="source"]')) radio.disabled = working || (radio.value === "result" && !state.result);
+  if (!name) {
+    $("#generate-status").textContent = "";
+    return;
+  }
+  const elapsed = el("span", { class: "elapsed" });
+  $("#generate-status").replaceChildren(el("span", { class: "spinner" }), ` ${ACTIONS[name].working}`, elapsed);
+  const started = performance.now();
+  elapsedTimer = setInterval(() => {
+    elapsed.textContent = ` ${Math.round((performance.now() - started) / 1000)} s`;
+  }, 1000);
+}
+
+async function run(name) {
+  if (working) return;
   showError($("#generate-error"), null);
-  if (!state.melody) {
+  const input = source();
+  if (!input) {
     showError($("#generate-error"), new Error("choose a melody first"));
     return;
   }
-  const body = { model: $("#model-select").value };
-  if (state.melody.kind === "sample") body.melody = state.melody.name;
-  else body.melody_id = state.melody.id;
-  const seed = $("#seed").value.trim();
-  if (seed !== "") body.seed = Number(seed);
-  button.disabled = true;
-  $("#generate-status").replaceChildren(el("span", { class: "spinner" }), " composing…");
+  let body;
   try {
-    showResult(await api("/api/compositions", { method: "POST", json: body }));
-    $("#generate-status").textContent = "";
+    body = { ...input, ...readControls(name) };
   } catch (error) {
-    $("#generate-status").textContent = "";
     showError($("#generate-error"), error);
-  } finally {
-    button.disabled = false;
+    return;
   }
-});
+  body.model = $(name === "compose" ? "#model-select" : `#${name}-model`).value;
+  if (!body.model) {
+    showError($("#generate-error"), new Error(`no ${name} model is available`));
+    return;
+  }
+  setWorking(name);
+  try {
+    const result = await api(ACTIONS[name].endpoint, { method: "POST", json: body });
+    setWorking(null);
+    showResult(result);
+  } catch (error) {
+    setWorking(null);
+    showError($("#generate-error"), error);
+  }
+}
+
+for (const name of Object.keys(ACTIONS)) $(ACTIONS[name].button).addEventListener("click", () => run(name));
+
+const MADE = { compose: "composed", enhance: "enhanced", extend: "extended" };
+
+/** A short line naming a result: how it was made, from what, how long. */
+function describe(composition) {
+  const s = composition.summary || {};
+  const bars = s.bars ? `, ${s.bars} bars` : "";
+  return `(${MADE[composition.technique] || "made"} ${composition.melody}${bars})`;
+}
 
 function showResult(composition) {
   const card = $("#result-card");
+  const technique = composition.technique || "compose";
   card.hidden = false;
   card.dataset.compositionId = composition.id;
+  card.dataset.technique = technique;
+  state.result = composition;
+  $("#source-result-name").textContent = describe(composition);
+  $("#source-result").disabled = false;
+  $("#source-result").checked = true;
+  $("#result-title").textContent = TITLES[technique] || TITLES.compose;
+  $("#result-next").textContent = NEXT[technique] || "";
   drawPianoRoll($("#result-roll"), composition.roll);
   rollLegend($("#result-legend"), composition.roll);
   const urls = composition.urls;
@@ -363,12 +514,21 @@ function showResult(composition) {
   }
   const s = composition.summary || {};
   const rows = [
+    ["Technique", `${technique}${s.architecture ? ` (${s.architecture})` : ""}`],
+    ["Input", composition.melody],
     ["Model", `${composition.model}${s.genre && s.genre !== composition.model ? ` (${s.genre})` : ""}`],
     ["Seed", composition.seed],
     ["Bars", s.meter ? `${s.bars} of ${s.meter}` : s.bars],
-    ["Tempo", s.tempo ? `${Math.round(s.tempo)} bpm` : ""],
-    ["Tracks", (s.tracks || []).map((t) => `${t.name} (${t.notes})`).join(", ")],
   ];
+  if (technique === "enhance") {
+    rows.push(["Controls", `${s.iterations} iterations, add ≤ ${Math.round(s.max_add * 100)} %, remove ≤ ${Math.round(s.max_remove * 100)} %, temperature ${s.temperature}`]);
+    rows.push(["Rewrote", `${(s.rewritten_tracks || []).join(", ")}: ${s.notes_added} notes added, ${s.notes_removed} removed`]);
+  } else if (technique === "extend") {
+    rows.push(["Controls", `temperature ${s.temperature}, top-k ${s.top_k}`]);
+    rows.push(["Added", `${s.bars_added} bars after the melody's ${s.bars_in}: ${s.notes_added} notes`]);
+  }
+  if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
+  if (s.tracks) rows.push(["Tracks", s.tracks.map((t) => `${t.name} (${t.notes})`).join(", ")]);
   if (s.meter_note) rows.push(["Meter", s.meter_note]);
   $("#result-summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "" })]));
   card.scrollIntoView({ behavior: "smooth", block: "start" });
@@ -388,3 +548,4 @@ buildKeyboard();
 showHealth();
 loadSamples().catch((error) => showError($("#melody-error"), error));
 loadComposers();
+loadTechniques();

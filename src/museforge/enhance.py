@@ -1,0 +1,499 @@
+"""The Enhance pipeline: the AR-CNN rewrites music note by note (DeepComposer's Enhance, and inpainting).
+
+::
+
+    result = enhance("twinkle", "bach", out_midi=Path("twinkle_bach.mid"), iterations=64, seed=1)
+    result = enhance("song_jazz.mid", "bach", tracks=["alto"], bars=(3, 4), out_midi=...)
+
+The input is a sample melody, a MIDI file or a :class:`Multitrack`: a bare melody gets the model's voices written
+afresh under it; a composition (any file whose tracks carry the model's roles, such as ``compose`` writes) keeps
+what the user does not ask to change, and the chosen tracks (``tracks``, default every accompaniment track) over
+the chosen bars (``bars``, default all) are rewritten. With ``"melody"`` among ``tracks`` the model may add and
+remove notes of the melody too.
+
+How: the music is cut into model windows that overlap by half and are rewritten in order, each seeing the one
+before as settled context (the "autoregressive" of AR-CNN), by blocked Gibbs sampling (:mod:`museforge.gibbs`) in
+the model's common key. DeepComposer's controls: ``iterations``; ``max_add``, the most notes added, as a multiple
+of the input's notes; ``max_remove``, the largest share of the input's notes (in the part that may change) that
+may be removed; ``temperature``, the creative risk. Over a budget, the added notes the model is least sure of are
+dropped and the removed notes it is least sure of are restored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from museforge.errors import MuseforgeError
+from museforge.generation import window_shifts
+from museforge.gibbs import rewrite, voices_from_card
+from museforge.music.keys import onset_histograms, transpose_rolls
+from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
+
+#: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
+#: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
+#: (docs/quality.md).
+DEFAULT_ITERATIONS = 32
+DEFAULT_MAX_ADD = 4.0
+DEFAULT_MAX_REMOVE = 0.5
+DEFAULT_TEMPERATURE = 1.0
+#: Share of the cells to change that are drawn afresh in the first iteration when the input has notes there.
+REWRITE_START_RATIO = 0.5
+#: Limits of the controls.
+MAX_ITERATIONS = 1000
+MAX_TEMPERATURE = 10.0
+
+
+@dataclass
+class EnhanceResult:
+    """What :func:`enhance` made: the music, the files written and a summary (notes added and removed...)."""
+
+    multitrack: Multitrack
+    midi_path: Path
+    wav_path: Path | None = None
+    png_path: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def check_controls(iterations: int, max_add: float, max_remove: float, temperature: float) -> None:
+    """Raise :class:`MuseforgeError` on a control out of range."""
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or not 0 <= iterations <= MAX_ITERATIONS:
+        raise MuseforgeError(f"iterations must be a whole number from 0 to {MAX_ITERATIONS}, got {iterations!r}")
+    for name, value, high in (("max_add", max_add, 100.0), ("max_remove", max_remove, 1.0)):
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= high:
+            raise MuseforgeError(f"{name} must be a number from 0 to {high:g}, got {value!r}")
+    if (
+        not isinstance(temperature, int | float)
+        or isinstance(temperature, bool)
+        or not 0.0 < temperature <= MAX_TEMPERATURE
+    ):
+        raise MuseforgeError(f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature!r}")
+
+
+# ------------------------------------------------------------------------------------------------- windows
+def _in_common_key(rolls: np.ndarray, shifts: np.ndarray | None, is_drum: list[bool]) -> np.ndarray:
+    return rolls if shifts is None else transpose_rolls(rolls, shifts, is_drum)
+
+
+def revise_windows(
+    network: torch.nn.Module,
+    card: dict[str, Any],
+    windows: np.ndarray,
+    *,
+    iterations: int,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+    start_ratio: float = 1.0,
+) -> np.ndarray:
+    """Rewrite the accompaniment of each window on its own, the melody kept (measurements and the trainer's logs).
+
+    Parameters
+    ----------
+    windows : np.ndarray
+        ``(n, 1 + K, T, P)`` bool, melody first, ``T`` the model's window, in the melody's key.
+    start_ratio : float
+        1 writes the accompaniment afresh (what it holds is ignored); lower revises it
+        (:func:`museforge.gibbs.rewrite`).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, K, T, P)`` bool, in the melody's key.
+    """
+    data = card["data"]
+    is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
+    shifts = window_shifts(windows[:, 0], int(data["lowest_pitch"])) if data.get("common_key") else None
+    editable = np.ones(windows.shape[:3], dtype=bool)
+    editable[:, 0] = False
+    notes, _ = rewrite(
+        network,
+        _in_common_key(windows, shifts, is_drum),
+        editable,
+        voices_from_card(card),
+        iterations=iterations,
+        temperature=temperature,
+        start_ratio=start_ratio,
+        generator=generator,
+    )
+    back = _in_common_key(notes, -shifts if shifts is not None else None, is_drum)
+    return back[:, 1:]
+
+
+def harmonize_windows(
+    network: torch.nn.Module,
+    card: dict[str, Any],
+    melody: np.ndarray,
+    *,
+    iterations: int,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+) -> np.ndarray:
+    """Accompaniment written afresh under each melody window ``(n, T, P)``: ``(n, K, T, P)`` bool."""
+    n_tracks = len(card["data"]["tracks"])
+    windows = np.zeros((len(melody), 1 + n_tracks, *melody.shape[1:]), dtype=bool)
+    windows[:, 0] = melody
+    return revise_windows(network, card, windows, iterations=iterations, generator=generator, temperature=temperature)
+
+
+def rewrite_piece(
+    network: torch.nn.Module,
+    card: dict[str, Any],
+    rolls: np.ndarray,
+    editable: np.ndarray,
+    *,
+    iterations: int,
+    temperature: float,
+    generator: torch.Generator,
+    start_ratio: list[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewrite a whole piece window by window (half-overlapping, in order).
+
+    Parameters
+    ----------
+    rolls : np.ndarray
+        ``(1 + K, S, P)`` bool, the piece (track 0 the melody) in its own key.
+    editable : np.ndarray
+        ``(1 + K, S)`` bool: the tracks' steps that may change.
+    start_ratio : list of float
+        Per track, the share of its editable cells drawn afresh at first (see :func:`museforge.gibbs.rewrite`).
+
+    Returns
+    -------
+    notes : np.ndarray
+        ``(1 + K, S, P)`` bool.
+    probabilities : np.ndarray
+        ``(1 + K, S, P)`` float32: the model's last word on each cell (for the budgets).
+    """
+    data = card["data"]
+    window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
+    hop = window // 2
+    voices, steps = rolls.shape[0], rolls.shape[1]
+    is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
+    shift = None
+    if data.get("common_key"):
+        histogram = onset_histograms(rolls[0][None], int(data["lowest_pitch"]))[0]
+        shift = window_shifts(rolls[0][None], int(data["lowest_pitch"]), histogram)
+    n_windows = max(1, math.ceil(max(0, steps - window) / hop) + 1)
+    padded = n_windows * hop + hop if n_windows > 1 else window
+    state = np.zeros((voices, max(padded, window), rolls.shape[2]), dtype=bool)
+    state[:, :steps] = rolls
+    free = np.zeros(state.shape[:2], dtype=bool)
+    free[:, :steps] = editable
+    probs = np.zeros(state.shape, dtype=np.float32)
+    settled = 0  # steps before this are decided
+    for w in range(n_windows):
+        start = w * hop
+        part = slice(start, start + window)
+        mask = free[:, part].copy()
+        mask[:, : max(0, settled - start)] = False
+        if not mask.any():
+            settled = start + window
+            continue
+        inputs = _in_common_key(state[None, :, part], shift, is_drum)
+        notes, p = rewrite(
+            network,
+            inputs,
+            mask[None],
+            voices_from_card(card),
+            iterations=iterations,
+            temperature=temperature,
+            start_ratio=start_ratio,
+            generator=generator,
+        )
+        if shift is not None:
+            notes = transpose_rolls(notes, -shift, is_drum)
+            p = transpose_rolls(p, -shift, is_drum)
+        state[:, part] = np.where(mask[..., None], notes[0], state[:, part])
+        probs[:, part] = np.where(mask[..., None], p[0], probs[:, part])
+        settled = start + window
+    return state[:, :steps], probs[:, :steps]
+
+
+def revise_piece(
+    network: torch.nn.Module,
+    card: dict[str, Any],
+    melody: np.ndarray,
+    accompaniment: np.ndarray,
+    iterations: int,
+    generator: torch.Generator,
+) -> np.ndarray:
+    """A revision pass over a GAN's accompaniment, the melody kept: ``(S, P)`` melody and ``(K, S, P)`` tracks in,
+    ``(K, S, P)`` bool out (half of the notes redrawn at first, then fewer and fewer; no budgets)."""
+    rolls = np.concatenate([np.asarray(melody, dtype=bool)[None], np.asarray(accompaniment, dtype=bool)])
+    editable = np.ones(rolls.shape[:2], dtype=bool)
+    editable[0] = False
+    ratios = [1.0, *([REWRITE_START_RATIO] * len(accompaniment))]
+    notes, _ = rewrite_piece(
+        network, card, rolls, editable, iterations=iterations, temperature=1.0, generator=generator, start_ratio=ratios
+    )
+    return notes[1:]
+
+
+# ------------------------------------------------------------------------------------------------- budgets
+def _note_keys(roll: np.ndarray) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """``{(pitch, start): (pitch, start, end)}`` of a ``(S, P)`` bool roll's notes."""
+    return {(p, s): (p, s, e) for p, s, e, _ in roll_to_notes(roll)}
+
+
+def apply_budgets(
+    before: np.ndarray, after: np.ndarray, probs: np.ndarray, max_add: float, max_remove: float, editable: np.ndarray
+) -> tuple[np.ndarray, int, int]:
+    """Hold the rewrite to the budgets; returns ``(notes, added, removed)``.
+
+    Parameters
+    ----------
+    before, after : np.ndarray
+        ``(V, S, P)`` bool: the input and the rewrite.
+    probs : np.ndarray
+        ``(V, S, P)`` the model's probabilities (which notes it is surest of).
+    max_add : float
+        Most notes added, as a multiple of the input's notes (all tracks).
+    max_remove : float
+        Largest share of the input's notes in the editable part that may go (or be cut short).
+    editable : np.ndarray
+        ``(V, S)`` bool.
+    """
+    out = after.copy()
+    added: list[tuple[float, int, tuple[int, int, int]]] = []
+    removed: list[tuple[float, int, tuple[int, int, int]]] = []
+    input_notes = editable_notes = 0
+    for v in range(before.shape[0]):
+        old, new = _note_keys(before[v]), _note_keys(after[v])
+        input_notes += len(old)
+        editable_notes += sum(1 for p, s in old if editable[v, s])
+        for key, (p, s, e) in new.items():
+            if key not in old:
+                added.append((float(probs[v, s:e, p].mean()), v, (p, s, e)))
+        for p, s, e in old.values():
+            if not after[v, s:e, p].all():  # gone, or cut short: the input note no longer sounds whole
+                removed.append((float(probs[v, s:e, p].mean()), v, (p, s, e)))
+    add_budget = math.floor(max_add * input_notes + 1e-9)
+    remove_budget = math.floor(max_remove * editable_notes + 1e-9)
+    added.sort(key=lambda item: item[0])  # least sure first
+    for _, v, (p, s, e) in added[: max(0, len(added) - add_budget)]:
+        out[v, s:e, p] = False
+    removed.sort(key=lambda item: -item[0])  # the model's least sure removals are those it gives most probability
+    for _, v, (p, s, e) in removed[: max(0, len(removed) - remove_budget)]:
+        out[v, s:e, p] = True
+    return out, min(len(added), add_budget), min(len(removed), remove_budget)
+
+
+# ------------------------------------------------------------------------------------------------- the model
+def load_technique_model(model: str, technique: str, architecture: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network and card of ``model``: a user model of that name (with a checkpoint), else the one shipped for
+    ``technique`` under that name. A model of another architecture is an error that says which it is."""
+    from museforge.pretrained import list_technique_models, technique_card_path
+    from museforge.training.registry import MODEL_JSON, load_generator, model_dir, read_card
+
+    user = model_dir(model)  # validates the name
+    if (user / MODEL_JSON).is_file():
+        card = read_card(user)
+        if card.get("architecture") != architecture:
+            raise MuseforgeError(
+                f"model {model!r} is a {card.get('architecture')} model; {technique} needs an {architecture} model"
+            )
+        if not card.get("checkpoint"):
+            raise MuseforgeError(f"model {model!r} has no checkpoint yet: let it train for at least one epoch")
+        return load_generator(user)
+    path = technique_card_path(technique, model)
+    if path is None:
+        shipped = ", ".join(c["name"] for c in list_technique_models(technique)) or "none"
+        from museforge.errors import NotFoundError
+
+        raise NotFoundError(f"no {technique} model named {model!r} (shipped: {shipped}; or train one)")
+    return load_generator(path)
+
+
+# ------------------------------------------------------------------------------------------------- the pipeline
+def _piece_rolls(source: Multitrack, card: dict[str, Any]) -> tuple[np.ndarray, list[int | None], list[int]]:
+    """The model's view of the input: ``(1 + K, S, P)`` rolls, the input track of each model track (None: absent),
+    and the input tracks the model does not know (carried through unchanged)."""
+    from museforge.compose import melody_roll, pick_melody_track
+
+    data = card["data"]
+    lowest, n_pitches = int(data["lowest_pitch"]), int(data["n_pitches"])
+    melody = pick_melody_track(source)
+    rolls = np.zeros((1 + len(data["tracks"]), source.n_steps, n_pitches), dtype=bool)
+    rolls[0] = melody_roll(source.select([melody]), lowest, n_pitches)
+    mapping: list[int | None] = [melody]
+    used = {melody}
+    for k, spec in enumerate(data["tracks"], start=1):
+        match = next(
+            (i for i in range(source.n_tracks) if i not in used and source.roles[i] == spec["role"]),
+            None,
+        )
+        mapping.append(match)
+        if match is not None:
+            used.add(match)
+            rolls[k] = fold_pitches(source.rolls[match] > 0, lowest, n_pitches)
+    others = [i for i in range(source.n_tracks) if i not in used and source.rolls[i].any()]
+    return rolls, mapping, others
+
+
+def _editable(
+    card: dict[str, Any], source: Multitrack, mapping: list[int | None], tracks: list[str] | None, bars: Any
+) -> np.ndarray:
+    """``(1 + K, S)`` bool: which tracks' steps may change."""
+    roles = ["melody", *(t["role"] for t in card["data"]["tracks"])]
+    wanted = list(tracks) if tracks else roles[1:]
+    unknown = [t for t in wanted if t not in roles]
+    if unknown:
+        raise MuseforgeError(f"this model has no track {unknown[0]!r} (its tracks: {', '.join(roles)})")
+    editable = np.zeros((len(roles), source.n_steps), dtype=bool)
+    for role in wanted:
+        editable[roles.index(role)] = True
+    if bars is not None:
+        first, last = (int(b) for b in bars)
+        downbeats = [*list(source.downbeats), source.n_steps]
+        n_bars = len(downbeats) - 1
+        if not 1 <= first <= last <= n_bars:
+            raise MuseforgeError(f"bars {first}-{last} are outside the music's bars 1-{n_bars}")
+        keep = np.ones(source.n_steps, dtype=bool)
+        keep[downbeats[first - 1] : downbeats[last]] = False
+        editable[:, keep] = False
+    return editable
+
+
+def _track_notes(
+    source: Multitrack, index: int | None, roll: np.ndarray, editable: np.ndarray, lowest: int, velocity: int
+) -> list[tuple[int, int, int, int]]:
+    """The notes of one output track: the input's own notes on the steps that may not change (their pitches and
+    velocities as they were, repeated notes kept apart; a note that runs into a rewritten stretch is cut at its
+    edge), the rewritten roll's notes on the steps that may.
+
+    ``roll`` is the track's ``(S, P)`` bool roll from :func:`apply_budgets`, ``editable`` its ``(S,)`` steps."""
+    kept = source.notes(index) if index is not None else []
+    if not editable.any():
+        return kept
+    notes = []
+    for pitch, start, end, vel in kept:
+        fixed = ~editable[start:end]
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], fixed, [False]]).astype(np.int8)))
+        notes += [(pitch, start + int(a), start + int(b), vel) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    rewritten = roll & editable[:, None]
+    notes += [(p + lowest, s, e, velocity) for p, s, e, _ in roll_to_notes(rewritten)]
+    return sorted(notes, key=lambda n: (n[1], n[0]))
+
+
+def enhance(
+    melody: str | Path | Multitrack,
+    model: str = "bach",
+    *,
+    out_midi: Path,
+    wav: Path | None = None,
+    png: Path | None = None,
+    seed: int | None = None,
+    iterations: int = DEFAULT_ITERATIONS,
+    max_add: float = DEFAULT_MAX_ADD,
+    max_remove: float = DEFAULT_MAX_REMOVE,
+    temperature: float = DEFAULT_TEMPERATURE,
+    tracks: list[str] | None = None,
+    bars: tuple[int, int] | None = None,
+) -> EnhanceResult:
+    """Rewrite ``melody`` (a sample name, a MIDI file or a multitrack) with the AR-CNN ``model``.
+
+    See the module docstring for what changes. ``tracks`` are the model's track roles to rewrite (``"melody"``
+    included, the melody may change too); ``bars`` a 1-based inclusive range. Raises :class:`MuseforgeError` on
+    bad input before anything is written.
+    """
+    from museforge.compose import MAX_BARS, load_music
+
+    check_controls(iterations, max_add, max_remove, temperature)
+    for path in (out_midi, wav, png):
+        if path is not None and not Path(path).parent.is_dir():
+            raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+    network, card = load_technique_model(model, "enhance", "arcnn")
+    data = card["data"]
+    resolution, lowest = int(data["resolution"]), int(data["lowest_pitch"])
+    source = load_music(melody, resolution)
+    if math.ceil(source.n_steps / (4 * resolution)) > MAX_BARS:
+        raise MuseforgeError(f"the music is longer than {MAX_BARS} four-beat bars")
+    rolls, mapping, others = _piece_rolls(source, card)
+    editable = _editable(card, source, mapping, tracks, bars)
+    # a track with no notes where it may change is written afresh; one with notes there is revised
+    start_ratio = [REWRITE_START_RATIO if rolls[v][editable[v]].any() else 1.0 for v in range(len(rolls))]
+    seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    rng = torch.Generator().manual_seed(seed)
+    rewritten, probs = rewrite_piece(
+        network,
+        card,
+        rolls,
+        editable,
+        iterations=iterations,
+        temperature=temperature,
+        generator=rng,
+        start_ratio=start_ratio,
+    )
+    notes, added, removed = apply_budgets(rolls, rewritten, probs, max_add, max_remove, editable)
+
+    melody_index = mapping[0]
+    assert melody_index is not None
+    out_tracks = [
+        TrackNotes(
+            source.names[melody_index],
+            "melody",
+            source.programs[melody_index],
+            False,
+            _track_notes(source, melody_index, notes[0], editable[0], lowest, 90),
+        )
+    ]
+    for k, spec in enumerate(data["tracks"], start=1):
+        velocity = 80 if not spec["is_drum"] else 100
+        played = _track_notes(source, mapping[k], notes[k], editable[k], lowest, velocity)
+        name = spec.get("name") or spec["role"].title()
+        out_tracks.append(TrackNotes(name, spec["role"], spec["program"], spec["is_drum"], played))
+    for i in others:
+        out_tracks.append(
+            TrackNotes(source.names[i], source.roles[i], source.programs[i], source.is_drum[i], source.notes(i))
+        )
+    result = Multitrack.from_notes(
+        out_tracks,
+        resolution,
+        n_steps=source.n_steps,
+        tempos=list(source.tempos),
+        time_signatures=list(source.time_signatures),
+    )
+    from museforge.compose import tracks_and_files, write_outputs
+
+    wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
+    summary = {
+        "model": model,
+        "genre": card.get("genre"),
+        "architecture": "arcnn",
+        "seed": seed,
+        "iterations": iterations,
+        "max_add": max_add,
+        "max_remove": max_remove,
+        "temperature": temperature,
+        "rewritten_tracks": [
+            r for r, e in zip(["melody", *(t["role"] for t in data["tracks"])], editable.any(axis=1), strict=True) if e
+        ],
+        "bars": source.n_bars,
+        "meter": "/".join(map(str, source.meter)),
+        "notes_in": int(sum(len(_note_keys(r)) for r in rolls)),
+        "notes_added": added,
+        "notes_removed": removed,
+        **tracks_and_files(result, out_midi, wav_path, png_path),
+    }
+    return EnhanceResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+__all__ = [
+    "DEFAULT_ITERATIONS",
+    "DEFAULT_MAX_ADD",
+    "DEFAULT_MAX_REMOVE",
+    "DEFAULT_TEMPERATURE",
+    "EnhanceResult",
+    "apply_budgets",
+    "enhance",
+    "harmonize_windows",
+    "load_technique_model",
+    "revise_piece",
+    "revise_windows",
+    "rewrite_piece",
+]

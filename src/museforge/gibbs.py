@@ -1,0 +1,196 @@
+"""Iterative note rewriting with the AR-CNN: blocked Gibbs sampling over a multitrack window, then one clean decode.
+
+The sampler of DeepComposer's Enhance (and of Coconet): start from the given music, and many times over pick a
+share of the cells the user lets change, hide them from the model, and draw them again from what the model says
+belongs there given everything else. The share hidden falls from ``start_ratio`` to ``MIN_RATIO`` over the
+iterations, so the music first takes shape as a whole, then is polished a few cells at a time. A last pass asks
+the model for the clean roll given the final draw, and :func:`museforge.sampling.to_notes` turns it into notes
+under the same note policy as every other pipeline (single lines stay single lines, notes are held, not
+flickered).
+
+Units: a cell is one track's one time step (all its pitches): the model is told which steps of which tracks are
+known (:class:`museforge.models.arcnn.ARCNN`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from museforge.errors import MuseforgeError
+from museforge.sampling import to_notes
+
+#: The share of editable cells still redrawn in the last iterations.
+MIN_RATIO = 0.05
+#: Iterations over which the hidden share falls from its start to :data:`MIN_RATIO` (as a share of all).
+ANNEAL = 0.75
+
+
+@dataclass(frozen=True)
+class Voices:
+    """How each of the ``1 + K`` tracks of a window is drawn and decoded (the melody first).
+
+    Attributes
+    ----------
+    monophonic : tuple of bool
+        A track plays at most one pitch per step.
+    hold : tuple of float
+        Log-odds cost of a pitch starting or stopping, per track (:func:`museforge.sampling.to_notes`).
+    ranges : tuple of (int, int), optional
+        Per track, the first and last roll column it may play (its instrument's or voice's range,
+        :func:`museforge.music.instruments.playable_range`); None: the whole window.
+    """
+
+    monophonic: tuple[bool, ...]
+    hold: tuple[float, ...]
+    ranges: tuple[tuple[int, int], ...] | None = None
+
+    def outside(self, n_pitches: int) -> np.ndarray:
+        """``(V, P)`` bool: the cells each track may not play."""
+        mask = np.zeros((len(self.monophonic), n_pitches), dtype=bool)
+        for v, (lo, hi) in enumerate(self.ranges or ()):
+            mask[v, : max(0, lo)] = True
+            mask[v, hi + 1 :] = True
+        return mask
+
+
+def _draw(logits: torch.Tensor, monophonic: tuple[bool, ...], temperature: float, rng: torch.Generator) -> torch.Tensor:
+    """A roll drawn from ``(n, V, T, P)`` logits: one pitch or a rest per step on single lines, cell by cell else.
+
+    On a single line the model's cell probabilities are the marginals of one choice per step: pitch ``p`` with
+    probability ``p_p`` and a rest with ``1 - sum(p)`` (at least a little); the draw is from that choice, sharpened
+    or flattened by the temperature (probabilities to the power ``1 / temperature``). Elsewhere each cell is its
+    own Bernoulli draw from ``sigmoid(logit / temperature)``.
+    """
+    out = torch.bernoulli(torch.sigmoid(logits / temperature), generator=rng)
+    for v, mono in enumerate(monophonic):
+        if not mono:
+            continue
+        p = torch.sigmoid(logits[:, v])  # (n, T, P)
+        rest = torch.clamp(1.0 - p.sum(dim=-1, keepdim=True), min=1e-3)
+        weights = torch.cat([p, rest], dim=-1).clamp_min(1e-12) ** (1.0 / temperature)
+        choice = torch.multinomial(weights.flatten(0, 1), 1, generator=rng).view(weights.shape[:2])
+        out[:, v] = torch.nn.functional.one_hot(choice, weights.shape[-1])[..., :-1].to(out.dtype)
+    return out
+
+
+def line_evidence(probs: np.ndarray, monophonic: tuple[bool, ...]) -> np.ndarray:
+    """Probabilities ``(n, V, T, P)`` as :func:`~museforge.sampling.to_notes` should weigh them: on a single line,
+    pitch ``p`` against a rest, ``q_p = p_p / (p_p + rest)`` with ``rest = 1 - sum(p)``, so that a step whose
+    likely pitches share the probability still sounds the likeliest one (a cell's own odds would let the rest win
+    whenever no single pitch passes one half)."""
+    out = np.array(probs, dtype=np.float32, copy=True)
+    for v, mono in enumerate(monophonic):
+        if mono:
+            p = out[:, v]
+            rest = np.clip(1.0 - p.sum(axis=-1, keepdims=True), 1e-3, None)
+            out[:, v] = p / (p + rest)
+    return out
+
+
+@torch.no_grad()
+def rewrite(
+    network: torch.nn.Module,
+    rolls: np.ndarray,
+    editable: np.ndarray,
+    voices: Voices,
+    *,
+    iterations: int,
+    temperature: float = 1.0,
+    start_ratio: float | Sequence[float] = 1.0,
+    generator: torch.Generator | None = None,
+    polish: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewrite the editable cells of some windows.
+
+    Parameters
+    ----------
+    network : ARCNN
+        ``(melody, accompaniment, known) -> logits (n, 1 + K, T, P)``.
+    rolls : np.ndarray
+        ``(n, 1 + K, T, P)`` bool: the music to start from (track 0 the melody).
+    editable : np.ndarray
+        ``(n, 1 + K, T)`` bool: the tracks' steps that may change; the others are kept as they are.
+    voices : Voices
+        Single lines and holds of the ``1 + K`` tracks.
+    iterations : int
+        Gibbs iterations (0: only the final decode).
+    temperature : float
+        Creative risk: logits are divided by it before each draw (1 as learnt; higher is bolder).
+    start_ratio : float or sequence of float
+        Share of the editable cells hidden in the first iteration, one value or one per track (1: the track's
+        editable cells start empty and are drawn afresh; lower: more of the input is kept).
+    generator : torch.Generator, optional
+        Source of randomness (CPU).
+
+    Returns
+    -------
+    notes : np.ndarray
+        ``(n, 1 + K, T, P)`` bool: the rewritten windows (equal to ``rolls`` outside ``editable``).
+    probabilities : np.ndarray
+        ``(n, 1 + K, T, P)`` float32: the model's final clean-roll probabilities.
+    """
+    if iterations < 0:
+        raise MuseforgeError(f"iterations must be >= 0, got {iterations}")
+    if not temperature > 0:
+        raise MuseforgeError(f"temperature must be > 0, got {temperature}")
+    rng = generator if generator is not None else torch.Generator().manual_seed(0)
+    device = next(network.parameters()).device
+    was_training = network.training
+    network.eval()
+    state = torch.from_numpy(np.asarray(rolls, dtype=np.float32)).to(device)
+    free = torch.from_numpy(np.asarray(editable, dtype=bool)).to(device)
+    # a voice never goes where it cannot sing (a "bass" three octaves up shares the right pitch class only)
+    barred = torch.from_numpy(voices.outside(state.shape[-1])).to(device).view(1, state.shape[1], 1, -1)
+    starts = torch.as_tensor(np.broadcast_to(np.asarray(start_ratio, dtype=np.float32), (state.shape[1],)).copy())
+    starts = starts.to(device).view(1, -1, 1)
+    afresh = free & (starts >= 1.0)  # these start empty, as the model was taught to fill hidden steps
+    state = state * (~afresh).unsqueeze(-1)
+    n = state.shape[0]
+    try:
+        for i in range(iterations):
+            ratio = torch.clamp(starts - (starts - MIN_RATIO) * i / max(1.0, ANNEAL * iterations), min=MIN_RATIO)
+            hidden = free & (torch.rand(free.shape, generator=rng).to(device) < ratio)
+            known = ~hidden
+            logits = network(state[:, 0], state[:, 1:], known.float()).float().masked_fill(barred, -30.0)
+            drawn = _draw(logits, voices.monophonic, temperature, rng)
+            state = torch.where(hidden.unsqueeze(-1), drawn, state)
+        logits = network(state[:, 0], state[:, 1:], torch.ones_like(free, dtype=torch.float32))
+        probs = torch.sigmoid(logits.float().masked_fill(barred, -30.0) / temperature).cpu().numpy()
+    finally:
+        network.train(was_training)
+    if polish:
+        decoded = np.asarray(
+            to_notes(line_evidence(probs, voices.monophonic), monophonic=voices.monophonic, hold=list(voices.hold)),
+            dtype=bool,
+        )
+    else:
+        decoded = state.cpu().numpy() > 0
+    if n == 0:
+        return decoded, probs
+    keep = ~np.asarray(editable, dtype=bool)[..., None]
+    notes = np.where(keep, np.asarray(rolls, dtype=bool), decoded)
+    return notes, probs
+
+
+def voices_from_card(card: dict[str, Any]) -> Voices:
+    """The :class:`Voices` of an AR-CNN's card: the melody a held single line anywhere in the window, the
+    accompaniment as its note policy (:class:`museforge.sampling.NotePolicy`) says, each track within its
+    instrument's (or chorale voice's) range."""
+    from museforge.music.instruments import playable_range
+    from museforge.sampling import DEFAULT_HOLD, NotePolicy
+
+    policy = NotePolicy.from_card(card)
+    lowest, n_pitches = int(card["data"]["lowest_pitch"]), int(card["data"]["n_pitches"])
+    ranges = [(0, n_pitches - 1)]  # the melody: the whole window
+    for track in card["data"]["tracks"]:
+        span = playable_range(int(track["program"]), str(track["role"]), bool(track["is_drum"]))
+        ranges.append((0, n_pitches - 1) if span is None else (span[0] - lowest, span[1] - lowest))
+    return Voices(monophonic=(True, *policy.monophonic), hold=(DEFAULT_HOLD, *policy.hold), ranges=tuple(ranges))
+
+
+__all__ = ["ANNEAL", "MIN_RATIO", "Voices", "rewrite", "voices_from_card"]

@@ -1,0 +1,189 @@
+"""What the trainer trains: one *task* per kind of model, behind one small interface.
+
+The trainer (:mod:`museforge.training.trainer`) owns the loop, checkpoints, logs, stop and resume; a task owns the
+rest: its data, its networks and optimizers, one update, and what is logged about the music after each epoch.
+
+- :class:`GanTask`: the GANs (MuseGAN, U-Net): ``update_ratio`` critic updates then a generator update.
+- :class:`~museforge.training.arcnn_task.ArcnnTask`: the AR-CNN of Enhance, taught to restore corrupted rolls.
+- :class:`~museforge.training.transformer_task.TransformerTask`: the melody Transformer of Extend, next tokens.
+
+Every network is saved as ``<key>.safetensors`` in the model folder; the one under ``generator`` makes the music
+(the GAN's generator, the AR-CNN, the Transformer) and is what a shipped model holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from museforge.training.config import TrainConfig
+from museforge.training.data import TrainingData
+from museforge.training.distributed import Context
+from museforge.training.evaluation import Evaluator, roll_metrics
+from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
+
+#: Training windows whose metrics stand for the training data in the logs.
+DATA_METRIC_WINDOWS = 1024
+
+
+class Task:
+    """The interface the trainer uses (see the module docstring).
+
+    Attributes
+    ----------
+    sum_keys : tuple of str
+        Names of the per-step values :meth:`step` returns, logged per epoch as their means.
+    short_names : tuple of str
+        Labels of the first values in the progress bar.
+    data : object
+        ``facts`` (a ``to_dict()`` for the card), ``n_train`` (items per epoch) and ``batch(indices, rng)``.
+    networks, optimizers : dict
+        Saved in every checkpoint under their keys; ``networks["generator"]`` makes the music.
+    model_config : dict
+        The network's full config (the card's ``model_config``).
+    """
+
+    sum_keys: tuple[str, ...]
+    short_names: tuple[str, ...]
+    data: Any
+    networks: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    model_config: dict[str, Any]
+
+    def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
+        """One update on the batches ``indices (update_ratio, B)``; the ``(len(sum_keys),)`` values on the device."""
+        raise NotImplementedError
+
+    def data_metrics(self) -> dict[str, Any]:
+        """Metrics of the training data, stored once in the card (``train_data_metrics``)."""
+        raise NotImplementedError
+
+    def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
+        """What the epoch's record holds about the music (at least ``metrics``), the networks in eval mode."""
+        raise NotImplementedError
+
+    def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
+        """Write the epoch's sample (MIDI, PNG) to ``folder``; their names relative to the model folder."""
+        raise NotImplementedError
+
+
+class OneNetworkTask(Task):
+    """A model with one network and one optimizer (the AR-CNN, the Transformer): the common set-up."""
+
+    sum_keys = ("loss",)
+    short_names = ("loss",)
+
+    def _build_network(
+        self, config: TrainConfig, device: torch.device, ctx: Context, overrides: dict[str, Any]
+    ) -> None:
+        """Build the network from ``config.seed`` with the data's ``overrides``; its DDP wrapper and optimizer."""
+        from museforge.models.registry import build_network, config_to_dict
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            network, model_cfg = build_network(config.model, overrides)
+        self.model_config = config_to_dict(model_cfg)
+        self.network = network.to(device).train()
+        self.forward = ctx.wrap(self.network) if ctx.distributed else self.network
+        self.networks = {"generator": self.network}
+        betas = (float(config.betas[0]), float(config.betas[1]))
+        self.optimizers = {"generator": make_optimizer(self.network, config.learning_rate, betas)}
+        self.seed = config.seed
+
+    def _update(self, loss: Tensor, clip: float | None = None) -> Tensor:
+        """Backpropagate ``loss`` and step the optimizer (gradient norm clipped at ``clip``); the loss ``(1,)``."""
+        optimizer = self.optimizers["generator"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), clip)
+        optimizer.step()
+        return loss.detach().view(1)
+
+
+class GanTask(Task):
+    """A GAN: ``update_ratio`` critic updates, then one generator update (:class:`AdversarialStep`)."""
+
+    sum_keys = SUM_KEYS
+    short_names = ("g", "d")
+
+    def __init__(self, config: TrainConfig, device: torch.device, ctx: Context) -> None:
+        from museforge.models.registry import build_gan, config_to_dict, make_config
+
+        model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
+        self.data = TrainingData(
+            config.genre, model_defaults.n_bars, device, augment=config.augment, common_key=config.common_key
+        )
+        if config.model == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
+            # drums play a bar pattern with learnt variation (docs/quality.md); stored with the run, so a resume
+            # rebuilds the same networks, and models trained before keep theirs
+            drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
+            config = dataclasses.replace(config, model_config={**config.model_config, "pattern_tracks": drums})
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            generator, critic, model_cfg = build_gan(config.model, self.data.model_overrides(config.model_config))
+        self.model_config = config_to_dict(model_cfg)
+        self.generator = generator.to(device).train()
+        self.critic = critic.to(device).train()
+        self.networks = {"generator": self.generator, "critic": self.critic}
+        betas = (float(config.betas[0]), float(config.betas[1]))
+        self.optimizers = {
+            "generator": make_optimizer(self.generator, config.learning_rate, betas),
+            "critic": make_optimizer(self.critic, config.learning_rate, betas),
+        }
+        self.evaluator = Evaluator(
+            self.data,
+            self.generator.noise_dim,
+            config.seed,
+            config.metrics_samples,
+            config.samples_per_epoch,
+            config.batch_size,
+        )
+        self.stepper = AdversarialStep(
+            self.generator,
+            self.critic,
+            self.optimizers["generator"],
+            self.optimizers["critic"],
+            loss=config.loss,
+            penalty_weight=config.penalty_weight,
+            autocast=config.autocast,
+            compile=config.compile and device.type == "cuda",  # CPU runs stay eager (and deterministic)
+            generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
+            critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
+        )
+
+    def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
+        batches = (self.data.batch(row, rng) for row in indices)
+        return self.stepper(batches, rng)
+
+    def data_metrics(self) -> dict[str, Any]:
+        windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
+        return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
+
+    def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
+        generated = self.evaluator.metrics(self.generator, card)
+        return {"metrics": {"generated": generated, "training_data": card.get("train_data_metrics")}}
+
+    def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
+        return self.evaluator.write_sample(self.generator, card, folder, epoch, title)
+
+
+def make_task(config: TrainConfig, device: torch.device, ctx: Context) -> Task:
+    """The task of ``config.model`` (data loaded, networks built from ``config.seed``)."""
+    if config.model == "arcnn":
+        from museforge.training.arcnn_task import ArcnnTask
+
+        return ArcnnTask(config, device, ctx)
+    if config.model == "transformer":
+        from museforge.training.transformer_task import TransformerTask
+
+        return TransformerTask(config, device, ctx)
+    return GanTask(config, device, ctx)
+
+
+__all__ = ["DATA_METRIC_WINDOWS", "GanTask", "OneNetworkTask", "Task", "make_task"]

@@ -1,0 +1,177 @@
+"""Enhance with the shipped AR-CNN: harmonise a melody, rewrite a composition's tracks or bars, keep the budgets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from museforge.compose import compose
+from museforge.enhance import apply_budgets, enhance
+from museforge.errors import MuseforgeError
+from museforge.gibbs import Voices, rewrite
+from museforge.music.keys import SCALES, scale_tonics
+from museforge.music.melodies import get_melody, melody_to_multitrack
+from museforge.music.midi import read_midi
+from museforge.pretrained import list_technique_models
+
+
+def _in_scale_share(notes: list[tuple[int, int, int, int]], melody: list[tuple[int, int, int, int]]) -> float:
+    histogram = np.zeros(12)
+    for p, *_ in melody:
+        histogram[p % 12] += 1
+    scale = SCALES[int(scale_tonics(histogram[None])[0])] > 0
+    return float(np.mean([scale[p % 12] for p, *_ in notes]))
+
+
+def test_the_bach_enhance_model_ships_small_with_its_card() -> None:
+    (card,) = [c for c in list_technique_models("enhance") if c["name"] == "bach"]
+    assert card["architecture"] == "arcnn" and card["genre"] == "bach"
+    assert card["training"]["seconds"] > 0 and card["training"]["hardware"]
+    assert Path(card["card_path"]).with_suffix(".safetensors").stat().st_size < 10_000_000
+
+
+def test_enhance_harmonises_a_melody_in_its_key_and_keeps_it(tmp_path: Path) -> None:
+    result = enhance("twinkle", "bach", out_midi=tmp_path / "e.mid", png=tmp_path / "e.png", iterations=16, seed=2)
+    written = read_midi(tmp_path / "e.mid", resolution=4)
+    melody = melody_to_multitrack(get_melody("twinkle"), 4)
+    assert written.roles == ["melody", "alto", "tenor", "bass"]
+    assert written.notes(0) == melody.notes(0)  # the melody, unchanged
+    assert written.n_steps <= melody.n_steps
+    for k in range(1, 4):
+        notes = written.notes(k)
+        assert len(notes) >= melody.n_bars  # a voice that plays, at least a note a bar
+        assert _in_scale_share(notes, melody.notes(0)) >= 0.8  # in the tune's key (C major)
+        sounding = written.rolls[k] > 0
+        assert (sounding.sum(axis=1) <= 1).all()  # a chorale voice sings one note at a time
+    summary = result.summary
+    assert summary["rewritten_tracks"] == ["alto", "tenor", "bass"] and summary["notes_removed"] == 0
+    assert summary["notes_added"] == sum(len(written.notes(k)) for k in range(1, 4))
+    assert (tmp_path / "e.png").stat().st_size > 5_000
+
+
+def test_seed_reproduces(tmp_path: Path) -> None:
+    enhance("ode_to_joy", out_midi=tmp_path / "a.mid", iterations=8, seed=5)
+    enhance("ode_to_joy", out_midi=tmp_path / "b.mid", iterations=8, seed=5)
+    enhance("ode_to_joy", out_midi=tmp_path / "c.mid", iterations=8, seed=6)
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    assert (tmp_path / "a.mid").read_bytes() != (tmp_path / "c.mid").read_bytes()
+
+
+def test_rewriting_one_track_over_some_bars_leaves_everything_else_alone(tmp_path: Path) -> None:
+    compose("ode_to_joy", "bach", out_midi=tmp_path / "gan.mid", seed=1)
+    before = read_midi(tmp_path / "gan.mid", resolution=4)
+    enhance(tmp_path / "gan.mid", "bach", tracks=["tenor"], bars=(3, 4), out_midi=tmp_path / "r.mid", seed=1)
+    after = read_midi(tmp_path / "r.mid", resolution=4)
+    assert after.roles == before.roles == ["melody", "alto", "tenor", "bass"]
+    lo, hi = int(before.downbeats[2]), int(before.downbeats[4])
+    for k in range(4):
+        if k == 2:
+            assert np.array_equal(after.rolls[k, :lo] > 0, before.rolls[k, :lo] > 0)
+            assert np.array_equal(after.rolls[k, hi:] > 0, before.rolls[k, hi:] > 0)
+        else:
+            assert after.notes(k) == before.notes(k)
+
+
+def test_the_budgets_bound_what_is_added_and_removed(tmp_path: Path) -> None:
+    nothing = enhance("twinkle", out_midi=tmp_path / "n.mid", iterations=8, seed=1, max_add=0.0)
+    assert nothing.summary["notes_added"] == 0
+    assert [len(nothing.multitrack.notes(k)) for k in range(1, 4)] == [0, 0, 0]
+    compose("twinkle", "bach", out_midi=tmp_path / "gan.mid", seed=2)
+    kept = enhance(tmp_path / "gan.mid", out_midi=tmp_path / "k.mid", iterations=8, seed=1, max_remove=0.0)
+    assert kept.summary["notes_removed"] == 0
+    before, after = read_midi(tmp_path / "gan.mid", resolution=4), read_midi(tmp_path / "k.mid", resolution=4)
+    for k in range(1, 4):  # every input note still sounds (a neighbour may have grown into it)
+        for p, s, e, _ in before.notes(k):
+            assert (after.rolls[k, s:e, p] > 0).all()
+
+
+def test_apply_budgets_drops_the_least_likely_additions_and_restores_the_surest_removals() -> None:
+    before = np.zeros((1, 8, 4), dtype=bool)
+    before[0, 0:2, 0] = before[0, 4:6, 1] = True  # two input notes
+    after = np.zeros_like(before)
+    after[0, 0:4, 2] = after[0, 6:8, 3] = True  # both input notes removed, two notes added
+    probs = np.zeros(before.shape, dtype=np.float32)
+    probs[0, 0:4, 2], probs[0, 6:8, 3] = 0.9, 0.4
+    probs[0, 0:2, 0], probs[0, 4:6, 1] = 0.3, 0.1
+    out, added, removed = apply_budgets(before, after, probs, 0.5, 0.5, np.ones((1, 8), dtype=bool))
+    assert (added, removed) == (1, 1)
+    assert out[0, 0:4, 2].all() and not out[0, 6:8, 3].any()  # the surer addition stays
+    # the removal the model doubts most (it gives that note 0.3, the other 0.1) is undone
+    assert out[0, 0:2, 0].all() and not out[0, 4:6, 1].any()
+
+
+def test_rewrite_keeps_cells_that_may_not_change_and_sings_single_lines() -> None:
+    torch.manual_seed(0)
+    from museforge.enhance import load_technique_model
+
+    network, _ = load_technique_model("bach", "enhance", "arcnn")
+    rng = np.random.default_rng(0)
+    rolls = rng.random((2, 4, 64, 84)) < 0.02
+    editable = np.zeros((2, 4, 64), dtype=bool)
+    editable[:, 1, 16:48] = True
+    voices = Voices(monophonic=(True, True, True, True), hold=(1.5,) * 4)
+    notes, probs = rewrite(network, rolls, editable, voices, iterations=4, generator=torch.Generator().manual_seed(0))
+    assert notes.shape == probs.shape == rolls.shape
+    keep = ~editable[..., None].repeat(84, axis=-1)
+    assert np.array_equal(notes[keep], rolls[keep])
+    assert (notes[:, 1, 16:48].sum(axis=-1) <= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"iterations": -1}, "iterations must be"),
+        ({"iterations": 10_000}, "iterations must be"),
+        ({"max_add": -0.5}, "max_add must be"),
+        ({"max_remove": 1.5}, "max_remove must be"),
+        ({"temperature": 0.0}, "temperature must be"),
+        ({"tracks": ["drums"]}, "no track 'drums'"),
+        ({"bars": (3, 99)}, "outside the music's bars"),
+        ({"model": "jazz"}, "no enhance model named 'jazz'"),
+    ],
+)
+def test_bad_settings_are_one_clear_error(change: dict, message: str, tmp_path: Path) -> None:
+    settings = {"model": "bach", **change}
+    model = settings.pop("model")
+    with pytest.raises(MuseforgeError, match=message):
+        enhance("twinkle", model, out_midi=tmp_path / "x.mid", **settings)
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_cli_enhance_writes_json_and_refuses_bad_input(tmp_path: Path, museforge_home: Path) -> None:
+    cli = [sys.executable, "-m", "museforge.cli"]
+    out = tmp_path / "c.mid"
+    done = subprocess.run(
+        [*cli, "enhance", "--melody", "twinkle", "--out", str(out), "--iterations", "8", "--seed", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["model"] == "bach" and summary["iterations"] == 8 and out.is_file()
+    bad = subprocess.run(
+        [*cli, "enhance", "--melody", "twinkle", "--out", str(tmp_path / "d.mid"), "--bars", "two"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--bars" in bad.stderr
+
+
+def test_compose_can_revise_its_accompaniment_with_the_genres_enhance_model(tmp_path: Path) -> None:
+    plain = compose("ode_to_joy", "bach", out_midi=tmp_path / "p.mid", seed=4)
+    revised = compose("ode_to_joy", "bach", out_midi=tmp_path / "r.mid", seed=4, rewrite=8)
+    assert revised.summary["rewrite"] == 8 and plain.summary["rewrite"] == 0
+    assert revised.multitrack.notes(0) == plain.multitrack.notes(0)  # the melody stays
+    assert [revised.multitrack.notes(k) for k in (1, 2, 3)] != [plain.multitrack.notes(k) for k in (1, 2, 3)]
+    assert all(len(revised.multitrack.notes(k)) > 0 for k in (1, 2, 3))
+    with pytest.raises(MuseforgeError, match="no Enhance model ships for 'jazz'"):
+        compose("ode_to_joy", "jazz", out_midi=tmp_path / "j.mid", rewrite=8)
+    assert not (tmp_path / "j.mid").exists()
