@@ -128,6 +128,14 @@ class Context:
         tensor.copy_(values / self.world_size)
         return tensor
 
+    def barrier(self) -> None:
+        """Wait until every process gets here (nothing when single)."""
+        if not self.distributed or self.world_size == 1:
+            return
+        import torch.distributed as dist
+
+        dist.barrier()
+
     def broadcast_object(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every process (pickled; tensors should be on the CPU)."""
         if not self.distributed:

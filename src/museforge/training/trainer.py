@@ -23,6 +23,7 @@ same step (every step on the CPU, every :data:`DIST_SYNC_STEPS_CUDA` steps on CU
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import signal
@@ -180,7 +181,16 @@ def train(
             trainer = Trainer(
                 config, progress=progress and ctx.is_main, stop_event=stop_event, on_epoch=on_epoch, ctx=ctx
             )
-            return trainer.run()
+            try:
+                result = trainer.run()
+            finally:
+                # the DDP wrappers (and their reducers' threads) go before the process group they use: a group
+                # destroyed under a live wrapper can abort the process at exit ("terminate called ...")
+                trainer.release()
+                del trainer
+                gc.collect()
+            ctx.barrier()  # every process has finished with the group before any leaves it
+            return result
 
 
 class Trainer(RunFolder):
@@ -234,6 +244,10 @@ class Trainer(RunFolder):
                 self._resume_card(stored)
             elif ctx.is_main:
                 self._create(rng_states)
+
+    def release(self) -> None:
+        """Drop the task (its networks' DDP wrappers with it); the trainer cannot train after this."""
+        self.task = None  # type: ignore[assignment]
 
     def _check_same_run(self) -> None:
         """Distributed: every process must have the same data and networks as process 0.
