@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -90,6 +91,9 @@ CREATE TABLE IF NOT EXISTS melodies (
 );
 """
 
+
+#: How long opening a store waits for others opening (and migrating) it at the same moment.
+OPEN_WAIT_SECONDS = 30.0
 
 #: What made a composition: ``compose`` (a GAN's accompaniment), ``enhance`` (the AR-CNN), ``extend`` (the
 #: melody Transformer).
@@ -176,12 +180,28 @@ class Database:
         self.home = self.path.parent
         try:
             self.home.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
-            self._migrate()
+            self._open()
         except (OSError, sqlite3.Error) as error:
             raise MuseforgeError(f"cannot open the store {self.path}: {error}") from None
+
+    def _open(self) -> None:
+        """Switch the database to WAL, create what is missing and migrate it.
+
+        Switching an older (rollback-journal) database to WAL needs it to itself and does not wait for the busy
+        timeout: processes opening it at the same moment retry for up to :data:`OPEN_WAIT_SECONDS`.
+        """
+        deadline = time.monotonic() + OPEN_WAIT_SECONDS
+        while True:
+            try:
+                with self._connect() as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                self._migrate()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         """Bring the database to :data:`SCHEMA_VERSION`: add the columns of every later version, once.
