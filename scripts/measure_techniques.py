@@ -45,9 +45,10 @@ def _rows(comparison: dict[str, Any]) -> dict[str, Any]:
 
 def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     from museforge.compose import load_model
-    from museforge.enhance import harmonize_windows, load_technique_model, revise_windows
+    from museforge.enhance import load_technique_model
     from museforge.evaluate.run import _comparison, _generate, _Grid, _held_out
     from museforge.generation import Generation
+    from museforge.gibbs import harmonize_windows, revise_windows
     from museforge.training.data import split_windows
 
     network, card = load_technique_model("bach", "enhance", "arcnn")
@@ -134,8 +135,8 @@ def measure_enhance_samples(network: Any, card: dict, gan: Any, gan_card: dict, 
 
 
 def measure_extend(seed: int, prompts: int) -> dict[str, Any]:
+    from museforge.continuation import continue_melody
     from museforge.enhance import load_technique_model
-    from museforge.extend import continue_melody
     from museforge.metrics.continuation import continuation_metrics, mean_metrics
     from museforge.music import tokens as tok
     from museforge.training.melody_data import MelodyData, ngram_losses, song_melodies, to_common_key

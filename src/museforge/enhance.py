@@ -31,7 +31,7 @@ import torch
 
 from museforge.errors import MuseforgeError
 from museforge.generation import window_shifts
-from museforge.gibbs import rewrite, voices_from_card
+from museforge.gibbs import in_common_key, rewrite, voices_from_card
 from museforge.music.keys import onset_histograms, transpose_rolls
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 
@@ -76,70 +76,6 @@ def check_controls(iterations: int, max_add: float, max_remove: float, temperatu
 
 
 # ------------------------------------------------------------------------------------------------- windows
-def _in_common_key(rolls: np.ndarray, shifts: np.ndarray | None, is_drum: list[bool]) -> np.ndarray:
-    return rolls if shifts is None else transpose_rolls(rolls, shifts, is_drum)
-
-
-def revise_windows(
-    network: torch.nn.Module,
-    card: dict[str, Any],
-    windows: np.ndarray,
-    *,
-    iterations: int,
-    generator: torch.Generator,
-    temperature: float = 1.0,
-    start_ratio: float = 1.0,
-) -> np.ndarray:
-    """Rewrite the accompaniment of each window on its own, the melody kept (measurements and the trainer's logs).
-
-    Parameters
-    ----------
-    windows : np.ndarray
-        ``(n, 1 + K, T, P)`` bool, melody first, ``T`` the model's window, in the melody's key.
-    start_ratio : float
-        1 writes the accompaniment afresh (what it holds is ignored); lower revises it
-        (:func:`museforge.gibbs.rewrite`).
-
-    Returns
-    -------
-    np.ndarray
-        ``(n, K, T, P)`` bool, in the melody's key.
-    """
-    data = card["data"]
-    is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
-    shifts = window_shifts(windows[:, 0], int(data["lowest_pitch"])) if data.get("common_key") else None
-    editable = np.ones(windows.shape[:3], dtype=bool)
-    editable[:, 0] = False
-    notes, _ = rewrite(
-        network,
-        _in_common_key(windows, shifts, is_drum),
-        editable,
-        voices_from_card(card),
-        iterations=iterations,
-        temperature=temperature,
-        start_ratio=start_ratio,
-        generator=generator,
-    )
-    back = _in_common_key(notes, -shifts if shifts is not None else None, is_drum)
-    return back[:, 1:]
-
-
-def harmonize_windows(
-    network: torch.nn.Module,
-    card: dict[str, Any],
-    melody: np.ndarray,
-    *,
-    iterations: int,
-    generator: torch.Generator,
-    temperature: float = 1.0,
-) -> np.ndarray:
-    """Accompaniment written afresh under each melody window ``(n, T, P)``: ``(n, K, T, P)`` bool."""
-    n_tracks = len(card["data"]["tracks"])
-    windows = np.zeros((len(melody), 1 + n_tracks, *melody.shape[1:]), dtype=bool)
-    windows[:, 0] = melody
-    return revise_windows(network, card, windows, iterations=iterations, generator=generator, temperature=temperature)
-
-
 def rewrite_piece(
     network: torch.nn.Module,
     card: dict[str, Any],
@@ -194,7 +130,7 @@ def rewrite_piece(
         if not mask.any():
             settled = start + window
             continue
-        inputs = _in_common_key(state[None, :, part], shift, is_drum)
+        inputs = in_common_key(state[None, :, part], shift, is_drum)
         notes, p = rewrite(
             network,
             inputs,
@@ -491,9 +427,7 @@ __all__ = [
     "EnhanceResult",
     "apply_budgets",
     "enhance",
-    "harmonize_windows",
     "load_technique_model",
     "revise_piece",
-    "revise_windows",
     "rewrite_piece",
 ]

@@ -22,18 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from museforge.continuation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, continue_melody
 from museforge.errors import MuseforgeError
 from museforge.music import tokens as tok
-from museforge.music.keys import common_key_shift, scale_tonics
+from museforge.music.keys import pitch_key_shift
 from museforge.music.pianoroll import Multitrack, TrackNotes
 
 #: Defaults and limits of the controls.
 DEFAULT_BARS = 8
 MAX_NEW_BARS = 64
-#: Chosen on the validation melodies (docs/results.md): at 0.9 the continuations' key fit, range, note lengths, leaps
-#: and notes per bar are together closest to the real next bars' (1.0 leaps and holds notes too much, 0.8 crowds).
-DEFAULT_TEMPERATURE = 0.9
-DEFAULT_TOP_K = 20
 MAX_TEMPERATURE = 10.0
 
 
@@ -60,84 +57,6 @@ def check_controls(bars: int, temperature: float, top_k: int) -> None:
         raise MuseforgeError(f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise MuseforgeError(f"top_k must be a whole number >= 0 (0: no limit), got {top_k!r}")
-
-
-def key_shift(notes: list[tok.Note]) -> int:
-    """Semitones that move the notes' scale to C major / A minor (0 for no notes)."""
-    histogram = np.zeros(12)
-    for p, _, _ in notes:
-        histogram[p % 12] += 1
-    return int(common_key_shift(scale_tonics(histogram[None]))[0])
-
-
-@torch.no_grad()
-def continue_melody(
-    network: torch.nn.Module,
-    notes: list[tok.Note],
-    n_bars: int,
-    steps_per_bar: int,
-    new_bars: int,
-    *,
-    temperature: float = DEFAULT_TEMPERATURE,
-    top_k: int = DEFAULT_TOP_K,
-    generator: torch.Generator | None = None,
-) -> list[tok.Note]:
-    """The notes of ``new_bars`` bars that follow a prompt of ``n_bars`` bars (both in the model's key).
-
-    Parameters
-    ----------
-    network : MelodyTransformer
-        ``tokens (1, L) -> logits (1, L, vocab)``.
-    notes : list of (pitch, start, end)
-        The prompt, steps from its first bar line.
-    n_bars, steps_per_bar : int
-        The prompt's bars and the meter's steps per bar.
-    new_bars : int
-        Bars to write.
-
-    Returns
-    -------
-    list of (pitch, start, end)
-        The continuation, steps from the prompt's first bar line (starting at ``n_bars * steps_per_bar``).
-    """
-    cfg = network.config
-    tokenizer = tok.MelodyTokenizer(steps_per_bar)
-    sequence = [tok.BOS, *tokenizer.encode(notes, n_bars), tok.BAR]
-    prompt_length = len(sequence) - 1
-    bar = n_bars
-    busy_until = max([e for _, _, e in notes], default=0)
-    busy_until = min(busy_until, n_bars * steps_per_bar + steps_per_bar - 1)
-    pitch_ok = np.zeros(tok.VOCAB_SIZE, dtype=bool)
-    pitch_ok[: tok.pitch(0)] = True
-    pitch_ok[tok.pitch(cfg.lowest_pitch) : tok.pitch(cfg.lowest_pitch + cfg.n_pitches)] = True
-    pitch_ok[tok.duration(1) :] = True
-    device = next(network.parameters()).device
-    was_training = network.training
-    network.eval()
-    limit = new_bars * (1 + 3 * steps_per_bar) + 1
-    try:
-        for _ in range(limit):
-            context = torch.tensor(sequence[-cfg.block_size :], device=device).view(1, -1)
-            logits = network(context)[0, -1].float() / temperature
-            allowed = tokenizer.allowed(sequence, busy_until - bar * steps_per_bar) & pitch_ok
-            logits[~torch.from_numpy(allowed).to(device)] = -math.inf
-            if top_k:
-                kth = torch.topk(logits, min(top_k, int(allowed.sum()))).values[-1]
-                logits[logits < kth] = -math.inf
-            token = int(torch.multinomial(torch.softmax(logits, dim=-1).cpu(), 1, generator=generator))
-            if token == tok.BAR:
-                if bar + 1 >= n_bars + new_bars:
-                    break
-                bar += 1
-            elif tok.kind(token) == "dur":
-                start = bar * steps_per_bar + tok.value(sequence[-2])
-                busy_until = start + tok.value(token)
-            sequence.append(token)
-    finally:
-        network.train(was_training)
-    continuation, _ = tokenizer.decode([tok.BAR] * n_bars + sequence[prompt_length:])
-    end = (n_bars + new_bars) * steps_per_bar  # the last note is held at most to the last bar line
-    return [(p, s, min(e, end)) for p, s, e in continuation if s >= n_bars * steps_per_bar]
 
 
 def extend(
@@ -174,7 +93,7 @@ def extend(
     if math.ceil((n_bars + bars) * steps_per_bar / (4 * resolution)) > MAX_BARS:
         raise MuseforgeError(f"the melody and its continuation would pass {MAX_BARS} four-beat bars")
     line = [(p, s, e) for p, s, e in tok.top_line(source.rolls[0])]
-    shift = key_shift(line) if card["data"].get("common_key") else 0
+    shift = pitch_key_shift(p for p, _, _ in line) if card["data"].get("common_key") else 0
     seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     rng = torch.Generator().manual_seed(seed)
     prompt = [(p + shift, s, e) for p, s, e in line]
@@ -206,4 +125,4 @@ def extend(
     return ExtendResult(result, Path(out_midi), wav_path, png_path, summary)
 
 
-__all__ = ["DEFAULT_BARS", "DEFAULT_TEMPERATURE", "DEFAULT_TOP_K", "ExtendResult", "continue_melody", "extend"]
+__all__ = ["DEFAULT_BARS", "ExtendResult", "check_controls", "extend"]

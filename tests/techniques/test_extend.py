@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from museforge.continuation import continue_melody
 from museforge.errors import MuseforgeError
-from museforge.extend import continue_melody, extend
+from museforge.extend import extend
 from museforge.music import tokens as tok
 from museforge.music.keys import SCALES, scale_tonics
 from museforge.music.melodies import get_melody, melody_to_multitrack

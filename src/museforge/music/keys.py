@@ -14,6 +14,8 @@ the onsets (major or the relative minor). The same estimate serves two purposes:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -114,6 +116,15 @@ def common_key_shift(tonics: ArrayLike) -> NDArray[np.int64]:
     return np.where(t < 0, 0, (-t + 5) % 12 - 5).astype(np.int64)
 
 
+def pitch_key_shift(pitches: Iterable[int]) -> int:
+    """Semitones in ``[-5, 6]`` that move the scale holding most of these notes (MIDI pitches, one per note onset) to
+    C major / A minor; 0 for no notes."""
+    histogram = np.zeros(12)
+    for pitch in pitches:
+        histogram[int(pitch) % 12] += 1
+    return int(common_key_shift(scale_tonics(histogram[None]))[0])
+
+
 def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | None = None) -> NDArray[np.bool_]:
     """Move each window's pitched tracks by its own number of semitones; drums stay; notes pushed out are dropped.
 
@@ -159,6 +170,7 @@ __all__ = [
     "onset_histograms",
     "onsets",
     "pitch_class_matrix",
+    "pitch_key_shift",
     "scale_tonics",
     "transpose_rolls",
 ]

@@ -143,7 +143,7 @@ class ArcnnTask(OneNetworkTask):
 
     def enhance_windows(self, windows: np.ndarray, card: dict[str, Any]) -> np.ndarray:
         """The accompaniment the sampler writes from each window's melody alone: ``(n, K, T, P)`` bool."""
-        from museforge.enhance import harmonize_windows
+        from museforge.gibbs import harmonize_windows
 
         rng = torch.Generator().manual_seed(self.seed + METRICS_SEED_OFFSET)
         return harmonize_windows(self.network, card, windows[:, 0], iterations=EVAL_ITERATIONS, generator=rng)

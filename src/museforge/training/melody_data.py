@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.music.keys import common_key_shift, scale_tonics
+from museforge.music.keys import pitch_key_shift
 from museforge.music.tokens import BOS, MelodyTokenizer, Note, top_line
 
 
@@ -79,10 +79,7 @@ def song_melodies(genre: str, split: str) -> tuple[list[list[Note]], list[int], 
 
 def to_common_key(notes: list[Note], lowest: int, n_pitches: int) -> list[Note]:
     """The notes moved so that their scale is C major / A minor (notes pushed out of the window are dropped)."""
-    histogram = np.zeros(12)
-    for p, _, _ in notes:
-        histogram[p % 12] += 1
-    shift = int(common_key_shift(scale_tonics(histogram[None]))[0])
+    shift = pitch_key_shift(p for p, _, _ in notes)
     return [(p + shift, s, e) for p, s, e in notes if lowest <= p + shift < lowest + n_pitches]
 
 

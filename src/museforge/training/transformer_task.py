@@ -87,7 +87,7 @@ class TransformerTask(OneNetworkTask):
         return float(torch.stack(losses).sum()) / (x.shape[0] * (x.shape[1] - 1))
 
     def continuations(self, pairs: list[Any]) -> list[list[tuple[int, int, int]]]:
-        from museforge.extend import DEFAULT_TOP_K, continue_melody
+        from museforge.continuation import DEFAULT_TOP_K, continue_melody
 
         rng = torch.Generator().manual_seed(self.seed + METRICS_SEED_OFFSET)
         spb = self.data.facts.steps_per_bar
