@@ -32,7 +32,7 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.generation import window_shifts
 from museforge.gibbs import in_common_key, rewrite, voices_from_card
-from museforge.music.keys import onset_histograms, transpose_rolls
+from museforge.music.keys import transpose_rolls
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
@@ -112,8 +112,7 @@ def rewrite_piece(
     is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
     shift = None
     if data.get("common_key"):
-        histogram = onset_histograms(rolls[0][None], int(data["lowest_pitch"]))[0]
-        shift = window_shifts(rolls[0][None], int(data["lowest_pitch"]), histogram)
+        shift = window_shifts(rolls[0][None], int(data["lowest_pitch"]))  # one key for the whole piece
     n_windows = max(1, math.ceil(max(0, steps - window) / hop) + 1)
     padded = n_windows * hop + hop if n_windows > 1 else window
     state = np.zeros((voices, max(padded, window), rolls.shape[2]), dtype=bool)

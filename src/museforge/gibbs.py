@@ -105,7 +105,6 @@ def rewrite(
     temperature: float = 1.0,
     start_ratio: float | Sequence[float] = 1.0,
     generator: torch.Generator | None = None,
-    polish: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rewrite the editable cells of some windows.
 
@@ -165,13 +164,8 @@ def rewrite(
         probs = torch.sigmoid(logits.float().masked_fill(barred, -30.0) / temperature).cpu().numpy()
     finally:
         network.train(was_training)
-    if polish:
-        decoded = np.asarray(
-            to_notes(line_evidence(probs, voices.monophonic), monophonic=voices.monophonic, hold=list(voices.hold)),
-            dtype=bool,
-        )
-    else:
-        decoded = state.cpu().numpy() > 0
+    evidence = line_evidence(probs, voices.monophonic)
+    decoded = np.asarray(to_notes(evidence, monophonic=voices.monophonic, hold=list(voices.hold)), dtype=bool)
     if n == 0:
         return decoded, probs
     keep = ~np.asarray(editable, dtype=bool)[..., None]
