@@ -1,9 +1,11 @@
 """What the benchmarks measure: the models at their default shapes and at the reference implementations' shapes.
 
-The reference figures are the public PyTorch MuseGAN implementations measured with their default settings
-(see issue 7 and docs/performance.md): samples/s = batch x generator updates per second, each update with its
-critic steps. At a reference shape museforge's MuseGAN is sized to about the reference's parameter counts and
-runs the reference's batch and update ratio, so samples/s compare like for like.
+At a reference's shape museforge's MuseGAN is sized to about the reference's parameter counts and runs the
+reference's batch and update ratio. The reference itself (re-written from its published architecture in
+:mod:`bench.references`) runs in the same rounds, so its samples/s, its FLOPs per sample and the ratio are
+measured together, at the same load. The stored figures (issue 7: the public PyTorch implementations at their
+default settings, on 2 CPU cores and on one H100) were measured elsewhere, at another load: the bench prints them
+for what they are. samples/s = batch x generator updates per second, each update with its critic steps.
 """
 
 from __future__ import annotations
@@ -23,22 +25,39 @@ class Reference:
     params : str
         Its generator / critic parameter counts, as published.
     samples_per_second : dict
-        ``{(device kind, batch): samples/s}`` with device kind ``"cpu"`` (2 cores) or ``"cuda"`` (one H100).
+        Stored figures, measured elsewhere at another load (issue 7): ``{(device kind, batch): samples/s}`` with
+        device kind ``"cpu"`` (2 cores) or ``"cuda"`` (one H100).
+    live : str
+        Key of :data:`bench.references.REFERENCE_STEPS`: the reference's step, run beside museforge's.
     """
 
     name: str
     params: str
     samples_per_second: dict[tuple[str, int], float]
+    live: str
 
 
 TUTORIAL = Reference(
     "MuseGAN authors' PyTorch tutorial (ismir2019tutorial)",
     "G 314k / D 204k",
     {("cpu", 16): 48.0, ("cuda", 16): 175.0, ("cuda", 256): 2950.0},
+    "tutorial",
 )
 AKANAMETOV = Reference(
-    "akanametov/musegan", "G 6.6M / D 1.4M", {("cpu", 64): 3.0, ("cuda", 64): 334.0, ("cuda", 256): 745.0}
+    "akanametov/musegan",
+    "G 6.6M / D 1.4M",
+    {("cpu", 64): 3.0, ("cuda", 64): 334.0, ("cuda", 256): 745.0},
+    "akanametov",
 )
+
+#: Dense (no sparsity) bf16 peak of the GPUs the bench knows, TFLOP/s, from NVIDIA's data sheets; the first name
+#: found in the device's name wins. Other GPUs: ``--peak-tflops``.
+GPU_PEAK_TFLOPS: tuple[tuple[str, float], ...] = (("H100 PCIe", 756.0), ("H100", 989.0), ("H200", 989.0))
+#: The GPU goals: museforge's fast step at the tutorial shape and batch 256, this many times the tutorial's
+#: stored H100 figure (2,950 samples/s).
+GPU_TARGETS: tuple[float, ...] = (10.0, 20.0)
+#: Fewest timing rounds that make a figure (fewer: a smoke run, and the bench says so).
+MIN_ROUNDS = 5
 
 
 @dataclass(frozen=True)

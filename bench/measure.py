@@ -1,11 +1,11 @@
-"""Timing, peak memory and FLOP counting for the benchmarks.
+"""Timing, peak memory, FLOP counting and the machine's load for the benchmarks.
 
-Timings alternate the variants being compared in rounds (A, B, A, B, ...) and report the median round, so a
-busy machine slows both alike and ratios stay meaningful. Peak memory is the growth over the level before the
-measured call: on CUDA from the caching allocator's peak, on the CPU from the process's resident set sampled
-every millisecond in a child process where large tensors are mapped and unmapped directly
-(:data:`MALLOC_ENV`), which would
-slow the timings down, so they run apart.
+Timings alternate the variants being compared in rounds (A, B, A, B, ...), each variant running about the same
+wall time per round, and report the median round, so a busy machine slows all alike and ratios stay meaningful;
+the ratio of two variants is also taken round by round, to show its spread. Peak memory is the growth over the
+level before the measured call: on CUDA from the caching allocator's peak, on the CPU from the process's resident
+set sampled every millisecond in a child process where large tensors are mapped and unmapped directly
+(:data:`MALLOC_ENV`), which would slow the timings down, so they run apart.
 """
 
 from __future__ import annotations
@@ -69,19 +69,40 @@ def peak_memory(fn: Callable[[], Any], device: torch.device) -> int:
     return max(peak[0], _resident_bytes()) - before
 
 
-def interleaved_seconds(
-    variants: dict[str, Callable[[], Any]], device: torch.device, rounds: int, calls: int
-) -> dict[str, float]:
-    """Median seconds per call of each variant, timed in alternating rounds of ``calls`` calls."""
+def load_average() -> float:
+    """The machine's 1-minute load average (runnable processes; 2 on a busy 2-core machine), or -1 if unknown."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return -1.0
+
+
+def interleaved_rounds(
+    variants: dict[str, Callable[[], Any]], device: torch.device, rounds: int, calls: int | dict[str, int]
+) -> dict[str, list[float]]:
+    """Seconds per call of each variant in each of ``rounds`` alternating rounds.
+
+    ``calls`` is the number of calls per round, for all variants or per variant (to give each about the same
+    wall time per round).
+    """
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, fn in variants.items():
+            n = calls[name] if isinstance(calls, dict) else calls
             synchronize(device)
             start = time.perf_counter()
-            for _ in range(calls):
+            for _ in range(n):
                 fn()
             synchronize(device)
-            times[name].append((time.perf_counter() - start) / calls)
+            times[name].append((time.perf_counter() - start) / n)
+    return times
+
+
+def interleaved_seconds(
+    variants: dict[str, Callable[[], Any]], device: torch.device, rounds: int, calls: int | dict[str, int]
+) -> dict[str, float]:
+    """Median seconds per call of each variant, timed in alternating rounds (:func:`interleaved_rounds`)."""
+    times = interleaved_rounds(variants, device, rounds, calls)
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -126,7 +126,7 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume
         config = TrainConfig(
             name=name,
             genre=genre,
-            model=recipe["model"],
+            architecture=recipe["model"],
             model_config=recipe["model_config"],
             max_steps=max_steps,
             samples_per_epoch=1,
@@ -157,7 +157,7 @@ def train_technique(key: str, source: Path, minutes: float, max_steps: int, resu
         config = TrainConfig(
             name=name,
             genre=recipe["genre"],
-            model=recipe["model"],
+            architecture=recipe["model"],
             model_config=recipe["model_config"],
             max_steps=max_steps,
             samples_per_epoch=1,

@@ -1,17 +1,35 @@
-"""Shared fixtures: every test runs with its own empty MUSEFORGE_HOME; real data comes from ../shared/datasets."""
+"""Shared fixtures: every test runs with its own empty MUSEFORGE_HOME and writes temporary files (its child
+processes too: torchrun's, the bench's) under pytest's temporary folder; real data comes from ../shared/datasets."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.tiny_models import TINY_UNET
+
 REPO = Path(__file__).resolve().parents[1]
 #: The read-only real MIDI data beside the project (CI gets a copy there too).
 SHARED_DATASETS = Path(os.environ.get("MUSEFORGE_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """TMPDIR (for this process and the children it starts) inside pytest's temporary folder for the session."""
+    folder = tmp_path_factory.mktemp("tmpdir")
+    before_env, before_module = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
+    yield folder
+    tempfile.tempdir = before_module
+    if before_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before_env
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +48,6 @@ def shared_datasets() -> Path:
     return SHARED_DATASETS
 
 
-#: A U-Net small enough to train a few steps in seconds on two CPU cores.
-TINY_UNET = {"noise_dim": 8, "noise_channels": 4, "base_channels": 4, "max_channels": 16, "critic_base_channels": 4}
-
-
 @pytest.fixture(scope="session")
 def make_tiny_bach_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Callable[..., Path]:
     """Makes a data home holding ``songs`` real JSB chorales built and a tiny U-Net ``name`` trained on them.
@@ -48,7 +62,7 @@ def make_tiny_bach_home(tmp_path_factory: pytest.TempPathFactory, shared_dataset
         home = tmp_path_factory.mktemp(label)
         run: dict[str, Any] = {
             "genre": "bach",
-            "model": "unet",
+            "architecture": "unet",
             "epochs": 1,
             "max_steps": 2,
             "batch_size": 4,

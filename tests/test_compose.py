@@ -15,6 +15,7 @@ from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.pretrained import list_pretrained
+from tests.tiny_models import TINY_UNET
 
 GENRES = ("bach", "pop", "rock", "jazz", "symphony")
 
@@ -103,6 +104,7 @@ def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_compose_writes_files_and_json(tmp_path: Path, museforge_home: Path) -> None:
     done = run_cli(
         "compose", "--melody", "frere_jacques", "--genre", "rock", "--out", str(tmp_path / "r.mid"),
@@ -133,6 +135,7 @@ def _drums_only(path: Path) -> Path:
         ("too_long", "limit is 512 bars"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_code_2(case: str, message: str, tmp_path: Path, museforge_home: Path) -> None:
     melody, model, out = "twinkle", "pop", tmp_path / "out.mid"
     if case == "not_midi":
@@ -164,21 +167,21 @@ def test_bad_input_is_one_line_and_exit_code_2(case: str, message: str, tmp_path
     assert not out.exists()
 
 
-def test_a_failed_or_running_model_cannot_compose(shared_datasets: Path, tmp_path: Path) -> None:
+def test_a_failed_model_cannot_compose(shared_datasets: Path, tmp_path: Path) -> None:
     from museforge.datasets.build import build_dataset
     from museforge.errors import MuseforgeError
     from museforge.training import TrainConfig, train
     from museforge.training.registry import model_dir, read_card, write_card
 
     build_dataset("bach", shared_datasets, limit=8)
-    config = TrainConfig(name="tiny", genre="bach", model="unet", epochs=1, max_steps=2, batch_size=4,
-                         model_config={"base_channels": 4, "critic_base_channels": 4, "max_channels": 16},
+    config = TrainConfig(name="tiny", genre="bach", architecture="unet", epochs=1, max_steps=2, batch_size=4,
+                         model_config=TINY_UNET,
                          samples_per_epoch=0, update_ratio=1)  # fmt: skip
     train(config, progress=False)
     assert compose("twinkle", "tiny", out_midi=tmp_path / "ok.mid", seed=1).multitrack.n_tracks == 4
     card = read_card(model_dir("tiny"))
-    write_card(model_dir("tiny"), {**card, "status": "failed"})
-    with pytest.raises(MuseforgeError, match="is failed: only a completed model can compose"):
+    write_card(model_dir("tiny"), {**card, "status": "failed", "error": "out of memory"})
+    with pytest.raises(MuseforgeError, match=r"failed \(out of memory\): it cannot compose"):
         compose("twinkle", "tiny", out_midi=tmp_path / "no.mid")
     assert not (tmp_path / "no.mid").exists()
 
@@ -201,3 +204,83 @@ def test_bars_are_counted_in_the_melodys_own_meter(tmp_path: Path) -> None:
     write_midi(six_eight, tmp_path / "six_eight.mid")
     result = compose(tmp_path / "six_eight.mid", "pop", out_midi=tmp_path / "s.mid", seed=1)
     assert result.summary["bars"] == 8 and result.summary["meter"] == "6/8"
+
+
+# ------------------------------------------------------------------------------------- the musician's controls
+def test_tracks_programs_tempo_and_transpose_shape_the_composition(tmp_path: Path) -> None:
+    plain = compose("ode_to_joy", "jazz", seed=4)
+    assert plain.midi_path is None and plain.summary["midi"] is None  # no path: nothing written, music returned
+    assert not list(tmp_path.iterdir())
+    result = compose(
+        "ode_to_joy", "jazz", seed=4, tracks=["bass", "drums"], programs={"bass": 32, "drums": 32}, tempo=90,
+        transpose=-2, out_midi=tmp_path / "c.mid",
+    )  # fmt: skip
+    assert result.multitrack.roles == ["melody", "bass", "drums"]
+    assert result.multitrack.programs[1:] == [32, 32] and result.multitrack.is_drum == [False, False, True]
+    assert [t["instrument"] for t in result.summary["tracks"][1:]] == ["Acoustic Bass", "Jazz Kit"]
+    melody = melody_to_multitrack(get_melody("ode_to_joy"), 4)
+    assert [(p + 2, s, e) for p, s, e, _ in result.multitrack.notes(0)] == [(p, s, e) for p, s, e, _ in melody.notes(0)]
+    written = read_midi(tmp_path / "c.mid", resolution=4)
+    assert written.tempo == pytest.approx(90, abs=0.01) and result.summary["tempo"] == pytest.approx(90)
+    assert written.roles == ["melody", "bass", "drums"] and written.programs[1] == 32 and written.is_drum[2]
+    assert result.summary["transpose"] == -2
+
+
+def test_the_melody_track_of_a_multitrack_file_can_be_chosen_by_name_or_number(tmp_path: Path) -> None:
+    low = [(48 + (i % 3), i * 4, i * 4 + 4, 80) for i in range(16)]
+    high = [(72 + (i % 5), i * 4, i * 4 + 4, 80) for i in range(16)]
+    song = Multitrack.from_notes(
+        [TrackNotes("Cello", "strings", 42, False, low), TrackNotes("Flute", "woodwinds", 73, False, high)], 4
+    )
+    write_midi(song, tmp_path / "two.mid")
+    guessed = compose(tmp_path / "two.mid", "pop", seed=1)
+    assert guessed.summary["melody_track"] == {"index": 1, "name": "Flute", "of": 2}
+    for choice in ("cello", 0, "0"):
+        chosen = compose(tmp_path / "two.mid", "pop", seed=1, melody_track=choice, out_midi=tmp_path / "c.mid")
+        assert chosen.summary["melody_track"] == {"index": 0, "name": "Cello", "of": 2}
+        assert [n[0] for n in chosen.multitrack.notes(0)] == [n[0] for n in low]
+        assert chosen.summary["tracks"][0]["name"] == "Cello (melody)"  # the output says which track it was
+        assert read_midi(tmp_path / "c.mid", resolution=4).roles[0] == "melody"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tracks": ["bass", "tuba"]}, "no track 'tuba'"),
+        ({"tracks": []}, "at least one track"),
+        ({"programs": {"bass": 128}}, "0-127"),
+        ({"programs": {"violin": 40}}, "no such track"),
+        ({"tempo": 10}, "20 to 300 bpm"),
+        ({"transpose": 13}, "-12 to 12"),
+        ({"melody_track": 5}, "no track 5"),
+        ({"melody_track": "Oboe"}, "no track named 'Oboe'"),
+        ({"seed": -1}, "seed must be"),
+        ({"out_midi": Path("x.wav")}, "must end in .mid"),
+    ],
+)
+def test_bad_controls_are_one_line_errors(kwargs: dict, message: str, tmp_path: Path) -> None:
+    from museforge.errors import MuseforgeError
+
+    with pytest.raises(MuseforgeError, match=message):
+        compose("twinkle", "jazz", **{"seed": 1, **kwargs})
+
+
+def test_a_stopped_model_with_a_checkpoint_composes(shared_datasets: Path, tmp_path: Path) -> None:
+    from museforge.datasets.build import build_dataset
+    from museforge.training import TrainConfig, train
+    from museforge.training.registry import GENERATOR_FILE, list_models, model_dir, read_card, write_card
+
+    build_dataset("bach", shared_datasets, limit=8)
+    config = TrainConfig(name="halt", genre="bach", architecture="unet", epochs=3, max_steps=2, batch_size=4,
+                         model_config=TINY_UNET,
+                         samples_per_epoch=0, update_ratio=1)  # fmt: skip
+    train(config, progress=False)
+    card = read_card(model_dir("halt"))
+    write_card(model_dir("halt"), {**card, "status": "stopped"})
+    assert compose("twinkle", "halt", seed=1).multitrack.n_tracks == 4
+    assert [m["can_compose"] for m in list_models()] == [True]
+    (model_dir("halt") / GENERATOR_FILE).unlink()
+    from museforge.errors import MuseforgeError
+
+    with pytest.raises(MuseforgeError, match="has no checkpoint yet"):
+        compose("twinkle", "halt", seed=1)

@@ -44,6 +44,7 @@ def valid_model_windows() -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ a model
+@pytest.mark.slow
 def test_evaluate_model_end_to_end(home: Path, tmp_path: Path) -> None:
     windows = valid_model_windows()
     plot = tmp_path / "tiny.png"
@@ -105,6 +106,7 @@ def test_evaluate_model_end_to_end(home: Path, tmp_path: Path) -> None:
     assert set(result["timing"]) >= {"load", "generate", "metrics", "classifier", "plot", "total"}
 
 
+@pytest.mark.slow
 def test_evaluate_model_is_deterministic(home: Path) -> None:
     first = ev.evaluate_model("tiny", samples=40, seed=1, classifier=False)
     again = ev.evaluate_model("tiny", samples=40, seed=1, classifier=False)
@@ -114,6 +116,7 @@ def test_evaluate_model_is_deterministic(home: Path) -> None:
     assert first["tonal_distances"] == again["tonal_distances"]
 
 
+@pytest.mark.slow
 def test_format_evaluation(home: Path) -> None:
     result = ev.evaluate_model("tiny", samples=24, split="test")
     text = ev.format_evaluation(result)
@@ -203,6 +206,7 @@ def test_voice_leading_pools_windows_without_joining_them() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ classifier
+@pytest.mark.slow
 def test_classifier_tells_empty_rolls_from_real_ones(home: Path) -> None:
     windows = load_dataset("bach").windows("valid")
     songs = load_dataset("bach").song_index("valid")
@@ -318,6 +322,7 @@ def test_shipping_bar_checks_every_metric_within_15_percent() -> None:
         ev.shipping_bar({"kind": "data", "tracks": {}})
 
 
+@pytest.mark.slow
 def test_training_logs_show_the_numbers_evaluate_gives_for_the_same_weights(home: Path) -> None:
     """The trainer's per-epoch metrics and `museforge evaluate` take one path: same windows, noise, notes."""
     from museforge.training.evaluation import METRICS_SEED_OFFSET
@@ -341,6 +346,7 @@ def test_training_logs_show_the_numbers_evaluate_gives_for_the_same_weights(home
     assert other["tracks"] != result["tracks"]
 
 
+@pytest.mark.slow
 def test_evaluate_samples_composes_the_built_in_melodies(home: Path) -> None:
     result = ev.evaluate_samples("tiny", seeds=(0, 1), real_windows=40)
     from museforge.music.melodies import list_melodies
@@ -356,6 +362,7 @@ def test_evaluate_samples_composes_the_built_in_melodies(home: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ docs/results.md
+@pytest.mark.slow
 def test_write_results_markdown_for_shipped_models(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import museforge.pretrained
     from museforge.report import REGENERATE, write_results_markdown

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from museforge.errors import MuseforgeError, NotFoundError
+from museforge.files import atomic_write
 from museforge.music.pianoroll import Multitrack
 
 #: GM soundfonts tried in order when none is given: Debian/Ubuntu's and other distributions' FluidR3.
@@ -280,14 +281,12 @@ def _render_tail(audio: np.ndarray, start: int, render: Any, sample_rate: int) -
 
 def _write_wav(pcm: np.ndarray, sample_rate: int, path: Path) -> None:
     """Write (samples, 2) int16 ``pcm`` as a WAV file through a temporary name."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
+
+    def write(temporary: Path) -> None:
         with wave.open(str(temporary), "wb") as out:
             out.setnchannels(2)
             out.setsampwidth(2)
             out.setframerate(sample_rate)
             out.writeframes(pcm.tobytes())
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+
+    atomic_write(path, write)

@@ -8,9 +8,11 @@ Heavy modules (torch) are imported inside the commands that need them, so ``muse
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from museforge.commands.data import cmd_datasets_build, cmd_datasets_download, cmd_datasets_list, cmd_melodies_list
 from museforge.commands.models import (
@@ -21,18 +23,59 @@ from museforge.commands.models import (
     cmd_models_stop,
     cmd_train,
 )
-from museforge.commands.music import cmd_compose, cmd_demo, cmd_enhance, cmd_evaluate, cmd_extend, cmd_serve
+from museforge.commands.music import (
+    cmd_compose,
+    cmd_demo,
+    cmd_enhance,
+    cmd_evaluate,
+    cmd_extend,
+    cmd_regenerate,
+    cmd_serve,
+)
 from museforge.errors import MuseforgeError
 
 Handler = Callable[[argparse.Namespace], int]
+#: Genres, for suggestions (the library checks them; these only help a mistyped one).
+GENRE_NAMES = ("bach", "pop", "rock", "jazz", "symphony")
+#: Largest seed of a composition (the REST API's limit) and of a training run.
+COMPOSE_SEED_MAX = 2**32 - 1
+TRAIN_SEED_MAX = 2**31 - 1
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line plus a suggestion (``did you mean --seed?``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        if "invalid choice:" in message:
+            wrong = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
+            choices = message.split("choose from", 1)[1] if "choose from" in message else ""
+            options = [c.strip(" '\")") for c in choices.split(",")]
+            close = difflib.get_close_matches(wrong, options, n=1)
+            if close:
+                message = f"{message}; did you mean {close[0]!r}?"
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def unknown(self, extras: list[str]) -> NoReturn:
+        """Refuse arguments no option takes, suggesting the closest option for each mistyped flag."""
+        options = [o for action in self._actions for o in action.option_strings]
+        hints = []
+        for extra in extras:
+            flag = extra.split("=", 1)[0]
+            close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6) if flag.startswith("-") else []
+            hints.append(f"{extra} (did you mean {close[0]}?)" if close else extra)
+        self.error(f"unrecognized arguments: {' '.join(hints)}")
 
 
 # ---------------------------------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    from museforge import __version__
+
+    parser = Parser(
         prog="museforge",
         description="Train GANs on music of a genre and let them write accompaniment for your melodies.",
     )
+    parser.add_argument("--version", action="version", version=f"museforge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     datasets = commands.add_parser("datasets", help="list, build and download the genre training datasets")
@@ -41,20 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_datasets_list)
     build = datasets_commands.add_parser("build", help="turn a genre's source into training windows")
-    build.add_argument("genre")
+    build.add_argument("genre", type=_genre)
     build.add_argument(
         "--source",
         metavar="DIR",
         help="folder laid out like ../shared/datasets (default: bach from "
         "the music21 corpus; other genres: the downloaded copy)",
     )
-    build.add_argument("--resolution", type=_positive_int, help="steps per beat (default 4 for bach, 12 otherwise)")
+    build.add_argument(
+        "--resolution", type=_positive_int, help="steps per beat (default: what the genre's models need, 4)"
+    )
     build.add_argument("--bars", type=_positive_int, default=4, help="bars per window (default 4)")
     build.add_argument("--limit", type=_positive_int, help="read at most this many songs")
     build.add_argument("--json", action="store_true", help="print the manifest as JSON")
     build.set_defaults(handler=cmd_datasets_build)
     download = datasets_commands.add_parser("download", help="fetch a genre's public source, checksums verified")
-    download.add_argument("genre")
+    download.add_argument("genre", type=_genre)
     download.add_argument("--mirror", metavar="URL", help="base URL replacing https://raw.githubusercontent.com")
     download.set_defaults(handler=cmd_datasets_download)
 
@@ -74,7 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="architecture (default musegan): arcnn for enhance, transformer for extend",
     )
     train.add_argument(
-        "--genre", help="training dataset: bach, pop, rock, jazz or symphony (transformer: several as pop+jazz)"
+        "--genre",
+        type=_genre,
+        help="training dataset: bach, pop, rock, jazz or symphony (transformer: several as pop+jazz)",
+    )
+    train.add_argument(
+        "--size",
+        type=str.lower,
+        choices=("small", "medium", "large"),
+        help="model size: small (the shipped models' recipe, minutes on a CPU; the default on a CPU), medium "
+        "(the default on a GPU), large (the references' sizes: hours on a CPU)",
     )
     train.add_argument("--name", required=True, help="the model's name (letters, digits, - and _)")
     train.add_argument("--epochs", type=int, help="passes over the training data (default 10)")
@@ -83,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=("wgan-gp", "hinge", "nonsaturating", "lsgan"), help="GANs: default wgan-gp")
     train.add_argument("--batch-size", type=int, help="windows per batch (default 64)")
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
-    train.add_argument("--seed", type=int, help="seed of everything random (default 0)")
+    train.add_argument("--seed", type=_seed(TRAIN_SEED_MAX), help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     train.add_argument("--resume", action="store_true", help="continue the model NAME from its last checkpoint")
     train.add_argument(
@@ -124,12 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     compose = commands.add_parser("compose", help="write accompaniment for a melody with a genre model")
     compose.add_argument("--melody", required=True, help="a sample name (museforge melodies list) or a MIDI file")
     which = compose.add_mutually_exclusive_group(required=True)
-    which.add_argument("--genre", help="use the shipped model of this genre")
+    which.add_argument("--genre", type=_genre, help="use the shipped model of this genre")
     which.add_argument("--model", help="use this trained model (or a genre's shipped model)")
     compose.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     compose.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     compose.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
-    compose.add_argument("--seed", type=int, help="make the result reproducible")
+    compose.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
+    _add_controls(compose)
     compose.add_argument(
         "--sampling",
         choices=("threshold", "bernoulli"),
@@ -145,6 +200,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
+
+    regenerate = commands.add_parser(
+        "regenerate", help="generate some tracks or bars of a composition again, keeping every other note"
+    )
+    regenerate.add_argument("previous", metavar="PREVIOUS.mid", help="a composition written by museforge compose")
+    which = regenerate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--genre", type=_genre, help="the shipped model of this genre (the one that composed it)")
+    which.add_argument("--model", help="the model that composed it (a trained model or a genre)")
+    regenerate.add_argument("--tracks", help="comma-separated roles to generate again (default: all)")
+    regenerate.add_argument("--bars", metavar="N[-M]", help="generate only these bars again (1-based, inclusive)")
+    regenerate.add_argument(
+        "--previous-seed",
+        type=_seed(COMPOSE_SEED_MAX),
+        help="the seed PREVIOUS was composed with: MuseGAN keeps its shared ideas and redraws only what changes",
+    )
+    regenerate.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
+    regenerate.add_argument("--program", action="append", metavar="ROLE=N", help="GM program of a track (0-127)")
+    regenerate.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
+    regenerate.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    regenerate.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    regenerate.add_argument("--json", action="store_true", help="print a JSON summary")
+    regenerate.set_defaults(handler=cmd_regenerate)
 
     enhance = commands.add_parser(
         "enhance", help="rewrite notes with the AR-CNN: harmonise a melody, or redo tracks or bars of a composition"
@@ -164,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--temperature", type=float, default=1.0, help="creative risk (default 1; higher: bolder)")
     enhance.add_argument("--tracks", help="comma-separated roles to rewrite (default: the accompaniment; or melody)")
     enhance.add_argument("--bars", metavar="N[-M]", help="rewrite only these bars (1-based, inclusive)")
-    enhance.add_argument("--seed", type=int, help="make the result reproducible")
+    enhance.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
+    enhance.add_argument("--melody-track", metavar="NAME|INDEX", help=MELODY_TRACK_HELP)
     enhance.add_argument("--json", action="store_true", help="print a JSON summary")
     enhance.set_defaults(handler=cmd_enhance)
 
@@ -177,13 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     extend.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
     extend.add_argument("--temperature", type=float, help="creative risk (default 0.9; higher: bolder)")
     extend.add_argument("--top-k", type=int, help="draw among the k likeliest tokens (default 20; 0: all)")
-    extend.add_argument("--seed", type=int, help="make the result reproducible")
+    extend.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
+    extend.add_argument("--melody-track", metavar="NAME|INDEX", help=MELODY_TRACK_HELP)
     extend.add_argument("--json", action="store_true", help="print a JSON summary")
     extend.set_defaults(handler=cmd_extend)
 
     demo = commands.add_parser("demo", help="compose a sample melody with every shipped genre model")
     demo.add_argument("--out", default="out", metavar="DIR", help="folder for the MIDI, WAV and PNG files")
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), default=1)
     demo.add_argument("--no-audio", action="store_true", help="skip the WAV files")
     demo.set_defaults(handler=cmd_demo)
 
@@ -198,21 +277,68 @@ def build_parser() -> argparse.ArgumentParser:
         default="valid",
         help="held-out melodies of a split, or the built-in samples (against the test split's real music)",
     )
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), default=0)
     evaluate.add_argument("--no-classifier", action="store_true", help="skip the real-vs-generated classifier")
     evaluate.add_argument("--plot", metavar="PNG", help="write metric bars and loss curves to this PNG")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
-    evaluate.add_argument("--data", metavar="GENRE", help="metrics of a built dataset (the reference row)")
+    evaluate.add_argument("--data", metavar="GENRE", type=_genre, help="metrics of a built dataset (the reference row)")
     evaluate.add_argument("--split", choices=("train", "valid", "test"), default="train", help="with --data")
     evaluate.add_argument("--results", metavar="MD", help="evaluate every shipped model and write this markdown")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     serve = commands.add_parser("serve", help="run the web studio and REST API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on, 1-65535 (default 8000)")
     serve.add_argument("--data-dir", metavar="DIR", help="data home (default $MUSEFORGE_HOME or ~/.museforge)")
     serve.set_defaults(handler=cmd_serve)
     return parser
+
+
+MELODY_TRACK_HELP = "the track of a multi-track MIDI file that is the melody (default: the likeliest one)"
+
+
+def _add_controls(compose: argparse.ArgumentParser) -> None:
+    """The musician's controls of ``compose``."""
+    compose.add_argument("--tracks", help="comma-separated accompaniment roles to generate (default: all)")
+    compose.add_argument(
+        "--program",
+        action="append",
+        metavar="ROLE=N",
+        help="General MIDI program (0-127) of an accompaniment track, e.g. bass=33; repeat for several",
+    )
+    compose.add_argument(
+        "--tempo", type=float, metavar="BPM", help="tempo of the output, 20-300 (default: the melody's)"
+    )
+    compose.add_argument("--transpose", type=int, default=0, metavar="SEMITONES", help="move the melody, -12..12")
+    compose.add_argument("--melody-track", metavar="NAME|INDEX", help=MELODY_TRACK_HELP)
+
+
+def _genre(text: str) -> str:
+    """A genre (or model) name, case-insensitively for the genres."""
+    return text.lower() if text.lower() in GENRE_NAMES or "+" in text else text
+
+
+def _seed(maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 0 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"a seed is 0 to {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -227,7 +353,10 @@ def _positive_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _leaf_parser(parser, argv).unknown(extras)
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -248,6 +377,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _leaf_parser(parser: Parser, argv: Sequence[str] | None) -> Parser:
+    """The (sub)parser of the command the arguments name, e.g. ``compose`` or ``models show``."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    current = parser
+    while True:
+        sub = next((a for a in current._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None:
+            return current
+        word = next((w for w in words if w in sub.choices), None)
+        if word is None:
+            return current
+        current = sub.choices[word]
+        words = words[words.index(word) + 1 :]
 
 
 if __name__ == "__main__":

@@ -18,23 +18,36 @@ notes are chosen, so the music carries across window edges instead of restarting
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from museforge.arrangement import (
+    check_programs,
+    check_seed,
+    check_tempo,
+    check_tracks,
+    check_transpose,
+    retempo,
+    select_melody_track,
+    transpose_melody,
+)
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.generation import Generation
+from museforge.models.base import Generator
 from museforge.music.keys import onset_histograms
-from museforge.music.midi import read_midi, write_midi
+from museforge.music.melodies import MAX_BARS
+from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
+from museforge.music.tracks import melody_track_name
+from museforge.outputs import check_output_paths, tracks_and_files, write_outputs
 from museforge.pretrained import list_pretrained, pretrained_card_path
-from museforge.training.registry import list_models, load_generator, model_dir
+from museforge.training.registry import compose_refusal, list_models, load_generator, model_dir
 
-#: The longest melody composed in one call, in 4-beat bars (about 17 minutes at 120 bpm).
-MAX_BARS = 512
 #: Most windows generated in one forward pass (bounds memory for long melodies).
 WINDOW_BATCH = 64
 #: The probability above which a generated step sounds.
@@ -43,10 +56,10 @@ DEFAULT_THRESHOLD = 0.5
 
 @dataclass
 class ComposeResult:
-    """What :func:`compose` made: the composition and the files written."""
+    """What :func:`compose` made: the composition and the files written (None where nothing was asked)."""
 
     multitrack: Multitrack
-    midi_path: Path
+    midi_path: Path | None
     wav_path: Path | None = None
     png_path: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -66,17 +79,17 @@ def load_music(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
     return melody_to_multitrack(get_melody(str(melody)), resolution=resolution)
 
 
-def load_melody(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
+def load_melody(melody: str | Path | Multitrack, resolution: int, melody_track: str | int | None = None) -> Multitrack:
     """The user's melody as a one-track multitrack on a grid of ``resolution`` steps per beat.
 
     ``melody`` is a built-in sample name (``museforge melodies list``), a path to a MIDI file, or a multitrack.
     From a file with several tracks, the melody is: the track whose name or program makes it the melody (role
     ``melody``); else, among pitched tracks, the one with the highest mean pitch that plays mostly one note at a
-    time (the tune a listener would sing). Drum-only input is an error.
+    time (the tune a listener would sing). Drum-only input is an error. ``melody_track`` (a track name or
+    0-based index) chooses the melody instead (:func:`museforge.arrangement.select_melody_track`).
     """
     multitrack = load_music(melody, resolution)
-    index = pick_melody_track(multitrack)
-    return multitrack.select([index])
+    return multitrack.select([select_melody_track(multitrack, melody_track)])
 
 
 def pick_melody_track(multitrack: Multitrack) -> int:
@@ -130,7 +143,7 @@ def window_noise(
     Random anchors every ``anchor_every`` windows, spherical interpolation between them.
     """
     n_anchors = n_windows // anchor_every + 2
-    anchors = generator.sample_noise(n_anchors, generator=rng)
+    anchors = cast(Generator, generator).sample_noise(n_anchors, generator=rng)
     rows = []
     for w in range(n_windows):
         k, t = divmod(w, anchor_every)
@@ -138,7 +151,20 @@ def window_noise(
     return torch.stack(rows)
 
 
-def generate_probabilities(generation: Generation, melody: np.ndarray, window: int, rng: torch.Generator) -> np.ndarray:
+def window_starts(length: int, window: int) -> list[int]:
+    """First step of each half-overlapping window that covers ``length`` steps with windows of ``window`` steps."""
+    hop = max(1, window // 2)
+    n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
+    return [w * hop for w in range(n_windows)]
+
+
+def generate_probabilities(
+    generation: Generation,
+    melody: np.ndarray,
+    window: int,
+    rng: torch.Generator,
+    noise: torch.Tensor | None = None,
+) -> np.ndarray:
     """Accompaniment probabilities for a melody of any length.
 
     Parameters
@@ -147,6 +173,8 @@ def generate_probabilities(generation: Generation, melody: np.ndarray, window: i
     melody : np.ndarray, shape (time, P), bool — the melody on the model's grid.
     window : T, the model's window length in steps (a whole number of bars).
     rng : seeded generator for the noise.
+    noise : torch.Tensor, shape (W, noise_dim), optional — each window's noise (one row per
+        :func:`window_starts` entry); default :func:`window_noise` drawn from ``rng``.
 
     Returns
     -------
@@ -154,13 +182,13 @@ def generate_probabilities(generation: Generation, melody: np.ndarray, window: i
     are cross-faded with triangular weights.
     """
     length = melody.shape[0]
+    starts = window_starts(length, window)
     hop = max(1, window // 2)
-    n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
-    padded = np.zeros(((n_windows - 1) * hop + window, melody.shape[1]), dtype=bool)
+    padded = np.zeros((starts[-1] + window, melody.shape[1]), dtype=bool)
     padded[:length] = melody
-    starts = [w * hop for w in range(n_windows)]
     inputs = np.stack([padded[s : s + window] for s in starts])
-    noise = window_noise(generation.generator, n_windows, rng)
+    if noise is None:
+        noise = window_noise(generation.generator, len(starts), rng)
     whole = onset_histograms(melody[None], generation.lowest_pitch)[0]  # the key of windows with few notes
     with torch.inference_mode():
         probs = generation.probabilities(inputs, noise, fallback=whole)  # (W, K, T, P)
@@ -179,41 +207,49 @@ def compose(
     melody: str | Path | Multitrack,
     model: str,
     *,
-    out_midi: Path,
+    out_midi: Path | None = None,
     wav: Path | None = None,
     png: Path | None = None,
     seed: int | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     sampling: str = "threshold",
     rewrite: int = 0,
+    tracks: Sequence[str] | None = None,
+    programs: Mapping[str, int] | None = None,
+    tempo: float | None = None,
+    transpose: int = 0,
+    melody_track: str | int | None = None,
 ) -> ComposeResult:
     """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
 
-    The output has the melody track unchanged plus one track per accompaniment role of the model, exactly as long
-    as the melody, at the melody's tempo. Probabilities become notes by ``sampling`` (see
-    :func:`museforge.sampling.to_notes`). ``seed`` makes the result reproducible; without it each call differs.
-    ``rewrite`` > 0 revises the accompaniment with the Enhance model of the same genre and tracks in that many
-    iterations (:func:`museforge.enhance.revise_piece`: on the Bach chorales it lifts the GAN's key fit and
-    consonance to the real music's, docs/results.md). Raises :class:`MuseforgeError` on bad input before anything
-    is written.
+    The output has the melody track unchanged (moved by ``transpose`` semitones, -12..12) plus one track per
+    accompaniment role in ``tracks`` (default: all the model's), exactly as long as the melody, at the melody's
+    tempo or ``tempo`` (20..300 bpm; tempo changes keep their proportions). ``programs`` maps roles to General
+    MIDI programs 0..127 (default the model card's; drums stay on channel 10, their program picks the kit).
+    ``melody_track`` (a track name or 0-based index) picks the melody of a multi-track file. Probabilities become
+    notes by ``sampling`` (see :func:`museforge.sampling.to_notes`). ``seed`` (0..2**32-1) makes the result
+    reproducible; without it each call differs. ``rewrite`` > 0 revises the accompaniment with the Enhance model
+    of the same genre and tracks in that many iterations (:func:`museforge.enhance.revise_piece`). Files are
+    written only where a path is given (``out_midi`` None: ``summary["midi"]`` is None). Raises
+    :class:`MuseforgeError` on bad input before anything is written.
     """
-    for path in (out_midi, wav, png):
-        if path is not None and not Path(path).parent.is_dir():
-            raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+    check_output_paths(out_midi, wav, png)
+    check_seed(seed)
+    check_tempo(tempo)
+    check_transpose(transpose)
     generator, card = load_model(model)
+    chosen = check_tracks(card, tracks)
+    chosen_programs = check_programs(card, programs)
     data = card["data"]
     reviser = _reviser(card, rewrite) if rewrite else None
     resolution = int(data["resolution"])
     lowest, n_pitches = int(data.get("lowest_pitch", 24)), int(data.get("n_pitches", 84))
     window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
 
-    source = load_melody(melody, resolution)
-    beats_per_bar = int(data.get("beats_per_bar", 4))
-    four_beat_bars = math.ceil(source.n_steps / (4 * resolution))
-    if four_beat_bars > MAX_BARS:
-        raise MuseforgeError(
-            f"the melody is {four_beat_bars} four-beat bars long; the limit is {MAX_BARS} bars (4/4, 17 minutes at 120)"
-        )
+    music = load_music(melody, resolution)
+    melody_index = select_melody_track(music, melody_track)
+    source = transpose_melody(music.select([melody_index]), int(transpose))
+    check_length(source)
 
     seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     rng = torch.Generator().manual_seed(seed)
@@ -225,21 +261,12 @@ def compose(
 
         sounding = revise_piece(*reviser, melody_roll(source, lowest, n_pitches), sounding, rewrite, rng)
 
-    accompaniment = data["tracks"]  # the card lists the accompaniment; the melody is data["melody"]
-    tracks = [TrackNotes(source.names[0], "melody", source.programs[0], False, source.notes(0))]
-    for k, spec in enumerate(accompaniment):
-        roll = np.zeros((sounding.shape[1], 128), dtype=bool)
-        roll[:, lowest : lowest + n_pitches] = sounding[k]
-        notes = [(p, s, e, 80 if not spec["is_drum"] else 100) for p, s, e, _ in roll_to_notes(roll)]
-        name = spec.get("name") or spec["role"].title()
-        tracks.append(TrackNotes(name, spec["role"], spec["program"], spec["is_drum"], notes))
-    result = Multitrack.from_notes(
-        tracks,
-        resolution,
-        n_steps=source.n_steps,
-        tempos=list(source.tempos),
-        time_signatures=list(source.time_signatures),
-    )
+    specs = data["tracks"]  # the card lists the accompaniment; the melody is data["melody"]
+    out_tracks = [melody_track_notes(source)]
+    for k in chosen:
+        notes = generated_notes(sounding[k], lowest, bool(specs[k]["is_drum"]))
+        out_tracks.append(accompaniment_track(specs[k], notes, chosen_programs.get(specs[k]["role"])))
+    result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
     summary = {
         "model": model,
@@ -249,11 +276,45 @@ def compose(
         "rewrite": rewrite,
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),
-        "meter_note": meter_note(source, beats_per_bar),
+        "meter_note": meter_note(source, int(data.get("beats_per_bar", 4))),
         "tempo": result.tempo,
+        "transpose": int(transpose),
+        "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
-    return ComposeResult(result, Path(out_midi), wav_path, png_path, summary)
+    return ComposeResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
+
+
+def check_length(source: Multitrack) -> None:
+    """Raise :class:`MuseforgeError` when a melody is longer than :data:`MAX_BARS` four-beat bars."""
+    four_beat_bars = math.ceil(source.n_steps / (4 * source.resolution))
+    if four_beat_bars > MAX_BARS:
+        raise MuseforgeError(
+            f"the melody is {four_beat_bars} four-beat bars long; the limit is {MAX_BARS} bars (4/4, 17 minutes at 120)"
+        )
+
+
+def melody_track_notes(source: Multitrack) -> TrackNotes:
+    """The melody as the composition's first track; its name says it is the melody (so reading the file back
+    finds it), e.g. ``"Piano (melody)"`` for a melody taken from a file's piano track."""
+    name = melody_track_name(source.names[0], source.programs[0])
+    return TrackNotes(name, "melody", source.programs[0], False, source.notes(0))
+
+
+def generated_notes(sounding: np.ndarray, lowest: int, is_drum: bool) -> list[tuple[int, int, int, int]]:
+    """Notes of one generated track: ``sounding`` (time, P) bool in the model's pitch window from ``lowest``."""
+    roll = np.zeros((sounding.shape[0], 128), dtype=bool)
+    roll[:, lowest : lowest + sounding.shape[1]] = sounding
+    return [(p, s, e, 100 if is_drum else 80) for p, s, e, _ in roll_to_notes(roll)]
+
+
+def accompaniment_track(
+    spec: Mapping[str, Any], notes: list[tuple[int, int, int, int]], program: int | None = None
+) -> TrackNotes:
+    """One accompaniment track of the card's ``spec`` (name, role, program, drums), on ``program`` if given."""
+    name = spec.get("name") or str(spec["role"]).title()
+    chosen = int(spec["program"]) if program is None else int(program)
+    return TrackNotes(name, spec["role"], chosen, bool(spec["is_drum"]), notes)
 
 
 def _reviser(card: dict[str, Any], iterations: int) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -275,46 +336,6 @@ def _reviser(card: dict[str, Any], iterations: int) -> tuple[torch.nn.Module, di
     return network, enhance_card
 
 
-def tracks_and_files(
-    result: Multitrack, out_midi: Path, wav_path: Path | None, png_path: Path | None
-) -> dict[str, Any]:
-    """The end of every pipeline's summary: each track (name, role, program, drums, notes) and the files written."""
-    return {
-        "tracks": [
-            {
-                "name": result.names[i],
-                "role": result.roles[i],
-                "program": result.programs[i],
-                "is_drum": result.is_drum[i],
-                "notes": len(result.notes(i)),
-            }
-            for i in range(result.n_tracks)
-        ],
-        "midi": str(out_midi),
-        "wav": str(wav_path) if wav_path else None,
-        "png": str(png_path) if png_path else None,
-    }
-
-
-def write_outputs(
-    result: Multitrack, out_midi: Path, wav: Path | None, png: Path | None, title: str
-) -> tuple[Path | None, Path | None]:
-    """Write a pipeline's music as MIDI, and as WAV and a piano-roll PNG when asked; returns the last two paths."""
-    write_midi(result, out_midi)
-    wav_path = png_path = None
-    if wav is not None:
-        from museforge.audio import render_wav
-
-        render_wav(result, wav)
-        wav_path = Path(wav)
-    if png is not None:
-        from museforge.plots import save_pianoroll_png
-
-        save_pianoroll_png(result, png, melody_track=0, title=title)
-        png_path = Path(png)
-    return wav_path, png_path
-
-
 def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
     """A sentence for the summary when the model's bars are not the melody's (None when they are).
 
@@ -332,15 +353,22 @@ def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
 
 
 def load_model(model: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The generator and card of ``model``: a user model of that name, else the shipped model of that genre."""
+    """The generator and card of ``model``: a user model of that name, else the shipped model of that genre.
+
+    A user model composes when :func:`museforge.training.registry.compose_refusal` allows it (it has a checkpoint
+    and its run ended without failing); a genre name is matched case-insensitively.
+    """
     user = model_dir(model)  # validates the name: it never becomes a path unchecked
     if (user / "model.json").is_file():
-        generator, card = load_generator(user)
+        from museforge.training.registry import read_card
+
+        card = read_card(user)
         refuse_other_techniques(model, card)
-        if card.get("status") != "completed":
-            raise MuseforgeError(f"model {model!r} is {card.get('status')}: only a completed model can compose")
-        return generator, card
-    card_path = pretrained_card_path(model)
+        refusal = compose_refusal(model, user, card)
+        if refusal is not None:
+            raise MuseforgeError(refusal)
+        return load_generator(user)
+    card_path = pretrained_card_path(model) or pretrained_card_path(model.lower())
     if card_path is None:
         raise NotFoundError(f"no model named {model!r}: see `museforge models list` (genres: {_genre_names()})")
     return load_generator(card_path)
@@ -365,12 +393,13 @@ def _genre_names() -> str:
 
 
 def list_composers() -> list[dict[str, Any]]:
-    """Models that can compose: the shipped genre models and every completed user model."""
+    """Models that can compose: the shipped genre models and every user GAN whose run ended, completed or stopped,
+    with a checkpoint (:func:`museforge.training.registry.compose_refusal`)."""
     models = [{"name": c["genre"], "kind": "pretrained", **c} for c in list_pretrained()]
     models += [
         {"kind": "user", **m}
         for m in list_models()
-        if m.get("status") == "completed" and m.get("architecture") not in TECHNIQUE_COMMANDS
+        if m.get("can_compose") and m.get("architecture") not in TECHNIQUE_COMMANDS
     ]
     return models
 
@@ -378,6 +407,7 @@ def list_composers() -> list[dict[str, Any]]:
 __all__ = [
     "MAX_BARS",
     "ComposeResult",
+    "check_output_paths",
     "compose",
     "generate_probabilities",
     "list_composers",

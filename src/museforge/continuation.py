@@ -9,11 +9,15 @@ the bar and after the note before, a pitch inside the model's window, a length),
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
 
 from museforge.music import tokens as tok
+
+if TYPE_CHECKING:
+    from museforge.models.transformer import TransformerConfig
 
 #: Chosen on the validation melodies (docs/quality.md): at 0.9 the continuations' key fit, range, note lengths, leaps
 #: and notes per bar are together closest to the real next bars' (1.0 leaps and holds notes too much, 0.8 crowds).
@@ -51,7 +55,7 @@ def continue_melody(
     list of (pitch, start, end)
         The continuation, steps from the prompt's first bar line (starting at ``n_bars * steps_per_bar``).
     """
-    cfg = network.config
+    cfg = cast("TransformerConfig", network.config)
     tokenizer = tok.MelodyTokenizer(steps_per_bar)
     sequence = [tok.BOS, *tokenizer.encode(notes, n_bars), tok.BAR]
     prompt_length = len(sequence) - 1

@@ -34,6 +34,7 @@ from museforge.generation import window_shifts
 from museforge.gibbs import in_common_key, rewrite, voices_from_card
 from museforge.music.keys import transpose_rolls
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
+from museforge.music.tracks import melody_track_name
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -220,10 +221,11 @@ def apply_budgets(
 
 # ------------------------------------------------------------------------------------------------- the model
 def load_technique_model(model: str, technique: str, architecture: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The network and card of ``model``: a user model of that name (with a checkpoint), else the one shipped for
-    ``technique`` under that name. A model of another architecture is an error that says which it is."""
+    """The network and card of ``model``: a user model of that name (when
+    :func:`museforge.training.registry.compose_refusal` allows it), else the one shipped for ``technique`` under that
+    name. A model of another architecture is an error that says which it is."""
     from museforge.pretrained import list_technique_models, technique_card_path
-    from museforge.training.registry import MODEL_JSON, load_generator, model_dir, read_card
+    from museforge.training.registry import MODEL_JSON, compose_refusal, load_generator, model_dir, read_card
 
     user = model_dir(model)  # validates the name
     if (user / MODEL_JSON).is_file():
@@ -232,8 +234,9 @@ def load_technique_model(model: str, technique: str, architecture: str) -> tuple
             raise MuseforgeError(
                 f"model {model!r} is a {card.get('architecture')} model; {technique} needs an {architecture} model"
             )
-        if not card.get("checkpoint"):
-            raise MuseforgeError(f"model {model!r} has no checkpoint yet: let it train for at least one epoch")
+        refusal = compose_refusal(model, user, card)  # the one status rule: a checkpoint, a run that ended
+        if refusal is not None:
+            raise MuseforgeError(refusal)
         return load_generator(user)
     path = technique_card_path(technique, model)
     if path is None:
@@ -245,14 +248,15 @@ def load_technique_model(model: str, technique: str, architecture: str) -> tuple
 
 
 # ------------------------------------------------------------------------------------------------- the pipeline
-def _piece_rolls(source: Multitrack, card: dict[str, Any]) -> tuple[np.ndarray, list[int | None], list[int]]:
-    """The model's view of the input: ``(1 + K, S, P)`` rolls, the input track of each model track (None: absent),
-    and the input tracks the model does not know (carried through unchanged)."""
-    from museforge.compose import melody_roll, pick_melody_track
+def _piece_rolls(
+    source: Multitrack, card: dict[str, Any], melody: int
+) -> tuple[np.ndarray, list[int | None], list[int]]:
+    """The model's view of the input with track ``melody`` as the melody: ``(1 + K, S, P)`` rolls, the input track
+    of each model track (None: absent), and the input tracks the model does not know (carried through unchanged)."""
+    from museforge.compose import melody_roll
 
     data = card["data"]
     lowest, n_pitches = int(data["lowest_pitch"]), int(data["n_pitches"])
-    melody = pick_melody_track(source)
     rolls = np.zeros((1 + len(data["tracks"]), source.n_steps, n_pitches), dtype=bool)
     rolls[0] = melody_roll(source.select([melody]), lowest, n_pitches)
     mapping: list[int | None] = [melody]
@@ -284,7 +288,7 @@ def _editable(
         editable[roles.index(role)] = True
     if bars is not None:
         first, last = (int(b) for b in bars)
-        downbeats = [*list(source.downbeats), source.n_steps]
+        downbeats = [*(source.downbeats if source.downbeats is not None else [0]), source.n_steps]
         n_bars = len(downbeats) - 1
         if not 1 <= first <= last <= n_bars:
             raise MuseforgeError(f"bars {first}-{last} are outside the music's bars 1-{n_bars}")
@@ -329,14 +333,18 @@ def enhance(
     temperature: float = DEFAULT_TEMPERATURE,
     tracks: list[str] | None = None,
     bars: tuple[int, int] | None = None,
+    melody_track: str | int | None = None,
 ) -> EnhanceResult:
     """Rewrite ``melody`` (a sample name, a MIDI file or a multitrack) with the AR-CNN ``model``.
 
     See the module docstring for what changes. ``tracks`` are the model's track roles to rewrite (``"melody"``
-    included, the melody may change too); ``bars`` a 1-based inclusive range. Raises :class:`MuseforgeError` on
-    bad input before anything is written.
+    included, the melody may change too); ``bars`` a 1-based inclusive range; ``melody_track`` (a track name or
+    0-based index) says which track of a multi-track file is the melody. Raises :class:`MuseforgeError` on bad
+    input before anything is written.
     """
-    from museforge.compose import MAX_BARS, load_music
+    from museforge.arrangement import select_melody_track
+    from museforge.compose import load_music
+    from museforge.music.melodies import MAX_BARS
 
     check_controls(iterations, max_add, max_remove, temperature)
     for path in (out_midi, wav, png):
@@ -348,7 +356,7 @@ def enhance(
     source = load_music(melody, resolution)
     if math.ceil(source.n_steps / (4 * resolution)) > MAX_BARS:
         raise MuseforgeError(f"the music is longer than {MAX_BARS} four-beat bars")
-    rolls, mapping, others = _piece_rolls(source, card)
+    rolls, mapping, others = _piece_rolls(source, card, select_melody_track(source, melody_track))
     editable = _editable(card, source, mapping, tracks, bars)
     # a track with no notes where it may change is written afresh; one with notes there is revised
     start_ratio = [REWRITE_START_RATIO if rolls[v][editable[v]].any() else 1.0 for v in range(len(rolls))]
@@ -370,7 +378,7 @@ def enhance(
     assert melody_index is not None
     out_tracks = [
         TrackNotes(
-            source.names[melody_index],
+            melody_track_name(source.names[melody_index], source.programs[melody_index]),
             "melody",
             source.programs[melody_index],
             False,
@@ -386,13 +394,7 @@ def enhance(
         out_tracks.append(
             TrackNotes(source.names[i], source.roles[i], source.programs[i], source.is_drum[i], source.notes(i))
         )
-    result = Multitrack.from_notes(
-        out_tracks,
-        resolution,
-        n_steps=source.n_steps,
-        tempos=list(source.tempos),
-        time_signatures=list(source.time_signatures),
-    )
+    result = source.with_tracks(out_tracks)
     from museforge.compose import tracks_and_files, write_outputs
 
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
@@ -406,7 +408,9 @@ def enhance(
         "max_remove": max_remove,
         "temperature": temperature,
         "rewritten_tracks": [
-            r for r, e in zip(["melody", *(t["role"] for t in data["tracks"])], editable.any(axis=1), strict=True) if e
+            r
+            for r, e in zip(["melody", *(t["role"] for t in data["tracks"])], np.any(editable, axis=1), strict=True)
+            if e
         ],
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),

@@ -70,13 +70,17 @@ def extend(
     seed: int | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
     top_k: int = DEFAULT_TOP_K,
+    melody_track: str | int | None = None,
 ) -> ExtendResult:
     """Continue ``melody`` for ``bars`` bars with the melody Transformer ``model`` (see the module docstring).
 
+    ``melody_track`` (a track name or 0-based index) chooses the melody of a multi-track file.
+
     Raises :class:`MuseforgeError` on bad input before anything is written.
     """
-    from museforge.compose import MAX_BARS, load_melody, tracks_and_files, write_outputs
+    from museforge.compose import load_melody, tracks_and_files, write_outputs
     from museforge.enhance import load_technique_model
+    from museforge.music.melodies import MAX_BARS
 
     check_controls(bars, temperature, top_k)
     for path in (out_midi, wav, png):
@@ -84,7 +88,7 @@ def extend(
             raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
     network, card = load_technique_model(model, "extend", "transformer")
     resolution = int(card["data"]["resolution"])
-    source = load_melody(melody, resolution)
+    source = load_melody(melody, resolution, melody_track)
     numerator, denominator = source.meter
     steps_per_bar = numerator * resolution * 4 // denominator
     if not 1 <= steps_per_bar <= tok.MAX_POSITIONS:
@@ -103,9 +107,7 @@ def extend(
     added = [(p - shift, s, e, 90) for p, s, e in new if 0 <= p - shift < 128]
     total = (n_bars + bars) * steps_per_bar
     track = TrackNotes(source.names[0], "melody", source.programs[0], False, [*source.notes(0), *added])
-    result = Multitrack.from_notes(
-        [track], resolution, n_steps=total, tempos=list(source.tempos), time_signatures=list(source.time_signatures)
-    )
+    result = source.with_tracks([track], n_steps=total)
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"extended: {source.names[0]}")
     summary = {
         "model": model,

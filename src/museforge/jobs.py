@@ -10,10 +10,14 @@ The server's :class:`JobManager` runs a dispatcher thread: it starts the oldest 
 - *interrupted*: the server shut down (SIGTERM) or died (the worker sees its parent go) while the job trained, or
   the server restarts and finds a ``training`` job with no live worker. Interrupted and stopped jobs can be
   resumed: queued again with ``resume=True``, they continue from the model's last checkpoint;
-- *failed*: the trainer raised (its message is kept) or the worker died without reporting.
+- *failed*: the trainer raised (its message is kept) or the worker died without reporting before its model had
+  a checkpoint. A worker killed from outside (the OOM killer, ``kill -9``) once its model has a checkpoint leaves
+  the job *interrupted*, so it can be resumed like the CLI's ``train --resume``.
 
 The worker (:func:`run_worker`) rebuilds the :class:`~museforge.training.config.TrainConfig` from the job, calls
-``train(config, stop_event=..., on_epoch=...)`` and writes each epoch's record to the store as it comes.
+``train(config, stop_event=..., on_epoch=..., on_progress=...)``, writes each epoch's record to the store as it
+comes and the progress inside the epoch (steps, samples/s, time left, training or evaluating) to
+``$MUSEFORGE_HOME/jobs/JOB_ID.progress.json`` (:func:`read_progress`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -34,6 +39,7 @@ from typing import Any
 
 import museforge
 from museforge.errors import MuseforgeError
+from museforge.files import atomic_write_bytes
 from museforge.store import (
     COMPLETED,
     FAILED,
@@ -49,6 +55,9 @@ from museforge.store import (
 #: Seconds a worker gets to save a checkpoint after SIGTERM before it is killed.
 SHUTDOWN_GRACE = 20.0
 INTERRUPTED_MESSAGE = "the server stopped while this job was training; resume it to continue from its last checkpoint"
+#: Seconds between the worker's writes of its progress file (the trainer reports about once a second).
+PROGRESS_INTERVAL = 0.5
+PROGRESS_SUFFIX = ".progress.json"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -96,6 +105,52 @@ def _json_ready(value: Any) -> Any:
         with contextlib.suppress(Exception):
             return value.item()
     return value
+
+
+def progress_path(store: Store, job_id: str) -> Path:
+    """The file a job's worker keeps its latest progress in: ``<jobs_dir>/<job_id>.progress.json``."""
+    return store.jobs_dir / f"{check_id(job_id, 'job')}{PROGRESS_SUFFIX}"
+
+
+def read_progress(store: Store, job_id: str) -> dict[str, Any] | None:
+    """A job's latest progress inside its epoch, or None when its worker has reported none.
+
+    ``{phase: "training" | "evaluating", epoch, step, total_steps, steps_per_epoch, step_in_epoch, samples_per_s,
+    eta_s, time}`` (see :func:`museforge.training.train`'s ``on_progress``; ``time`` is when it was written).
+    """
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(progress_path(store, job_id).read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _write_progress(path: Path, progress: dict[str, Any]) -> None:
+    """Replace the progress file atomically (a reader never sees half a file); errors are ignored."""
+    with contextlib.suppress(MuseforgeError):  # progress is a hint: a full disk must not stop the training
+        atomic_write_bytes(path, json.dumps(_json_ready(progress)).encode())
+
+
+def has_checkpoint(model_name: str) -> bool:
+    """Whether the model's folder holds a card and weights that ``resume`` can continue from."""
+    from museforge.store import model_folder
+    from museforge.training.registry import GENERATOR_FILE, MODEL_JSON
+
+    try:
+        folder = model_folder(model_name)
+    except MuseforgeError:
+        return False
+    return (folder / MODEL_JSON).is_file() and (folder / GENERATOR_FILE).is_file()
+
+
+def killed_message(code: int | None) -> str:
+    """Why a worker that ended on a signal stopped, and that the job can be resumed."""
+    try:
+        name = signal.Signals(-int(code or 0)).name
+    except ValueError:
+        name = f"signal {-int(code or 0)}"
+    hint = " (perhaps the system ran out of memory)" if name == "SIGKILL" else ""
+    return f"the training worker was killed by {name}{hint}; resume it to continue from its last checkpoint"
 
 
 def _remove_stop_file(model_name: str) -> None:
@@ -266,6 +321,12 @@ class JobManager:
             if isinstance(worker, _Orphan):  # a leftover worker of an earlier server ended without reporting
                 self.store.finish_job(job_id, INTERRUPTED, INTERRUPTED_MESSAGE, only_if_active=True)
                 continue
+            code = worker.poll()
+            if code is not None and code < 0 and self._model_of(job_id) is not None:
+                # killed from outside (OOM killer, kill -9): the last checkpoint stands, so it can be resumed
+                if self.store.finish_job(job_id, INTERRUPTED, killed_message(code), only_if_active=True):
+                    print(f"museforge: job {job_id}: {killed_message(code)}", file=sys.stderr)
+                continue
             message = (
                 f"the training worker exited with code {worker.poll()} without a result; see {self._log_path(job_id)}"
             )
@@ -280,12 +341,22 @@ class JobManager:
                 return
             self._launch(job)
 
+    def _model_of(self, job_id: str) -> str | None:
+        """The job's model name when its folder has a checkpoint to resume from, else None."""
+        try:
+            name = str(self.store.get_job(job_id)["model_name"])
+        except MuseforgeError:
+            return None
+        return name if has_checkpoint(name) else None
+
     def _log_path(self, job_id: str) -> Path:
         return self.store.jobs_dir / f"{job_id}.log"
 
     def _launch(self, job: dict[str, Any]) -> None:
         job_id = job["id"]
         _remove_stop_file(job["model_name"])
+        with contextlib.suppress(OSError):
+            progress_path(self.store, job_id).unlink(missing_ok=True)
         env = dict(os.environ)
         env["MUSEFORGE_HOME"] = str(museforge.paths.home())
         package_root = str(Path(museforge.__file__).resolve().parents[1])
@@ -354,9 +425,19 @@ def run_worker(job_id: str, store: Store) -> int:
         epochs_seen[0] = epoch
         store.add_epoch(job_id, epoch, _json_ready(record))
 
+    progress_file = progress_path(store, job_id)
+    last_write = [0.0]
+
+    def on_progress(progress: dict[str, Any]) -> None:
+        moment = time.monotonic()
+        if progress.get("phase") == "training" and moment - last_write[0] < PROGRESS_INTERVAL:
+            return
+        last_write[0] = moment
+        _write_progress(progress_file, {**progress, "time": time.time()})
+
     try:
         config = config_from_record(job["config"], resume=job["resume"]).validate()
-        result = train(config, progress=False, stop_event=stop_event, on_epoch=on_epoch)
+        result = train(config, progress=False, stop_event=stop_event, on_epoch=on_epoch, on_progress=on_progress)
     except MuseforgeError as error:
         store.finish_job(job_id, FAILED, str(error))
         print(f"museforge: job {job_id} failed: {error}", file=sys.stderr)
@@ -390,7 +471,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["QUEUED", "JobManager", "config_from_record", "config_record", "main", "run_worker", "worker_alive"]
+__all__ = [
+    "QUEUED",
+    "JobManager",
+    "config_from_record",
+    "config_record",
+    "has_checkpoint",
+    "main",
+    "read_progress",
+    "run_worker",
+    "worker_alive",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,14 @@
-"""Pictures for people: a multitrack as one piano roll, and a training run's loss and metric curves.
+"""Pictures for people: a multitrack as one piano roll (a training run's curves are :mod:`museforge.curves`).
 
-Both draw with matplotlib's object API on the Agg canvas (no display, no pyplot state, safe in threads) and
-write PNG files through a temporary name, so a reader never sees half a picture.
+Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state, safe in threads);
+:func:`save_png` writes every PNG of the project atomically, so a reader never sees half a picture.
 """
 
 from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, MaxNLocator, MultipleLocator
+from matplotlib.ticker import FixedLocator, MultipleLocator
 
 from museforge.errors import MuseforgeError
+from museforge.files import atomic_write
 from museforge.music.pianoroll import Multitrack
 
 #: The melody's colour; other tracks take :data:`PALETTE` in order, then evenly spread hues.
@@ -126,7 +127,7 @@ def plot_pianoroll(
         is_melody = track == melody
         ax.add_collection(
             PolyCollection(
-                _note_boxes(table, to_bars, multitrack.resolution),
+                list(_note_boxes(table, to_bars, multitrack.resolution)),
                 facecolors=colors[track],
                 edgecolors="#1a1a1a" if is_melody else "none",
                 linewidths=outline if is_melody else 0.0,
@@ -178,79 +179,7 @@ def save_pianoroll_png(
     """
     figure = Figure(figsize=_figure_size(multitrack))
     plot_pianoroll(multitrack, figure.add_subplot(), melody_track=melody_track, title=title)
-    _save(figure, Path(path), dpi)
-
-
-# ------------------------------------------------------------------------------------------- loss curves
-def save_loss_curves_png(
-    records: Sequence[Mapping[str, Any]], path: str | Path, *, title: str | None = None, dpi: int = 110
-) -> None:
-    """Plot a training run's per-epoch losses and metrics and write them as a PNG file.
-
-    Parameters
-    ----------
-    records : one dict per epoch with ``epoch``, ``generator_loss`` and ``discriminator_loss``, and optionally
-        ``metrics`` (of generated music) and ``train_metrics`` (of the training data, the target). Metrics are
-        ``{name: value}`` or per track ``{role: {name: value}}``; each metric name gets a panel with one solid
-        line per role for generated music and a dashed line of the same colour for the training data.
-    path : the ``.png`` file to write.
-    title : title above the losses.
-
-    Raises
-    ------
-    MuseforgeError
-        The folder does not exist or the file cannot be written.
-    """
-    generated = [_flat_metrics(r.get("metrics")) for r in records]
-    reference = [_flat_metrics(r.get("train_metrics")) for r in records]
-    names = _unique(key for metrics in generated + reference for key in metrics)
-    all_roles = list(dict.fromkeys(role for _, roles in names for role in roles))
-    role_colors = {role: PALETTE[k % len(PALETTE)] for k, role in enumerate(all_roles)}
-    n_rows = 1 + math.ceil(len(names) / 3)
-    figure = Figure(figsize=(11.0, 3.4 + 2.6 * (n_rows - 1)), layout="constrained")
-    grid = figure.add_gridspec(n_rows, 3, height_ratios=[1.3] + [1.0] * (n_rows - 1))
-    epochs = np.array([_number(r.get("epoch", i + 1)) for i, r in enumerate(records)], dtype=np.float64)
-
-    losses = figure.add_subplot(grid[0, :])
-    for key, label, color in (
-        ("generator_loss", "generator", "#1f77b4"),
-        ("discriminator_loss", "discriminator", "#ff7f0e"),
-    ):
-        values = np.array([_number(r.get(key)) for r in records], dtype=np.float64)
-        losses.plot(epochs, values, label=label, color=color, lw=1.6, marker="o" if len(records) <= 30 else None)
-    losses.set_xlabel("epoch")
-    losses.set_ylabel("loss")
-    losses.grid(alpha=0.3)
-    if records:
-        losses.legend(frameon=False)
-    else:
-        losses.text(0.5, 0.5, "no epochs logged yet", ha="center", va="center", transform=losses.transAxes)
-        losses.set_xticks([])
-        losses.set_yticks([])
-    losses.set_title(title or "training losses", fontsize=11, loc="left")
-    if records:
-        losses.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-    for index, (metric, roles) in enumerate(names):
-        ax = figure.add_subplot(grid[1 + index // 3, index % 3])
-        for role in roles:
-            color = role_colors[role]
-            key = (role, metric)
-            mine = np.array([m.get(key, np.nan) for m in generated], dtype=np.float64)
-            target = np.array([m.get(key, np.nan) for m in reference], dtype=np.float64)
-            if np.isfinite(mine).any():
-                ax.plot(epochs, mine, color=color, lw=1.4, marker="o" if len(records) <= 30 else None, ms=3)
-            if np.isfinite(target).any():
-                ax.plot(epochs, _hold(target), color=color, lw=1.0, ls="--")
-        ax.set_title(metric.replace("_", " "), fontsize=9, loc="left")
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if index == 0:  # roles keep their colour in every panel: one legend is enough
-            handles = [Line2D([], [], color=role_colors[r], lw=1.4, label=r or "generated") for r in all_roles]
-            handles.append(Line2D([], [], color="#555555", lw=1.0, ls="--", label="training data"))
-            ax.legend(handles=handles, frameon=False, fontsize=7)
-    _save(figure, Path(path), dpi)
+    save_png(figure, path, dpi)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -418,8 +347,9 @@ def _melody_outline_width(ax: Axes, n_bars: float) -> float:
 def _label_axes(ax: Axes, low: int, high: int, drum_rows: dict[int, float]) -> None:
     """Note names at the Cs (and E, G on narrow ranges) and drum names at the drum rows."""
     step_names = (0, 4, 7) if high - low <= 24 else (0,)
-    ticks = [p for p in range(low, high + 1) if p % 12 in step_names]
-    labels = [f"{_NOTE_NAMES[p % 12]}{p // 12 - 1}" for p in ticks]
+    pitches = [p for p in range(low, high + 1) if p % 12 in step_names]
+    labels = [f"{_NOTE_NAMES[p % 12]}{p // 12 - 1}" for p in pitches]
+    ticks: list[float] = list(pitches)
     for pitch, row in drum_rows.items():
         ticks.append(row)
         labels.append(_drum_name(pitch))
@@ -459,57 +389,11 @@ def _drum_name(pitch: int) -> str:
     return name or f"drum {pitch}"
 
 
-def _flat_metrics(metrics: Any) -> dict[tuple[str, str], float]:
-    """``{(role, name): value}`` from ``{name: value}`` (role "") or ``{role: {name: value}}``."""
-    if not isinstance(metrics, Mapping):
-        return {}
-    flat: dict[tuple[str, str], float] = {}
-    for key, value in metrics.items():
-        if isinstance(value, Mapping):
-            flat.update(((str(key), str(name)), _number(v)) for name, v in value.items())
-        else:
-            flat[("", str(key))] = _number(value)
-    return flat
-
-
-def _unique(keys: Iterable[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-    """Metric names in first-seen order, each with its roles in first-seen order."""
-    roles: dict[str, list[str]] = {}
-    for role, name in keys:
-        seen = roles.setdefault(name, [])
-        if role not in seen:
-            seen.append(role)
-    return list(roles.items())
-
-
-def _number(value: Any) -> float:
-    """``value`` as a float, NaN when it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _hold(values: np.ndarray) -> np.ndarray:
-    """Carry the last finite value forward over NaNs (training-data metrics logged only once)."""
-    out = values.copy()
-    last = np.nan
-    for i, value in enumerate(out):
-        if np.isfinite(value):
-            last = value
-        else:
-            out[i] = last
-    return out
-
-
-def _save(figure: Figure, path: Path, dpi: int) -> None:
-    """Write ``figure`` as PNG to a temporary name next to ``path``, then rename it."""
-    if not path.parent.is_dir():
-        raise MuseforgeError(f"cannot write {path}: folder {path.parent} does not exist")
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+def save_png(figure: Figure, path: str | Path, dpi: int, *, tight: bool = True) -> None:
+    """Write ``figure`` as a PNG file atomically (:func:`museforge.files.atomic_write`: a reader never sees half a
+    picture); ``tight`` trims the white margin. MuseforgeError when the folder is missing or the disk is full."""
+    bbox = "tight" if tight else None
+    atomic_write(
+        Path(path),
+        lambda temporary: figure.savefig(temporary, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white"),
+    )

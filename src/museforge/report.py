@@ -27,6 +27,7 @@ from museforge.evaluate import (
     evaluate_samples,
     save_evaluation_png,
 )
+from museforge.files import atomic_write
 
 __all__ = ["MUSEGAN_TABLE1", "MUSEGAN_TRACKS", "REGENERATE", "write_results_markdown"]
 
@@ -112,7 +113,7 @@ def _training_facts(card: dict[str, Any]) -> str:
         parts.append(
             f"batch {hyper.get('batch_size')}, {hyper.get('loss')} loss, learning rate {hyper.get('learning_rate')}"
         )
-    history = card.get("history") if isinstance(card.get("history"), list) else []
+    history = card["history"] if isinstance(card.get("history"), list) else []
     seconds = sum(float(r.get("train_time") or 0.0) for r in history if isinstance(r, dict))
     if seconds:
         parts.append(f"{seconds / 60:.0f} min of training on {card.get('device', '?')}")
@@ -353,7 +354,7 @@ def write_results_markdown(
         card = cards[genre]
         image = None
         if plots:
-            history = card.get("history") if isinstance(card.get("history"), list) else []
+            history = card["history"] if isinstance(card.get("history"), list) else []
             save_evaluation_png(result, image_dir / f"{genre}.png", history=history)
             image = f"{image_dir.name}/{genre}.png"
         results.append(result)
@@ -411,13 +412,7 @@ def write_results_markdown(
         *techniques_section(),
     ]
     text = "\n".join(lines).rstrip() + "\n"
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+    atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return results
 
 

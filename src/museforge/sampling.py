@@ -177,8 +177,8 @@ def to_notes(
     if not 0.0 < threshold <= 1.0:
         raise MuseforgeError(f"threshold must be in (0, 1], got {threshold}")
     is_numpy = isinstance(probs, np.ndarray)
-    device = None if is_numpy else probs.device
-    p = np.asarray(probs, dtype=np.float32) if is_numpy else probs.detach().float().cpu().numpy()
+    device = probs.device if isinstance(probs, Tensor) else None
+    p = probs.detach().float().cpu().numpy() if isinstance(probs, Tensor) else np.asarray(probs, dtype=np.float32)
     p = np.clip(p, _EPS, 1.0 - _EPS)
     cut = min(max(float(threshold), _EPS), 1.0 - _EPS)
     evidence = np.log(p) - np.log1p(-p) - np.float32(np.log(cut) - np.log1p(-cut))

@@ -131,6 +131,7 @@ def test_chorale_bar_lines_end_on_a_bar_line() -> None:
         chorale_from_array(voices, resolution=6)
 
 
+@pytest.mark.slow
 def test_bach_jsb_build_keeps_the_source_split(shared_datasets: Path, museforge_home: Path) -> None:
     manifest = build_dataset("bach", shared_datasets)
     assert {s: manifest["splits"][s]["songs"] for s in ("train", "valid", "test")} == {
@@ -172,6 +173,7 @@ def test_bach_jsb_build_keeps_the_source_split(shared_datasets: Path, museforge_
     assert dataset.transposed(windows[:2], 3)[:, 0, :, 3:].sum() == windows[:2, 0, :, :-3].sum()
 
 
+@pytest.mark.slow
 def test_music21_corpus_builds_offline(museforge_home: Path) -> None:
     manifest = build_dataset("bach", limit=6)
     assert manifest["source"]["root"].startswith("music21 corpus")

@@ -271,6 +271,7 @@ def test_missing_file_is_a_one_line_error(mirror: Mirror, tmp_path: Path) -> Non
     assert not dest.exists() or files_under(dest) == []
 
 
+@pytest.mark.slow
 def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(MuseforgeError) as info:
         download_genre("rock", base_url_override="http://127.0.0.1:9", dest=tmp_path, only=[f"{BEATLES}/{HELP}"])

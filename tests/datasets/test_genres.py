@@ -80,6 +80,7 @@ def _window(dataset: Dataset, song: str, which: int = 0) -> tuple[np.ndarray, in
     return dataset.windows(split)[index], int(dataset.bars(split)[index]), int(dataset.starts(split)[index])
 
 
+@pytest.mark.slow
 def test_pop(shared_datasets: Path, tmp_path: Path) -> None:
     # 001-003 are in 2/4 (4-beat bars by the annotations), 014 is 6/8 and 034 is 3/4 (index.json).
     songs = ["001", "002", "003", "014", "034"]

@@ -143,6 +143,7 @@ def test_every_local_file_is_verbatim_derived_or_explained(shared_datasets: Path
     assert make_manifest.classify(bach, "Jsb16thSeparated.npz") == "verbatim"
 
 
+@pytest.mark.slow
 def test_derived_files_reserialise_byte_for_byte_and_match_their_parts(shared_datasets: Path) -> None:
     cases = [("pop", "pop909", "beat_midi.json", 909), ("rock", "groove_midi_drums_gmd", "info.json", 399)]
     cases.append(("jazz", "groove_midi_drums_gmd", "info.json", 101))

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from museforge.models import Critic, GanConfig, Generator, build_gan
+from tests.tiny_models import TINY_UNET
 
 #: Tiny configs (base channels 4-8) that build in milliseconds; shapes stay the real ones where cheap.
 TINY: dict[str, dict[str, object]] = {
@@ -23,13 +24,7 @@ TINY: dict[str, dict[str, object]] = {
         "base_channels": 8,
         "critic_base_channels": 8,
     },
-    "unet": {
-        "noise_dim": 8,
-        "noise_channels": 4,
-        "base_channels": 4,
-        "max_channels": 16,
-        "critic_base_channels": 4,
-    },
+    "unet": TINY_UNET,
 }
 
 

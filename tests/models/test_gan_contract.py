@@ -118,11 +118,29 @@ def test_critic_scores_each_sample_on_its_own(architecture: str) -> None:
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_batch_of_one_trains(architecture: str) -> None:
+    """A batch of one window gives every weight a finite gradient, and a step along it lowers the loss."""
     generator, critic, cfg = tiny(architecture)
     generator.train()
+    critic.train()
     melody = random_melody(1, cfg.n_steps, cfg.n_pitches)
-    fake = generator.probabilities(generator(melody, generator.sample_noise(1)))
-    critic(melody, fake).sum().backward()
+    noise = generator.sample_noise(1, generator=torch.Generator().manual_seed(3))
+
+    def score() -> torch.Tensor:  # the critic's score of the generated window: (1,)
+        return critic(melody, generator.probabilities(generator(melody, noise)))
+
+    before = score()
+    assert before.shape == (1,) and torch.isfinite(before).all()
+    before.sum().backward()
+    for network in (generator, critic):
+        grads = [p.grad for p in network.parameters() if p.requires_grad]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
+    params = [p for p in (*generator.parameters(), *critic.parameters()) if p.grad is not None]
+    with torch.no_grad():
+        for p in params:  # gradient descent on the score: a small step must lower it (first order)
+            p -= 1e-4 * p.grad / max(float(p.grad.norm()), 1e-12)
+        after = score()
+    assert float(after) < float(before.detach())
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)

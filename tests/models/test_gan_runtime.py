@@ -57,6 +57,7 @@ def test_bf16_autocast_forward_and_backward(architecture: str) -> None:
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_traces_as_one_graph(architecture: str) -> None:
     """No graph breaks (e.g. ``.item()`` or data-dependent Python) in either forward."""

@@ -26,8 +26,20 @@ def test_padding_does_not_leak_into_the_output() -> None:
     """Logits cover exactly (T, P); the padded rows and columns are cropped, whatever T and P are."""
     generator, _, cfg = tiny("unet", n_bars=3, steps_per_bar=12, n_pitches=50, lowest_pitch=40, depth=3)
     assert generator.padded == (40, 56)
-    out = generator(random_melody(2, 36, 50), generator.sample_noise(2))
-    assert out.shape == (2, cfg.n_tracks, 36, 50)
+    generator.eval()
+    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
+    melody = random_melody(2, 36, 50)
+    out = generator(melody, noise)
+    assert out.shape == (2, cfg.n_tracks, 36, 50) and torch.isfinite(out).all()
+    # the kept cells are the top-left (T, P) of the padded grid: a note in the melody's last step and pitch
+    # changes the output there, and the output's last step and pitch are the network's own values, not padding
+    moved = melody.clone()
+    moved[:, -1, -1] = 1 - moved[:, -1, -1]
+    changed = (generator(moved, noise) - out).abs()
+    assert changed[:, :, -1, -1].max() > 0
+    assert out[:, :, -1, :].std() > 0 and out[:, :, :, -1].std() > 0
+    # the same input gives the same output (no state leaks from one call to the next)
+    assert torch.equal(generator(melody, noise), out)
 
 
 def test_noise_enters_only_at_the_bottleneck() -> None:

@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-TINY_MODEL = "tiny-bach"
+from tests.tiny_models import TINY_MODEL  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -45,5 +45,5 @@ def client(museforge_home: Path) -> Iterator[TestClient]:
     """A client of a fresh app over this test's data home, its job dispatcher running."""
     from museforge.server.app import create_app
 
-    with TestClient(create_app(), raise_server_exceptions=True) as test_client:
+    with TestClient(create_app(), base_url="http://localhost", raise_server_exceptions=True) as test_client:
         yield test_client

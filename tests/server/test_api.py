@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
-
-TINY_MODEL = "tiny-bach"  # made by the model_home fixture
+from tests.tiny_models import TINY_MODEL
 
 
 def real_midi(shared_datasets: Path) -> Path:

@@ -1,29 +1,14 @@
-"""Compositions through the API (with the tiny user model) and 50 concurrent compose requests on loopback."""
+"""Compositions through the API (with the tiny user model); the concurrent-requests load run is ``bench/load.py``."""
 
 from __future__ import annotations
 
-import json
-import math
-import socket
-import statistics
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
-
-TINY_MODEL = "tiny-bach"  # made by the model_home fixture
-#: Concurrent requests of the load test, and where its latency figures are written.
-LOAD_REQUESTS = 50
-LOAD_REPORT = Path("/tmp/studio_load.json")
+from tests.tiny_models import TINY_MODEL
 
 
 def test_compose_a_sample_and_fetch_every_file(client: TestClient, model_home: Path, tmp_path: Path) -> None:
@@ -92,63 +77,3 @@ def test_a_cli_composition_recorded_in_the_store_shows_in_the_studio(
     assert client.get(f"/api/compositions/{row['id']}/midi").content == (tmp_path / "cli.mid").read_bytes()
     roll = client.get(f"/api/compositions/{row['id']}/roll").json()  # read back from the MIDI file
     assert roll["tracks"][0]["role"] == "melody"
-
-
-@contextmanager
-def live_server() -> Iterator[str]:
-    """The app under uvicorn in a thread, on a free loopback port of this test's data home."""
-    import uvicorn
-
-    from museforge.server.app import create_app
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
-@pytest.mark.slow
-def test_fifty_concurrent_compose_requests_all_succeed(model_home: Path) -> None:
-    with (
-        live_server() as url,
-        httpx.Client(base_url=url, timeout=300, limits=httpx.Limits(max_connections=100)) as http,
-    ):
-        assert http.get("/api/health").status_code == 200
-
-        def one(i: int) -> tuple[int, float]:
-            start = time.perf_counter()
-            response = http.post("/api/compositions", json={"melody": "twinkle", "model": TINY_MODEL, "seed": i})
-            return response.status_code, time.perf_counter() - start
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=LOAD_REQUESTS) as pool:
-            results = list(pool.map(one, range(LOAD_REQUESTS)))
-        wall = time.perf_counter() - started
-        assert [code for code, _ in results] == [201] * LOAD_REQUESTS
-        listed = http.get("/api/compositions", params={"limit": 100}).json()
-        assert len(listed) == LOAD_REQUESTS and len({c["id"] for c in listed}) == LOAD_REQUESTS
-        assert http.get("/api/health").json()["status"] == "ok"
-    latencies = sorted(seconds for _, seconds in results)
-    figures = {
-        "requests": LOAD_REQUESTS,
-        "wall_seconds": round(wall, 2),
-        "p50_seconds": round(statistics.median(latencies), 3),
-        "p95_seconds": round(latencies[math.ceil(0.95 * len(latencies)) - 1], 3),
-        "max_seconds": round(latencies[-1], 3),
-        "per_request_seconds": round(wall / LOAD_REQUESTS, 3),
-    }
-    LOAD_REPORT.write_text(json.dumps(figures, indent=2))
-    print(f"\n50 concurrent compose requests (midi+wav+png, tiny model): {figures}")

@@ -24,8 +24,7 @@ from museforge.store import (
     check_model_name,
     model_folder,
 )
-
-TINY_MODEL = "tiny-bach"  # made by the model_home fixture
+from tests.tiny_models import TINY_MODEL
 
 
 def test_store_is_sqlite_in_wal_mode_at_the_data_home(museforge_home: Path) -> None:

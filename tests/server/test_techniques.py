@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack
+from tests.tiny_models import TINY_MODEL
 
-TINY_MODEL = "tiny-bach"  # a U-Net GAN, made by the model_home fixture
 #: Few iterations and bars keep every request to a second or two on a shared CPU.
 FAST_ENHANCE = {"iterations": 8, "seed": 3}
 FAST_EXTEND = {"bars": 2, "seed": 5}
@@ -277,6 +277,7 @@ def test_a_user_model_of_another_architecture_is_refused(client: TestClient, mod
     assert TINY_MODEL in listed["compose"] and TINY_MODEL not in listed["enhance"] + listed["extend"]
 
 
+@pytest.mark.slow
 def test_techniques_wait_for_a_free_generation_slot(client: TestClient) -> None:
     slots = client.app.state.compose_slots
     taken = [slots.acquire(blocking=False) for _ in range(client.app.state.settings.compose_workers)]

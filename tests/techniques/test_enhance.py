@@ -55,6 +55,7 @@ def test_enhance_harmonises_a_melody_in_its_key_and_keeps_it(tmp_path: Path) -> 
     assert (tmp_path / "e.png").stat().st_size > 5_000
 
 
+@pytest.mark.slow
 def test_seed_reproduces(tmp_path: Path) -> None:
     enhance("ode_to_joy", out_midi=tmp_path / "a.mid", iterations=8, seed=5)
     enhance("ode_to_joy", out_midi=tmp_path / "b.mid", iterations=8, seed=5)
@@ -63,6 +64,7 @@ def test_seed_reproduces(tmp_path: Path) -> None:
     assert (tmp_path / "a.mid").read_bytes() != (tmp_path / "c.mid").read_bytes()
 
 
+@pytest.mark.slow
 def test_rewriting_one_track_over_some_bars_leaves_everything_else_alone(tmp_path: Path) -> None:
     compose("ode_to_joy", "bach", out_midi=tmp_path / "gan.mid", seed=1)
     before = read_midi(tmp_path / "gan.mid", resolution=4)
@@ -78,6 +80,7 @@ def test_rewriting_one_track_over_some_bars_leaves_everything_else_alone(tmp_pat
             assert after.notes(k) == before.notes(k)
 
 
+@pytest.mark.slow
 def test_the_budgets_bound_what_is_added_and_removed(tmp_path: Path) -> None:
     nothing = enhance("twinkle", out_midi=tmp_path / "n.mid", iterations=8, seed=1, max_add=0.0)
     assert nothing.summary["notes_added"] == 0
@@ -106,6 +109,7 @@ def test_apply_budgets_drops_the_least_likely_additions_and_restores_the_surest_
     assert out[0, 0:2, 0].all() and not out[0, 4:6, 1].any()
 
 
+@pytest.mark.slow
 def test_rewrite_keeps_cells_that_may_not_change_and_sings_single_lines() -> None:
     torch.manual_seed(0)
     from museforge.enhance import load_technique_model
@@ -144,6 +148,7 @@ def test_bad_settings_are_one_clear_error(change: dict, message: str, tmp_path: 
     assert not (tmp_path / "x.mid").exists()
 
 
+@pytest.mark.slow
 def test_cli_enhance_writes_json_and_refuses_bad_input(tmp_path: Path, museforge_home: Path) -> None:
     cli = [sys.executable, "-m", "museforge.cli"]
     out = tmp_path / "c.mid"
@@ -165,6 +170,7 @@ def test_cli_enhance_writes_json_and_refuses_bad_input(tmp_path: Path, museforge
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--bars" in bad.stderr
 
 
+@pytest.mark.slow
 def test_compose_can_revise_its_accompaniment_with_the_genres_enhance_model(tmp_path: Path) -> None:
     plain = compose("ode_to_joy", "bach", out_midi=tmp_path / "p.mid", seed=4)
     revised = compose("ode_to_joy", "bach", out_midi=tmp_path / "r.mid", seed=4, rewrite=8)

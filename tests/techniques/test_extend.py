@@ -30,6 +30,7 @@ def test_the_melody_model_ships_small_with_its_card() -> None:
     assert Path(card["card_path"]).with_suffix(".safetensors").stat().st_size < 10_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["twinkle", "we_wish_you"])
 def test_extend_continues_in_the_melodys_meter_and_key(name: str, tmp_path: Path) -> None:
     result = extend(name, bars=4, out_midi=tmp_path / "x.mid", seed=3)
@@ -102,6 +103,7 @@ def test_bad_settings_are_one_clear_error(change: dict, message: str, tmp_path: 
     assert not (tmp_path / "x.mid").exists()
 
 
+@pytest.mark.slow
 def test_cli_extend_then_compose_gives_a_longer_piece(tmp_path: Path, museforge_home: Path) -> None:
     cli = [sys.executable, "-m", "museforge.cli"]
     longer = tmp_path / "longer.mid"

@@ -15,31 +15,16 @@ import torch
 
 from museforge.datasets.build import build_dataset
 from museforge.training import TrainConfig
+from tests.tiny_models import TINY_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-#: Tiny widths so a step takes milliseconds; the data still decide tracks, grid and pitches.
-TINY_MODELS: dict[str, dict[str, Any]] = {
-    "musegan": {
-        "base_channels": 4,
-        "critic_base_channels": 4,
-        "z_dim": 8,
-        "temporal_hidden": 16,
-        "melody_dim": 8,
-        "melody_channels": 4,
-    },
-    "unet": {"base_channels": 4, "max_channels": 16, "critic_base_channels": 4, "noise_dim": 8, "noise_channels": 4},
-    "arcnn": {"base_channels": 4, "max_channels": 8, "depth": 2},
-    "transformer": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 32, "dropout": 0.0},
-}
 
 
 def tiny_config(name: str, model: str = "unet", **changes: Any) -> TrainConfig:
     """A tiny, fast training run on the bach test dataset (2 epochs, batch 8, 2 critic updates per step)."""
     settings: dict[str, Any] = {
         "genre": "bach",
-        "model": model,
+        "architecture": model,
         "epochs": 2,
         "batch_size": 8,
         "update_ratio": 2 if model in ("musegan", "unet") else 1,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,7 +68,7 @@ def test_a_dataset_not_built_names_the_command(museforge_home: Path, tiny: Calla
 
 
 def test_unknown_genre_and_model(museforge_home: Path, tiny: Callable[..., TrainConfig]) -> None:
-    for change in ({"genre": "polka"}, {"model": "gpt"}):
+    for change in ({"genre": "polka"}, {"architecture": "gpt"}):
         with pytest.raises(MuseforgeError) as excinfo:
             train(TrainConfig(name="u", **{"genre": "bach", **change}), progress=False)
         _one_line(excinfo)
@@ -102,6 +104,7 @@ def test_an_unwritable_models_folder(bach: Path, tiny: Callable[..., TrainConfig
     assert "cannot create the model folder" in _one_line(excinfo)
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_the_last_checkpoint(
     bach: Path,
     tiny: Callable[..., TrainConfig],
@@ -125,4 +128,63 @@ def test_a_full_disk_keeps_the_last_checkpoint(
     assert card["checkpoint"]["step"] == 4 and card["epochs_done"] == 0  # the mid-epoch one survived
     assert not [p for p in model_dir("full").iterdir() if p.name.endswith(".tmp")]
     result = train(resume_config("full"), progress=False)
+    assert result["status"] == "completed" and result["epochs_done"] == 2
+
+
+@pytest.mark.slow
+def test_a_kill_while_a_model_is_created_leaves_no_stuck_name(
+    bach: Path,
+    tiny: Callable[..., TrainConfig],
+    settings: Callable[[TrainConfig], dict[str, Any]],
+    run_child: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    # Every fsync in the child sleeps, so its model creation lasts long enough to be killed in the middle.
+    prelude = "import os, time\n_fsync = os.fsync\nos.fsync = lambda fd: (time.sleep(0.3), _fsync(fd))[1]\n"
+    proc = run_child(settings(tiny("cut", "unet")), prelude)
+    models = bach / "models"
+    deadline = time.monotonic() + 120
+    while not list(models.glob(".cut.creating.*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    assert list(models.glob(".cut.creating.*")), "the child never started creating the model"
+    proc.kill()
+    proc.wait()
+    assert not (models / "cut").exists()  # no half-made model under the name
+    with pytest.raises(MuseforgeError, match="no model named"):
+        show_model("cut")
+    result = train(tiny("cut", "unet", epochs=1), progress=False)  # the name is free again
+    assert result["status"] == "completed"
+    assert not list(models.glob(".cut.creating.*"))  # the killed creation's staging folder was removed
+
+
+def test_a_cardless_folder_left_by_older_versions_does_not_block_the_name(
+    bach: Path, tiny: Callable[..., TrainConfig]
+) -> None:
+    debris = model_dir("old")
+    debris.mkdir(parents=True)
+    (debris / ".model.json.1a2b3c4d.tmp").write_text("{")
+    result = train(tiny("old", "unet", epochs=1), progress=False)
+    assert result["status"] == "completed" and show_model("old")["status"] == "completed"
+    assert sorted(p.name for p in debris.iterdir() if p.name.endswith(".tmp")) == []
+
+
+@pytest.mark.slow
+def test_resume_sweeps_card_writes_cut_short(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    train(tiny("swept", "unet", epochs=1), progress=False)
+    stray = model_dir("swept") / ".model.json.deadbeef.tmp"
+    stray.write_text('{"half": ')
+    assert train(resume_config("swept", epochs=2), progress=False)["epochs_done"] == 2
+    assert not stray.exists()
+    assert (model_dir("swept") / "model.json").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.slow
+def test_a_model_whose_card_predates_the_architecture_setting_resumes(
+    bach: Path, tiny: Callable[..., TrainConfig]
+) -> None:
+    train(tiny("older", "unet", epochs=1), progress=False)
+    card_path = model_dir("older") / "model.json"
+    card = json.loads(card_path.read_text())
+    card["hyperparameters"]["model"] = card["hyperparameters"].pop("architecture")  # as earlier versions wrote it
+    card_path.write_text(json.dumps(card))
+    result = train(resume_config("older", epochs=2), progress=False)
     assert result["status"] == "completed" and result["epochs_done"] == 2

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import museforge.pretrained
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.training import (
     TrainConfig,
@@ -57,7 +58,7 @@ def test_load_generator_from_a_folder_and_from_a_shipped_pair(
     by_folder, _ = load_generator(model_dir("g"))
     weights, card_path = export_model("g", tmp_path / "pretrained")
     assert (weights.name, card_path.name) == ("bach.safetensors", "bach.json")
-    monkeypatch.setattr(registry, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(museforge.pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
     assert pretrained_path("bach") == card_path
     with pytest.raises(NotFoundError, match="no pretrained model ships for genre 'jazz'"):
         pretrained_path("jazz")
@@ -91,7 +92,36 @@ def test_loading_errors(bach: Path, tmp_path: Path, tiny: Callable[..., TrainCon
 
 def test_stop_request_and_delete(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
     train(tiny("d", "unet", max_steps=1, epochs=1), progress=False)
-    request_stop("d")
-    assert (model_dir("d") / "STOP").exists()
+    with pytest.raises(MuseforgeError, match="'d' is not training \\(it is completed\\): there is nothing to stop"):
+        request_stop("d")  # a finished model: nothing asked, no STOP file left behind
+    assert not (model_dir("d") / "STOP").exists()
+    card = registry.read_card(model_dir("d"))
+    with registry.claim("d"):  # as a live run of this process holds it
+        registry.write_card(model_dir("d"), {**card, "status": "training", "process": registry.process_identity()})
+        request_stop("d")
+        assert (model_dir("d") / "STOP").exists()
+    registry.write_card(model_dir("d"), card)
     delete_model("d")
     assert not model_dir("d").exists() and list_models() == []
+
+
+def test_shipped_models_show_and_one_compose_rule(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    shown = show_model("jazz")  # a shipped genre model, as `models list` shows it
+    assert shown["status"] == "shipped" and shown["architecture"] == "musegan" and shown["can_compose"]
+    assert isinstance(shown["generator_loss"], float) and shown["metrics"]["generated"]["bass"]
+    assert show_model("melody")["status"] == "shipped (extend)" and not show_model("melody")["can_compose"]
+    with pytest.raises(NotFoundError):
+        show_model("no-such-model")
+    train(tiny("r", "unet", max_steps=1, epochs=1), progress=False)
+    folder, card = model_dir("r"), registry.read_card(model_dir("r"))
+    assert registry.compose_refusal("r", folder, card) is None
+    assert registry.compose_refusal("r", folder, {**card, "status": "stopped"}) is None
+    with registry.claim("r"):  # a live run of this process
+        live = {**card, "status": "training", "process": registry.process_identity()}
+        assert "still training" in str(registry.compose_refusal("r", folder, live))
+    assert registry.compose_refusal("r", folder, live) is None  # its process is gone: it reads as stopped
+    refusal = registry.compose_refusal("r", folder, {**card, "status": "failed", "error": "disk full"})
+    assert refusal is not None and "failed (disk full)" in refusal
+    (folder / registry.GENERATOR_FILE).unlink()
+    assert "has no checkpoint yet" in str(registry.compose_refusal("r", folder, card))
+    assert [m["can_compose"] for m in list_models()] == [False]

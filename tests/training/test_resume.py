@@ -9,11 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from museforge.training import TrainConfig, resume_config, show_model, train
 from museforge.training.registry import model_dir, read_history
+
+pytestmark = pytest.mark.slow
 
 
 def _wait_for_checkpoint(proc: subprocess.Popen[bytes], card: Path, step: int, timeout: float = 120.0) -> None:
@@ -43,14 +46,17 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(
 
     proc = run_child(settings(tiny("killed", "unet", checkpoint_every=1, samples_per_epoch=1)))
     try:
-        _wait_for_checkpoint(proc, model_dir("killed") / "model.json", step=2)
+        _wait_for_checkpoint(proc, model_dir("killed") / "model.json", step=1)
     finally:
         proc.kill()  # SIGKILL: no handler runs, no file is closed cleanly
         proc.wait()
     card = show_model("killed")
     spe = card["steps_per_epoch"]
     assert card["status"] == "stopped"  # "training" on disk, but its process is gone
-    assert 0 < card["checkpoint"]["step"] < 2 * spe and card["checkpoint"]["step"] % spe != 0  # mid-epoch
+    # wherever the kill landed (inside an epoch, at its end, while a checkpoint or a sample was being written),
+    # the folder holds one whole checkpoint from which the run goes on to the same end
+    landed = card["checkpoint"]["step"]
+    assert 0 < landed < 2 * spe and card["epochs_done"] == landed // spe
 
     result = train(resume_config("killed"), progress=False)
     assert result["status"] == "completed" and result["step"] == 2 * spe

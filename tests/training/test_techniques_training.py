@@ -19,6 +19,7 @@ from museforge.training.arcnn_task import hide_and_corrupt
 from museforge.training.registry import model_dir, read_history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["arcnn", "transformer"])
 def test_a_stopped_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     bach: Path, tiny: Callable[..., TrainConfig], model: str
@@ -83,16 +84,17 @@ def test_gan_only_settings_are_refused_for_the_other_models(bach: Path, tiny: Ca
     config = tiny("x", "arcnn")
     assert config.update_ratio == 1 and config.loss == "bce"
     with pytest.raises(MuseforgeError, match="--loss"):
-        TrainConfig(name="y", genre="bach", model="transformer", loss="hinge").validate()
+        TrainConfig(name="y", genre="bach", architecture="transformer", loss="hinge").validate()
     with pytest.raises(MuseforgeError, match="--update-ratio is for GANs"):
-        TrainConfig(name="y", genre="bach", model="arcnn", update_ratio=3).validate()
+        TrainConfig(name="y", genre="bach", architecture="arcnn", update_ratio=3).validate()
     with pytest.raises(MuseforgeError, match="unknown genre 'polka'"):
-        TrainConfig(name="y", genre="bach+polka", model="transformer").validate()
+        TrainConfig(name="y", genre="bach+polka", architecture="transformer").validate()
     with pytest.raises(MuseforgeError, match="unknown genre"):
-        TrainConfig(name="y", genre="bach+pop", model="arcnn").validate()  # only the Transformer mixes genres
-    assert json.loads(json.dumps(config.hyperparameters()))["model"] == "arcnn"
+        TrainConfig(name="y", genre="bach+pop", architecture="arcnn").validate()  # only the Transformer mixes genres
+    assert json.loads(json.dumps(config.hyperparameters()))["architecture"] == "arcnn"
 
 
+@pytest.mark.slow
 def test_an_enhance_model_cannot_compose_or_be_evaluated_and_says_what_it_is_for(
     bach: Path, tiny: Callable[..., TrainConfig], tmp_path: Path
 ) -> None:
@@ -107,6 +109,7 @@ def test_an_enhance_model_cannot_compose_or_be_evaluated_and_says_what_it_is_for
     assert "mine" not in [c["name"] for c in list_composers()]
 
 
+@pytest.mark.slow
 def test_models_a_user_trains_enhance_and_extend(bach: Path, tiny: Callable[..., TrainConfig], tmp_path: Path) -> None:
     from museforge.enhance import enhance
     from museforge.extend import extend

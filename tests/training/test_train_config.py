@@ -8,6 +8,7 @@ import pytest
 
 from museforge.errors import MuseforgeError
 from museforge.training import TrainConfig, validate_name
+from museforge.training.config import SIZE_PRESETS, SIZES
 
 
 def test_defaults_follow_the_references() -> None:
@@ -37,7 +38,7 @@ def test_defaults_follow_the_references() -> None:
         ({"max_steps": 0}, "--max-steps must be >= 1"),
         ({"seed": -1}, "--seed must be >= 0"),
         ({"loss": "wasserstein"}, "--loss must be one of"),
-        ({"model": "gpt"}, "--model must be one of"),
+        ({"architecture": "gpt"}, "--model must be one of"),
         ({"device": "tpu"}, "--device must be one of"),
         ({"genre": "polka"}, "unknown genre 'polka'"),
         ({"betas": (0.5, 1.0)}, "betas must lie in [0, 1)"),
@@ -67,8 +68,53 @@ def test_names() -> None:
 
 
 def test_hyperparameters_round_trip() -> None:
-    cfg = TrainConfig(name="x", genre="bach", model="unet", loss="lsgan", model_config={"base_channels": 8}, seed=3)
+    cfg = TrainConfig(
+        name="x", genre="bach", architecture="unet", loss="lsgan", model_config={"base_channels": 8}, seed=3
+    )
     data = cfg.hyperparameters()
     assert "name" not in data and "resume" not in data and data["betas"] == [0.5, 0.9]
     back = TrainConfig.from_hyperparameters("x", data)
-    assert back.hyperparameters() == data and back.betas == (0.5, 0.9) and back.model_config == {"base_channels": 8}
+    small = SIZE_PRESETS["small"]["unet"]
+    assert back.hyperparameters() == data and back.betas == (0.5, 0.9)
+    assert back.model_config == {**small, "base_channels": 8} and back.size == "small"
+
+
+def test_size_presets_go_under_explicit_model_config_keys() -> None:
+    assert TrainConfig(name="x", genre="bach", architecture="unet", device="cpu").size == "small"  # the CPU default
+    assert TrainConfig(name="x", genre="bach", architecture="unet", device="cuda").size == "medium"
+    for size in SIZES:
+        for model in ("musegan", "unet", "arcnn", "transformer"):
+            cfg = TrainConfig(name="x", genre="bach", architecture=model, size=size, model_config={"base_channels": 5})
+            expected = {**SIZE_PRESETS[size][model], "base_channels": 5}
+            assert cfg.validate().model_config == expected
+    # the shipped models' recipe is "small"
+    assert SIZE_PRESETS["small"]["musegan"] == {"base_channels": 32, "critic_base_channels": 24, "temporal_hidden": 64}
+    assert TrainConfig(name="x", genre="pop", size="LARGE").size == "large"
+    with pytest.raises(MuseforgeError, match="--size must be one of small, medium, large"):
+        TrainConfig(name="x", genre="pop", size="huge").validate()
+    # a model trained before sizes existed resumes with its own config, untouched by any preset
+    old = TrainConfig.from_hyperparameters("x", {"genre": "pop", "model": "musegan", "model_config": {"z_dim": 16}})
+    assert old.size == "large" and old.model_config == {"z_dim": 16}
+
+
+def test_the_size_sets_the_parameters_and_the_estimate_says_so(shared_datasets, museforge_home) -> None:
+    from museforge.datasets.build import build_dataset
+    from museforge.training.estimate import describe_estimate, estimate_run
+
+    build_dataset("bach", shared_datasets, limit=12)
+    small = estimate_run(TrainConfig(name="x", genre="bach", architecture="unet", size="small", epochs=20))
+    large = estimate_run(TrainConfig(name="x", genre="bach", architecture="unet", size="large", epochs=20))
+    assert small is not None and large is not None and small["steps"] == large["steps"] > 0
+    assert not small["at_least"] and large["at_least"]
+    assert large["parameters"] > 10 * small["parameters"] and large["seconds"] > 10 * small["seconds"]
+    line = describe_estimate(TrainConfig(name="x", genre="bach", architecture="unet", size="small", epochs=20))
+    assert line.startswith("estimated time: about") and "estimate" in line
+    assert "build the dataset first" in describe_estimate(TrainConfig(name="x", genre="jazz", architecture="musegan"))
+
+
+def test_settings_stored_by_earlier_versions_under_model_are_read_as_the_architecture() -> None:
+    stored = TrainConfig(name="x", genre="bach", architecture="unet", seed=3).hyperparameters()
+    stored["model"] = stored.pop("architecture")  # how cards and jobs before the rename stored it
+    config = TrainConfig.from_hyperparameters("x", stored)
+    assert config.architecture == "unet" and config.seed == 3
+    assert "model" not in config.hyperparameters() and config.hyperparameters()["architecture"] == "unet"

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.tiny_models import TINY_MODEL
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MUSEFORGE_CHROMIUM", "/usr/lib/chromium/chromium"))
 CHROMIUM_FLAGS = [
@@ -30,7 +32,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TINY_MODEL = "tiny-bach"
 
 
 def free_port() -> int:
@@ -110,12 +111,16 @@ def page(browser: object, server_url: str) -> Iterator[object]:
 
 @pytest.fixture
 def screenshot(tmp_path: Path) -> Callable[[object, str], Path]:
-    """``screenshot(page, name)``: a full-page PNG in the test's tmp folder, also copied to /tmp/studio_<name>.png."""
+    """``screenshot(page, name)``: a full-page PNG in the test's tmp folder, also copied into
+    ``$MUSEFORGE_SCREENSHOTS`` when that is set (for a person to look at)."""
 
     def take(page: object, name: str) -> Path:
         path = tmp_path / f"studio_{name}.png"
         page.screenshot(path=str(path), full_page=True)
-        shutil.copyfile(path, Path("/tmp") / f"studio_{name}.png")
+        keep = os.environ.get("MUSEFORGE_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, Path(keep) / f"studio_{name}.png")
         return path
 
     return take

@@ -10,10 +10,10 @@ import pytest
 
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
+from tests.tiny_models import TINY_MODEL
 
 pytestmark = [pytest.mark.web, pytest.mark.slow]
 
-TINY_MODEL = "tiny-bach"
 Shot = Callable[[object, str], Path]
 
 

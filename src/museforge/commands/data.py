@@ -10,25 +10,9 @@ from museforge.errors import MuseforgeError
 
 
 def cmd_datasets_list(args: argparse.Namespace) -> int:
-    from museforge.datasets.cache import dataset_status
-    from museforge.datasets.sources import GENRES, get_genre
+    from museforge.datasets.cache import datasets_report
 
-    report = []
-    for genre in GENRES:
-        spec = get_genre(genre)
-        status = dataset_status(genre)
-        report.append(
-            {
-                "genre": genre,
-                "architecture": spec.architecture,
-                "sources": [
-                    {"id": s.id, "title": s.title, "repository": s.repository, "commit": s.commit, "licence": s.licence}
-                    for s in spec.sources
-                ],
-                "built": status is not None,
-                "dataset": status,
-            }
-        )
+    report = datasets_report()
     if args.json:
         print_json(report)
         return 0
@@ -50,7 +34,7 @@ def cmd_datasets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_build(args: argparse.Namespace) -> int:
-    from museforge.datasets.build import build_dataset
+    from museforge.datasets.build import build_dataset, model_resolution
 
     source = Path(args.source) if args.source else None
     if source is not None and not source.is_dir():
@@ -58,7 +42,7 @@ def cmd_datasets_build(args: argparse.Namespace) -> int:
     manifest = build_dataset(
         args.genre,
         source,
-        resolution=args.resolution,
+        resolution=args.resolution or model_resolution(args.genre),
         n_bars=args.bars,
         limit=args.limit,
         progress=not args.json,
@@ -92,21 +76,7 @@ def cmd_melodies_list(args: argparse.Namespace) -> int:
 
     melodies = list_melodies()
     if args.json:
-        print_json(
-            [
-                {
-                    "name": m.name,
-                    "title": m.title,
-                    "composer": m.composer,
-                    "bars": m.n_bars,
-                    "tempo": m.tempo,
-                    "time_signature": list(m.time_signature),
-                    "key": m.key,
-                    "notes": len(m.notes),
-                }
-                for m in melodies
-            ]
-        )
+        print_json([m.summary() for m in melodies])
         return 0
     rows = [
         [m.name, m.title, m.composer, m.n_bars, f"{m.tempo:g}", "/".join(map(str, m.time_signature))] for m in melodies

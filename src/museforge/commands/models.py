@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from museforge.commands.output import first, number, print_json, table
 from museforge.errors import MuseforgeError
@@ -14,7 +16,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from museforge.training import TrainConfig, resume_config, stop_signals, train
 
     settings = {
-        "model": args.model,
+        "architecture": args.model,
         "genre": args.genre,
         "epochs": args.epochs,
         "learning_rate": args.learning_rate,
@@ -24,6 +26,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "max_steps": args.max_steps,
         "seed": args.seed,
         "device": args.device,
+        "size": args.size,
     }
     given = {key: value for key, value in settings.items() if value is not None}
     if args.no_common_key:
@@ -35,6 +38,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.genre is None:
             raise MuseforgeError("--genre is required for a new model")
         config = TrainConfig(name=args.name, **given)
+    config.validate()  # settings and launch errors come before the estimate, as the only line printed
+    if config.distributed:
+        from museforge.training.distributed import launch_environment
+
+        launch_environment()
+    if not args.json and os.environ.get("RANK", "0") == "0":
+        from museforge.training.estimate import describe_estimate
+
+        print(describe_estimate(config), file=sys.stderr, flush=True)
     with stop_signals() as stop:
         result = train(config, progress=not args.json, stop_event=stop)
     if args.distributed and os.environ.get("RANK", "0") != "0":  # process 0 reports for all
@@ -49,38 +61,26 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"generator loss {number(result.get('generator_loss'))}, "
                 f"discriminator loss {number(result.get('discriminator_loss'))}"
             )
-        print(f"model {result['name']}: {result['status']} after {result['epochs_done']} epochs; {losses}")
+        print(f"model {result['name']}: {result['status']} {progress_words(result)}; {losses}")
         print(f"files in {result['path']}")
     return 0 if result["status"] in ("completed", "stopped") else 1
 
 
-def cmd_models_list(args: argparse.Namespace) -> int:
-    from museforge.pretrained import TECHNIQUES, list_pretrained, list_technique_models
-    from museforge.training import list_models
+def progress_words(result: dict[str, Any]) -> str:
+    """Where a run ended, truthfully: whole epochs, and the steps of an epoch it stopped inside."""
+    step, epochs_done = int(result.get("step") or 0), int(result.get("epochs_done") or 0)
+    per_epoch = int(result.get("steps_per_epoch") or 0)
+    epochs = f"{epochs_done} whole epoch{'s' if epochs_done != 1 else ''}"
+    inside = step - epochs_done * per_epoch if per_epoch else 0
+    if inside > 0:
+        epochs += f" and {inside} of the {per_epoch} steps of epoch {epochs_done + 1}"
+    return f"at step {step} ({epochs})"
 
-    models = list_models()
-    shipped = [
-        {
-            "name": c["genre"],
-            "architecture": c.get("architecture"),
-            "genre": c.get("genre"),
-            "status": "shipped",
-            "epochs_done": c.get("epochs_done"),
-        }
-        for c in list_pretrained()
-    ]
-    shipped += [
-        {
-            "name": c["name"],
-            "architecture": c.get("architecture"),
-            "genre": c.get("genre"),
-            "status": f"shipped ({technique})",
-            "epochs_done": c.get("epochs_done"),
-            "technique": technique,
-        }
-        for technique in TECHNIQUES
-        for c in list_technique_models(technique)
-    ]
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from museforge.training.registry import list_models, list_shipped
+
+    models, shipped = list_models(), list_shipped()
     if args.json:
         print_json({"models": models, "pretrained": shipped})
         return 0
@@ -113,14 +113,27 @@ def cmd_models_show(args: argparse.Namespace) -> int:
         return 0
     gan = model.get("architecture") in ("musegan", "unet")
     losses = ("generator_loss", "discriminator_loss") if gan else ("loss", "validation_loss")
-    for key in ("name", "architecture", "genre", "status", "epochs_done", *losses):
-        print(f"{key:20} {model.get(key)}")
+    for key in ("name", "architecture", "genre", "status", "epochs_done", "step"):
+        print(f"{key:20} {model.get(key) if model.get(key) is not None else '-'}")
+    for key in losses:
+        print(f"{key:20} {number(model.get(key))}")
+    print("hyperparameters")
     for key, value in sorted(model.get("hyperparameters", {}).items()):
-        print(f"  {key:18} {value}")
+        print(f"  {key:18} {number(value) if isinstance(value, float) else value}")
     metrics = model.get("metrics") or {}
-    for role, values in metrics.items():
-        if isinstance(values, dict):
-            print(f"  {role:18} " + ", ".join(f"{k} {number(v)}" for k, v in values.items()))
+    generated, real = metrics.get("generated"), metrics.get("training_data")
+    if isinstance(generated, dict):
+        print("music metrics of the last epoch (generated / training data)")
+        for role, values in generated.items():
+            if not isinstance(values, dict):
+                continue
+            reference = (real or {}).get(role) or {}
+            cells = [
+                f"{key} {number(value)}" + (f" / {number(reference[key])}" if key in reference else "")
+                for key, value in values.items()
+                if value is not None
+            ]
+            print(f"  {role:18} " + ", ".join(cells))
     return 0
 
 

@@ -6,44 +6,81 @@ import argparse
 import json
 from pathlib import Path
 
-from museforge.commands.output import bar_range, melody_argument, print_files, print_json, record, table
+from museforge.commands.output import (
+    bar_range,
+    composition_lines,
+    melody_argument,
+    print_files,
+    print_json,
+    programs_argument,
+    record,
+    table,
+    tracks_argument,
+)
 from museforge.errors import MuseforgeError
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
     from museforge.compose import compose
 
-    model = args.model or args.genre
     result = compose(
         melody_argument(args.melody),
-        model,
+        args.model or args.genre,
         out_midi=Path(args.out),
         wav=Path(args.wav) if args.wav else None,
         png=Path(args.png) if args.png else None,
         seed=args.seed,
         sampling=args.sampling,
         rewrite=args.rewrite,
+        tracks=tracks_argument(args.tracks),
+        programs=programs_argument(args.program),
+        tempo=args.tempo,
+        transpose=args.transpose,
+        melody_track=args.melody_track,
     )
     record(result, args.melody)
-    summary = result.summary
     if args.json:
-        print_json(summary)
+        print_json(result.summary)
         return 0
-    rows = [[t["name"], t["role"], t["program"], "yes" if t["is_drum"] else "", t["notes"]] for t in summary["tracks"]]
-    print(
-        f"{summary['bars']} bars of {summary['meter']} at {summary['tempo']:.0f} bpm, model {summary['model']}, "
-        f"seed {summary['seed']}"
+    print("\n".join(composition_lines(result.summary)))
+    print_files(result.summary)
+    return 0
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from museforge.regenerate import regenerate
+
+    bars = bar_range(args.bars)
+    result = regenerate(
+        Path(args.previous),
+        args.model or args.genre,
+        tracks=tracks_argument(args.tracks),
+        bars=(bars[0] - 1, bars[1] - 1) if bars else None,
+        previous_seed=args.previous_seed,
+        seed=args.seed,
+        programs=programs_argument(args.program),
+        out_midi=Path(args.out),
+        wav=Path(args.wav) if args.wav else None,
+        png=Path(args.png) if args.png else None,
     )
-    if summary.get("meter_note"):
-        print(f"note: {summary['meter_note']}")
-    print(table(rows, ["track", "role", "program", "drums", "notes"]))
-    print_files(summary)
+    record(result, args.previous)
+    if args.json:
+        print_json(result.summary)
+        return 0
+    again = result.summary["regenerated"]
+    span = f"bars {again['bars'][0] + 1}-{again['bars'][1] + 1}" if again["bars"] else "every bar"
+    kept = ", keeping its shared noise" if result.summary["kept_shared_noise"] else ""
+    print(f"generated {', '.join(again['tracks'])} again over {span}{kept}; every other note is kept")
+    print("\n".join(composition_lines(result.summary, melody_track=False)))
+    print_files(result.summary)
     return 0
 
 
 def cmd_enhance(args: argparse.Namespace) -> int:
     from museforge.enhance import enhance
+    from museforge.outputs import check_output_paths
 
+    check_output_paths(Path(args.out), Path(args.wav) if args.wav else None, Path(args.png) if args.png else None)
     result = enhance(
         melody_argument(args.melody),
         args.model,
@@ -57,6 +94,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         tracks=args.tracks.split(",") if args.tracks else None,
         bars=bar_range(args.bars),
+        melody_track=args.melody_track,
     )
     record(result, args.melody)
     summary = result.summary
@@ -76,7 +114,9 @@ def cmd_enhance(args: argparse.Namespace) -> int:
 
 def cmd_extend(args: argparse.Namespace) -> int:
     from museforge.extend import extend
+    from museforge.outputs import check_output_paths
 
+    check_output_paths(Path(args.out), Path(args.wav) if args.wav else None, Path(args.png) if args.png else None)
     controls = {"temperature": args.temperature, "top_k": args.top_k}
     result = extend(
         melody_argument(args.melody),
@@ -86,6 +126,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         wav=Path(args.wav) if args.wav else None,
         png=Path(args.png) if args.png else None,
         seed=args.seed,
+        melody_track=args.melody_track,
         **{key: value for key, value in controls.items() if value is not None},
     )
     record(result, args.melody)
@@ -105,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from museforge.demo import run_demo
 
     rows = run_demo(Path(args.out), seed=args.seed, audio=not args.no_audio)
-    table = [
+    lines = [
         [
             r["genre"],
             r["melody"],
@@ -115,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ]
         for r in rows
     ]
-    print(table(table, ["genre", "melody", "bars", "accompaniment (notes per track)", "files"]))
+    print(table(lines, ["genre", "melody", "bars", "accompaniment (notes per track)", "files"]))
     print(f"in {args.out}/")
     return 0
 
@@ -152,7 +193,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------- serve
 def cmd_serve(args: argparse.Namespace) -> int:
+    check_port_free(args.host, args.port)
     from museforge.server import serve
 
     serve(args.host, args.port, Path(args.data_dir) if args.data_dir else None)
     return 0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`MuseforgeError` (one line, before any banner) when ``host:port`` cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise MuseforgeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            busy = " (is museforge already serving there? choose another with --port)" if port else ""
+            raise MuseforgeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}{busy}") from None

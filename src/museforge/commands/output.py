@@ -23,7 +23,12 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
 
 
 def number(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, int | float) else "-"
+    """A number as people read it (4 significant digits), "-" for none."""
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else "-"
 
 
 def first(*values: Any) -> Any:
@@ -55,3 +60,51 @@ def bar_range(text: str | None) -> tuple[int, int] | None:
         return int(first), int(last or first)
     except ValueError:
         raise MuseforgeError(f"--bars takes a bar or a range of bars, like 3 or 3-4; got {text!r}") from None
+
+
+def programs_argument(items: list[str] | None) -> dict[str, int] | None:
+    """``--program bass=33 --program drums=32`` as ``{"bass": 33, "drums": 32}``."""
+    if not items:
+        return None
+    out: dict[str, int] = {}
+    for item in items:
+        role, sep, number = item.partition("=")
+        try:
+            out[role.strip().lower()] = int(number)
+        except ValueError:
+            raise MuseforgeError(f"--program takes ROLE=NUMBER, like bass=33; got {item!r}") from None
+        if not sep or not role.strip():
+            raise MuseforgeError(f"--program takes ROLE=NUMBER, like bass=33; got {item!r}")
+    return out
+
+
+def tracks_argument(text: str | None) -> list[str] | None:
+    """``--tracks bass,drums`` as ``["bass", "drums"]``."""
+    return [t.strip() for t in text.split(",")] if text is not None else None
+
+
+def composition_lines(summary: dict[str, Any], melody_track: bool = True) -> list[str]:
+    """The lines ``compose`` and ``regenerate`` print: bars, meter, tempo, model, seed, the melody's track."""
+    lines = [
+        f"{summary['bars']} bars of {summary['meter']} at {summary['tempo']:.0f} bpm, model {summary['model']}, "
+        f"seed {summary['seed']}"
+    ]
+    chosen = summary.get("melody_track") or {}
+    if melody_track and chosen.get("of", 1) > 1:
+        lines.append(f"melody: track {chosen['index']} ({chosen['name']}) of {chosen['of']}")
+    if summary.get("transpose"):
+        lines.append(f"melody moved {summary['transpose']:+d} semitones")
+    if summary.get("meter_note"):
+        lines.append(f"note: {summary['meter_note']}")
+    rows = [
+        [
+            t["name"],
+            t["role"],
+            f"{t['program']} {t.get('instrument', '')}".strip(),
+            "yes" if t["is_drum"] else "",
+            t["notes"],
+        ]
+        for t in summary["tracks"]
+    ]
+    lines.append(table(rows, ["track", "role", "program", "drums", "notes"]))
+    return lines

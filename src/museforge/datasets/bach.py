@@ -64,7 +64,7 @@ def plan(source_root: Path | None) -> SourcePlan:
     folders = source_dirs("bach", source_root)
     folder = folders.get("jsb_chorales_czhuang")
     path = folder / JSON_NAME if folder else None
-    if path is None or not path.is_file():
+    if folder is None or path is None or not path.is_file():
         raise MuseforgeError(f"no {JSON_NAME} under {source_root}/bach/jsb_chorales_czhuang")
     try:
         data = json.loads(path.read_text())

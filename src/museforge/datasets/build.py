@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from museforge.datasets.cache import FORMAT_VERSION, SPLITS, SplitData, write_cache
 from museforge.datasets.sources import get_genre, local_source_dir, source_checksum
 from museforge.datasets.windows import SkipSong, SongRef, song_windows
 from museforge.errors import MuseforgeError
@@ -36,8 +37,6 @@ from museforge.music.pianoroll import LOWEST_PITCH, N_PITCHES
 from museforge.music.tracks import program_for_role
 from museforge.paths import downloads_dir
 
-FORMAT_VERSION = 1
-SPLITS = ("train", "valid", "test")
 #: Fractions of songs in train and valid when a hash of the song decides (the rest is test).
 SPLIT_FRACTIONS = (0.8, 0.1)
 #: Transposition range (semitones, both ends included) the loader applies to pitched tracks while training.
@@ -80,27 +79,6 @@ class SourcePlan:
     notes: list[str] = field(default_factory=list)
     one_version_in_eval: bool = False
     context: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class SplitData:
-    """The windows of one split.
-
-    ``packed`` is (N, tracks, T, 11) uint8: the (N, tracks, T, 84) bool windows packed with ``np.packbits``
-    along the pitch axis; ``song``, ``bar`` and ``start`` (N,) int32 give each window's song (index into
-    ``songs``), first bar (see :class:`~museforge.datasets.windows.SongWindows`) and first step in the song.
-    """
-
-    packed: np.ndarray
-    song: np.ndarray
-    bar: np.ndarray
-    start: np.ndarray
-    songs: list[str]
-
-    @property
-    def windows(self) -> np.ndarray:
-        """The windows unpacked: (N, tracks, T, 84) bool."""
-        return np.unpackbits(self.packed, axis=-1, count=N_PITCHES).view(bool)
 
 
 @dataclass
@@ -220,6 +198,40 @@ def _read_all(
 
 
 # --------------------------------------------------------------------------------------------------- build
+def model_resolution(genre: str) -> int:
+    """Steps per beat that the genre's models need: the shipped model's grid (4: a 16th-note grid, for every
+    shipped genre model), else the genre reader's own default. ``museforge datasets build``, the studio and
+    :func:`build_for_models` build at this resolution, so a dataset built the default way evaluates and trains
+    the genre's models without a mismatch."""
+    import json
+
+    from museforge.pretrained import pretrained_card_path
+
+    spec = get_genre(genre)
+    card = pretrained_card_path(spec.name)
+    if card is not None:
+        try:
+            return int(json.loads(card.read_text())["data"]["resolution"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return int(_reader(spec.name).DEFAULT_RESOLUTION)
+
+
+def build_for_models(
+    genre: str,
+    source_root: Path | None = None,
+    *,
+    limit: int | None = None,
+    progress: bool | Progress | None = None,
+) -> dict:
+    """Build ``genre``'s dataset at the resolution its models need (:func:`model_resolution`), 4-bar windows.
+
+    ``progress`` is called as ``(done, total, song name)`` after each song is read (True: lines on stderr).
+    Returns the manifest, as :func:`build_dataset` does.
+    """
+    return build_dataset(genre, source_root, resolution=model_resolution(genre), limit=limit, progress=progress)
+
+
 def build_dataset(
     genre: str,
     source_root: Path | None = None,
@@ -253,7 +265,6 @@ def build_dataset(
     MuseforgeError
         Bad arguments, a missing source, or no usable song. The previous cache is then left as it was.
     """
-    from museforge.datasets.cache import write_cache
 
     started = time.perf_counter()
     spec = get_genre(genre)
@@ -357,9 +368,10 @@ def _assemble(results: list[_SongResult], n_tracks: int, steps: int) -> SplitDat
     if not used:
         empty = np.zeros(0, dtype=np.int32)
         return SplitData(np.zeros((0, n_tracks, steps, packed_size), np.uint8), empty, empty, empty, [])
+    packs = [r.packed for r in used if r.packed is not None]
     return SplitData(
-        packed=np.concatenate([r.packed for r in used]),
-        song=np.concatenate([np.full(len(r.packed), i, dtype=np.int32) for i, r in enumerate(used)]),
+        packed=np.concatenate(packs),
+        song=np.concatenate([np.full(len(p), i, dtype=np.int32) for i, p in enumerate(packs)]),
         bar=np.concatenate([r.bars for r in used]).astype(np.int32),
         start=np.concatenate([r.starts for r in used]).astype(np.int32),
         songs=[r.name for r in used],

@@ -29,8 +29,9 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -40,13 +41,31 @@ from museforge.errors import MuseforgeError
 from museforge.music.pianoroll import N_PITCHES
 from museforge.paths import datasets_dir
 
-if TYPE_CHECKING:
-    from museforge.datasets.build import SplitData
-
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WINDOWS = "windows.npz"
 SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class SplitData:
+    """The windows of one split.
+
+    ``packed`` is (N, tracks, T, 11) uint8: the (N, tracks, T, 84) bool windows packed with ``np.packbits``
+    along the pitch axis; ``song``, ``bar`` and ``start`` (N,) int32 give each window's song (index into
+    ``songs``), first bar (see :class:`~museforge.datasets.windows.SongWindows`) and first step in the song.
+    """
+
+    packed: np.ndarray
+    song: np.ndarray
+    bar: np.ndarray
+    start: np.ndarray
+    songs: list[str]
+
+    @property
+    def windows(self) -> np.ndarray:
+        """The windows unpacked: (N, tracks, T, 84) bool."""
+        return np.unpackbits(self.packed, axis=-1, count=N_PITCHES).view(bool)
 
 
 def dataset_dir(genre: str) -> Path:
@@ -195,6 +214,31 @@ def dataset_status(genre: str) -> dict | None:
     return manifest
 
 
+def datasets_report() -> list[dict[str, Any]]:
+    """Every genre museforge knows: ``{genre, architecture, sources: [{id, title, repository, commit, licence}],
+    built, dataset}`` where ``dataset`` is :func:`dataset_status` (None when not built)."""
+    from museforge.datasets.sources import GENRES
+
+    report = []
+    for genre in GENRES:
+        spec = get_genre(genre)
+        status = dataset_status(genre)
+        sources = [
+            {"id": s.id, "title": s.title, "repository": s.repository, "commit": s.commit, "licence": s.licence}
+            for s in spec.sources
+        ]
+        report.append(
+            {
+                "genre": genre,
+                "architecture": spec.architecture,
+                "sources": sources,
+                "built": status is not None,
+                "dataset": status,
+            }
+        )
+    return report
+
+
 def write_cache(genre: str, manifest: dict, splits: dict[str, SplitData]) -> Path:
     """Save a built dataset, replacing the previous one only once everything is written.
 
@@ -206,7 +250,7 @@ def write_cache(genre: str, manifest: dict, splits: dict[str, SplitData]) -> Pat
     old = final.parent / f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         temporary.mkdir()
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}  # name -> array (np.savez_compressed keywords)
         for split in SPLITS:
             data = splits[split]
             arrays[split] = np.ascontiguousarray(data.packed, dtype=np.uint8)

@@ -104,11 +104,11 @@ def _extract(archive: Path, spec: ArchiveSpec, dest: Path, label: str) -> int:
                     if target is None:
                         continue
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    src = tf.extractfile(member)
-                    if src is None:
+                    member_file = tf.extractfile(member)
+                    if member_file is None:
                         continue
-                    with src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                    with member_file, open(target, "wb") as dst:
+                        shutil.copyfileobj(member_file, dst)
                     count += 1
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
         raise MuseforgeError(f"cannot extract {label}: {one_line(exc)}") from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -20,6 +19,7 @@ from museforge.datasets.sources import (
     Source,
 )
 from museforge.errors import MuseforgeError
+from museforge.files import atomic_write, atomic_write_bytes
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 BASE_URL_ENV = "MUSEFORGE_DOWNLOAD_URL"
@@ -106,47 +106,32 @@ def fetch_bytes(url: str, label: str) -> bytes:
 
 
 def download_file(url: str, target: Path, sha256: str, label: str) -> None:
-    """Fetch ``url`` to a temp file beside ``target``, check its sha256, then move it into place."""
+    """Stream ``url`` into a temporary file beside ``target``, check its sha256, then move it into place
+    (:func:`museforge.files.atomic_write`: a wrong checksum, a failure or a kill leaves ``target`` as it was)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    placed = False
-    try:
-        with os.fdopen(fd, "wb") as out:
-            state = {"hash": hashlib.sha256()}
+
+    def stream(temporary: Path) -> None:
+        digest = [hashlib.sha256()]
+        with open(temporary, "wb") as out:
 
             def sink(chunk: bytes) -> None:
-                state["hash"].update(chunk)
+                digest[0].update(chunk)
                 out.write(chunk)
 
-            def reset() -> None:
+            def reset() -> None:  # a retry starts the file again
                 out.seek(0)
                 out.truncate()
-                state["hash"] = hashlib.sha256()
+                digest[0] = hashlib.sha256()
 
             fetch(url, sink, reset, label)
-        got = state["hash"].hexdigest()
+        got = digest[0].hexdigest()
         if got != sha256:
             raise MuseforgeError(f"checksum mismatch for {label}: expected {sha256}, got {got}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        placed = True
-    finally:
-        if not placed:
-            tmp.unlink(missing_ok=True)
+
+    atomic_write(target, stream)
 
 
 def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically, creating its folder (:func:`museforge.files.atomic_write_bytes`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    placed = False
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        placed = True
-    finally:
-        if not placed:
-            tmp.unlink(missing_ok=True)
+    atomic_write_bytes(target, data)

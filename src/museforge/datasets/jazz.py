@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from museforge.datasets.build import SourcePlan, SplitData, TrackSpec, checksums, source_dirs
+from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_dirs
+from museforge.datasets.cache import SplitData
 from museforge.datasets.windows import BEATS_PER_BAR, SkipSong, SongRef, merge_tracks
 from museforge.errors import MuseforgeError
 from museforge.music.midi import read_midi
@@ -137,7 +138,7 @@ def drum_segments(groove: Path, resolution: int, n_bars: int) -> dict[str, np.nd
         drums = [i for i in range(multitrack.n_tracks) if multitrack.is_drum[i]]
         if not drums:
             continue
-        roll = multitrack.binarized()[drums].any(axis=0)  # (T, 84)
+        roll = np.any(multitrack.binarized()[drums], axis=0)  # (T, 84)
         n_full = -(-len(roll) // steps_per_bar)
         roll = np.concatenate([roll, np.zeros((n_full * steps_per_bar - len(roll), roll.shape[1]), bool)])
         bars = roll.reshape(n_full, steps_per_bar, -1)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from museforge.datasets.derived import DERIVED_KINDS, derived_part_digests
 from museforge.datasets.sources import (
@@ -72,7 +73,7 @@ def source_entry(source: Source, source_root: Path) -> dict[str, object]:
     return entry
 
 
-def build_manifest(genre: str, source_root: Path) -> dict[str, object] | None:
+def build_manifest(genre: str, source_root: Path) -> dict[str, Any] | None:
     """The manifest of a genre, or None when none of its sources is downloadable from a manifest."""
     spec = get_genre(genre)
     sources = {s.id: source_entry(s, Path(source_root)) for s in spec.sources if s.downloadable and s.archive is None}

@@ -174,7 +174,7 @@ def extract_melody(multitrack: Multitrack, candidates: list[int]) -> tuple[np.nd
     roll = np.zeros((n_steps, 128), dtype=np.uint8)
     onsets = np.zeros((n_steps, 128), dtype=bool)
     chosen: dict[int, int] = {}  # part -> melody steps taken from it
-    bounds = [*(int(d) for d in multitrack.downbeats), n_steps]
+    bounds = [*(int(d) for d in (multitrack.downbeats if multitrack.downbeats is not None else [])), n_steps]
     if bounds[0] > 0:
         bounds.insert(0, 0)
     for a, b in itertools.pairwise(bounds):
@@ -193,12 +193,12 @@ def extract_melody(multitrack: Multitrack, candidates: list[int]) -> tuple[np.nd
         if best is None:
             continue
         top = tops[best][a:b]
-        active = np.flatnonzero(top >= 0)
-        pitch = top[active]
-        roll[a + active, pitch] = multitrack.rolls[best][a + active, pitch]
-        onsets[a + active, pitch] = multitrack.onsets[best][a + active, pitch]
+        steps = np.flatnonzero(top >= 0)
+        pitch = top[steps]
+        roll[a + steps, pitch] = multitrack.rolls[best][a + steps, pitch]
+        onsets[a + steps, pitch] = multitrack.onsets[best][a + steps, pitch]
         multitrack.rolls[best][a:b] = 0
         multitrack.onsets[best][a:b] = False
-        chosen[best] = chosen.get(best, 0) + len(active)
+        chosen[best] = chosen.get(best, 0) + len(steps)
     lead = max(chosen, key=lambda c: chosen[c]) if chosen else candidates[0]
     return roll, onsets, lead

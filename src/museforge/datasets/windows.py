@@ -200,7 +200,8 @@ def skyline(roll: np.ndarray) -> np.ndarray:
     out = np.zeros_like(roll)
     n_pitches = roll.shape[-1]
     top = n_pitches - 1 - np.argmax(roll[..., ::-1], axis=-1)
-    np.put_along_axis(out, top[..., None], roll.any(axis=-1)[..., None], axis=-1)
+    sounding = np.any(roll, axis=-1)
+    np.put_along_axis(out, top[..., None], sounding[..., None], axis=-1)
     return out
 
 

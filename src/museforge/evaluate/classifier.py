@@ -101,7 +101,7 @@ def _track_features(
         groups = np.add.reduceat(per_column, np.arange(0, pitches, 7), axis=1)
         out += [_share(groups, n_onsets[:, None]), (per_column > 0).sum(axis=1) / 12.0]
         return out
-    used = x.any(axis=1)  # (n, pitch)
+    used = np.any(x, axis=1)  # (n, pitch)
     cells = x.sum(axis=1, dtype=np.int64).astype(np.float64)  # (n, pitch)
     total = cells.sum(axis=1)
     column = np.arange(pitches, dtype=np.float64)

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from museforge.errors import MuseforgeError
+from museforge.curves import LOSS_LINES
 from museforge.evaluate.compare import number
+from museforge.plots import save_png
 
 # ------------------------------------------------------------------------------------------------ picture
 REAL_COLOR = "#9a9a9a"
@@ -30,7 +31,7 @@ def save_evaluation_png(
     path : Path
         The ``.png`` to write (through a temporary name, so no reader sees half a picture).
     history : sequence of dict
-        Per-epoch training records with ``epoch``, ``generator_loss`` and ``discriminator_loss``.
+        Per-epoch training records with ``epoch`` and the losses of :data:`museforge.curves.LOSS_LINES`.
     dpi : int
         Resolution.
     """
@@ -56,7 +57,7 @@ def save_evaluation_png(
     losses = figure.add_subplot(grid[0, :])
     epochs = [float(r.get("epoch", i + 1)) for i, r in enumerate(history)]
     drawn = False
-    for key, label, color in (("generator_loss", "generator", "#1f77b4"), ("discriminator_loss", "critic", "#ff7f0e")):
+    for key, label, color in LOSS_LINES:  # the same lines, labels and colours as the training curves
         values = [number(r.get(key)) for r in history]
         if any(v is not None for v in values):
             marker = "o" if len(history) <= 30 else None
@@ -101,13 +102,4 @@ def save_evaluation_png(
                 Patch(color=GENERATED_COLOR, label="generated"),
             ]
             ax.legend(handles=handles, frameon=False, fontsize=7)
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise MuseforgeError(f"cannot write {path}: folder {path.parent} does not exist")
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        figure.savefig(temporary, format="png", dpi=dpi, facecolor="white")
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+    save_png(figure, path, dpi, tight=False)

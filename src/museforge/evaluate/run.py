@@ -39,8 +39,8 @@ _VOICE_LEADING_GENRES = ("bach",)
 def _load_model(name: str) -> tuple[Any, dict[str, Any], str, list[dict[str, Any]], str]:
     """``(generator, card, kind, history, status)`` of a user model or a shipped genre model.
 
-    A user model that is being trained is refused (its weights change under us), as is a failed one; a stopped
-    one is evaluated as it was at its last checkpoint.
+    A user model is evaluated when it can compose (:func:`museforge.training.registry.compose_refusal`: it has a
+    checkpoint and its run ended without failing): a stopped one as it was at its last checkpoint.
     """
     from museforge.pretrained import list_pretrained, pretrained_card_path
     from museforge.training.registry import (
@@ -56,13 +56,13 @@ def _load_model(name: str) -> tuple[Any, dict[str, Any], str, list[dict[str, Any
     if (folder / MODEL_JSON).is_file():
         card = read_card(folder)
         status = live_status(card)
-        if status == "training":
-            raise MuseforgeError(f"model {name!r} is still training: evaluate it once it has finished or been stopped")
-        if status == "failed":
-            raise MuseforgeError(f"model {name!r} failed ({card.get('error') or 'unknown error'}): nothing to evaluate")
         from museforge.compose import refuse_other_techniques
+        from museforge.training.registry import compose_refusal
 
         refuse_other_techniques(name, card)
+        refusal = compose_refusal(name, folder, card)
+        if refusal is not None:
+            raise MuseforgeError(refusal)
         generator, card = load_generator(folder)
         return generator, card, "user", read_history(folder), status
     card_path = pretrained_card_path(name)
@@ -70,7 +70,7 @@ def _load_model(name: str) -> tuple[Any, dict[str, Any], str, list[dict[str, Any
         genres = ", ".join(c["genre"] for c in list_pretrained()) or "none shipped"
         raise NotFoundError(f"no model named {name!r}: see `museforge models list` (shipped genres: {genres})")
     generator, card = load_generator(card_path)
-    history = card.get("history") if isinstance(card.get("history"), list) else []
+    history = card["history"] if isinstance(card.get("history"), list) else []
     return generator, card, "pretrained", history, "completed"
 
 
@@ -78,7 +78,7 @@ class _Grid:
     """What the metrics need to know about a model's (or dataset's) windows."""
 
     def __init__(self, tracks: list[dict[str, Any]], resolution: int, lowest: int, beats_per_bar: int) -> None:
-        from museforge.training.data import unique_roles
+        from museforge.music.tracks import unique_roles
 
         self.tracks = tracks
         self.roles = unique_roles([str(t["role"]) for t in tracks])
@@ -98,7 +98,7 @@ class _Grid:
         return {role: clean(row) for role, row in table.items()}
 
     def tonal(self, rolls: NDArray[np.bool_], melody_role: str | None) -> dict[str, float | None]:
-        from museforge.training.data import unique_roles
+        from museforge.music.tracks import unique_roles
 
         if melody_role is None:
             roles, drums = self.roles, self.drum_roles
@@ -124,9 +124,11 @@ def _held_out(card: dict[str, Any], split: str, samples: int) -> tuple[NDArray[n
     manifest = dataset.manifest
     for key in ("resolution", "lowest_pitch", "n_pitches"):
         if int(manifest[key]) != int(data[key]):
+            fix = f" --resolution {data[key]}" if key == "resolution" else ""
             raise MuseforgeError(
                 f"dataset {dataset.genre!r} has {key} {manifest[key]} but model {card.get('name')!r} was trained with "
-                f"{data[key]}: rebuild the dataset to match (museforge datasets build {dataset.genre})"
+                f"{data[key]}: rebuild the dataset to match (museforge datasets build {dataset.genre}{fix}, with "
+                f"--source DIR if you built it from a folder)"
             )
     melody = int(manifest.get("melody_track", 0))
     accompaniment = [int(i) for i in manifest.get("accompaniment_tracks", [])] or [

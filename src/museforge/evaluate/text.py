@@ -12,10 +12,11 @@ from museforge.evaluate.compare import fmt
 # ------------------------------------------------------------------------------------------------ text
 def _signed_gap(cell: dict[str, float | None]) -> str:
     """The gap as a signed percentage ((generated - real) / |real|), "-" when undefined."""
-    if cell.get("gap") is None or cell.get("generated") is None or cell.get("real") is None:
+    gap, generated, real = cell.get("gap"), cell.get("generated"), cell.get("real")
+    if gap is None or generated is None or real is None:
         return "-"
-    sign = "+" if cell["generated"] >= cell["real"] else "-"
-    return f"{sign}{100 * cell['gap']:.1f} %"
+    sign = "+" if generated >= real else "-"
+    return f"{sign}{100 * gap:.1f} %"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

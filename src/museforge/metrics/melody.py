@@ -86,7 +86,7 @@ def melody_in_scale_rate(track: ArrayLike, melody: ArrayLike, lowest_pitch: int 
 def _interval_counts(track: NDArray[np.bool_], melody: NDArray[np.bool_]) -> NDArray[np.int64]:
     """``(n, 12)``: the track's sounding cells under a melody note, by interval to the melody's top note mod 12."""
     n, _steps, pitches = track.shape
-    sounding = melody.any(axis=2)
+    sounding = np.any(melody, axis=2)
     top = np.where(sounding, pitches - 1 - np.argmax(melody[:, :, ::-1], axis=2), 0)  # (n, time)
     columns = np.arange(pitches)
     interval = (columns[None, None, :] - top[:, :, None]) % 12  # (n, time, pitch)

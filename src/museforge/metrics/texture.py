@@ -76,7 +76,7 @@ def backbeat_rate(
     if bars is None or beats_per_bar != 4 or not keys:
         return _out(np.full(n, np.nan), single)
     playing = bars.any(axis=(2, 3))  # (n, bars)
-    snare = bars[:, :, :, keys].any(axis=3)  # (n, bars, steps)
+    snare = np.any(bars[:, :, :, keys], axis=3)  # (n, bars, steps)
     on_backbeat = snare[:, :, resolution] & playing, snare[:, :, 3 * resolution] & playing
     hits = on_backbeat[0].sum(axis=1) + on_backbeat[1].sum(axis=1)
     return _out(_ratio(hits, 2 * playing.sum(axis=1)), single)
@@ -121,8 +121,8 @@ def crowded(rolls: ArrayLike, limit: int = CROWDED_NOTES) -> NDArray[np.float64]
 def cell_overlap(first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
     """Jaccard similarity of the sounding cells of two renderings of the same windows (e.g. two seeds):
     ``(n, ...)`` bool each -> ``(n,)``; 1.0 = the same music, NaN where neither sounds."""
-    a = np.asarray(first, dtype=bool).reshape(len(first), -1)
-    b = np.asarray(second, dtype=bool).reshape(len(second), -1)
+    a, b = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
     return _ratio((a & b).sum(axis=1), (a | b).sum(axis=1))
 
 

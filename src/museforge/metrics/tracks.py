@@ -84,10 +84,9 @@ def _nanmean(values: NDArray[np.floating], axis: int | None = None) -> NDArray[n
         return np.nanmean(values, axis=axis)
 
 
-def _ratio(num: NDArray, den: NDArray) -> NDArray[np.float64]:
+def _ratio(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
     """Element-wise ``num / den`` as float64, NaN where ``den`` is 0."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     out = np.full(np.broadcast(num, den).shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
@@ -161,7 +160,7 @@ def _polyphonic_rate_batch(active: NDArray[np.bool_], threshold: int) -> NDArray
 
 
 def _pitch_range_batch(active: NDArray[np.bool_]) -> NDArray:
-    used = active.any(axis=1)  # (n, pitch)
+    used = np.any(active, axis=1)  # (n, pitch)
     p = active.shape[2]
     if p == 0:
         return np.full(active.shape[0], np.nan)

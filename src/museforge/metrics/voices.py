@@ -35,7 +35,7 @@ SATB_RANGES: tuple[tuple[int, int], ...] = ((60, 79), (55, 74), (48, 67), (40, 6
 class ParallelMotion(NamedTuple):
     """Result of :func:`parallel_fifths_octaves`."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count: the field name is the API
     """Number of consecutive fifths/octaves (voice pair, step to next step)."""
     rate: float
     """``count`` over the voice-pair motions in which both voices move; NaN if there are none."""

@@ -101,7 +101,8 @@ class ARCNN(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-        nn.init.constant_(self.out.bias, -4.0)  # most cells are silent: start near the data's note density
+        if self.out.bias is not None:  # most cells are silent: start near the data's note density
+            nn.init.constant_(self.out.bias, -4.0)
 
     def forward(self, melody: Tensor, accompaniment: Tensor, known: Tensor) -> Tensor:
         """Logits of the clean roll.

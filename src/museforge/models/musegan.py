@@ -170,6 +170,9 @@ class MelodyEncoder(nn.Module):
 
 
 class MuseGANGenerator(Generator):
+    #: Indices of the tracks that play one pattern with learned bar-to-bar variation (a buffer, (n_pattern,)).
+    pattern_tracks: Tensor
+
     """MuseGAN hybrid generator conditioned on a melody: ``(melody (B, T, P), noise) -> logits (B, K, T, P)``."""
 
     def __init__(self, cfg: MuseGANConfig) -> None:

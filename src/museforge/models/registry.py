@@ -15,13 +15,9 @@ from typing import Any
 from torch import nn
 
 from museforge.errors import MuseforgeError
+from museforge.model_files import ARCHITECTURES, GAN_ARCHITECTURES
 from museforge.models import arcnn, musegan, transformer, unet
 from museforge.models.base import Critic, GanConfig, Generator, config_from_dict
-
-#: The GAN architectures (``build_gan``): a generator and a critic each.
-GAN_ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
-#: Every architecture (``build_network``).
-ARCHITECTURES: tuple[str, ...] = (*GAN_ARCHITECTURES, "arcnn", "transformer")
 
 _CONFIGS: dict[str, Any] = {
     "musegan": musegan.MuseGANConfig,
@@ -110,10 +106,11 @@ def build_network(architecture: str, config: dict[str, Any] | Any | None = None)
     config : dataclass
         The full validated config.
     """
-    if architecture in GAN_ARCHITECTURES:
-        generator, _critic, cfg = build_gan(architecture, config)
-        return generator, cfg
     cfg = make_config(architecture, config)
+    if isinstance(cfg, musegan.MuseGANConfig):
+        return musegan.MuseGANGenerator(cfg), cfg  # the generator alone: composing never needs the critic
+    if isinstance(cfg, unet.UNetConfig):
+        return unet.UNetGenerator(cfg), cfg
     if isinstance(cfg, arcnn.ARCNNConfig):
         return arcnn.build(cfg), cfg
     return transformer.build(cfg), cfg

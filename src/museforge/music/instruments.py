@@ -50,6 +50,28 @@ PROGRAM_RANGES: dict[int, tuple[int, int]] = {
     72: (74, 108),  # piccolo
     73: (60, 96),  # flute: C4-C7
     74: (60, 86),  # recorder
+    # below: programs museforge never writes by default, listed so the instrument choices can be honest
+    8: (60, 108),  # celesta: C4-C8
+    9: (77, 108),  # glockenspiel: F5-C8
+    10: (60, 96),  # music box
+    11: (53, 89),  # vibraphone: F3-F6
+    12: (45, 96),  # marimba: A2-C7
+    13: (65, 108),  # xylophone: F4-C8
+    14: (60, 77),  # tubular bells: C4-F5
+    15: (48, 96),  # dulcimer
+    75: (60, 96),  # pan flute
+    76: (60, 96),  # blown bottle
+    77: (60, 96),  # shakuhachi
+    78: (60, 96),  # whistle
+    79: (60, 96),  # ocarina
+    104: (48, 77),  # sitar
+    105: (48, 84),  # banjo: C3-C6
+    106: (48, 84),  # shamisen
+    107: (48, 84),  # koto
+    108: (48, 96),  # kalimba
+    109: (55, 84),  # bagpipe
+    110: (55, 103),  # fiddle
+    111: (60, 96),  # shanai
 }
 #: Chorale voices (role names as the Bach data has them): Bach's own extremes.
 VOICE_RANGES: dict[str, tuple[int, int]] = {
@@ -71,4 +93,112 @@ def playable_range(program: int, role: str = "", is_drum: bool = False) -> tuple
     return PROGRAM_RANGES.get(int(program), DEFAULT_RANGE)
 
 
-__all__ = ["DEFAULT_RANGE", "PROGRAM_RANGES", "VOICE_RANGES", "playable_range"]
+#: The 128 General MIDI level 1 program names, by program number (0-based).
+GM_PROGRAM_NAMES: tuple[str, ...] = (
+    # pianos
+    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
+    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet",
+    # chromatic percussion
+    "Celesta", "Glockenspiel", "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
+    # organs
+    "Drawbar Organ", "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
+    "Tango Accordion",
+    # guitars
+    "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)", "Electric Guitar (clean)",
+    "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar", "Guitar Harmonics",
+    # basses
+    "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)", "Fretless Bass", "Slap Bass 1",
+    "Slap Bass 2", "Synth Bass 1", "Synth Bass 2",
+    # strings
+    "Violin", "Viola", "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp",
+    "Timpani",
+    # ensembles
+    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs", "Voice Oohs",
+    "Synth Voice", "Orchestra Hit",
+    # brass
+    "Trumpet", "Trombone", "Tuba", "Muted Trumpet", "French Horn", "Brass Section", "Synth Brass 1",
+    "Synth Brass 2",
+    # reeds
+    "Soprano Sax", "Alto Sax", "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet",
+    # pipes
+    "Piccolo", "Flute", "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina",
+    # synth leads
+    "Lead 1 (square)", "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)",
+    "Lead 6 (voice)", "Lead 7 (fifths)", "Lead 8 (bass + lead)",
+    # synth pads
+    "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)", "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)",
+    "Pad 7 (halo)", "Pad 8 (sweep)",
+    # synth effects
+    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
+    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)",
+    # ethnic
+    "Sitar", "Banjo", "Shamisen", "Koto", "Kalimba", "Bagpipe", "Fiddle", "Shanai",
+    # percussive
+    "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock", "Taiko Drum", "Melodic Tom", "Synth Drum",
+    "Reverse Cymbal",
+    # sound effects
+    "Guitar Fret Noise", "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
+    "Gunshot",
+)  # fmt: skip
+#: Drum kits (the program of a channel-10 track, as General MIDI 2 and the common sound fonts name them).
+DRUM_KITS: dict[int, str] = {
+    0: "Standard Kit",
+    8: "Room Kit",
+    16: "Power Kit",
+    24: "Electronic Kit",
+    25: "TR-808 Kit",
+    32: "Jazz Kit",
+    40: "Brush Kit",
+    48: "Orchestra Kit",
+}
+#: Programs never suggested for an accompaniment track: orchestra hit, synth effects, percussive sounds, sound
+#: effects.
+NOT_SUGGESTED = frozenset(range(96, 104)) | frozenset(range(112, 128)) | {55}
+
+
+def program_name(program: int, is_drum: bool = False) -> str:
+    """The General MIDI name of ``program`` (0-127); a drum track's program names its kit."""
+    if not 0 <= int(program) <= 127:
+        raise ValueError(f"a General MIDI program is 0-127, got {program}")
+    if is_drum:
+        return DRUM_KITS.get(int(program), f"Drum Kit {int(program)}")
+    return GM_PROGRAM_NAMES[int(program)]
+
+
+def range_fits(program: int, low: int, high: int, role: str = "") -> bool:
+    """Whether ``program`` can play every pitch from ``low`` to ``high`` (inclusive MIDI numbers)."""
+    span = playable_range(program, role)
+    return span is not None and span[0] <= low and high <= span[1]
+
+
+def suggested_programs(low: int, high: int, family: int | None = None, is_drum: bool = False) -> list[int]:
+    """Programs that can play the pitches ``low``..``high`` a track plays, nearest fit first.
+
+    ``family`` (a program whose block of 8 comes first, e.g. the track's default) puts that instrument family
+    ahead of the others; among the rest, the tightest fitting range comes first (a bass line is offered basses
+    before pianos). Drum tracks get the drum kits. Synth and sound effects are never suggested.
+    """
+    if is_drum:
+        return list(DRUM_KITS)
+    fitting = [p for p in range(128) if p not in NOT_SUGGESTED and range_fits(p, low, high)]
+
+    def order(program: int) -> tuple[bool, int, int]:
+        span = playable_range(program) or DEFAULT_RANGE
+        same_family = family is not None and program // 8 == int(family) // 8
+        return not same_family, span[1] - span[0], program
+
+    return sorted(fitting, key=order)
+
+
+__all__ = [
+    "DEFAULT_RANGE",
+    "DRUM_KITS",
+    "GM_PROGRAM_NAMES",
+    "NOT_SUGGESTED",
+    "PROGRAM_RANGES",
+    "VOICE_RANGES",
+    "playable_range",
+    "program_name",
+    "range_fits",
+    "suggested_programs",
+]

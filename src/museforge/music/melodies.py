@@ -15,10 +15,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.music.pianoroll import Multitrack, TrackNotes
 
+#: The longest melody any pipeline takes (compose, enhance, extend, the studio's uploads), in 4-beat bars (about
+#: 17 minutes at 120 bpm).
+MAX_BARS = 512
 #: Velocity given to every note of a sample melody.
 VELOCITY = 100
 #: General MIDI program of a sample melody's track (Acoustic Grand Piano).
@@ -63,6 +67,19 @@ class SampleMelody:
         """Bars from the first bar line to the end of the last note, the upbeat's bar included."""
         end = max(start + duration for _, start, duration in self.notes)
         return math.ceil(end / self.beats_per_bar - 1e-9)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``museforge melodies list --json`` shows: name, title, composer, bars, tempo, meter, key, notes."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "composer": self.composer,
+            "bars": self.n_bars,
+            "tempo": self.tempo,
+            "time_signature": list(self.time_signature),
+            "key": self.key,
+            "notes": len(self.notes),
+        }
 
     @property
     def n_beats(self) -> float:

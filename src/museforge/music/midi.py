@@ -9,7 +9,6 @@ from its name, program and drum channel.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,9 @@ import mido
 import numpy as np
 
 from museforge.errors import MuseforgeError
+from museforge.files import atomic_write
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.music.smf import read_smf
 from museforge.music.tracks import role_for_track
 
 DRUM_CHANNEL = 9
@@ -27,6 +28,10 @@ MIN_TEMPO, MAX_TEMPO = 10.0, 400.0
 #: Longest piece read, in steps: about 2.3 hours at 120 bpm and 12 steps per beat.
 MAX_STEPS = 200_000
 WRITE_TICKS_PER_BEAT = 480
+#: Most (track, channel) parts with notes in one file (an orchestral score has about 40).
+MAX_PARTS = 256
+#: Most cells of the piano rolls of one file, parts x steps (each cell costs two bytes per pitch).
+MAX_PART_STEPS = 2_000_000
 
 
 @dataclass
@@ -64,25 +69,25 @@ def read_midi(
         The file is not MIDI, has no notes, or is longer than ``max_steps``.
     """
     path = Path(path)
-    try:
-        midi = mido.MidiFile(path, clip=True)
-    except FileNotFoundError:
-        raise MuseforgeError(f"{path}: no such file") from None
-    except Exception as error:  # mido raises many types on garbage input
-        raise MuseforgeError(f"{path.name} is not a readable MIDI file ({error})") from None
-    ppq = midi.ticks_per_beat
-    if not ppq or ppq <= 0:
-        raise MuseforgeError(f"{path.name}: unsupported MIDI timing (SMPTE or zero ticks per beat)")
-
-    parts: dict[tuple[int, int], _Part] = defaultdict(_Part)
+    # On the file's own grid the length limit is known in beats before any note is read; annotated beat times
+    # (POP909) place notes by audio time, so their limit is checked after the grid is made.
+    smf = read_smf(path, max_beats=(max_steps + 1) / resolution if beat_times is None else None)
+    ppq = smf.ticks_per_beat
+    parts: dict[tuple[int, int], _Part] = {}
     tempo_ticks: list[tuple[int, float]] = []
     signature_ticks: list[tuple[int, int, int]] = []
-    for track_index, track in enumerate(midi.tracks):
-        _parse_track(track, track_index, parts, tempo_ticks, signature_ticks)
-
-    parts = {key: part for key, part in parts.items() if part.notes}
+    for track_index, track in enumerate(smf.tracks):
+        tempo_ticks += track.tempos
+        signature_ticks += [(t, n, d) for t, n, d in track.signatures if _plausible_meter(n, d)]
+        for channel, pitch, start, end, velocity in track.notes:
+            part = parts.get((track_index, channel))
+            if part is None:
+                part = parts[(track_index, channel)] = _Part(track.name, track.programs.get(channel, 0))
+            part.notes.append((pitch, start, end, velocity))
     if not parts:
         raise MuseforgeError(f"{path.name} has no notes")
+    if len(parts) > MAX_PARTS:
+        raise MuseforgeError(f"{path.name} has {len(parts):,} tracks with notes; the limit is {MAX_PARTS}")
 
     tempo_ticks = _clean_tempi(tempo_ticks)
     to_step = _step_grid(resolution, ppq, tempo_ticks, beat_times)
@@ -93,10 +98,8 @@ def read_midi(
         starts = to_step(raw[:, 1])
         ends = np.maximum(to_step(raw[:, 2]), starts + 1)  # zero-length notes last one step
         keep = starts >= 0
-        notes = [
-            (int(p), int(s), int(e), int(v))
-            for p, s, e, v in zip(raw[keep, 0], starts[keep], ends[keep], raw[keep, 3], strict=True)
-        ]
+        columns = np.stack([raw[keep, 0], starts[keep], ends[keep], raw[keep, 3]], axis=1)
+        notes = list(map(tuple, columns.tolist()))
         is_drum = channel == DRUM_CHANNEL
         program = part.program or 0
         name = part.name.strip() or (f"Drums {len(tracks)}" if is_drum else f"Track {len(tracks)}")
@@ -105,6 +108,10 @@ def read_midi(
     n_steps = max(n[2] for t in tracks for n in t.notes)
     if n_steps > max_steps:
         raise MuseforgeError(f"{path.name} is too long: {n_steps} steps at {resolution} per beat (limit {max_steps})")
+    if n_steps * len(tracks) > MAX_PART_STEPS:
+        raise MuseforgeError(
+            f"{path.name} is too large: {len(tracks)} tracks of {n_steps:,} steps (limit {MAX_PART_STEPS:,} in all)"
+        )
     if beat_times is not None:
         tempos = [(0, _median_tempo(np.asarray(beat_times)))]
         signatures = [(0, 4, 4)]
@@ -136,43 +143,9 @@ def _step_grid(
     return to_step
 
 
-def _parse_track(
-    track: mido.MidiTrack,
-    track_index: int,
-    parts: dict[tuple[int, int], _Part],
-    tempo_ticks: list[tuple[int, float]],
-    signature_ticks: list[tuple[int, int, int]],
-) -> None:
-    """Collect one MIDI track's notes (per channel), tempi and time signatures, in absolute ticks."""
-    tick = 0
-    track_name = ""
-    sounding: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (channel, pitch) -> starts
-    programs: dict[int, int] = {}
-    for message in track:
-        tick += message.time
-        kind = message.type
-        if kind == "track_name":
-            track_name = message.name
-        elif kind == "set_tempo" and message.tempo > 0:
-            tempo_ticks.append((tick, 60_000_000 / message.tempo))
-        elif kind == "time_signature":
-            signature_ticks.append((tick, message.numerator, message.denominator))
-        elif kind == "program_change":
-            programs.setdefault(message.channel, message.program)
-        elif kind == "note_on" and message.velocity > 0:
-            sounding[(message.channel, message.note)].append((tick, message.velocity))
-        elif kind in ("note_off", "note_on"):
-            starts = sounding.get((message.channel, message.note))
-            if starts:
-                start, velocity = starts.pop(0)
-                parts[(track_index, message.channel)].notes.append((message.note, start, tick, velocity))
-    for (channel, pitch), starts in sounding.items():  # notes never switched off end with the track
-        for start, velocity in starts:
-            parts[(track_index, channel)].notes.append((pitch, start, tick, velocity))
-    for channel in {c for (t, c) in parts if t == track_index}:
-        part = parts[(track_index, channel)]
-        part.name = track_name
-        part.program = programs.get(channel, 0)
+def _plausible_meter(numerator: int, denominator: int) -> bool:
+    """A time signature a score could have: 1 to 64 beats of a whole note divided by 1, 2, 4 ... 64."""
+    return 1 <= numerator <= 64 and denominator in (1, 2, 4, 8, 16, 32, 64)
 
 
 def _clean_tempi(tempo_ticks: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -277,13 +250,7 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
         track.extend(_delta_times(note_events))
         midi.tracks.append(track)
 
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        midi.save(temporary)
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {error.strerror or error}") from None
+    atomic_write(path, midi.save)
 
 
 def _delta_times(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> list:

@@ -146,6 +146,19 @@ class Multitrack:
             time_signatures=time_signatures or [(0, time_signature[0], time_signature[1])],
         )
 
+    def with_tracks(
+        self, tracks: list[TrackNotes], n_steps: int | None = None, tempos: list[tuple[int, float]] | None = None
+    ) -> Multitrack:
+        """A multitrack of ``tracks`` on this one's grid, with its tempo map (or ``tempos``) and meters, and its
+        length (or ``n_steps``): what a pipeline returns for its input."""
+        return Multitrack.from_notes(
+            tracks,
+            self.resolution,
+            n_steps=self.n_steps if n_steps is None else n_steps,
+            tempos=list(self.tempos) if tempos is None else tempos,
+            time_signatures=list(self.time_signatures),
+        )
+
     def notes(self, track: int) -> list[tuple[int, int, int, int]]:
         """The notes of one track as ``(pitch, start_step, end_step, velocity)``, sorted by start then pitch.
 
@@ -209,21 +222,32 @@ def downbeats_from_time_signatures(
     if not time_signatures:
         time_signatures = [(0, 4, 4)]
     changes = sorted(time_signatures)
-    starts: list[int] = []
+    end = max(n_steps, 1)  # a change past the music's end lists no bars: the work is bounded by the length
+    starts: list[np.ndarray] = []
     for i, (step, num, den) in enumerate(changes):
-        bar_len = max(1, round(num * 4 * resolution / den))
-        stop = changes[i + 1][0] if i + 1 < len(changes) else max(n_steps, step + 1)
-        starts.extend(range(step, stop, bar_len))
-    return np.asarray([s for s in starts if s < max(n_steps, 1)], dtype=np.int64)
+        if step >= end:
+            break
+        bar_len = max(1, round(num * 4 * resolution / max(den, 1)))
+        stop = min(changes[i + 1][0], end) if i + 1 < len(changes) else end
+        starts.append(np.arange(step, stop, bar_len, dtype=np.int64))
+    return np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
 
 
 def _paint_notes(roll: np.ndarray, onsets: np.ndarray, notes: list[tuple[int, int, int, int]]) -> None:
-    """Write ``(pitch, start, end, velocity)`` notes into a (time, 128) roll and onset mask in place."""
-    for pitch, start, end, velocity in notes:
-        if end <= start or not 0 <= pitch < N_MIDI_PITCHES:
-            continue
-        roll[start:end, pitch] = np.maximum(roll[start:end, pitch], max(1, min(127, int(velocity))))
-        onsets[start, pitch] = True
+    """Write ``(pitch, start, end, velocity)`` notes into a (time, 128) roll and onset mask in place.
+
+    Overlapping notes keep the louder velocity; empty notes and pitches outside 0..127 are skipped.
+    """
+    if not notes:
+        return
+    pitch, start, end, velocity = np.asarray(notes, dtype=np.int64).reshape(-1, 4).T
+    keep = (end > start) & (start >= 0) & (pitch >= 0) & (pitch < N_MIDI_PITCHES)
+    pitch, start, end, velocity = pitch[keep], start[keep], end[keep], np.clip(velocity[keep], 1, 127)
+    lengths = end - start
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # where each note's cells begin in the flat list
+    steps = np.repeat(start, lengths) + np.arange(int(lengths.sum())) - first
+    np.maximum.at(roll, (steps, np.repeat(pitch, lengths)), np.repeat(velocity, lengths).astype(roll.dtype))
+    onsets[start, pitch] = True
 
 
 def roll_to_notes(roll: np.ndarray, onsets: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:

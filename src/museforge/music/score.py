@@ -8,7 +8,7 @@ starts on the first real bar line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def read_score(score: stream.Score, resolution: int) -> Multitrack:
     """
     from music21 import meter, stream, tempo
 
-    parts = list(score.parts) or [score]
+    parts: list[Any] = list(score.parts) or [score]
     tracks: list[TrackNotes] = []
     for index, part in enumerate(parts):
         flat = part.stripTies(inPlace=False).flatten()

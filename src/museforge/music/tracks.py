@@ -92,3 +92,20 @@ def role_for_track(name: str, program: int, is_drum: bool) -> str:
 def program_for_role(role: str) -> int:
     """The General MIDI program museforge writes for a generated track of ``role``."""
     return ROLE_PROGRAMS.get(role, 0)
+
+
+def unique_roles(roles: list[str]) -> list[str]:
+    """Make role names unique by suffixing repeats: ``["piano", "piano"] -> ["piano", "piano_2"]``."""
+    seen: dict[str, int] = {}
+    out = []
+    for role in roles:
+        seen[role] = seen.get(role, 0) + 1
+        out.append(role if seen[role] == 1 else f"{role}_{seen[role]}")
+    return out
+
+
+def melody_track_name(name: str, program: int) -> str:
+    """The name a melody track is written under, so that reading the file back finds it: the track's own name
+    when it already says melody, else ``"<name> (melody)"`` (``"Melody"`` for a nameless track)."""
+    name = name or "Melody"
+    return name if role_for_track(name, program, False) == "melody" else f"{name} (melody)"

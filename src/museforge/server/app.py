@@ -9,6 +9,8 @@ existing name, 400 for the rest; malformed requests get 422 with the same one-li
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import sys
 import threading
 import traceback
@@ -26,16 +28,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import museforge
 from museforge import paths
-from museforge.errors import MuseforgeError, NotFoundError
+from museforge.errors import ConflictError, MuseforgeError, NotFoundError, StorageError
+from museforge.files import FULL_DISK_ERRNOS
 from museforge.jobs import JobManager
+from museforge.server.guard import LocalOnly, allowed_host_names
+from museforge.server.pages import install_not_found_page
 from museforge.server.routes import ROUTERS
 from museforge.server.settings import Settings
-from museforge.store import ConflictError, Store
+from museforge.store import Store
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Requests whose body is capped (the melody upload), and the room left for multipart headers.
 UPLOAD_PATHS = ("/api/melodies/upload",)
 MULTIPART_SLACK = 16 * 1024
+#: Free space below which a failed file or database operation is reported as a full disk.
+LOW_DISK_BYTES = 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -83,11 +90,33 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "invalid request: " + "; ".join(parts) + more
 
 
+def status_code(error: MuseforgeError) -> int:
+    """The HTTP status of a library error: 404 missing, 409 conflict, 507 full disk, else 400."""
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    return 507 if isinstance(error, StorageError) else 400
+
+
+def is_full_disk(error: BaseException, data_dir: Path) -> bool:
+    """Whether an unexpected error is the disk (or quota, or a file-size limit) running out of room: a write
+    failed for want of room, or a file or database operation failed while the data folder's disk is full (SQLite
+    then often says only "disk I/O error")."""
+    if isinstance(error, OSError) and error.errno in FULL_DISK_ERRNOS:
+        return True
+    if not isinstance(error, OSError | sqlite3.Error):
+        return False
+    try:
+        return shutil.disk_usage(data_dir).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MuseforgeError)
     async def museforge_error(_request: Request, error: MuseforgeError) -> JSONResponse:
-        code = 404 if isinstance(error, NotFoundError) else 409 if isinstance(error, ConflictError) else 400
-        return JSONResponse(status_code=code, content={"detail": str(error)})
+        return JSONResponse(status_code=status_code(error), content={"detail": str(error)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -98,14 +127,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=422, content={"detail": _validation_message(errors), "errors": errors})
 
     @app.exception_handler(Exception)
-    async def internal_error(_request: Request, error: Exception) -> JSONResponse:
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        if is_full_disk(error, request.app.state.settings.data_dir):
+            detail = f"the disk of the data folder is full ({type(error).__name__}: {error}); free some space"
+            return JSONResponse(status_code=507, content={"detail": detail})
         traceback.print_exception(error, file=sys.stderr)
         return JSONResponse(status_code=500, content={"detail": f"internal error: {type(error).__name__}: {error}"})
 
 
 def _install_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` from the local ``swagger-ui-bundle`` package (the studio runs offline)."""
-    assets: dict[str, str] = {}
+    assets: dict[str, Any] = {}
     try:
         from swagger_ui_bundle import swagger_ui_path
     except ImportError:  # without the package FastAPI's default page loads Swagger UI from a CDN
@@ -156,7 +188,9 @@ def create_app(data_dir: str | Path | None = None, *, settings: Settings | None 
     app.state.jobs = jobs
     app.state.compose_slots = threading.BoundedSemaphore(settings.compose_workers)
     _install_error_handlers(app)
+    install_not_found_page(app)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.add_middleware(LocalOnly, allowed_hosts=allowed_host_names(settings.bound_host))  # outermost: first
     for router in ROUTERS:
         app.include_router(router)
     _install_docs(app)
@@ -182,6 +216,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None
             f"museforge: warning: the studio has no login; serving on {host} lets others on the network use it",
             file=sys.stderr,
         )
-    app = create_app(data_dir)
+    app = create_app(data_dir, settings=Settings.from_env(data_dir, bound_host=host))
     print(f"museforge studio on http://{host}:{port}/ (API docs at /docs), data in {app.state.settings.data_dir}")
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,12 @@ class TrainRequest(_Body):
     )
     loss: str | None = Field(None, description="wgan-gp, hinge, nonsaturating or lsgan", max_length=32)
     batch_size: int | None = Field(None, ge=BATCH_SIZE_RANGE[0], le=BATCH_SIZE_RANGE[1])
+    size: str | None = Field(
+        None,
+        description="small (the shipped recipe: minutes on a CPU), medium, or large (the reference size, for a GPU); "
+        "default small on a CPU",
+        max_length=16,
+    )
     max_steps: int | None = Field(None, ge=MAX_STEPS_RANGE[0], le=MAX_STEPS_RANGE[1])
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     model_config_overrides: dict[str, int | float | bool | str] | None = Field(
@@ -72,10 +78,22 @@ class TrainRequest(_Body):
         """The TrainConfig keyword arguments this request sets (unset fields keep TrainConfig's defaults)."""
         values = self.model_dump(exclude_none=True, exclude={"architecture", "model_config_overrides"})
         if self.architecture is not None:
-            values["model"] = self.architecture
+            values["architecture"] = self.architecture
         if self.model_config_overrides is not None:
             values["model_config"] = dict(self.model_config_overrides)
         return values
+
+
+class DatasetBuildRequest(_Body):
+    """Build a genre's training windows from a folder on the server (default: the library's source)."""
+
+    source: str | None = Field(
+        None,
+        max_length=4096,
+        description="a folder laid out like ../shared/datasets (or the genre's folder in it); default: music21's "
+        "chorales for bach, the downloads folder for the others",
+    )
+    limit: int | None = Field(None, ge=1, le=100_000, description="read at most this many songs (a quick build)")
 
 
 class RecordedNote(_Body):
@@ -93,7 +111,14 @@ class RecordedMelody(_Body):
     notes: list[RecordedNote] = Field(min_length=1, max_length=MAX_RECORDED_NOTES)
     bars: int | None = Field(None, ge=1, le=MAX_RECORDED_BARS, description="length; default: up to the last note")
     beats_per_bar: int = Field(4, ge=2, le=7, description="quarter notes per bar (time signature N/4)")
+    time_signature: tuple[Annotated[int, Field(ge=1, le=12)], Literal[2, 4, 8, 16]] | None = Field(
+        None, description="the meter, e.g. [3, 4] or [6, 8]; wins over beats_per_bar"
+    )
     name: str | None = Field(None, max_length=64)
+
+    def meter(self) -> tuple[int, int]:
+        """The recording's time signature ``(numerator, denominator)``."""
+        return tuple(self.time_signature) if self.time_signature else (self.beats_per_bar, 4)  # type: ignore[return-value]
 
 
 class MelodySource(_Body):
@@ -111,7 +136,57 @@ class MelodySource(_Body):
     png: bool = Field(True, description="also draw the piano roll as PNG")
 
 
-class ComposeRequest(MelodySource):
+Role = Annotated[str, Field(min_length=1, max_length=32)]
+Program = Annotated[int, Field(ge=0, le=127)]
+#: Output tempo (quarter notes per minute) and melody transposition (semitones) limits of compose.
+TEMPO_RANGE = (20.0, 300.0)
+TRANSPOSE_RANGE = (-12, 12)
+
+
+class ArrangeFields(BaseModel):
+    """What the musician controls in an accompaniment: which tracks, their instruments."""
+
+    programs: dict[Role, Program] | None = Field(
+        None,
+        description='General MIDI program (0-127) per accompaniment role, e.g. {"piano": 4, "bass": 33}; '
+        "default: the model's (GET /api/composers/{model}/instruments lists defaults and suggestions)",
+        max_length=16,
+    )
+
+
+class ComposeOptions(ArrangeFields):
+    """Compose's arrangement controls: tracks, instruments, tempo, key, melody track."""
+
+    tracks: list[Role] | None = Field(
+        None, description="accompaniment roles to generate (default: all of the model's)", max_length=16
+    )
+    tempo: float | None = Field(
+        None, ge=TEMPO_RANGE[0], le=TEMPO_RANGE[1], description="output tempo in bpm (default: the melody's)"
+    )
+    transpose: int = Field(
+        0, ge=TRANSPOSE_RANGE[0], le=TRANSPOSE_RANGE[1], description="move the melody (and so the key) by semitones"
+    )
+    melody_track: Annotated[int, Field(ge=0, le=65535)] | Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="the track of an uploaded file that is the melody: its index or name (default: a guess)"
+    )
+
+
+class RegenerateRequest(_Body, ArrangeFields):
+    """Generate some tracks (or some bars of them) of a composition again; everything else is kept note for note.
+
+    With no ``tracks``, only the ``programs`` change: the same notes on other instruments.
+    """
+
+    tracks: list[Role] = Field(default_factory=list, description="accompaniment roles to generate again", max_length=16)
+    bars: (
+        tuple[Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)], Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)]] | None
+    ) = Field(None, description="first and last bar to generate again (1-based, inclusive); default all")
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="the new noise (default random)")
+    wav: bool = Field(True, description="also render audio")
+    png: bool = Field(True, description="also draw the piano roll as PNG")
+
+
+class ComposeRequest(MelodySource, ComposeOptions):
     """Compose: one melody (a sample, an uploaded/recorded melody, or a composition's melody track) and a model."""
 
     model: str = Field(description="a genre (its pretrained model) or a trained model's name", max_length=64)

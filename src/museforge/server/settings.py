@@ -25,6 +25,7 @@ class Settings:
         (``$MUSEFORGE_COMPOSE_WORKERS``, default 2); more wait.
     max_upload_bytes : largest accepted MIDI upload.
     job_poll_interval : seconds between the job dispatcher's rounds.
+    bound_host : the host name the server listens on (``--host``); requests may name it in their Host header.
     """
 
     data_dir: Path
@@ -32,6 +33,7 @@ class Settings:
     compose_workers: int = 2
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     job_poll_interval: float = 0.5
+    bound_host: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from museforge.errors import MuseforgeError, NotFoundError
-from museforge.music.melodies import SampleMelody, get_melody, list_melodies
+from museforge.model_files import GAN_ARCHITECTURES
+from museforge.music.melodies import MAX_BARS, SampleMelody, get_melody, list_melodies
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.server.schemas import ComposeRequest, MelodySource, RecordedMelody
 from museforge.store import Store, check_id, check_model_name, new_id
@@ -30,13 +31,13 @@ RESOLUTION = 12
 #: Keyboard recordings snap to sixteenth notes.
 RECORD_GRID_BEATS = 0.25
 #: Longest uploaded melody, in 4-beat bars (the compose pipeline's limit).
-MAX_MELODY_BARS = 512
+MAX_MELODY_BARS = MAX_BARS
 MIDI_MAGIC = b"MThd"
 RECORDED_PROGRAM = 0
 RECORDED_VELOCITY = 100
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()-]+")
 #: Architectures that compose (GANs); the others are the Enhance and Extend techniques' models.
-COMPOSE_ARCHITECTURES = ("musegan", "unet")
+COMPOSE_ARCHITECTURES = GAN_ARCHITECTURES
 
 
 # ------------------------------------------------------------------------------------------ piano rolls
@@ -50,7 +51,7 @@ def multitrack_json(multitrack: Multitrack) -> dict[str, Any]:
     from museforge.plots import track_colors
 
     _, numerator, denominator = multitrack.time_signatures[0]
-    downbeats = multitrack.downbeats if multitrack.downbeats is not None else []
+    downbeats: Any = multitrack.downbeats if multitrack.downbeats is not None else []
     melody = multitrack.track_index("melody")
     colors = track_colors(multitrack, melody_track=melody) if multitrack.n_tracks else []
     return {
@@ -120,14 +121,24 @@ def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
     }
 
 
-def user_melody_json(store: Store, row: dict[str, Any], *, roll: bool = False) -> dict[str, Any]:
-    """An uploaded or recorded melody's facts (and its piano roll, read back from its file, with ``roll=True``)."""
+def user_melody_json(
+    store: Store, row: dict[str, Any], *, roll: bool = False, music: Multitrack | None = None
+) -> dict[str, Any]:
+    """An uploaded or recorded melody's facts (and its piano roll, read back from its file, with ``roll=True``).
+
+    With ``roll=True`` also ``track_list``: every track of the file (index, name, program, instrument, notes,
+    ``melody`` for the one used unless the request names another ``melody_track``).
+    """
     data = {k: row[k] for k in ("id", "name", "kind", "created_at")}
     data.update(row["info"])
     if roll:
+        from museforge.arrangement import melody_track_choices
         from museforge.music.midi import read_midi
 
-        data["roll"] = multitrack_json(read_midi(melody_file(store, row), resolution=RESOLUTION))
+        if music is None:  # an upload passes the multitrack it has just read: one parse per upload
+            music = read_midi(melody_file(store, row), resolution=RESOLUTION)
+        data["roll"] = multitrack_json(music)
+        data["track_list"] = melody_track_choices(music, resolution=RESOLUTION)
     return data
 
 
@@ -157,16 +168,31 @@ def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int)
     with tempfile.TemporaryDirectory(dir=store.melodies_dir) as scratch:
         candidate = Path(scratch) / (name if name.lower().endswith((".mid", ".midi")) else f"{name}.mid")
         candidate.write_bytes(data)
-        multitrack = read_midi(candidate, resolution=RESOLUTION)
+        try:
+            multitrack = read_midi(candidate, resolution=RESOLUTION)
+        except (ArithmeticError, ValueError, IndexError) as error:  # a value the reader could not take
+            raise MuseforgeError(f"{name} is not a readable MIDI file ({type(error).__name__}: {error})") from None
         _check_playable(multitrack, name)
         melody_id = new_id()
         final = store.melodies_dir / f"{melody_id}.mid"
         shutil.move(candidate, final)
     row = store.add_melody(name, "upload", final, _melody_info(multitrack), melody_id)
-    return user_melody_json(store, row, roll=True)
+    return user_melody_json(store, row, roll=True, music=multitrack)
+
+
+def _check_meter(multitrack: Multitrack, name: str) -> None:
+    """Refuse time signatures no bar can have (a numerator or denominator below 1, as a crafted file may hold)."""
+    for step, numerator, denominator in multitrack.time_signatures:
+        if numerator < 1 or denominator < 1:
+            beat = step / multitrack.resolution
+            raise MuseforgeError(
+                f"{name} has a time signature of {numerator}/{denominator} at beat {beat:g}: a bar needs at least "
+                "one beat"
+            )
 
 
 def _check_playable(multitrack: Multitrack, name: str) -> None:
+    _check_meter(multitrack, name)
     pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i] and multitrack.rolls[i].any()]
     if not pitched:
         raise MuseforgeError(f"{name} has no pitched notes (only drums or silence)")
@@ -184,7 +210,7 @@ def save_recording(store: Store, recording: RecordedMelody) -> dict[str, Any]:
     """
     from museforge.music.midi import write_midi
 
-    beats_per_bar = recording.beats_per_bar
+    numerator, denominator = recording.meter()
     grid_steps = round(RECORD_GRID_BEATS * RESOLUTION)
     notes: list[tuple[int, int, int, int]] = []
     for note in recording.notes:
@@ -192,16 +218,19 @@ def save_recording(store: Store, recording: RecordedMelody) -> dict[str, Any]:
         end = max(start + grid_steps, round((note.start_beat + note.duration_beats) / RECORD_GRID_BEATS) * grid_steps)
         notes.append((note.pitch, start, end, RECORDED_VELOCITY))
     last_end = max(end for _, _, end, _ in notes)
-    steps_per_bar = beats_per_bar * RESOLUTION
+    steps_per_bar = round(numerator * 4 * RESOLUTION / denominator)
+    if steps_per_bar < grid_steps:
+        raise MuseforgeError(f"a {numerator}/{denominator} bar is shorter than a sixteenth note")
     bars = recording.bars or max(1, math.ceil(last_end / steps_per_bar))
     first_start = min(start for _, start, _, _ in notes)
     if first_start >= bars * steps_per_bar:
         raise MuseforgeError(f"every note starts after the recording's {bars} bars")
     notes = [(p, s, min(e, bars * steps_per_bar), v) for p, s, e, v in notes if s < bars * steps_per_bar]
     title = _display_name(recording.name, "Recorded melody")
-    track = TrackNotes(f"{title} (melody)", "melody", RECORDED_PROGRAM, False, notes)
+    track = TrackNotes(title, "melody", RECORDED_PROGRAM, False, notes)
+    meter = (numerator, denominator)
     multitrack = Multitrack.from_notes(
-        [track], RESOLUTION, tempo=recording.tempo, time_signature=(beats_per_bar, 4), n_steps=bars * steps_per_bar
+        [track], RESOLUTION, tempo=recording.tempo, time_signature=meter, n_steps=bars * steps_per_bar
     )
     melody_id = new_id()
     store.melodies_dir.mkdir(parents=True, exist_ok=True)
@@ -259,11 +288,16 @@ def check_composer(model: str) -> None:
 class PipelineResult(Protocol):
     """What compose, enhance and extend return: the music and the files written, with a summary."""
 
-    multitrack: Multitrack
-    midi_path: Path
-    wav_path: Path | None
-    png_path: Path | None
-    summary: dict[str, Any]
+    @property
+    def multitrack(self) -> Multitrack: ...
+    @property
+    def midi_path(self) -> Path | None: ...
+    @property
+    def wav_path(self) -> Path | None: ...
+    @property
+    def png_path(self) -> Path | None: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
 
 
 #: What a result's label says about where a composition came from.
@@ -326,6 +360,11 @@ def create_composition(store: Store, request: ComposeRequest, slots: threading.S
             wav=out.wav,
             png=out.png,
             rewrite=request.rewrite,
+            tracks=request.tracks,
+            programs=request.programs,
+            tempo=request.tempo,
+            transpose=request.transpose,
+            melody_track=request.melody_track,
         )
 
     return produce(store, request, slots, technique="compose", label=label, run=run)

@@ -46,14 +46,15 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
 
 # ------------------------------------------------------------------------------------------ models
 def technique_models(technique: str) -> list[dict[str, Any]]:
-    """The models of ``enhance`` or ``extend``: the shipped ones, then completed user models of its architecture."""
+    """The models of ``enhance`` or ``extend``: the shipped ones, then the user models of its architecture that
+    :func:`museforge.training.registry.compose_refusal` lets generate (a checkpoint, a run that ended)."""
     from museforge.pretrained import list_technique_models
     from museforge.training.registry import list_models
 
     architecture = TECHNIQUES[technique]["architectures"][0]
     models = []
     for card in list_technique_models(technique):
-        data = card.get("data") if isinstance(card.get("data"), dict) else {}
+        data = card["data"] if isinstance(card.get("data"), dict) else {}
         tracks = [t.get("role") for t in data.get("tracks", []) if isinstance(t, dict)]
         models.append(
             {
@@ -65,7 +66,7 @@ def technique_models(technique: str) -> list[dict[str, Any]]:
             }
         )
     for model in list_models():
-        if model.get("architecture") == architecture and model.get("status") == "completed":
+        if model.get("architecture") == architecture and model.get("can_compose"):
             keep = ("name", "architecture", "genre", "status", "epochs_done")
             models.append({"kind": "user", **{k: model.get(k) for k in keep}})
     return models

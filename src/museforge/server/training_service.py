@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fastapi import HTTPException
+
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.jobs import JobManager
 from museforge.server import schemas
@@ -43,7 +45,7 @@ def _dataset_built(genre: str) -> bool | None:
 def training_options() -> dict[str, Any]:
     """The training form: choices, defaults and allowed ranges of every field."""
     from museforge.datasets.sources import GENRES, get_genre
-    from museforge.training.config import ARCHITECTURES, LOSSES, TrainConfig
+    from museforge.training.config import ARCHITECTURES, LOSSES, SIZES, TrainConfig, default_size
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
     return {
@@ -65,6 +67,7 @@ def training_options() -> dict[str, Any]:
                 "max": schemas.UPDATE_RATIO_RANGE[1],
             },
             "loss": {"default": defaults["loss"]},
+            "size": {"default": default_size("cpu"), "choices": list(SIZES)},
             "batch_size": {
                 "default": defaults["batch_size"],
                 "min": schemas.BATCH_SIZE_RANGE[0],
@@ -74,19 +77,82 @@ def training_options() -> dict[str, Any]:
     }
 
 
+class Unprocessable(HTTPException):
+    """A training request that can never run as asked (422 with a one-line ``detail``), refused at submit."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status_code=422, detail=detail)
+
+
+def check_model_config(architecture: str, overrides: dict[str, Any]) -> None:
+    """Refuse ``model_config`` keys the architecture does not have, and values its config rejects (422)."""
+    from museforge.models.registry import config_class, make_config
+
+    known = sorted(f.name for f in dataclasses.fields(config_class(architecture)))
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        key = "key" if len(unknown) == 1 else "keys"
+        raise Unprocessable(f"unknown model_config {key} {names} for {architecture}: known keys are {', '.join(known)}")
+    try:
+        make_config(architecture, overrides)
+    except MuseforgeError as error:
+        raise Unprocessable(f"bad model_config for {architecture}: {error}") from None
+
+
+def check_datasets_built(genre: str) -> None:
+    """Refuse (422) a genre (or ``a+b`` genres) whose training windows are not built, naming how to build them."""
+    missing = [g for g in genre.split("+") if _dataset_built(g) is False]
+    if missing:
+        raise Unprocessable(
+            f"the {missing[0]} dataset is not built: build it on this page (or museforge datasets build {missing[0]}) "
+            "before training on it"
+        )
+
+
 def submit_training(jobs: JobManager, request: TrainRequest) -> dict[str, Any]:
-    """Build the TrainConfig of a request (the genre's architecture unless given) and queue it."""
+    """Build the TrainConfig of a request (the genre's architecture unless given), check it can run, queue it.
+
+    Raises ``Unprocessable`` (422) for an unbuilt dataset or unknown or bad ``model_config`` keys, so the user
+    hears it at once instead of from a failed job seconds later; MuseforgeError (400/409) for the rest. The answer
+    carries the run's time ``estimate`` (see :func:`estimate_training`).
+    """
+    config = training_config(request)
+    check_datasets_built(config.genre)
+    return {**jobs.submit(config), "estimate": estimate_training(request)}
+
+
+def estimate_training(request: TrainRequest) -> dict[str, Any]:
+    """The estimated length of the run a request describes, before it starts: ``{"text", "seconds", "steps",
+    "at_least", "size"}`` (seconds None when the dataset is not built or nothing was measured for the model)."""
+    from museforge.training.estimate import describe_estimate, estimate_run
+
+    config = training_config(request)
+    estimate = estimate_run(config) or {}
+    return {
+        "text": describe_estimate(config),
+        "seconds": estimate.get("seconds"),
+        "steps": estimate.get("steps"),
+        "at_least": estimate.get("at_least"),
+        "size": config.size,
+    }
+
+
+def training_config(request: TrainRequest) -> Any:
+    """The validated TrainConfig of a request; raises for bad settings (422 for ``model_config``)."""
     from museforge.datasets.sources import GENRES, get_genre
     from museforge.training.config import TrainConfig
 
     fields = request.config_fields()
     if request.genre in GENRES:  # else TrainConfig.validate names the valid genres
-        fields.setdefault("model", get_genre(request.genre).architecture)
+        fields.setdefault("architecture", get_genre(request.genre).architecture)
     try:
         config = TrainConfig(**fields)
     except TypeError as error:  # a field TrainConfig does not know
         raise MuseforgeError(f"bad training settings: {error}") from None
-    return jobs.submit(config)
+    config.validate()
+    check_model_config(config.architecture, dict(config.model_config))
+    return config
 
 
 def model_detail(store: Store, name: str) -> dict[str, Any]:

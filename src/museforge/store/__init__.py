@@ -26,7 +26,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from museforge.errors import MuseforgeError, NotFoundError
+from museforge.errors import ConflictError, MuseforgeError, NotFoundError
+from museforge.model_files import list_models, now, read_jsonl
+from museforge.model_files import model_dir as model_folder
+from museforge.model_files import validate_name as check_model_name
 from museforge.store.base import (
     ACTIVE_STATES,
     COMPLETED,
@@ -39,13 +42,8 @@ from museforge.store.base import (
     STOPPED,
     TECHNIQUES,
     TRAINING,
-    ConflictError,
     check_id,
-    check_model_name,
-    model_folder,
     new_id,
-    now,
-    read_jsonl,
 )
 from museforge.store.jobs import JobsTable
 
@@ -71,8 +69,6 @@ class Store(JobsTable):
         Folders with a model card are added or updated (a card that cannot be read is indexed as ``failed``);
         rows whose folder is gone are removed.
         """
-        from museforge.training.registry import list_models
-
         found = {m["name"]: m for m in list_models() if isinstance(m.get("name"), str)}
         stamp = now()
         with self._transaction() as db:

@@ -4,15 +4,12 @@ and :class:`Database`, the connection plumbing (WAL, short-lived connections, ``
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from museforge import paths
 from museforge.errors import MuseforgeError, NotFoundError
@@ -28,7 +25,6 @@ FINAL_STATES = (COMPLETED, FAILED, STOPPED, INTERRUPTED)
 RESUMABLE_STATES = (INTERRUPTED, STOPPED)
 
 _ID = re.compile(r"[0-9a-f]{32}")
-_MODEL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -106,15 +102,6 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
 )
 
 
-class ConflictError(MuseforgeError):
-    """The request clashes with the current state (a running job, a name in use): HTTP 409."""
-
-
-def now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def new_id() -> str:
     """A fresh random id: 32 lowercase hex digits."""
     return uuid.uuid4().hex
@@ -125,39 +112,6 @@ def check_id(value: str, what: str = "id") -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise NotFoundError(f"no {what} {value!r}: ids are 32 hex digits")
     return value
-
-
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name (``[A-Za-z0-9_-]{1,64}``), else raise MuseforgeError."""
-    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-        raise MuseforgeError(
-            f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
-        )
-    return name
-
-
-def model_folder(name: str) -> Path:
-    """The folder of user model ``name`` under :func:`museforge.paths.models_dir`, after checking the name."""
-    root = paths.models_dir().resolve()
-    folder = (root / check_model_name(name)).resolve()
-    if folder.parent != root:
-        raise MuseforgeError(f"invalid model name {name!r}")
-    return folder
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file, skipping blank or half-written lines; [] when missing."""
-    records: list[dict[str, Any]] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return records
-    for line in text.splitlines():
-        with contextlib.suppress(ValueError):
-            record = json.loads(line)
-            if isinstance(record, dict):
-                records.append(record)
-    return records
 
 
 def _columns(db: sqlite3.Connection, table: str) -> set[str]:

@@ -6,7 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
-from museforge.errors import NotFoundError
+from museforge.errors import ConflictError, NotFoundError
+from museforge.model_files import now
+from museforge.model_files import validate_name as check_model_name
 from museforge.store.base import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -14,12 +16,9 @@ from museforge.store.base import (
     RESUMABLE_STATES,
     STOPPED,
     TRAINING,
-    ConflictError,
     Database,
     check_id,
-    check_model_name,
     new_id,
-    now,
 )
 
 

@@ -11,19 +11,16 @@ A checkpoint is several files in the model folder (``generator.safetensors``, ``
 A kill before step 2 leaves the old files and the old id (the stray ``.tmp`` files are deleted on the next
 load); a kill during step 3 leaves some renames undone, which :func:`recover` finishes (each ``.tmp``
 carries the committed id). So the files on disk always form one whole checkpoint: the last committed one.
-Single files (JSON) are written by :func:`atomic_write_bytes`: temp file, fsync, rename.
+Single files (JSON) are written by :func:`museforge.files.atomic_write_bytes`: temp file, fsync, rename.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import safetensors
 import safetensors.torch
@@ -31,6 +28,10 @@ import torch
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
+from museforge.files import atomic_write_bytes, fsync_dir, json_bytes, json_line, read_json, write_json
+
+#: JSON files are written and read by :mod:`museforge.files`; re-exported for the checkpoint's callers.
+__all__ = ["atomic_write_bytes", "json_bytes", "json_line", "read_json", "write_json"]
 
 #: ``format`` metadata of every safetensors file museforge writes.
 FORMAT = "museforge"
@@ -38,15 +39,6 @@ FORMAT_VERSION = "1"
 
 
 # ------------------------------------------------------------------------------------------- single files
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _write_synced(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` (created or truncated) and fsync it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -58,69 +50,6 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the new one, never a mix.
-
-    Raises
-    ------
-    MuseforgeError
-        When the folder is not writable or the disk is full; ``path`` is then unchanged.
-    """
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        _write_synced(Path(tmp), data)
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def json_bytes(data: Any) -> bytes:
-    """``data`` as indented JSON, NaN and infinities written as ``null`` (valid JSON for every reader)."""
-    return (json.dumps(_finite(data), indent=2, allow_nan=False) + "\n").encode()
-
-
-def json_line(data: Any) -> bytes:
-    """``data`` as one compact JSON line (NaN written as ``null``), for JSON-lines logs."""
-    return (json.dumps(_finite(data), separators=(",", ":"), allow_nan=False) + "\n").encode()
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` as JSON, atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, json_bytes(data))
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """Read a JSON object; raise MuseforgeError (naming ``what``) if it is missing or corrupted."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise MuseforgeError(f"{what} is missing: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MuseforgeError(f"{what} is corrupted ({path}): {exc}") from exc
-    if not isinstance(data, dict):
-        raise MuseforgeError(f"{what} is corrupted ({path}): not a JSON object")
-    return data
 
 
 # ------------------------------------------------------------------------------------------- safetensors
@@ -279,7 +208,7 @@ def _finish(folder: Path, names: Iterable[str], checkpoint_id: str) -> None:
             tmp = folder / f"{name}.tmp"
             if tmp.exists():
                 os.replace(tmp, folder / name)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except OSError as exc:
         raise MuseforgeError(f"cannot finish checkpoint {checkpoint_id[:8]} in {folder}: {exc}") from exc
 

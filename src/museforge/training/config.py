@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from museforge.errors import MuseforgeError
+from museforge.model_files import ARCHITECTURES, GAN_ARCHITECTURES, validate_name
 
-#: Architectures the trainer knows (the models package builds them): the GANs, then the AR-CNN and Transformer.
-ARCHITECTURES: tuple[str, ...] = ("musegan", "unet", "arcnn", "transformer")
-#: The adversarial ones (a generator and a critic, ``update_ratio`` critic updates per generator update).
-GAN_ARCHITECTURES: tuple[str, ...] = ("musegan", "unet")
 #: GAN loss functions, see :mod:`museforge.training.losses`.
 LOSSES: tuple[str, ...] = ("wgan-gp", "hinge", "nonsaturating", "lsgan")
 #: The one loss of each model that is not a GAN: the AR-CNN's binary cross-entropy over cells (which notes belong
@@ -30,11 +26,47 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: Gradient penalty weight used by ``wgan-gp`` unless set (Gulrajani et al. 2017, MuseGAN).
 DEFAULT_GRADIENT_PENALTY = 10.0
 
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Model sizes per architecture: ``model_config`` keys applied under any the run gives explicitly. ``small`` is
+#: the shipped models' recipe (``scripts/train_pretrained.py``: minutes on a laptop CPU), ``large`` the
+#: architecture's own defaults (the references' sizes: hours on a CPU, meant for a GPU), ``medium`` between.
+SIZE_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "small": {
+        "musegan": {"base_channels": 32, "critic_base_channels": 24, "temporal_hidden": 64},
+        "unet": {"base_channels": 16, "max_channels": 128, "critic_base_channels": 16},
+        "arcnn": {"base_channels": 32, "max_channels": 128, "depth": 3},
+        "transformer": {"n_layer": 4, "n_head": 4, "n_embd": 128},
+    },
+    "medium": {
+        "musegan": {"base_channels": 48, "critic_base_channels": 32, "temporal_hidden": 96},
+        "unet": {"base_channels": 32, "max_channels": 256, "critic_base_channels": 24},
+        "arcnn": {"base_channels": 48, "max_channels": 192, "depth": 4},
+        "transformer": {"n_layer": 6, "n_head": 8, "n_embd": 256},
+    },
+    "large": {
+        "musegan": {},
+        "unet": {},
+        "arcnn": {"base_channels": 64, "max_channels": 256, "depth": 4},
+        "transformer": {"n_layer": 8, "n_head": 8, "n_embd": 384},
+    },
+}
+SIZES: tuple[str, ...] = tuple(SIZE_PRESETS)
+
+
+def default_size(device: str) -> str:
+    """The size a run gets when it names none: ``small`` on a CPU, ``medium`` on a GPU."""
+    if device == "cpu":
+        return "small"
+    if device == "cuda":
+        return "medium"
+    import torch
+
+    return "medium" if torch.cuda.is_available() else "small"
+
 
 #: Fields a resumed run must share with the stored run (they decide the weights).
 LOCKED_ON_RESUME: tuple[str, ...] = (
-    "model",
+    "size",
+    "architecture",
     "genre",
     "betas",
     "update_ratio",
@@ -48,18 +80,22 @@ LOCKED_ON_RESUME: tuple[str, ...] = (
 )
 
 
+#: Settings stored under another name by earlier versions: ``{old: new}``.
+RENAMED: dict[str, str] = {"model": "architecture"}
+
+
+def upgrade_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
+    """Stored settings (a card's ``hyperparameters``, a job's config) under today's names."""
+    upgraded = dict(data)
+    for old, new in RENAMED.items():
+        if old in upgraded:
+            upgraded.setdefault(new, upgraded.pop(old))
+    return upgraded
+
+
 #: Settings added after models were first trained, with the value those earlier models were trained with: a card
 #: that lacks one means this value (the dataclass default is what new runs get).
-EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False}
-
-
-def validate_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name (``[A-Za-z0-9_-]{1,64}``), else raise MuseforgeError."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise MuseforgeError(
-            f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
-        )
-    return name
+EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False, "size": "large"}
 
 
 @dataclass
@@ -73,7 +109,7 @@ class TrainConfig:
     genre : str
         Dataset to train on (``museforge datasets build GENRE`` first); the Transformer also takes several joined
         by ``+`` (``pop+jazz``), whose melodies it learns together.
-    model : {"musegan", "unet", "arcnn", "transformer"}
+    architecture : {"musegan", "unet", "arcnn", "transformer"}
         Architecture. The AR-CNN (Enhance) and the Transformer (Extend) are not GANs: their ``update_ratio`` is 1,
         their ``loss`` their own (``bce``, ``cross-entropy``), with no penalty or augmentation (the GAN defaults give
         way to these; a GAN value given on purpose is an error).
@@ -105,6 +141,9 @@ class TrainConfig:
     common_key : bool
         Train on windows moved so that their melody's scale is C major / A minor, and compose by moving the
         melody there and the accompaniment back (see :mod:`museforge.music.keys`); replaces ``augment``.
+    size : {"small", "medium", "large"} or None
+        Model size (:data:`SIZE_PRESETS`); None: ``small`` on a CPU, ``medium`` on a GPU. Its keys go under
+        ``model_config`` (an explicit key wins), so after construction ``model_config`` holds both.
     model_config : dict
         Overrides of the architecture's default config (e.g. ``{"base_channels": 4}`` for a tiny model);
         the data decide ``n_tracks``, ``steps_per_bar``, ``n_pitches`` and ``lowest_pitch``.
@@ -118,7 +157,8 @@ class TrainConfig:
         Run the networks through ``torch.compile`` on CUDA (ignored on the CPU; the gradient penalty's
         double backward always runs eagerly).
     autocast : bool
-        bf16 autocast on CUDA (ignored on the CPU, which always trains in float32).
+        bf16 autocast where it pays: CUDA, and CPUs with native bf16 for networks of 200k parameters or more
+        (``museforge.training.step.bf16_pays``); False trains in float32 everywhere.
     distributed : bool
         Train with several processes started by ``torchrun`` (DistributedDataParallel: NCCL on CUDA, Gloo
         on the CPU); ``batch_size`` is then per process. Recorded in the card but not locked: a run may be
@@ -127,7 +167,7 @@ class TrainConfig:
 
     name: str
     genre: str
-    model: str = "musegan"
+    architecture: str = "musegan"
     epochs: int = 10
     learning_rate: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.9)
@@ -141,6 +181,7 @@ class TrainConfig:
     resume: bool = False
     augment: bool = True
     common_key: bool = True
+    size: str | None = None
     model_config: dict[str, Any] = field(default_factory=dict)
     checkpoint_every: int = 500
     samples_per_epoch: int = 2
@@ -150,13 +191,20 @@ class TrainConfig:
     distributed: bool = False
 
     def __post_init__(self) -> None:
+        if self.size is None and isinstance(self.device, str):
+            self.size = default_size(self.device)
+        if isinstance(self.size, str):
+            self.size = self.size.lower()
+        preset = SIZE_PRESETS.get(str(self.size), {}).get(str(self.architecture), {})
+        if preset and isinstance(self.model_config, dict):
+            self.model_config = {**preset, **self.model_config}
         # the AR-CNN and the Transformer learn from the data directly: one update per batch, their own loss; the
         # GAN defaults give way to theirs (a GAN setting given on purpose is refused by validate)
-        if self.model in SUPERVISED_LOSSES:
+        if self.architecture in SUPERVISED_LOSSES:
             if self.update_ratio == GAN_DEFAULTS["update_ratio"]:
                 self.update_ratio = 1
             if self.loss == GAN_DEFAULTS["loss"]:
-                self.loss = SUPERVISED_LOSSES[self.model]
+                self.loss = SUPERVISED_LOSSES[self.architecture]
             if self.gradient_penalty is None:
                 self.gradient_penalty = 0.0
             self.augment = False
@@ -164,7 +212,7 @@ class TrainConfig:
     @property
     def is_gan(self) -> bool:
         """Whether the architecture is a GAN (generator and critic)."""
-        return self.model in GAN_ARCHITECTURES
+        return self.architecture in GAN_ARCHITECTURES
 
     @property
     def penalty_weight(self) -> float:
@@ -179,19 +227,24 @@ class TrainConfig:
         from museforge.datasets.sources import GENRES
 
         # the Transformer may learn the melodies of several genres at once: "pop+jazz"
-        parts = self.genre.split("+") if isinstance(self.genre, str) and self.model == "transformer" else [self.genre]
+        parts = (
+            self.genre.split("+")
+            if isinstance(self.genre, str) and self.architecture == "transformer"
+            else [self.genre]
+        )
         for genre in parts:
             if genre not in GENRES:
                 raise MuseforgeError(f"unknown genre {genre!r} (choose from {', '.join(GENRES)})")
-        _choice("--model", self.model, ARCHITECTURES)
-        _choice("--loss", self.loss, LOSSES if self.is_gan else (SUPERVISED_LOSSES[self.model],))
+        _choice("--model", self.architecture, ARCHITECTURES)
+        _choice("--loss", self.loss, LOSSES if self.is_gan else (SUPERVISED_LOSSES[self.architecture],))
         _choice("--device", self.device, DEVICES)
+        _choice("--size", self.size, SIZES)
         _integer("--epochs", self.epochs, 1)
         _integer("--update-ratio", self.update_ratio, 1)
         if not self.is_gan and self.update_ratio != 1:
-            raise MuseforgeError(f"--update-ratio is for GANs: {self.model} makes one update per batch")
+            raise MuseforgeError(f"--update-ratio is for GANs: {self.architecture} makes one update per batch")
         if not self.is_gan and self.gradient_penalty:
-            raise MuseforgeError(f"gradient_penalty is for GANs: {self.model} has no critic")
+            raise MuseforgeError(f"gradient_penalty is for GANs: {self.architecture} has no critic")
         _integer("--batch-size", self.batch_size, 1)
         _integer("--seed", self.seed, 0)
         _integer("checkpoint_every", self.checkpoint_every, 1)
@@ -230,6 +283,7 @@ class TrainConfig:
     def from_hyperparameters(cls, name: str, data: dict[str, Any], **changes: Any) -> TrainConfig:
         """Rebuild a config from :meth:`hyperparameters` output (e.g. a model card), with ``changes`` applied."""
         known = {f.name for f in dataclasses.fields(cls)}
+        data = upgrade_hyperparameters(data)
         values = {**EARLIER_DEFAULTS, **{k: v for k, v in data.items() if k in known}}
         if "betas" in values:
             values["betas"] = tuple(values["betas"])

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
+from museforge.music.tracks import unique_roles
 
 #: Model-config keys the data decide.
 DATA_KEYS: tuple[str, ...] = ("n_tracks", "steps_per_bar", "n_pitches", "lowest_pitch")
@@ -95,16 +96,6 @@ class DataFacts:
             "windows": self.windows,
             "common_key": self.common_key,
         }
-
-
-def unique_roles(roles: list[str]) -> list[str]:
-    """Make role names unique by suffixing repeats: ``["piano", "piano"] -> ["piano", "piano_2"]``."""
-    seen: dict[str, int] = {}
-    out = []
-    for role in roles:
-        seen[role] = seen.get(role, 0) + 1
-        out.append(role if seen[role] == 1 else f"{role}_{seen[role]}")
-    return out
 
 
 def _track(info: dict[str, Any]) -> dict[str, Any]:

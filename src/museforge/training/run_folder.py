@@ -8,9 +8,10 @@ checkpoint back, and committing each new checkpoint with the card's changes atom
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,26 +19,43 @@ from torch import Tensor
 
 import museforge
 from museforge.errors import MuseforgeError
+from museforge.files import TEMP_SUFFIX, fsync_dir, sweep_temporary
+from museforge.model_files import now
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
-from museforge.training.config import EARLIER_DEFAULTS, LOCKED_ON_RESUME
+from museforge.training.config import EARLIER_DEFAULTS, LOCKED_ON_RESUME, upgrade_hyperparameters
 from museforge.training.distributed import (
     rank_seed,
     rng_entries,
     rng_key,
 )
+from museforge.training.run_state import RunState
 
 
-def now() -> str:
-    """The current UTC time in ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _sweep_staging(folder: Path) -> None:
+    """Remove the staging folders of creations of ``folder`` whose process is gone (killed mid-creation)."""
+    for staging in folder.parent.glob(f".{folder.name}.creating.*"):
+        pid = staging.name.rsplit(".", 1)[-1]
+        if not pid.isdigit() or not registry.pid_exists(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_debris(folder: Path) -> bool:
+    """Remove a model folder that holds no card and nothing but temporary files (what a kill during the creation
+    of older versions left); returns whether it is gone."""
+    if (folder / registry.MODEL_JSON).exists() or not folder.is_dir():
+        return False
+    if any(not entry.name.endswith(TEMP_SUFFIX) for entry in folder.iterdir()):
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return not folder.exists()
 
 
 class Diverged(Exception):
     """Non-finite losses or weights."""
 
 
-class RunFolder:
+class RunFolder(RunState):
     """Cards, status and checkpoints of a run, for :class:`~museforge.training.trainer.Trainer` (a mixin: it uses
     the trainer's config, context, networks, optimizers and run state)."""
 
@@ -46,11 +64,12 @@ class RunFolder:
         """Check the model folder against ``resume``; return the stored card when resuming."""
         name = self.config.name
         if not self.config.resume:
-            if self.folder.exists():
+            if self.folder.exists() and not _remove_debris(self.folder):
                 raise MuseforgeError(
                     f"a model named {name!r} already exists: pass --resume to continue it, or choose another name"
                 )
             return None
+        sweep_temporary(registry.existing_model_dir(name), registry.MODEL_JSON)  # card writes a kill cut short
         card = registry.read_card(registry.existing_model_dir(name))
         identity = card.get("process") or {}
         ours = identity.get("pid") == os.getpid()  # this process: the claim in train() rules out a second run
@@ -58,7 +77,7 @@ class RunFolder:
             raise MuseforgeError(f"model {name!r} is being trained right now (pid {identity.get('pid')})")
         if not card.get("checkpoint"):
             raise MuseforgeError(f"model {name!r} has no checkpoint to resume from")
-        stored = card.get("hyperparameters", {})
+        stored = upgrade_hyperparameters(card.get("hyperparameters", {}))
         mine = self.config.hyperparameters()
         changed = [k for k in LOCKED_ON_RESUME if stored.get(k, EARLIER_DEFAULTS.get(k)) != mine.get(k)]
         if changed:
@@ -74,7 +93,7 @@ class RunFolder:
             "format": registry.CARD_FORMAT,
             "format_version": 1,
             "name": self.config.name,
-            "architecture": self.config.model,
+            "architecture": self.config.architecture,
             "model_config": self.model_config,
             "genre": self.config.genre,
             "data": self.data.facts.to_dict(),
@@ -92,18 +111,21 @@ class RunFolder:
         return {"world_size": self.ctx.world_size, "backend": self.ctx.backend}
 
     def _create(self, rng_states: list[Tensor]) -> None:
-        """Create the model folder, its card and the first checkpoint (process 0)."""
+        """Create the model folder, its card and the first checkpoint (process 0).
+
+        Everything is written into a hidden staging folder that is renamed to the model's name once the card and
+        the first checkpoint are on disk, so a kill at any moment leaves either no model or a whole one (never a
+        name that no command can use); the staging folders of killed creations are removed here.
+        """
         data_metrics = self.task.data_metrics()
+        final = self.folder
+        staging = final.with_name(f".{final.name}.creating.{os.getpid()}")
         try:
-            if not self.folder.parent.is_dir():
-                self.folder.parent.mkdir(parents=True)
-            self.folder.mkdir()
-        except FileExistsError as exc:
-            if self.folder.is_dir():
-                raise MuseforgeError(f"a model named {self.config.name!r} already exists") from exc
-            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
+            final.parent.mkdir(parents=True, exist_ok=True)
+            _sweep_staging(final)
+            staging.mkdir()
         except OSError as exc:
-            raise MuseforgeError(f"cannot create the model folder {self.folder}: {exc.strerror or exc}") from exc
+            raise MuseforgeError(f"cannot create the model folder {final}: {exc.strerror or exc}") from exc
         stamp = now()
         self.card = {
             **self._base_card(),
@@ -120,11 +142,21 @@ class RunFolder:
             "error": None,
             "checkpoint": None,
         }
+        self.folder = staging
         try:
             self._write_checkpoint(rng_states, {})
+            os.rename(staging, final)  # atomic; replaces only an empty folder (left by older versions)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise MuseforgeError(f"a model named {self.config.name!r} already exists") from None
+            raise MuseforgeError(f"cannot create the model folder {final}: {exc.strerror or exc}") from None
         except BaseException:
-            shutil.rmtree(self.folder, ignore_errors=True)  # a new, empty run: nothing to keep
+            shutil.rmtree(staging, ignore_errors=True)  # a new, empty run: nothing to keep
             raise
+        finally:
+            self.folder = final
+        fsync_dir(final.parent)
 
     def _read_checkpoint(self, card: dict[str, Any] | None) -> dict[str, dict[str, Tensor]]:
         """Check the stored run against this one and read its last checkpoint (process 0).
@@ -136,7 +168,7 @@ class RunFolder:
         """
         assert card is not None
         name = self.config.name
-        if card.get("architecture") != self.config.model:
+        if card.get("architecture") != self.config.architecture:
             raise MuseforgeError(f"model {name!r} is a {card.get('architecture')} model")
         if card.get("model_config") != self.model_config:
             raise MuseforgeError(
@@ -144,7 +176,7 @@ class RunFolder:
             )
         checkpoint = card["checkpoint"]
         files = registry.checkpoint_files(self.task.networks)
-        ckpt.recover(self.folder, files, checkpoint["id"], {"architecture": self.config.model})
+        ckpt.recover(self.folder, files, checkpoint["id"], {"architecture": self.config.architecture})
         weights = {key: ckpt.read_tensors(self.folder / registry.network_file(key))[0] for key in self.task.networks}
         state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
         saved_world = int(state.get("trainer.world_size", torch.tensor(1)))
@@ -250,7 +282,7 @@ class RunFolder:
         }
         for key, optimizer in self.task.optimizers.items():
             state.update(ckpt.optimizer_tensors(optimizer, key))
-        arch = {"architecture": self.config.model}
+        arch = {"architecture": self.config.architecture}
         files = {
             registry.network_file(key): (ckpt.module_tensors(network), {**arch, "network": key})
             for key, network in self.task.networks.items()

@@ -58,6 +58,11 @@ class Task:
         """One update on the batches ``indices (update_ratio, B)``; the ``(len(sum_keys),)`` values on the device."""
         raise NotImplementedError
 
+    def loss_log(self, losses: dict[str, float]) -> dict[str, float]:
+        """What an epoch's record holds of its mean losses (``{sum_key: mean}``): the same, plus what a task
+        derives from them."""
+        return losses
+
     def data_metrics(self) -> dict[str, Any]:
         """Metrics of the training data, stored once in the card (``train_data_metrics``)."""
         raise NotImplementedError
@@ -85,7 +90,7 @@ class OneNetworkTask(Task):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            network, model_cfg = build_network(config.model, overrides)
+            network, model_cfg = build_network(config.architecture, overrides)
         self.model_config = config_to_dict(model_cfg)
         self.network = network.to(device).train()
         self.forward = ctx.wrap(self.network) if ctx.distributed else self.network
@@ -114,11 +119,13 @@ class GanTask(Task):
     def __init__(self, config: TrainConfig, device: torch.device, ctx: Context) -> None:
         from museforge.models.registry import build_gan, config_to_dict, make_config
 
-        model_defaults = make_config(config.model, {k: v for k, v in config.model_config.items() if k == "n_bars"})
+        model_defaults = make_config(
+            config.architecture, {k: v for k, v in config.model_config.items() if k == "n_bars"}
+        )
         self.data = TrainingData(
             config.genre, model_defaults.n_bars, device, augment=config.augment, common_key=config.common_key
         )
-        if config.model == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
+        if config.architecture == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
             # drums play a bar pattern with learnt variation (docs/quality.md); stored with the run, so a resume
             # rebuilds the same networks, and models trained before keep theirs
             drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
@@ -126,7 +133,9 @@ class GanTask(Task):
         self.config = config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            generator, critic, model_cfg = build_gan(config.model, self.data.model_overrides(config.model_config))
+            generator, critic, model_cfg = build_gan(
+                config.architecture, self.data.model_overrides(config.model_config)
+            )
         self.model_config = config_to_dict(model_cfg)
         self.generator = generator.to(device).train()
         self.critic = critic.to(device).train()
@@ -161,6 +170,14 @@ class GanTask(Task):
         batches = (self.data.batch(row, rng) for row in indices)
         return self.stepper(batches, rng)
 
+    def loss_log(self, losses: dict[str, float]) -> dict[str, float]:
+        """The epoch's mean losses plus, for WGAN-GP, ``wasserstein_estimate``: the critic's mean score of real
+        minus generated music, the distance it measures. ``discriminator_loss`` is the critic's whole loss,
+        ``fake - real + penalty_weight * gradient_penalty``: it mixes that distance with 10x the penalty."""
+        if self.config.loss != "wgan-gp":
+            return losses
+        return {**losses, "wasserstein_estimate": losses["real_score"] - losses["fake_score"]}
+
     def data_metrics(self) -> dict[str, Any]:
         windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
         return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
@@ -174,12 +191,12 @@ class GanTask(Task):
 
 
 def make_task(config: TrainConfig, device: torch.device, ctx: Context) -> Task:
-    """The task of ``config.model`` (data loaded, networks built from ``config.seed``)."""
-    if config.model == "arcnn":
+    """The task of ``config.architecture`` (data loaded, networks built from ``config.seed``)."""
+    if config.architecture == "arcnn":
         from museforge.training.arcnn_task import ArcnnTask
 
         return ArcnnTask(config, device, ctx)
-    if config.model == "transformer":
+    if config.architecture == "transformer":
         from museforge.training.transformer_task import TransformerTask
 
         return TransformerTask(config, device, ctx)

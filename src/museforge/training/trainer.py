@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.training import checkpoints as ckpt
+from museforge.model_files import now
 from museforge.training import registry
 from museforge.training.config import TrainConfig
 from museforge.training.data import epoch_permutation
@@ -49,11 +49,14 @@ from museforge.training.distributed import (
     rank_seed,
     shard,
 )
-from museforge.training.run_folder import Diverged, RunFolder, now
+from museforge.training.epoch_log import EpochLog
+from museforge.training.run_folder import Diverged, RunFolder
 from museforge.training.tasks import make_task
 
 #: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
 REFRESH_SECONDS = 1.0
+#: Seconds between progress lines when stderr is not a terminal (piped or logged: lines, no carriage returns).
+PLAIN_PROGRESS_SECONDS = 10.0
 #: Steps between the distributed processes' agreements on stop requests and non-finite losses on CUDA (one
 #: small all-reduce and host sync each); on the CPU they agree after every step.
 DIST_SYNC_STEPS_CUDA = 10
@@ -129,6 +132,7 @@ def train(
     progress: bool = True,
     stop_event: threading.Event | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train (or, with ``config.resume``, continue) a model; return its final summary.
 
@@ -143,6 +147,10 @@ def train(
         and stop with status "stopped". Creating ``STOP`` in the model folder does the same.
     on_epoch : callable, optional
         Called with each epoch's record (the line written to ``metrics.jsonl``).
+    on_progress : callable, optional
+        Called at each progress refresh (about once a second, after a step) and before each epoch's
+        evaluation with ``{epoch, step, total_steps, steps_per_epoch, step_in_epoch, samples_per_s, eta_s,
+        phase}``; ``phase`` is ``"training"`` or ``"evaluating"`` (the metrics and sample after an epoch).
 
     Returns
     -------
@@ -173,6 +181,7 @@ def train(
             )
         with registry.claim(config.name):
             trainer = Trainer(config, progress=progress, stop_event=stop_event, on_epoch=on_epoch)
+            trainer.on_progress = on_progress
             return trainer.run()
     with process_group(config.device) as ctx:
         config = ctx.broadcast_object(config)  # process 0's settings rule (the others may lack the model card)
@@ -181,6 +190,7 @@ def train(
             trainer = Trainer(
                 config, progress=progress and ctx.is_main, stop_event=stop_event, on_epoch=on_epoch, ctx=ctx
             )
+            trainer.on_progress = on_progress if ctx.is_main else None
             try:
                 result = trainer.run()
             finally:
@@ -193,8 +203,9 @@ def train(
             return result
 
 
-class Trainer(RunFolder):
-    """The state and loop of one training run (use :func:`train`)."""
+class Trainer(RunFolder, EpochLog):
+    """The state and loop of one training run (use :func:`train`): the loop here, the model folder in
+    :class:`RunFolder`, the progress and per-epoch records in :class:`EpochLog`."""
 
     def __init__(
         self,
@@ -209,6 +220,7 @@ class Trainer(RunFolder):
         self.progress = progress
         self.stop_event = stop_event
         self.on_epoch = on_epoch
+        self.on_progress: Callable[[dict[str, Any]], None] | None = None
         self.ctx = ctx
         self.folder = registry.model_dir(config.name)
         with ctx.guarded("checking the model folder"):
@@ -278,7 +290,7 @@ class Trainer(RunFolder):
         per_epoch = self.data.n_train // (per_update * ctx.world_size)
         if per_epoch < 1:
             processes = f" x {ctx.world_size} processes" if ctx.world_size > 1 else ""
-            what = "windows" if config.is_gan or config.model == "arcnn" else "token blocks"
+            what = "windows" if config.is_gan or config.architecture == "arcnn" else "token blocks"
             ratio = f" x --update-ratio {config.update_ratio}" if config.is_gan else ""
             raise MuseforgeError(
                 f"dataset {config.genre!r} has {self.data.n_train} training {what}, too few for --batch-size "
@@ -388,11 +400,12 @@ class Trainer(RunFolder):
             initial=self.step,
             desc=cfg.name,
             unit="step",
-            disable=not self.progress,
+            disable=not self.progress or not sys.stderr.isatty(),
             dynamic_ncols=True,
             file=sys.stderr,
         )
-        last_refresh = time.monotonic()
+        plain = self.progress and not sys.stderr.isatty()  # piped: one line per progress update
+        last_refresh = last_line = time.monotonic()
         self._resume_clock()
         try:
             while True:
@@ -413,6 +426,11 @@ class Trainer(RunFolder):
                         postfix = self._postfix()
                         if self.progress:
                             bar.set_postfix_str(postfix)
+                        if plain and last_refresh - last_line >= PLAIN_PROGRESS_SECONDS:
+                            last_line = last_refresh
+                            line = f"{cfg.name}: step {self.step}/{self.total_steps} {postfix}"
+                            print(line, file=sys.stderr, flush=True)
+                        self._report_progress("training")
                     if self._should_stop():
                         self._pause_clock()
                         self._save_checkpoint(status="stopped", finished_at=now())
@@ -432,16 +450,11 @@ class Trainer(RunFolder):
         self._set_status("completed")
         return False
 
-    def _postfix(self) -> str:
-        values = self._read_sums(check=not self.ctx.distributed)  # distributed: checked in _should_stop
-        n = max(1, self.update_in_epoch)
-        shown = " ".join(f"{label} {v / n:.3f}" for label, v in zip(self.task.short_names, values, strict=False))
-        return f"epoch {self.epoch + 1} {shown}"
-
     def _end_epoch(self, complete: bool) -> None:
         """Log the epoch (losses, speed, metrics, sample) and checkpoint; ``complete`` False at max_steps."""
         self._pause_clock()
         values = self._agree_sums()
+        self._report_progress("evaluating")
         with self.ctx.guarded("logging the epoch"):
             if self.ctx.is_main:
                 self._log_epoch(values, complete)
@@ -456,47 +469,3 @@ class Trainer(RunFolder):
             changes["finished_at"] = now()
         self._save_checkpoint(**changes)
         self._resume_clock()
-
-    def _log_epoch(self, values: list[float], complete: bool) -> None:
-        """Evaluate the generator, write the epoch's sample and record (process 0); the card gets the record."""
-        eval_start = time.perf_counter()
-        updates = max(1, self.update_in_epoch)
-        losses = {key: value / updates for key, value in zip(self.task.sum_keys, values, strict=True)}
-        networks = self.task.networks.values()
-        for network in networks:
-            network.eval()
-        try:
-            music = self.task.epoch_log(self.card)
-            title = f"{self.config.name} epoch {self.epoch + 1}"
-            sample = self.task.write_sample(self.card, self.folder / registry.SAMPLES_DIR, self.epoch + 1, title)
-        finally:
-            for network in networks:
-                network.train()
-        samples = self.config.batch_size * self.update_in_epoch * self.ctx.world_size  # every process's
-        record = {
-            "epoch": self.epoch + 1,
-            "step": self.step,
-            "complete": complete,
-            **losses,
-            "train_time": self.epoch_train_time,
-            "wall_time": self.epoch_train_time + time.perf_counter() - eval_start,
-            "samples_per_second": samples / max(self.epoch_train_time, 1e-9),
-            **music,
-            "sample": sample,
-            "time": now(),
-        }
-        self._append_record(record)
-        self._last_record = record
-        if self.on_epoch is not None:
-            self.on_epoch(record)
-
-    def _append_record(self, record: dict[str, Any]) -> None:
-        line = ckpt.json_line(record)
-        path = self.folder / registry.METRICS_FILE
-        try:
-            with open(path, "ab") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as exc:
-            raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -67,7 +67,7 @@ class TransformerTask(OneNetworkTask):
         spb = self.data.facts.steps_per_bar
         real = [continuation_metrics(p, r, spb, PROMPT_BARS, CONTINUED_BARS) for p, r in self.pairs]
         return {
-            **ngram_losses(self.data.train, self.data.valid, self.network.config.vocab_size),
+            **ngram_losses(self.data.train, self.data.valid, int(self.model_config["vocab_size"])),
             "continuations": mean_metrics(real),
         }
 

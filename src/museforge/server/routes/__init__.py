@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from museforge.server.routes import compositions, health, jobs, melodies, models, techniques
+from museforge.server.routes import compositions, datasets, health, jobs, melodies, models, techniques
 
-ROUTERS = (health.router, melodies.router, models.router, jobs.router, compositions.router, techniques.router)
+ROUTERS = (
+    health.router,
+    melodies.router,
+    models.router,
+    jobs.router,
+    compositions.router,
+    techniques.router,
+    datasets.router,
+)

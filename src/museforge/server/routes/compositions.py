@@ -6,16 +6,16 @@ Enhance's and Extend's results (``/api/enhancements``, ``/api/extensions``) are 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
 from museforge.errors import MuseforgeError
-from museforge.server import studio
+from museforge.server import arrange, studio
 from museforge.server.deps import ComposeSlotsDep, StoreDep
-from museforge.server.schemas import ComposeRequest
+from museforge.server.responses import Composition, Roll
+from museforge.server.schemas import ComposeRequest, RegenerateRequest
 from museforge.store import TECHNIQUES
 
 router = APIRouter(prefix="/api/compositions", tags=["compositions"])
@@ -23,13 +23,13 @@ _MEDIA = {"midi": "audio/midi", "wav": "audio/wav", "png": "image/png"}
 _SUFFIX = {"midi": "mid", "wav": "wav", "png": "png"}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Composition)
 def create_composition(request: ComposeRequest, store: StoreDep, slots: ComposeSlotsDep) -> dict[str, Any]:
     """Write accompaniment for a melody (a sample, an uploaded/recorded melody, or a composition's melody)."""
     return studio.create_composition(store, request, slots)
 
 
-@router.get("")
+@router.get("", response_model=list[Composition])
 def list_compositions(store: StoreDep, limit: int = 50, technique: str | None = None) -> list[dict[str, Any]]:
     """Recent compositions (studio and CLI), newest first; only one technique's (compose, enhance, extend) if given."""
     if technique is not None and technique not in TECHNIQUES:
@@ -38,24 +38,34 @@ def list_compositions(store: StoreDep, limit: int = 50, technique: str | None = 
     return [studio.composition_json(row) for row in rows]
 
 
-@router.get("/{composition_id}")
+@router.get("/{composition_id}", response_model=Composition)
 def get_composition(composition_id: str, store: StoreDep) -> dict[str, Any]:
     """One composition: its melody, model, seed, summary and file URLs."""
     return studio.composition_json(store.get_composition(composition_id))
 
 
-@router.get("/{composition_id}/roll")
+@router.get("/{composition_id}/roll", response_model=Roll)
 def composition_roll(composition_id: str, store: StoreDep) -> dict[str, Any]:
     """The composition's piano roll as JSON (tracks of notes in steps)."""
     return studio.composition_roll(store, store.get_composition(composition_id))
 
 
+@router.post("/{composition_id}/regenerate", status_code=status.HTTP_201_CREATED, response_model=Composition)
+def regenerate_composition(
+    composition_id: str, request: RegenerateRequest, store: StoreDep, slots: ComposeSlotsDep
+) -> dict[str, Any]:
+    """Generate some accompaniment tracks (over some bars) again and keep the rest note for note; with no
+    ``tracks``, play the same notes on the ``programs`` given. The result is a new composition."""
+    return arrange.regenerate(store, composition_id, request, slots)
+
+
 @router.get("/{composition_id}/{kind}", response_class=FileResponse)
-def composition_file(composition_id: str, kind: str, store: StoreDep) -> FileResponse:
-    """The composition's ``midi``, ``wav`` or ``png`` file."""
+def composition_file(composition_id: str, kind: str, store: StoreDep, tracks: str | None = None) -> FileResponse:
+    """The composition's ``midi``, ``wav`` or ``png`` file, named after its melody, model and seed
+    (``twinkle-jazz-seed12.mid``); ``wav?tracks=0,2`` plays only those tracks (mute and solo)."""
     row = store.get_composition(composition_id)
-    path = studio.composition_file(row, kind)
-    model = re.sub(r"[^A-Za-z0-9_-]", "_", str(row["model"]))[:64]
-    made = "" if row["technique"] == "compose" else f"{studio.TECHNIQUE_PAST.get(row['technique'], 'made')}-"
-    filename = f"museforge-{made}{model}-{composition_id[:8]}.{_SUFFIX[kind]}"
-    return FileResponse(path, media_type=_MEDIA[kind], filename=filename)
+    if tracks is not None and kind == "wav":
+        path = arrange.mix_wav(store, row, tracks)
+    else:
+        path = studio.composition_file(row, kind)
+    return FileResponse(path, media_type=_MEDIA[kind], filename=arrange.download_name(row, _SUFFIX[kind]))

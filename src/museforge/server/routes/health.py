@@ -8,12 +8,13 @@ from fastapi import APIRouter
 
 import museforge
 from museforge.server.deps import JobsDep, SettingsDep, StoreDep
+from museforge.server.responses import Health
 from museforge.store import QUEUED, TRAINING
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 def health(settings: SettingsDep, store: StoreDep, jobs: JobsDep) -> dict[str, Any]:
     """Liveness, version, data folder and the number of queued and training jobs."""
     return {

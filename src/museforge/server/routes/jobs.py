@@ -7,19 +7,23 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from museforge.jobs import read_progress
 from museforge.server import training_service
 from museforge.server.deps import JobsDep, StoreDep
+from museforge.server.responses import Job, JobMetrics, QueuedJob, TrainingEstimate
 from museforge.server.schemas import TrainRequest
-from museforge.store import FINAL_STATES, Store
+from museforge.store import FINAL_STATES, TRAINING, Store
 
 router = APIRouter(prefix="/api", tags=["training"])
 #: Seconds between the event stream's looks at the store; a comment keeps idle connections open.
 EVENT_POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
+#: The largest epoch number a client may name (``after``, ``Last-Event-ID``); SQLite integers end at 2**63.
+MAX_EPOCH_ID = 1_000_000_000
 
 
 @router.get("/training/options")
@@ -28,38 +32,50 @@ def training_options() -> dict[str, Any]:
     return training_service.training_options()
 
 
-@router.post("/jobs", status_code=status.HTTP_201_CREATED)
+@router.post("/training/estimate", response_model=TrainingEstimate)
+def estimate_training(request: TrainRequest) -> dict[str, Any]:
+    """How long the run a training form describes would take on a 2-core CPU (an estimate from the shipped models'
+    measured speed), before it starts: ``{"text", "seconds", "steps", "at_least", "size"}``."""
+    return training_service.estimate_training(request)
+
+
+@router.post("/jobs", status_code=status.HTTP_201_CREATED, response_model=QueuedJob)
 def start_job(request: TrainRequest, jobs: JobsDep) -> dict[str, Any]:
     """Queue a training job; a worker process starts it when a slot is free."""
     return training_service.submit_training(jobs, request)
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=list[Job])
 def list_jobs(store: StoreDep) -> list[dict[str, Any]]:
     """Every training job, newest first."""
     return store.list_jobs()
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=Job)
 def get_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     """A job with its per-epoch records."""
     return store.get_job(job_id, epochs=True)
 
 
-@router.get("/jobs/{job_id}/metrics")
-def job_metrics(job_id: str, store: StoreDep, after: int = 0) -> dict[str, Any]:
-    """The job's status and its per-epoch records with ``epoch > after`` (for polling)."""
+@router.get("/jobs/{job_id}/metrics", response_model=JobMetrics)
+def job_metrics(
+    job_id: str, store: StoreDep, after: Annotated[int, Query(ge=0, le=MAX_EPOCH_ID)] = 0
+) -> dict[str, Any]:
+    """The job's status, its per-epoch records with ``epoch > after`` (for polling) and, while it trains, its
+    ``progress`` inside the epoch (steps, samples/s, time left, training or evaluating; else null)."""
     job = store.get_job(job_id)
-    return {"job_id": job_id, "status": job["status"], "epochs": store.job_epochs(job_id, after=max(after, 0))}
+    epochs = store.job_epochs(job_id, after=after)
+    progress = read_progress(store, job_id) if job["status"] == TRAINING else None
+    return {"job_id": job_id, "status": job["status"], "epochs": epochs, "progress": progress}
 
 
-@router.post("/jobs/{job_id}/stop")
+@router.post("/jobs/{job_id}/stop", response_model=Job)
 def stop_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """Stop a job: a queued one at once, a training one after saving a checkpoint."""
     return jobs.stop(job_id)
 
 
-@router.post("/jobs/{job_id}/resume")
+@router.post("/jobs/{job_id}/resume", response_model=Job)
 def resume_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """Queue an interrupted or stopped job again, to continue from its last checkpoint."""
     return jobs.resume(job_id)
@@ -72,15 +88,26 @@ async def job_events(
     store: StoreDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """Server-sent events: ``status`` (the job, when it changes), ``epoch`` (one per finished epoch, id = epoch)
-    and a final ``end`` when the job reaches completed, failed, stopped or interrupted."""
+    """Server-sent events: ``status`` (the job, when it changes), ``epoch`` (one per finished epoch, id = epoch),
+    ``progress`` (steps, samples/s and time left inside the epoch, or ``phase: "evaluating"`` after it, when it
+    changes) and a final ``end`` when the job reaches completed, failed, stopped or interrupted."""
     await run_in_threadpool(store.get_job, job_id)  # 404 before the stream starts
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after = event_id(last_event_id)
     return StreamingResponse(
         _event_stream(store, job_id, request, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def event_id(header: str | None) -> int:
+    """The epoch a reconnecting client saw last, from its ``Last-Event-ID``; anything but 0..MAX_EPOCH_ID in ASCII
+    digits (a stale or forged header) starts the stream from the beginning."""
+    text = (header or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_EPOCH_ID)):
+        return 0
+    value = int(text)
+    return value if value <= MAX_EPOCH_ID else 0
 
 
 def _event(name: str, data: Any, event_id: int | None = None) -> str:
@@ -91,6 +118,7 @@ def _event(name: str, data: Any, event_id: int | None = None) -> str:
 async def _event_stream(store: Store, job_id: str, request: Request, after: int) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     last_status: tuple[str, bool] | None = None
+    last_progress: dict[str, Any] | None = None
     loop = asyncio.get_running_loop()
     quiet_since = loop.time()
     while True:
@@ -103,6 +131,11 @@ async def _event_stream(store: Store, job_id: str, request: Request, after: int)
         for record in epochs:
             after = record["epoch"]
             yield _event("epoch", record, after)
+            quiet_since = loop.time()
+        progress = await run_in_threadpool(read_progress, store, job_id) if job["status"] == TRAINING else None
+        if progress is not None and progress != last_progress:
+            last_progress = progress
+            yield _event("progress", progress)
             quiet_since = loop.time()
         if job["status"] in FINAL_STATES:
             yield _event("end", job)

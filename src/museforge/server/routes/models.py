@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from museforge.server import studio, training_service
+from museforge.server import arrange, studio, training_service
 from museforge.server.deps import StoreDep
+from museforge.server.responses import Instrument, InstrumentChoice, ModelRow
 
 router = APIRouter(prefix="/api", tags=["models"])
 
 
-@router.get("/models")
+@router.get("/models", response_model=list[ModelRow])
 def list_models(store: StoreDep) -> list[dict[str, Any]]:
     """User-trained models (re-read from their folders, so CLI-trained ones appear), newest first."""
     return store.sync_models()
@@ -43,3 +44,16 @@ def model_sample(name: str, filename: str) -> FileResponse:
 def list_composers() -> list[dict[str, Any]]:
     """Models that can compose now: the pretrained genre models and completed user models."""
     return studio.composers()
+
+
+@router.get("/composers/{name}/instruments", response_model=list[InstrumentChoice])
+def composer_instruments(name: str) -> list[dict[str, Any]]:
+    """Per accompaniment track of a composing model: the default General MIDI program (one whose range fits what
+    the model plays) and the suggested ones."""
+    return arrange.instruments(name)
+
+
+@router.get("/instruments", response_model=list[Instrument])
+def list_instruments() -> list[dict[str, Any]]:
+    """The 128 General MIDI programs and the drum kits, for choosing any instrument."""
+    return arrange.gm_programs()

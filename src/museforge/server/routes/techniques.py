@@ -13,6 +13,7 @@ from fastapi import APIRouter, status
 
 from museforge.server import techniques
 from museforge.server.deps import ComposeSlotsDep, StoreDep
+from museforge.server.responses import Composition
 from museforge.server.schemas import EnhanceRequest, ExtendRequest
 
 router = APIRouter(prefix="/api", tags=["techniques"])
@@ -24,13 +25,13 @@ def list_techniques() -> list[dict[str, Any]]:
     return techniques.list_techniques()
 
 
-@router.post("/enhancements", status_code=status.HTTP_201_CREATED)
+@router.post("/enhancements", status_code=status.HTTP_201_CREATED, response_model=Composition)
 def create_enhancement(request: EnhanceRequest, store: StoreDep, slots: ComposeSlotsDep) -> dict[str, Any]:
     """Rewrite a melody or a composition with an AR-CNN; returns the stored composition with its roll."""
     return techniques.create_enhancement(store, request, slots)
 
 
-@router.post("/extensions", status_code=status.HTTP_201_CREATED)
+@router.post("/extensions", status_code=status.HTTP_201_CREATED, response_model=Composition)
 def create_extension(request: ExtendRequest, store: StoreDep, slots: ComposeSlotsDep) -> dict[str, Any]:
     """Continue a melody with a Transformer; returns the stored composition (the longer melody) with its roll."""
     return techniques.create_extension(store, request, slots)

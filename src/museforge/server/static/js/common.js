@@ -199,7 +199,9 @@ export function drawPianoRoll(canvas, roll) {
 export function rollLegend(container, roll) {
   container.replaceChildren();
   for (const track of roll.tracks) {
-    const label = track.role && track.role !== track.name.toLowerCase() ? `${track.name} (${track.role})` : track.name;
+    const name = track.name || track.role || "track";
+    const said = name.toLowerCase();
+    const label = track.role && said !== track.role && !said.includes(`(${track.role})`) ? `${name} (${track.role})` : name;
     container.append(
       el("span", { class: "legend-item" },
         el("span", { class: "swatch", style: `background:${track.color}` }),

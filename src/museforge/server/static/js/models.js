@@ -35,17 +35,30 @@ async function loadOptions() {
     if (hint) hint.textContent = rangeHint(spec);
   }
   $("#f-loss").value = options.fields.loss.default;
+  if (options.fields.size) $("#f-size").value = options.fields.size.default;
   const syncArchitecture = () => {
     const chosen = options.genres.find((g) => g.value === genre.value);
     if (!chosen) return;
     $("#f-architecture").value = chosen.architecture;
     $("#f-architecture-hint").textContent = `default for ${chosen.value}: ${chosen.architecture}`;
-    $("#f-genre-hint").textContent = chosen.dataset_built === false
-      ? "build it first: museforge datasets build " + chosen.value
-      : "";
+    $("#f-genre-hint").textContent = chosen.dataset_built === false ? "not built yet: build it under Datasets below" : "";
   };
   genre.addEventListener("change", syncArchitecture);
+  state.syncGenre = syncArchitecture;
   syncArchitecture();
+  scheduleEstimate();
+}
+
+/** Mark the genre choices built or not (after a dataset build finishes). */
+function markBuilt(datasets) {
+  if (!state.options) return;
+  for (const dataset of datasets) {
+    const genre = state.options.genres.find((g) => g.value === dataset.genre);
+    if (genre) genre.dataset_built = dataset.built;
+    const option = $(`#f-genre option[value="${dataset.genre}"]`);
+    if (option) option.textContent = dataset.built ? dataset.genre : `${dataset.genre} (dataset not built)`;
+  }
+  if (state.syncGenre) state.syncGenre();
 }
 
 function formBody() {
@@ -54,6 +67,7 @@ function formBody() {
     genre: $("#f-genre").value,
     architecture: $("#f-architecture").value,
     loss: $("#f-loss").value,
+    size: $("#f-size").value,
   };
   for (const name of ["epochs", "learning_rate", "update_ratio", "batch_size", "max_steps", "seed"]) {
     const text = $(`#f-${name}`).value.trim();
@@ -70,8 +84,28 @@ function formBody() {
   return body;
 }
 
+/** Show the estimated length of the run the form describes (asked again a moment after each change). */
+let estimateTimer = null;
+function scheduleEstimate() {
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(async () => {
+    const line = $("#train-estimate");
+    try {
+      const body = formBody();
+      if (!body.name) body.name = "estimate";
+      const estimate = await api("/api/training/estimate", { method: "POST", json: body });
+      line.textContent = estimate.text.replace(/^estimated time: /, "Estimated time: ");
+    } catch (_) {
+      line.textContent = ""; // the form is not valid yet; submitting says why
+    }
+  }, 300);
+}
+$("#train-form").addEventListener("input", scheduleEstimate);
+$("#train-form").addEventListener("change", scheduleEstimate);
+
 $("#train-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  $("#train-form").classList.add("submitted"); // invalid fields turn red once the user has tried to submit
   showError($("#train-error"), null);
   try {
     const job = await api("/api/jobs", { method: "POST", json: formBody() });
@@ -111,10 +145,19 @@ function splitMetrics(record) {
 function drawCharts() {
   const epochs = state.epochs;
   const number = (v) => (v === null || v === undefined ? NaN : Number(v));
-  drawLineChart($("#loss-chart"), [
-    { label: "generator", color: "#1f77b4", points: epochs.map((r) => [r.epoch, number(r.generator_loss)]) },
-    { label: "discriminator", color: "#ff7f0e", points: epochs.map((r) => [r.epoch, number(r.discriminator_loss)]) },
-  ], { xLabel: "epoch" });
+  // GANs log the generator's loss, the critic's whole loss (a WGAN-GP critic's includes 10x its gradient
+  // penalty) and the Wasserstein estimate (mean critic score of real minus generated music); the AR-CNN and
+  // Transformer one loss and its validation twin. Lines a run does not log are left out.
+  const lines = [
+    ["generator_loss", "generator loss", "#1f77b4"],
+    ["discriminator_loss", "critic loss (with gradient penalty)", "#ff7f0e"],
+    ["wasserstein_estimate", "Wasserstein estimate (real - generated score)", "#2ca02c"],
+    ["loss", "loss", "#9467bd"],
+    ["validation_loss", "validation loss", "#8c564b"],
+  ];
+  drawLineChart($("#loss-chart"), lines
+    .map(([key, label, color]) => ({ label, color, points: epochs.map((r) => [r.epoch, number(r[key])]) }))
+    .filter((s) => s.points.some((p) => Number.isFinite(p[1]))), { xLabel: "epoch" });
 
   const generated = epochs.map((r) => flatMetrics(splitMetrics(r)[0]));
   const reference = epochs.map((r) => flatMetrics(splitMetrics(r)[1]));
@@ -166,6 +209,38 @@ function showSample(modelName, epoch) {
 }
 
 // ------------------------------------------------------------------------------------------------ watching
+function formatDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return "";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** Steps, samples/s and the time left inside the epoch (or the evaluation after it), from a progress report. */
+function showProgress(progress) {
+  const text = $("#watch-step-text");
+  const bar = $("#watch-epoch-progress");
+  $("#watch-card").dataset.phase = progress ? progress.phase : "";
+  if (!progress) {
+    text.textContent = "";
+    bar.style.width = "0";
+    return;
+  }
+  const inEpoch = `step ${progress.step_in_epoch} of ${progress.steps_per_epoch} in epoch ${progress.epoch}`;
+  if (progress.phase === "evaluating") {
+    text.textContent = `· ${inEpoch} done · evaluating epoch ${progress.epoch}: music metrics and a sample…`;
+  } else {
+    const speed = progress.samples_per_s ? ` · ${progress.samples_per_s.toFixed(1)} samples/s` : "";
+    const eta = progress.eta_s !== null && progress.eta_s !== undefined ? ` · about ${formatDuration(progress.eta_s)} left` : "";
+    text.textContent = `· ${inEpoch}${speed}${eta}`;
+  }
+  bar.style.width = `${Math.min(100, (100 * progress.step_in_epoch) / Math.max(1, progress.steps_per_epoch))}%`;
+  if (progress.total_steps) {
+    $("#watch-progress").style.width = `${Math.min(100, (100 * progress.step) / progress.total_steps)}%`;
+  }
+}
+
 function setStatus(job, totalEpochs) {
   const badge = $("#watch-status");
   badge.className = `badge ${job.status}`;
@@ -175,12 +250,18 @@ function setStatus(job, totalEpochs) {
   const total = totalEpochs || (job.config && job.config.epochs) || done || 1;
   $("#watch-progress").style.width = `${Math.min(100, (100 * done) / total)}%`;
   $("#watch-progress-text").textContent = `epoch ${done} of ${total}`;
+  if (job.status !== "training") showProgress(null);
   $("#stop-job").hidden = !(job.status === "queued" || job.status === "training");
   $("#resume-job").hidden = !(job.status === "interrupted" || job.status === "stopped");
   const compose = $("#compose-with");
-  compose.hidden = job.status !== "completed";
+  compose.hidden = !canCompose(job.status);
   compose.href = `/?model=${encodeURIComponent(job.model_name)}`;
   showError($("#watch-error"), job.error ? new Error(job.error) : null);
+}
+
+/** Whether a model in this state composes: a finished run, or one stopped at a checkpoint (stop saves first). */
+function canCompose(status) {
+  return status === "completed" || status === "stopped";
 }
 
 function closeStream() {
@@ -194,7 +275,7 @@ function watchJob(job) {
   state.epochs = [];
   $("#watch-card").hidden = false;
   $("#watch-card").dataset.jobId = job.id;
-  $("#watch-title").textContent = `Training ${job.model_name} (${job.config.model} on ${job.config.genre})`;
+  $("#watch-title").textContent = `Training ${job.model_name} (${job.config.architecture || job.config.model} on ${job.config.genre})`;
   $("#metric-charts").replaceChildren();
   setStatus(job);
   drawCharts();
@@ -206,6 +287,9 @@ function watchJob(job) {
     state.watched.job = current;
     setStatus(current);
     refreshJobs();
+  });
+  stream.addEventListener("progress", (event) => {
+    if (state.watched && state.watched.job.status === "training") showProgress(JSON.parse(event.data));
   });
   stream.addEventListener("epoch", (event) => {
     const record = JSON.parse(event.data);
@@ -278,8 +362,10 @@ async function refreshJobs() {
   body.replaceChildren(...jobs.map((job) => {
     const row = el("tr", { "data-job-id": job.id, class: state.watched && state.watched.jobId === job.id ? "selected" : "" },
       el("td", { text: job.model_name }),
-      el("td", { text: `${job.config.genre} · ${job.config.model}` }),
-      el("td", {}, el("span", { class: `badge ${job.status}`, text: job.status })),
+      el("td", { text: `${job.config.genre} · ${job.config.architecture || job.config.model}` }),
+      el("td", {},
+        el("span", { class: `badge ${job.status}`, text: job.status }),
+        job.error && job.status !== "completed" ? el("div", { class: "job-error", text: job.error }) : null),
       el("td", { text: `${job.epochs_done} / ${job.config.epochs}` }),
       el("td", { text: formatTime(job.started_at || job.created_at) }),
       el("td", { class: "actions" },
@@ -301,11 +387,60 @@ async function refreshModels() {
       el("td", { text: m.epochs_done }),
       el("td", { class: "actions" },
         el("button", { class: "small", text: "Show", onclick: () => showModel(m.name) }), " ",
-        m.status === "completed" ? el("a", { class: "button small", href: `/?model=${encodeURIComponent(m.name)}`, text: "Compose" }) : null, " ",
+        canCompose(m.status) ? el("a", { class: "button small", href: `/?model=${encodeURIComponent(m.name)}`, text: "Compose" }) : null, " ",
         el("button", { class: "small danger", text: "Delete", onclick: () => deleteModel(m.name) })))));
   } catch (error) {
     showError($("#models-error"), error);
   }
+}
+
+// ------------------------------------------------------------------------------------------------ datasets
+let datasetTimer = null;
+
+function datasetRow(d) {
+  const build = d.build;
+  const building = build && build.status === "building";
+  let status;
+  if (building) {
+    const counted = build.total ? `${build.done} of ${build.total} songs` : "starting";
+    status = el("span", {},
+      el("span", { class: "badge training", text: "building" }), ` ${counted}`,
+      el("div", { class: "progress thin" }, el("div", { style: `width:${build.total ? (100 * build.done) / build.total : 0}%` })));
+  } else if (build && build.status === "failed") {
+    status = el("span", {}, el("span", { class: "badge failed", text: "build failed" }), el("div", { class: "job-error", text: build.error }));
+  } else {
+    status = el("span", { class: `badge ${d.built ? "completed" : "queued"}`, text: d.built ? "built" : "not built" });
+  }
+  const windows = d.built ? `${d.windows.train} / ${d.windows.valid} / ${d.windows.test}` : "";
+  return el("tr", { "data-genre": d.genre, "data-status": building ? "building" : d.built ? "built" : "missing" },
+    el("td", { text: d.genre }),
+    el("td", {}, status),
+    el("td", { text: windows }),
+    el("td", { class: "actions" },
+      el("button", { class: "small", text: d.built ? "Rebuild" : "Build", disabled: building, onclick: () => buildDataset(d.genre) })));
+}
+
+async function refreshDatasets() {
+  clearTimeout(datasetTimer);
+  try {
+    const datasets = await api("/api/datasets");
+    $("#datasets-table tbody").replaceChildren(...datasets.map(datasetRow));
+    markBuilt(datasets);
+    if (datasets.some((d) => d.build && d.build.status === "building")) datasetTimer = setTimeout(refreshDatasets, 700);
+  } catch (error) {
+    showError($("#datasets-error"), error);
+  }
+}
+
+async function buildDataset(genre) {
+  showError($("#datasets-error"), null);
+  const source = $("#dataset-source").value.trim();
+  try {
+    await api(`/api/datasets/${encodeURIComponent(genre)}/build`, { method: "POST", json: source ? { source } : {} });
+  } catch (error) {
+    showError($("#datasets-error"), error);
+  }
+  refreshDatasets();
 }
 
 async function deleteModel(name) {
@@ -325,6 +460,9 @@ showHealth();
 loadOptions().catch((error) => showError($("#train-error"), error));
 refreshJobs().catch(() => {});
 refreshModels();
+refreshDatasets();
 setInterval(() => {
-  if (!document.hidden) refreshJobs().catch(() => {});
+  if (document.hidden) return;
+  refreshJobs().catch(() => {});
+  refreshModels();
 }, 5000);

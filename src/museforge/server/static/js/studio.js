@@ -1,11 +1,20 @@
 // museforge studio, compose page: pick, record or upload a melody; compose, enhance or extend it (or the last result);
-// see, hear, download.
-import { $, api, drawPianoRoll, el, noteName, rollLegend, showError, showHealth } from "./common.js";
+// see, hear, change, regenerate, download.
+import { $, api, drawPianoRoll, el, showError, showHealth } from "./common.js";
+import { arrangement, fillKeys, loadInstruments } from "./arrange.js";
+import { playRoll, previewing, stopPreview } from "./player.js";
+import { initRecorder } from "./recorder.js";
+import { addResult, clearResults, current, describe, initResult, redrawResult, syncRegenerate } from "./result.js";
 
+// Each tab keeps its own melody: switching tabs brings it back, and the active tab's is what Generate uses.
 const state = {
-  melody: null, // {kind: "sample", name} or {kind: "user", id}
+  tab: "sample",
+  melodies: { sample: null, record: null, upload: null }, // {key, source: {melody | melody_id, melody_track}, title, roll, key}
   samples: [],
-  result: null, // the composition shown in step 3 (any technique's), the other choice of input
+};
+const EMPTY = {
+  record: "Record a melody on the keyboard below; it stays here when you switch tabs.",
+  upload: "Upload a MIDI file; it stays here when you switch tabs.",
 };
 
 // ------------------------------------------------------------------------------------------------ tabs
@@ -13,17 +22,38 @@ for (const button of document.querySelectorAll(".tabs button")) {
   button.addEventListener("click", () => {
     for (const other of document.querySelectorAll(".tabs button")) other.classList.toggle("active", other === button);
     for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.dataset.panel !== button.dataset.tab;
-    if (button.dataset.tab === "sample") chooseSample($("#sample-select").value);
+    state.tab = button.dataset.tab;
+    showMelody();
   });
 }
 
-// ------------------------------------------------------------------------------------------------ melody
-function setMelody(melody, title, roll) {
-  state.melody = melody;
-  $("#source-melody").checked = true; // a newly chosen melody is what the next technique works on
-  $("#melody-title").textContent = title;
-  drawPianoRoll($("#melody-roll"), roll);
+function activeMelody() {
+  return state.melodies[state.tab];
+}
+
+/** Show the active tab's melody (or what to do to get one); a different melody than before clears the result. */
+function showMelody() {
+  stopPreview();
+  const melody = activeMelody();
+  const card = $("#melody-card");
+  const before = card.dataset.melodyKey || "";
+  card.dataset.melodyKey = melody ? melody.key : "";
+  card.dataset.tab = state.tab;
+  $("#melody-title").textContent = melody ? melody.title : EMPTY[state.tab] || "Choose a melody";
+  drawPianoRoll($("#melody-roll"), melody ? melody.roll : null);
+  $("#play-melody").disabled = !melody;
+  $("#upload-tracks").hidden = !(state.tab === "upload" && melody && melody.tracks && melody.tracks.length > 1);
+  fillKeys(melody && melody.keyName);
+  if ((melody ? melody.key : "") !== before) {
+    $("#source-melody").checked = true; // a newly chosen melody is what the next technique works on
+    clearResults();
+  }
   showError($("#melody-error"), null);
+}
+
+function setMelody(tab, melody) {
+  state.melodies[tab] = melody;
+  if (tab === state.tab) showMelody();
 }
 
 async function loadSamples() {
@@ -41,15 +71,53 @@ async function chooseSample(name) {
   try {
     const sample = await api(`/api/melodies/${encodeURIComponent(name)}`);
     $("#sample-about").textContent = `${sample.composer}. ${sample.about}`;
-    setMelody({ kind: "sample", name: sample.name }, `Melody: ${sample.title} · ${sample.tempo} bpm · ${sample.key}`, sample.roll);
+    setMelody("sample", {
+      key: `sample:${sample.name}`,
+      source: { melody: sample.name },
+      title: `Melody: ${sample.title} · ${sample.tempo} bpm · ${sample.key}`,
+      roll: sample.roll,
+      keyName: sample.key,
+    });
   } catch (error) {
     showError($("#melody-error"), error);
   }
 }
 
-function useUserMelody(melody) {
+function userMelody(melody) {
   const what = melody.kind === "recorded" ? "Recorded melody" : `Uploaded: ${melody.name}`;
-  setMelody({ kind: "user", id: melody.id }, `${what} · ${melody.bars} bars · ${melody.tempo} bpm · ${melody.notes} notes`, melody.roll);
+  const meter = melody.time_signature ? ` · ${melody.time_signature.join("/")}` : "";
+  return {
+    key: `user:${melody.id}`,
+    source: { melody_id: melody.id },
+    title: `${what} · ${melody.bars} bars${meter} · ${melody.tempo} bpm · ${melody.notes} notes`,
+    roll: melody.roll,
+    fullRoll: melody.roll,
+    tracks: melody.track_list || [],
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ uploads
+/** Show the uploaded file's tracks; picking one makes it the melody (the roll shows that track alone). */
+function showUploadTracks(melody) {
+  const body = $("#upload-track-table tbody");
+  body.replaceChildren(...melody.tracks.map((t) => el("tr", { "data-index": t.index, class: t.melody ? "selected" : "" },
+    el("td", {}, el("input", { type: "radio", name: "melody-track", value: t.index, checked: t.melody, disabled: t.is_drum || !t.notes,
+      "aria-label": `track ${t.index} is the melody`, onchange: () => pickTrack(melody, t.index) })),
+    el("td", { text: t.index }),
+    el("td", { text: t.name }),
+    el("td", { text: t.instrument }),
+    el("td", { text: t.notes }))));
+  const picked = melody.tracks.find((t) => t.melody);
+  if (picked) pickTrack(melody, picked.index, true);
+}
+
+function pickTrack(melody, index, first = false) {
+  const chosen = { ...melody, source: { ...melody.source, melody_track: index }, key: `${melody.key.split("#")[0]}#${index}` };
+  chosen.roll = { ...melody.fullRoll, tracks: melody.fullRoll.tracks.filter((_, i) => i === index).map((t) => ({ ...t, role: "melody" })) };
+  chosen.title = `${melody.title.split(" · track")[0]} · track ${index}: ${melody.tracks[index].name}`;
+  for (const row of document.querySelectorAll("#upload-track-table tbody tr")) row.classList.toggle("selected", Number(row.dataset.index) === index);
+  if (first) chosen.key = melody.key; // the file's own guess: the same melody as just uploaded
+  setMelody("upload", chosen);
 }
 
 $("#upload-button").addEventListener("click", async () => {
@@ -61,241 +129,31 @@ $("#upload-button").addEventListener("click", async () => {
   const form = new FormData();
   form.append("file", file);
   try {
-    useUserMelody(await api("/api/melodies/upload", { method: "POST", body: form }));
+    const melody = userMelody(await api("/api/melodies/upload", { method: "POST", body: form }));
+    setMelody("upload", melody);
+    if (melody.tracks.length > 1) showUploadTracks(melody);
   } catch (error) {
     showError($("#melody-error"), error);
   }
 });
 
-// ------------------------------------------------------------------------------------------------ keyboard
-const KEY_MAP = ["a", "w", "s", "e", "d", "f", "t", "g", "y", "h", "u", "j", "k", "o", "l", "p", ";", "'"];
-const LOWEST = 60; // C4
-const HIGHEST = 84; // C6
-let octaveShift = 0;
-let audio = null;
-const sounding = new Map(); // pitch -> {osc, gain}
-const held = new Map(); // pitch -> start time (ms)
-
-function audioContext() {
-  if (!audio) {
-    try {
-      audio = new (window.AudioContext || window.webkitAudioContext)();
-    } catch (_) {
-      audio = null;
-    }
-  }
-  if (audio && audio.state === "suspended") audio.resume();
-  return audio;
-}
-
-function soundOn(pitch) {
-  const ctx = audioContext();
-  if (!ctx || sounding.has(pitch)) return;
-  const osc = ctx.createOscillator();
-  const gain = ctx.createGain();
-  osc.type = "triangle";
-  osc.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
-  gain.gain.setValueAtTime(0, ctx.currentTime);
-  gain.gain.linearRampToValueAtTime(0.25, ctx.currentTime + 0.01);
-  gain.gain.exponentialRampToValueAtTime(0.12, ctx.currentTime + 0.4);
-  osc.connect(gain).connect(ctx.destination);
-  osc.start();
-  sounding.set(pitch, { osc, gain });
-}
-
-function soundOff(pitch) {
-  const voice = sounding.get(pitch);
-  if (!voice || !audio) return;
-  sounding.delete(pitch);
-  voice.gain.gain.cancelScheduledValues(audio.currentTime);
-  voice.gain.gain.setTargetAtTime(0, audio.currentTime, 0.05);
-  voice.osc.stop(audio.currentTime + 0.3);
-}
-
-function click(accent) {
-  const ctx = audioContext();
-  if (!ctx) return;
-  const osc = ctx.createOscillator();
-  const gain = ctx.createGain();
-  osc.frequency.value = accent ? 1500 : 1000;
-  gain.gain.setValueAtTime(0.3, ctx.currentTime);
-  gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.06);
-  osc.connect(gain).connect(ctx.destination);
-  osc.start();
-  osc.stop(ctx.currentTime + 0.07);
-}
-
-function buildKeyboard() {
-  const board = $("#keyboard");
-  board.replaceChildren();
-  const whites = [];
-  for (let p = LOWEST; p <= HIGHEST; p++) if (![1, 3, 6, 8, 10].includes(p % 12)) whites.push(p);
-  const whiteWidth = 100 / whites.length;
-  for (let p = LOWEST; p <= HIGHEST; p++) {
-    const black = [1, 3, 6, 8, 10].includes(p % 12);
-    const index = whites.filter((w) => w < p).length;
-    const key = el("div", {
-      class: `key ${black ? "black" : "white"}`,
-      "data-pitch": p,
-      title: noteName(p),
-      style: black
-        ? `left:calc(${index * whiteWidth}% - ${whiteWidth * 0.3}%);width:${whiteWidth * 0.6}%`
-        : `left:${index * whiteWidth}%;width:${whiteWidth}%`,
-    });
-    const shortcut = KEY_MAP[p - LOWEST];
-    key.append(el("span", { class: "shortcut", text: shortcut ? shortcut.toUpperCase() : "" }));
-    key.addEventListener("pointerdown", (event) => {
-      event.preventDefault();
-      key.setPointerCapture(event.pointerId);
-      press(p);
-    });
-    key.addEventListener("pointerup", () => release(p));
-    key.addEventListener("pointercancel", () => release(p));
-    board.append(key);
-  }
-}
-
-function keyElement(pitch) {
-  return document.querySelector(`.key[data-pitch="${pitch}"]`);
-}
-
-function press(pitch) {
-  if (held.has(pitch)) return;
-  held.set(pitch, performance.now());
-  soundOn(pitch);
-  const key = keyElement(pitch);
-  if (key) key.classList.add("down");
-}
-
-function release(pitch) {
-  const start = held.get(pitch);
-  if (start === undefined) return;
-  held.delete(pitch);
-  soundOff(pitch);
-  const key = keyElement(pitch);
-  if (key) key.classList.remove("down");
-  recorder.addNote(pitch, start, performance.now());
-}
-
-function pitchForKey(key) {
-  const index = KEY_MAP.indexOf(key.toLowerCase());
-  return index < 0 ? null : LOWEST + index + octaveShift;
-}
-
-document.addEventListener("keydown", (event) => {
-  if (event.target.matches("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
-  if ($('[data-panel="record"]').hidden) return;
-  const lower = event.key.toLowerCase();
-  if (lower === "z" || lower === "x") {
-    octaveShift = Math.max(-24, Math.min(24, octaveShift + (lower === "x" ? 12 : -12)));
-    $("#record-status").textContent = `Octave shift: ${octaveShift / 12 >= 0 ? "+" : ""}${octaveShift / 12}`;
+// ------------------------------------------------------------------------------------------------ hear the melody
+$("#play-melody").addEventListener("click", () => {
+  const melody = activeMelody();
+  if (previewing()) {
+    stopPreview();
     return;
   }
-  const pitch = pitchForKey(event.key);
-  if (pitch === null || event.repeat) return;
-  event.preventDefault();
-  press(pitch);
+  if (!melody) return;
+  $("#play-melody").textContent = "■ Stop";
+  $("#melody-card").dataset.playing = "1";
+  playRoll(melody.roll, $("#melody-roll"), $("#melody-playhead"), () => {
+    $("#play-melody").textContent = "▶ Hear the melody";
+    $("#melody-card").dataset.playing = "";
+  });
 });
 
-document.addEventListener("keyup", (event) => {
-  const pitch = pitchForKey(event.key);
-  if (pitch !== null) release(pitch);
-});
-
-// ------------------------------------------------------------------------------------------------ recorder
-const recorder = {
-  active: false,
-  start: 0, // ms of the first recorded downbeat (after the count-in)
-  beatMs: 600,
-  beats: 16,
-  beatsPerBar: 4,
-  notes: [],
-  timer: null,
-
-  begin() {
-    const tempo = Number($("#record-tempo").value);
-    if (!(tempo >= 40 && tempo <= 240)) {
-      showError($("#melody-error"), new Error("the tempo must be between 40 and 240 bpm"));
-      return;
-    }
-    audioContext();
-    this.beatMs = 60000 / tempo;
-    this.bars = Number($("#record-bars").value);
-    this.beats = this.bars * this.beatsPerBar;
-    this.notes = [];
-    this.active = true;
-    this.start = performance.now() + this.beatsPerBar * this.beatMs; // one bar of count-in
-    $("#record-start").disabled = true;
-    $("#record-stop").disabled = false;
-    showError($("#melody-error"), null);
-    const lights = $("#beat-lights");
-    lights.replaceChildren(...Array.from({ length: this.beatsPerBar }, () => el("span")));
-    let beat = -this.beatsPerBar;
-    const tick = () => {
-      if (!this.active) return;
-      if (beat >= this.beats) {
-        this.finish();
-        return;
-      }
-      const inBar = ((beat % this.beatsPerBar) + this.beatsPerBar) % this.beatsPerBar;
-      if (beat < 0 || $("#record-metronome").checked) click(inBar === 0);
-      [...lights.children].forEach((light, i) => {
-        light.className = i === inBar ? (i === 0 ? "on first" : "on") : "";
-      });
-      $("#record-status").textContent =
-        beat < 0
-          ? `Count-in: ${-beat}…`
-          : `Recording bar ${Math.floor(beat / this.beatsPerBar) + 1} of ${this.bars}, beat ${inBar + 1}`;
-      beat += 1;
-      const next = this.start + beat * this.beatMs;
-      this.timer = setTimeout(tick, Math.max(0, next - performance.now()));
-    };
-    tick();
-  },
-
-  addNote(pitch, startMs, endMs) {
-    if (!this.active) return;
-    const startBeat = (startMs - this.start) / this.beatMs;
-    const endBeat = (endMs - this.start) / this.beatMs;
-    if (endBeat <= 0 || startBeat >= this.beats) return;
-    const begin = Math.max(0, startBeat);
-    this.notes.push({ pitch, start_beat: begin, duration_beats: Math.max(0.05, Math.min(endBeat, this.beats) - begin) });
-  },
-
-  async finish() {
-    if (!this.active) return;
-    const now = performance.now();
-    for (const [pitch, start] of [...held.entries()]) {
-      this.addNote(pitch, start, now);
-      held.set(pitch, now);
-    }
-    this.active = false;
-    clearTimeout(this.timer);
-    $("#record-start").disabled = false;
-    $("#record-stop").disabled = true;
-    for (const light of $("#beat-lights").children) light.className = "";
-    if (!this.notes.length) {
-      $("#record-status").textContent = "Nothing was recorded.";
-      showError($("#melody-error"), new Error("no notes were played while recording"));
-      return;
-    }
-    $("#record-status").textContent = `Recorded ${this.notes.length} notes; saving…`;
-    try {
-      const melody = await api("/api/melodies/record", {
-        method: "POST",
-        json: { tempo: 60000 / this.beatMs, bars: this.bars, beats_per_bar: this.beatsPerBar, notes: this.notes },
-      });
-      $("#record-status").textContent = `Recorded ${this.notes.length} notes (snapped to sixteenths).`;
-      useUserMelody(melody);
-    } catch (error) {
-      showError($("#melody-error"), error);
-    }
-  },
-};
-
-$("#record-start").addEventListener("click", () => recorder.begin());
-$("#record-stop").addEventListener("click", () => recorder.finish());
-
+// ------------------------------------------------------------------------------------------------ techniques
 // ------------------------------------------------------------------------------------------------ techniques
 // Compose, Enhance and Extend all take the input chosen in step 2 (the melody of step 1, or the result shown in
 // step 3) and give a stored composition, shown in step 3; the next one can then start from it.
@@ -304,12 +162,7 @@ const ACTIONS = {
   enhance: { button: "#enhance", endpoint: "/api/enhancements", working: "enhancing…" },
   extend: { button: "#extend", endpoint: "/api/extensions", working: "extending…" },
 };
-const TITLES = { compose: "Your composition", enhance: "Enhanced", extend: "Extended melody" };
-const NEXT = {
-  compose: "Enhance it to rewrite its accompaniment, or Extend its melody; the result below is now the input.",
-  enhance: "Enhance again for another take, or Extend its melody; the result below is now the input.",
-  extend: "Generate or Enhance now to accompany the longer melody; the result below is now the input.",
-};
+
 let working = false;
 
 function modelOption(c) {
@@ -411,12 +264,13 @@ function readControls(name) {
 }
 
 function source() {
-  if ($("#source-result").checked && state.result) return { composition_id: state.result.id };
-  if (!state.melody) return null;
-  return state.melody.kind === "sample" ? { melody: state.melody.name } : { melody_id: state.melody.id };
+  if ($("#source-result").checked && current()) return { composition_id: current().id };
+  const melody = activeMelody();
+  return melody ? { ...melody.source } : null;
 }
 
 let elapsedTimer = null;
+const WORKING = { regenerate: "regenerating…", instrument: "changing the instrument…" };
 
 /** Mark the page busy with technique `name` (null: idle): buttons and input choice disabled, a spinner, the time. */
 function setWorking(name) {
@@ -428,13 +282,15 @@ function setWorking(name) {
     button.disabled = working || button.dataset.noModel === "1";
     button.classList.toggle("busy", key === name);
   }
-  for (const radio of document.querySelectorAll('input[name="source"]')) radio.disabled = working || (radio.value === "result" && !state.result);
+  for (const radio of document.querySelectorAll('input[name="source"]')) radio.disabled = working || (radio.value === "result" && !current());
+  syncRegenerate();
   if (!name) {
     $("#generate-status").textContent = "";
     return;
   }
   const elapsed = el("span", { class: "elapsed" });
-  $("#generate-status").replaceChildren(el("span", { class: "spinner" }), ` ${ACTIONS[name].working}`, elapsed);
+  const doing = ACTIONS[name] ? ACTIONS[name].working : WORKING[name];
+  $("#generate-status").replaceChildren(el("span", { class: "spinner" }), ` ${doing}`, elapsed);
   const started = performance.now();
   elapsedTimer = setInterval(() => {
     elapsed.textContent = ` ${Math.round((performance.now() - started) / 1000)} s`;
@@ -452,6 +308,8 @@ async function run(name) {
   let body;
   try {
     body = { ...input, ...readControls(name) };
+    if (name === "compose") Object.assign(body, arrangement());
+    else delete body.melody_track; // Enhance and Extend take the file's own melody
   } catch (error) {
     showError($("#generate-error"), error);
     return;
@@ -474,78 +332,33 @@ async function run(name) {
 
 for (const name of Object.keys(ACTIONS)) $(ACTIONS[name].button).addEventListener("click", () => run(name));
 
-const MADE = { compose: "composed", enhance: "enhanced", extend: "extended" };
-
-/** A short line naming a result: how it was made, from what, how long. */
-function describe(composition) {
-  const s = composition.summary || {};
-  const bars = s.bars ? `, ${s.bars} bars` : "";
-  return `(${MADE[composition.technique] || "made"} ${composition.melody}${bars})`;
-}
-
 function showResult(composition) {
-  const card = $("#result-card");
-  const technique = composition.technique || "compose";
-  card.hidden = false;
-  card.dataset.compositionId = composition.id;
-  card.dataset.technique = technique;
-  state.result = composition;
-  $("#source-result-name").textContent = describe(composition);
-  $("#source-result").disabled = false;
-  $("#source-result").checked = true;
-  $("#result-title").textContent = TITLES[technique] || TITLES.compose;
-  $("#result-next").textContent = NEXT[technique] || "";
-  drawPianoRoll($("#result-roll"), composition.roll);
-  rollLegend($("#result-legend"), composition.roll);
-  const urls = composition.urls;
-  const audioEl = $("#result-audio");
-  if (urls.wav) {
-    audioEl.src = urls.wav;
-    audioEl.hidden = false;
-  } else {
-    audioEl.removeAttribute("src");
-    audioEl.hidden = true;
-  }
-  const links = [["#download-midi", urls.midi], ["#download-png", urls.png], ["#download-wav", urls.wav]];
-  for (const [selector, url] of links) {
-    const link = $(selector);
-    link.hidden = !url;
-    if (url) link.href = url;
-  }
-  const s = composition.summary || {};
-  const rows = [
-    ["Technique", `${technique}${s.architecture ? ` (${s.architecture})` : ""}`],
-    ["Input", composition.melody],
-    ["Model", `${composition.model}${s.genre && s.genre !== composition.model ? ` (${s.genre})` : ""}`],
-    ["Seed", composition.seed],
-    ["Bars", s.meter ? `${s.bars} of ${s.meter}` : s.bars],
-  ];
-  if (technique === "enhance") {
-    rows.push(["Controls", `${s.iterations} iterations, add ≤ ${Math.round(s.max_add * 100)} %, remove ≤ ${Math.round(s.max_remove * 100)} %, temperature ${s.temperature}`]);
-    rows.push(["Rewrote", `${(s.rewritten_tracks || []).join(", ")}: ${s.notes_added} notes added, ${s.notes_removed} removed`]);
-  } else if (technique === "extend") {
-    rows.push(["Controls", `temperature ${s.temperature}, top-k ${s.top_k}`]);
-    rows.push(["Added", `${s.bars_added} bars after the melody's ${s.bars_in}: ${s.notes_added} notes`]);
-  }
-  if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
-  if (s.tracks) rows.push(["Tracks", s.tracks.map((t) => `${t.name} (${t.notes})`).join(", ")]);
-  if (s.meter_note) rows.push(["Meter", s.meter_note]);
-  $("#result-summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "" })]));
-  card.scrollIntoView({ behavior: "smooth", block: "start" });
+  addResult(composition);
 }
 
-window.addEventListener("resize", () => chooseRedraw());
-let redrawTimer = null;
-function chooseRedraw() {
+/** The result card tells the input choice what it shows (null: nothing). */
+function resultShown(composition) {
+  $("#source-result-name").textContent = composition ? describe(composition) : "(none yet)";
+  $("#source-result").disabled = !composition || working;
+  if (composition) $("#source-result").checked = true;
+  else $("#source-melody").checked = true;
+  if (composition) $("#result-card").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+window.addEventListener("resize", () => {
   clearTimeout(redrawTimer);
   redrawTimer = setTimeout(() => {
-    const id = $("#result-card").dataset.compositionId;
-    if (id) api(`/api/compositions/${id}/roll`).then((roll) => drawPianoRoll($("#result-roll"), roll)).catch(() => {});
+    const melody = activeMelody();
+    drawPianoRoll($("#melody-roll"), melody ? melody.roll : null);
+    redrawResult();
   }, 200);
-}
+});
+let redrawTimer = null;
 
-buildKeyboard();
+initResult(resultShown, () => working, (name) => setWorking(name));
+initRecorder((melody) => setMelody("record", userMelody(melody)));
+$("#model-select").addEventListener("change", () => loadInstruments($("#model-select").value));
 showHealth();
 loadSamples().catch((error) => showError($("#melody-error"), error));
-loadComposers();
+loadComposers().then(() => loadInstruments($("#model-select").value));
 loadTechniques();

@@ -1,0 +1,154 @@
+"""Generation latency on the CPU: one 8-bar composition (model time, fast and plain), the ``museforge compose``
+command end to end, and an 8-bar Enhance and Extend as library calls and as commands."""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.cases import COMPOSE_BARS, COMPOSE_MELODY, COMPOSE_MODELS
+from bench.measure import interleaved_seconds
+from bench.plain import plainify
+from museforge.models.layers import count_parameters
+from museforge.models.registry import build_gan
+
+
+def _melody_roll(resolution: int, lowest: int, n_pitches: int) -> np.ndarray:
+    from museforge.compose import load_melody, melody_roll
+
+    roll = melody_roll(load_melody(COMPOSE_MELODY, resolution), lowest, n_pitches)
+    return roll[: COMPOSE_BARS * 4 * resolution]
+
+
+def bench_compose_models(rounds: int) -> list[dict[str, Any]]:
+    """Model time of one 8-bar composition on the CPU: every shipped model, and the default-size networks."""
+    from museforge.compose import generate_probabilities, load_model
+    from museforge.generation import Generation
+
+    cases: list[tuple[str, torch.nn.Module, dict[str, Any], int, np.ndarray]] = []
+    for genre in COMPOSE_MODELS:
+        generator, card = load_model(genre)
+        data, mc = card["data"], card["model_config"]
+        roll = _melody_roll(int(data["resolution"]), int(data["lowest_pitch"]), int(data["n_pitches"]))
+        cases.append((f"{genre} (shipped)", generator, card, int(mc["n_bars"]) * int(mc["steps_per_bar"]), roll))
+    for architecture in ("musegan", "unet"):
+        torch.manual_seed(0)
+        generator, _, cfg = build_gan(architecture, {})
+        resolution = cfg.steps_per_bar // 4
+        roll = _melody_roll(resolution, cfg.lowest_pitch, cfg.n_pitches)
+        tracks = [{"role": f"track{k}", "is_drum": False} for k in range(cfg.n_tracks)]
+        card = {"data": {"tracks": tracks, "lowest_pitch": cfg.lowest_pitch}}
+        cases.append((f"{architecture} default (untrained)", generator.eval(), card, cfg.n_steps, roll))
+
+    rows = []
+    for name, generator, card, window, roll in cases:
+        generator.eval()
+        plain = plainify(copy.deepcopy(generator))
+        generations = {model: Generation.from_card(g, card) for model, g in (("fast", generator), ("plain", plain))}
+        calls = {
+            model: (lambda g=g, r=roll, w=window: generate_probabilities(g, r, w, torch.Generator().manual_seed(0)))
+            for model, g in generations.items()
+        }
+        for fn in calls.values():
+            fn()
+        seconds = interleaved_seconds(calls, torch.device("cpu"), rounds=rounds, calls=5)
+        rows.append(
+            {
+                "model": name,
+                "parameters": count_parameters(generator),
+                "steps": int(roll.shape[0]),
+                "model_ms": {k: v * 1000 for k, v in seconds.items()},
+                "speedup": seconds["plain"] / seconds["fast"],
+            }
+        )
+    return rows
+
+
+def bench_compose_cli(runs: int) -> list[dict[str, Any]]:
+    """Wall time of the ``museforge compose`` command (process start, imports, model, MIDI; then also audio)."""
+    script = Path(sys.executable).with_name("museforge")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "museforge.cli"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        base = [*command, "compose", "--model", "pop", "--melody", COMPOSE_MELODY, "--seed", "0"]
+        variants = {
+            "MIDI": [*base, "--out", str(out / "a.mid")],
+            "MIDI + WAV + PNG": [
+                *base,
+                "--out",
+                str(out / "b.mid"),
+                "--wav",
+                str(out / "b.wav"),
+                "--png",
+                str(out / "b.png"),
+            ],
+        }
+        for label, argv in variants.items():
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            rows.append(
+                {
+                    "command": f"museforge compose --model pop --melody {COMPOSE_MELODY} ({label})",
+                    "seconds": statistics.median(times),
+                }
+            )
+    return rows
+
+
+def bench_techniques(runs: int) -> list[dict[str, Any]]:
+    """Enhance and Extend on the CPU: the library call (model loaded, files written), and the whole command."""
+    from museforge.enhance import DEFAULT_ITERATIONS, enhance
+    from museforge.extend import extend
+
+    script = Path(sys.executable).with_name("museforge")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "museforge.cli"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        calls = {
+            f"enhance {COMPOSE_MELODY} ({COMPOSE_BARS} bars, {DEFAULT_ITERATIONS} iterations)": (
+                lambda: enhance(COMPOSE_MELODY, out_midi=out / "e.mid", seed=0),
+                ["enhance", "--melody", COMPOSE_MELODY, "--seed", "0", "--out", str(out / "e2.mid")],
+            ),
+            f"extend {COMPOSE_MELODY} by {COMPOSE_BARS} bars": (
+                lambda: extend(COMPOSE_MELODY, bars=COMPOSE_BARS, out_midi=out / "x.mid", seed=0),
+                [
+                    "extend",
+                    "--melody",
+                    COMPOSE_MELODY,
+                    "--bars",
+                    str(COMPOSE_BARS),
+                    "--seed",
+                    "0",
+                    "--out",
+                    str(out / "x2.mid"),
+                ],
+            ),
+        }
+        for label, (call, argv) in calls.items():
+            call()  # warm: the model is read once
+            inside, whole = [], []
+            for _ in range(runs):
+                start = time.perf_counter()
+                call()
+                inside.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                subprocess.run([*command, *argv], check=True, capture_output=True)
+                whole.append(time.perf_counter() - start)
+            rows.append(
+                {"task": label, "call_seconds": statistics.median(inside), "command_seconds": statistics.median(whole)}
+            )
+    return rows

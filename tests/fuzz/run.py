@@ -1,0 +1,136 @@
+"""Feed generated MIDI files to compose and to the studio's upload, one by one, with a time and memory watchdog.
+
+Run as a script (a fresh process, so that its peak memory is its own)::
+
+    python tests/fuzz/run.py --count 1000 --seed 0 > report.json
+
+Every input must end in a result or a clean one-line error (compose: a MuseforgeError; upload: 201 or a 4xx
+answer), within ``--limit`` seconds each. The report counts outcomes and lists every crash and every slow input,
+with the process's peak resident memory above what it held after warming up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import signal
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO), str(REPO / "src")]
+warnings.filterwarnings("ignore")
+
+from tests.fuzz.midi_inputs import fuzz_inputs  # noqa: E402
+
+#: Hard stop for one input (a hang is reported, not waited for).
+WATCHDOG_SECONDS = 60
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise Hang(f"still running after {WATCHDOG_SECONDS} s")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--genre", default="jazz")
+    parser.add_argument("--limit", type=float, default=10.0, help="seconds one input may take")
+    args = parser.parse_args()
+
+    from fastapi.testclient import TestClient
+
+    from museforge.compose import compose
+    from museforge.errors import MuseforgeError
+    from museforge.server.app import create_app
+
+    signal.signal(signal.SIGALRM, _alarm)
+    home = Path(tempfile.mkdtemp(prefix="museforge-fuzz-"))
+    work = home / "inputs"
+    work.mkdir()
+    outcomes: dict[str, int] = {}
+    crashes: list[dict[str, Any]] = []
+    slow: list[dict[str, Any]] = []
+    disagree: list[dict[str, Any]] = []
+    slowest = 0.0
+
+    def record(kind: str) -> None:
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+
+    import os
+
+    os.environ["MUSEFORGE_HOME"] = str(home)
+    with TestClient(create_app(home), base_url="http://localhost") as client:
+        warm = work / "warm.mid"
+        warm.write_bytes(next(fuzz_inputs(1, seed=10**6))[1])
+        compose("twinkle", args.genre, seed=0, out_midi=home / "warm_out.mid")
+        baseline = peak_rss_mb()
+        inputs = 0
+        for label, data in fuzz_inputs(args.count, args.seed):
+            inputs += 1
+            path = work / "input.mid"
+            path.write_bytes(data)
+            accepted: dict[str, bool] = {}
+            for target in ("compose", "upload"):
+                started = time.perf_counter()
+                signal.alarm(WATCHDOG_SECONDS)
+                try:
+                    if target == "compose":
+                        try:
+                            compose(path, args.genre, seed=0, out_midi=home / "out.mid")
+                            record("compose: composed")
+                            accepted[target] = True
+                        except MuseforgeError as error:
+                            message = str(error)
+                            if not message or "\n" in message or message.endswith("()"):
+                                crashes.append({"input": label, "target": target, "error": f"bad message {message!r}"})
+                            record("compose: refused")
+                            accepted[target] = False
+                    else:
+                        response = client.post("/api/melodies/upload", files={"file": ("in.mid", data, "audio/midi")})
+                        if response.status_code >= 500:
+                            crashes.append({"input": label, "target": target, "error": response.text[:300]})
+                        record(f"upload: {response.status_code}")
+                        if response.status_code != 413:  # the upload's size limit is the server's own
+                            accepted[target] = response.status_code == 201
+                except Exception as error:
+                    crashes.append({"input": label, "target": target, "error": f"{type(error).__name__}: {error}"})
+                finally:
+                    signal.alarm(0)
+                seconds = time.perf_counter() - started
+                slowest = max(slowest, seconds)
+                if seconds > args.limit:
+                    slow.append({"input": label, "target": target, "seconds": round(seconds, 2)})
+            if len(accepted) == 2 and accepted["compose"] != accepted["upload"]:
+                disagree.append({"input": label, "composed": accepted["compose"], "uploaded": accepted["upload"]})
+    report = {
+        "inputs": inputs,
+        "runs": 2 * inputs,
+        "outcomes": dict(sorted(outcomes.items())),
+        "crashes": crashes,
+        "slow": slow,
+        "disagreements": disagree,
+        "slowest_seconds": round(slowest, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_above_warm_mb": round(peak_rss_mb() - baseline, 1),
+    }
+    json.dump(report, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

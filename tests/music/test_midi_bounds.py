@@ -1,0 +1,186 @@
+"""The MIDI reader's hard bounds: each reproducer of the reliability audit, read in time and memory, with a clean
+one-line error or a sensible result (CLI: exit code 2, no traceback)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from museforge.errors import MuseforgeError
+from museforge.music.midi import MAX_PARTS, read_midi
+from museforge.music.pianoroll import downbeats_from_time_signatures
+from museforge.music.smf import MAX_TRACKS, parse_smf
+from tests.fuzz.midi_inputs import chunk, end_of_track, header, meter, note, simple_file, tempo
+
+REPO = Path(__file__).resolve().parents[2]
+MUSEFORGE = [sys.executable, "-m", "museforge.cli"]
+
+
+def write(tmp_path: Path, data: bytes, name: str = "x.mid") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def one_line(error: pytest.ExceptionInfo[MuseforgeError]) -> str:
+    message = str(error.value)
+    assert message and "\n" not in message and "()" not in message
+    return message
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([*MUSEFORGE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def bomb(first_meter: bytes = meter(4, 2)) -> bytes:
+    """The audit's 53-byte file: ppq 1, a meter, one note, the same meter again 2**28 - 1 ticks later."""
+    body = first_meter + note(60, 0, 1) + meter(4, 2, 2**28 - 1) + end_of_track()
+    return header(1, division=1) + chunk(body)
+
+
+def test_a_meter_change_far_past_the_music_costs_nothing(tmp_path: Path) -> None:
+    data = bomb()
+    assert len(data) == 53
+    multitrack = read_midi(write(tmp_path, data), resolution=4)
+    assert multitrack.n_steps == 4 and list(multitrack.downbeats) == [0]
+    assert multitrack.time_signatures == [(0, 4, 4)]
+
+
+def test_a_first_meter_of_one_sixty_fourth_is_no_memory_error(tmp_path: Path) -> None:
+    multitrack = read_midi(write(tmp_path, bomb(meter(1, 6))), resolution=4)
+    assert multitrack.n_steps == 4 and len(multitrack.downbeats) == 4  # a 1/64 bar is one step at this grid
+
+
+def test_downbeats_stop_at_the_music_whatever_the_changes_say() -> None:
+    beats = downbeats_from_time_signatures([(0, 4, 4), (2**40, 3, 4), (2**41, 1, 64)], resolution=12, n_steps=96)
+    np.testing.assert_array_equal(beats, [0, 48])
+    odd = downbeats_from_time_signatures([(0, 0, 4), (4, 3, 0)], resolution=4, n_steps=8)
+    assert odd.tolist() == [0, 1, 2, 3, 4]  # 0/4 degrades to one-step bars, 3/0 to a long one: never a crash
+
+
+@pytest.mark.slow
+def test_the_bomb_composes_in_seconds_and_little_memory(tmp_path: Path) -> None:
+    path = write(tmp_path, bomb(meter(1, 6)), "bomb.mid")
+    code = (
+        "import resource, sys\n"
+        "from museforge.compose import compose\n"
+        f"compose({str(path)!r}, 'jazz', seed=1, out_midi=__import__('pathlib').Path({str(tmp_path / 'o.mid')!r}))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) < 1024  # MB, the whole process with torch and the model (was 2.9 GB)
+
+
+def test_many_tracks_are_refused_from_the_header_before_any_parsing(tmp_path: Path) -> None:
+    track = chunk(note(60, 0, 480) + end_of_track())
+    with pytest.raises(MuseforgeError) as error:
+        read_midi(write(tmp_path, header(20_000) + track * 20_000))
+    assert f"has 20,000 tracks; the limit is {MAX_TRACKS:,}" in one_line(error)
+    # a count of 32,768 or more is read as the unsigned number it is (not negative, not "no notes")
+    with pytest.raises(MuseforgeError, match="has 40,000 tracks") as error:
+        read_midi(write(tmp_path, header(40_000) + track))
+    one_line(error)
+
+
+def test_too_many_parts_with_notes_are_refused(tmp_path: Path) -> None:
+    track = chunk(note(60, 0, 480) + end_of_track())
+    with pytest.raises(MuseforgeError, match=f"tracks with notes; the limit is {MAX_PARTS}"):
+        read_midi(write(tmp_path, header(MAX_PARTS + 1) + track * (MAX_PARTS + 1)))
+    assert read_midi(write(tmp_path, header(40) + track * 40)).n_tracks == 40  # an orchestra is fine
+
+
+def test_parsing_is_linear_in_the_number_of_tracks(tmp_path: Path) -> None:
+    # 1,000 one-note tracks: the old reader scanned every part for every track (quadratic); now one pass
+    tracks = b"".join(chunk(note(40 + i % 40, 0, 480, channel=i % 16) + end_of_track()) for i in range(1000))
+    smf = parse_smf(header(1000) + tracks)
+    assert len(smf.tracks) == 1000 and sum(len(t.notes) for t in smf.tracks) == 1000
+
+
+def test_a_note_past_the_length_limit_stops_the_reading_at_once(tmp_path: Path) -> None:
+    far = note(60, 0, 480) + note(62, 480 * 20_000, 480)  # beat 20,000 > 200,000 steps / 12 per beat
+    rest = b"".join(note(60, 0, 1) for _ in range(200_000))
+    with pytest.raises(MuseforgeError, match="too long") as error:
+        read_midi(write(tmp_path, header(1) + chunk(far + rest + end_of_track())), resolution=12)
+    one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01", "the header is cut short"),
+        (header(1, division=0x8000 | 0xE728), "SMPTE"),
+        (header(1, division=0), "zero ticks per beat"),
+        (simple_file(__import__("random").Random(0))[:-7], "cut short"),
+        (header(1) + chunk(b"\x00\x3c\x50" + end_of_track()), "a data byte before any status byte"),
+        (header(1) + chunk(b"\x00\xf4" + end_of_track()), "undefined status byte 0xf4"),
+        (b"RIFF" + bytes(40), "no MIDI header"),
+    ],
+)
+def test_every_malformed_file_says_why(tmp_path: Path, data: bytes, reason: str) -> None:
+    with pytest.raises(MuseforgeError) as error:
+        read_midi(write(tmp_path, data))
+    message = one_line(error)
+    assert reason in message and message.startswith("x.mid")
+
+
+def test_meters_no_bar_can_have_are_dropped_and_the_notes_kept(tmp_path: Path) -> None:
+    body = meter(0, 2) + tempo(500000) + note(60, 0, 480) + meter(3, 2, 480) + note(62, 0, 480) + end_of_track()
+    multitrack = read_midi(write(tmp_path, header(1) + chunk(body)), resolution=4)
+    assert multitrack.time_signatures == [(0, 3, 4)]  # 0/4 is dropped; the 3/4 that follows rules from the start
+    assert [n[0] for n in multitrack.notes(0)] == [60, 62]
+
+
+@pytest.mark.slow
+def test_a_fifo_as_melody_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    with pytest.raises(MuseforgeError, match="is not a regular file"):
+        read_midi(fifo)
+    done = cli("compose", "--melody", str(fifo), "--genre", "jazz", "--out", str(tmp_path / "o.mid"), timeout=60)
+    assert done.returncode == 2 and "pipe.mid is not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_an_unwritable_output_folder_is_exit_2_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here")
+    try:
+        done = cli("compose", "--melody", "twinkle", "--genre", "jazz", "--out", str(folder / "x.mid"))
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == f"museforge: error: cannot write {folder / 'x.mid'}: Read-only file system"
+        assert list(folder.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_reading_a_huge_declared_chunk_does_not_allocate_it(tmp_path: Path) -> None:
+    data = header(1) + b"MTrk" + (2**32 - 1).to_bytes(4, "big") + note(60, 0, 480)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _catch(result, read_midi, write(tmp_path, data)))
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive() and isinstance(result[0], MuseforgeError)
+    assert "cut short" in str(result[0])
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+
+
+def _catch(out: list[BaseException], function: object, *args: object) -> None:
+    try:
+        function(*args)  # type: ignore[operator]
+    except BaseException as error:
+        out.append(error)

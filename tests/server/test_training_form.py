@@ -1,0 +1,45 @@
+"""The training form's model sizes and its time estimate, through the REST API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+BACH = {"name": "sized", "genre": "bach", "epochs": 20}
+
+
+def test_the_form_offers_sizes_with_small_the_default_on_a_cpu(client: TestClient) -> None:
+    size = client.get("/api/training/options").json()["fields"]["size"]
+    assert size == {"default": "small", "choices": ["small", "medium", "large"]}
+
+
+def test_the_estimate_grows_with_the_size_and_the_epochs(client: TestClient, bach_home: Path) -> None:
+    small = client.post("/api/training/estimate", json=BACH).json()
+    large = client.post("/api/training/estimate", json={**BACH, "size": "large"}).json()
+    short = client.post("/api/training/estimate", json={**BACH, "epochs": 2}).json()
+    assert small["size"] == "small" and small["at_least"] is False and small["seconds"] > 0
+    assert small["text"].startswith("estimated time: about ") and "steps on a 2-core CPU" in small["text"]
+    assert large["at_least"] is True and large["seconds"] > 5 * small["seconds"]
+    assert short["steps"] * 10 == small["steps"] and short["seconds"] < small["seconds"]
+
+
+def test_the_estimate_of_an_unbuilt_dataset_says_what_to_do(client: TestClient) -> None:
+    estimate = client.post("/api/training/estimate", json={**BACH, "genre": "pop"}).json()
+    assert estimate["seconds"] is None and "museforge datasets build pop" in estimate["text"]
+
+
+def test_a_size_that_does_not_exist_is_refused_in_one_line(client: TestClient, bach_home: Path) -> None:
+    for path in ("/api/training/estimate", "/api/jobs"):
+        response = client.post(path, json={**BACH, "size": "huge"})
+        assert response.status_code == 400, response.text
+        detail = response.json()["detail"]
+        assert "huge" in detail and "small" in detail and "\n" not in detail
+    assert client.get("/api/jobs").json() == []
+
+
+def test_a_queued_job_says_its_estimate(client: TestClient, bach_home: Path) -> None:
+    job = client.post("/api/jobs", json={**BACH, "name": "quick", "epochs": 1, "size": "small", "max_steps": 1})
+    assert job.status_code == 201, job.text
+    assert job.json()["estimate"]["size"] == "small" and job.json()["estimate"]["steps"] == 1
+    client.post(f"/api/jobs/{job.json()['id']}/stop")
