@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import dataclasses
 import json
 import os
@@ -213,7 +214,10 @@ class JobManager:
         """Recover jobs left ``training`` by an earlier server, then start the dispatcher thread."""
         self.recover()
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="museforge-jobs", daemon=True)
+        # the dispatcher runs in a copy of this context: the data home the server was created over (paths.using_home)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._run,), name="museforge-jobs", daemon=True
+        )
         self._thread.start()
 
     def recover(self) -> list[str]:

@@ -8,7 +8,6 @@ existing name, 400 for the rest; malformed requests get 422 with the same one-li
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import sys
@@ -75,6 +74,19 @@ class UploadLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class DataHome:
+    """ASGI middleware: everything the app runs (requests, startup and shutdown, and the threads they start) uses
+    ``data_dir`` as the data home (:func:`museforge.paths.using_home`); the process's environment is left alone."""
+
+    def __init__(self, app: ASGIApp, data_dir: Path) -> None:
+        self.app = app
+        self.data_dir = data_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with paths.using_home(self.data_dir):
+            await self.app(scope, receive, send)
 
 
 def _too_large(limit: int) -> str:
@@ -158,12 +170,11 @@ def _install_docs(app: FastAPI) -> None:
 def create_app(data_dir: str | Path | None = None, *, settings: Settings | None = None) -> FastAPI:
     """Build the studio app over the data folder ``data_dir`` (default ``$MUSEFORGE_HOME``).
 
-    The data folder becomes this process's ``MUSEFORGE_HOME`` (the library and the training workers read it).
-    The job dispatcher starts with the app (its lifespan) and stops with it, interrupting running jobs.
+    Everything the app runs uses that folder as the data home (:class:`DataHome`; the training workers get it as
+    their ``MUSEFORGE_HOME``), so apps over different folders can share a process. The job dispatcher starts with
+    the app (its lifespan) and stops with it, interrupting running jobs.
     """
     settings = settings or Settings.from_env(data_dir)
-    if paths.home().resolve() != settings.data_dir:
-        os.environ["MUSEFORGE_HOME"] = str(settings.data_dir)
     store = Store(settings.data_dir / paths.store_path().name)
     jobs = JobManager(store, max_running=settings.max_jobs, poll_interval=settings.job_poll_interval)
 
@@ -190,6 +201,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: Settings | None 
     _install_error_handlers(app)
     install_not_found_page(app)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.add_middleware(DataHome, data_dir=settings.data_dir)
     app.add_middleware(LocalOnly, allowed_hosts=allowed_host_names(settings.bound_host))  # outermost: first
     for router in ROUTERS:
         app.include_router(router)

@@ -9,6 +9,7 @@ it) and a build interrupted by a restart leaves the previous cache as it was.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import traceback
@@ -88,7 +89,12 @@ class DatasetBuilds:
                 "finished_at": None,
             }
             self._builds[genre] = build
-        thread = threading.Thread(target=self._run, args=(genre, root, limit), name=f"build-{genre}", daemon=True)
+        thread = threading.Thread(  # in a copy of the request's context: its data home (paths.using_home)
+            target=contextvars.copy_context().run,
+            args=(self._run, genre, root, limit),
+            name=f"build-{genre}",
+            daemon=True,
+        )
         thread.start()
         return dict(build)
 
