@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,7 +43,7 @@ from museforge.music.melodies import MAX_BARS
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
-from museforge.outputs import check_output_paths, tracks_and_files, write_outputs
+from museforge.outputs import PipelineResult, check_output_paths, tracks_and_files, write_outputs
 from museforge.pretrained import list_pretrained, pretrained_card_path
 from museforge.training.registry import compose_refusal, list_models, load_generator, model_dir
 
@@ -52,17 +51,6 @@ from museforge.training.registry import compose_refusal, list_models, load_gener
 WINDOW_BATCH = 64
 #: The probability above which a generated step sounds.
 DEFAULT_THRESHOLD = 0.5
-
-
-@dataclass
-class ComposeResult:
-    """What :func:`compose` made: the composition and the files written (None where nothing was asked)."""
-
-    multitrack: Multitrack
-    midi_path: Path | None
-    wav_path: Path | None = None
-    png_path: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------- the melody
@@ -219,7 +207,7 @@ def compose(
     tempo: float | None = None,
     transpose: int = 0,
     melody_track: str | int | None = None,
-) -> ComposeResult:
+) -> PipelineResult:
     """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
 
     The output has the melody track unchanged (moved by ``transpose`` semitones, -12..12) plus one track per
@@ -282,7 +270,7 @@ def compose(
         "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
-    return ComposeResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
+    return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 
 
 def check_length(source: Multitrack) -> None:
@@ -406,7 +394,7 @@ def list_composers() -> list[dict[str, Any]]:
 
 __all__ = [
     "MAX_BARS",
-    "ComposeResult",
+    "PipelineResult",
     "check_output_paths",
     "compose",
     "generate_probabilities",

@@ -22,7 +22,6 @@ dropped and the removed notes it is least sure of are restored.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from museforge.gibbs import in_common_key, rewrite, voices_from_card
 from museforge.music.keys import transpose_rolls
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
+from museforge.outputs import PipelineResult, check_output_paths
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -48,17 +48,6 @@ REWRITE_START_RATIO = 0.5
 #: Limits of the controls.
 MAX_ITERATIONS = 1000
 MAX_TEMPERATURE = 10.0
-
-
-@dataclass
-class EnhanceResult:
-    """What :func:`enhance` made: the music, the files written and a summary (notes added and removed...)."""
-
-    multitrack: Multitrack
-    midi_path: Path
-    wav_path: Path | None = None
-    png_path: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def check_controls(iterations: int, max_add: float, max_remove: float, temperature: float) -> None:
@@ -334,7 +323,7 @@ def enhance(
     tracks: list[str] | None = None,
     bars: tuple[int, int] | None = None,
     melody_track: str | int | None = None,
-) -> EnhanceResult:
+) -> PipelineResult:
     """Rewrite ``melody`` (a sample name, a MIDI file or a multitrack) with the AR-CNN ``model``.
 
     See the module docstring for what changes. ``tracks`` are the model's track roles to rewrite (``"melody"``
@@ -347,9 +336,7 @@ def enhance(
     from museforge.music.melodies import MAX_BARS
 
     check_controls(iterations, max_add, max_remove, temperature)
-    for path in (out_midi, wav, png):
-        if path is not None and not Path(path).parent.is_dir():
-            raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+    check_output_paths(out_midi, wav, png)
     network, card = load_technique_model(model, "enhance", "arcnn")
     data = card["data"]
     resolution, lowest = int(data["resolution"]), int(data["lowest_pitch"])
@@ -419,7 +406,7 @@ def enhance(
         "notes_removed": removed,
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
-    return EnhanceResult(result, Path(out_midi), wav_path, png_path, summary)
+    return PipelineResult(result, Path(out_midi), wav_path, png_path, summary)
 
 
 __all__ = [
@@ -427,7 +414,6 @@ __all__ = [
     "DEFAULT_MAX_ADD",
     "DEFAULT_MAX_REMOVE",
     "DEFAULT_TEMPERATURE",
-    "EnhanceResult",
     "apply_budgets",
     "enhance",
     "load_technique_model",

@@ -15,9 +15,7 @@ Extend then Compose gives a longer piece with accompaniment.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -27,22 +25,12 @@ from museforge.errors import MuseforgeError
 from museforge.music import tokens as tok
 from museforge.music.keys import pitch_key_shift
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.outputs import PipelineResult, check_output_paths
 
 #: Defaults and limits of the controls.
 DEFAULT_BARS = 8
 MAX_NEW_BARS = 64
 MAX_TEMPERATURE = 10.0
-
-
-@dataclass
-class ExtendResult:
-    """What :func:`extend` made: the longer melody, the files written and a summary."""
-
-    multitrack: Multitrack
-    midi_path: Path
-    wav_path: Path | None = None
-    png_path: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def check_controls(bars: int, temperature: float, top_k: int) -> None:
@@ -71,7 +59,7 @@ def extend(
     temperature: float = DEFAULT_TEMPERATURE,
     top_k: int = DEFAULT_TOP_K,
     melody_track: str | int | None = None,
-) -> ExtendResult:
+) -> PipelineResult:
     """Continue ``melody`` for ``bars`` bars with the melody Transformer ``model`` (see the module docstring).
 
     ``melody_track`` (a track name or 0-based index) chooses the melody of a multi-track file.
@@ -83,9 +71,7 @@ def extend(
     from museforge.music.melodies import MAX_BARS
 
     check_controls(bars, temperature, top_k)
-    for path in (out_midi, wav, png):
-        if path is not None and not Path(path).parent.is_dir():
-            raise MuseforgeError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+    check_output_paths(out_midi, wav, png)
     network, card = load_technique_model(model, "extend", "transformer")
     resolution = int(card["data"]["resolution"])
     source = load_melody(melody, resolution, melody_track)
@@ -124,7 +110,7 @@ def extend(
         "tempo": result.tempo,
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
-    return ExtendResult(result, Path(out_midi), wav_path, png_path, summary)
+    return PipelineResult(result, Path(out_midi), wav_path, png_path, summary)
 
 
-__all__ = ["DEFAULT_BARS", "ExtendResult", "check_controls", "extend"]
+__all__ = ["DEFAULT_BARS", "check_controls", "extend"]

@@ -5,6 +5,7 @@ Compose, regenerate, enhance and extend all end here, so their files and summari
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,19 @@ from museforge.errors import MuseforgeError
 from museforge.music.instruments import program_name
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
+
+
+@dataclass
+class PipelineResult:
+    """What compose, regenerate, enhance and extend return: the music, the files written (None where none was
+    asked for) and a summary (the pipeline's facts, then each track and the files)."""
+
+    multitrack: Multitrack
+    midi_path: Path | None
+    wav_path: Path | None = None
+    png_path: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
 
 #: The file name endings each output accepts.
 OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {"midi": (".mid", ".midi"), "wav": (".wav",), "png": (".png",)}

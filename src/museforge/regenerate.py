@@ -27,7 +27,6 @@ import torch
 from museforge.arrangement import check_programs, check_seed, check_tracks, select_melody_track
 from museforge.compose import (
     DEFAULT_THRESHOLD,
-    ComposeResult,
     accompaniment_track,
     generate_probabilities,
     generated_notes,
@@ -41,7 +40,7 @@ from museforge.compose import (
 from museforge.errors import MuseforgeError
 from museforge.generation import Generation
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.outputs import check_output_paths, tracks_and_files, write_outputs
+from museforge.outputs import PipelineResult, check_output_paths, tracks_and_files, write_outputs
 
 Note = tuple[int, int, int, int]
 
@@ -162,7 +161,7 @@ def regenerate(
     sampling: str = "threshold",
     programs: Mapping[str, int] | None = None,
     melody_track: str | int | None = None,
-) -> ComposeResult:
+) -> PipelineResult:
     """Generate the accompaniment ``tracks`` (roles; default all of the model's) over ``bars`` (0-based,
     inclusive; default all) of ``previous`` again with ``model``, and keep everything else note for note.
 
@@ -240,7 +239,7 @@ def regenerate(
         "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
-    return ComposeResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
+    return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 
 
 def _same_track(music: Multitrack, index: int, role: str, notes: list[Note]) -> TrackNotes:

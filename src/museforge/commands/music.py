@@ -10,6 +10,7 @@ from museforge.commands.output import (
     bar_range,
     composition_lines,
     melody_argument,
+    output_paths,
     print_files,
     print_json,
     programs_argument,
@@ -26,9 +27,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
     result = compose(
         melody_argument(args.melody),
         args.model or args.genre,
-        out_midi=Path(args.out),
-        wav=Path(args.wav) if args.wav else None,
-        png=Path(args.png) if args.png else None,
+        **output_paths(args),
         seed=args.seed,
         sampling=args.sampling,
         rewrite=args.rewrite,
@@ -59,9 +58,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         previous_seed=args.previous_seed,
         seed=args.seed,
         programs=programs_argument(args.program),
-        out_midi=Path(args.out),
-        wav=Path(args.wav) if args.wav else None,
-        png=Path(args.png) if args.png else None,
+        **output_paths(args),
     )
     record(result, args.previous)
     if args.json:
@@ -78,15 +75,11 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
 def cmd_enhance(args: argparse.Namespace) -> int:
     from museforge.enhance import enhance
-    from museforge.outputs import check_output_paths
 
-    check_output_paths(Path(args.out), Path(args.wav) if args.wav else None, Path(args.png) if args.png else None)
     result = enhance(
         melody_argument(args.melody),
         args.model,
-        out_midi=Path(args.out),
-        wav=Path(args.wav) if args.wav else None,
-        png=Path(args.png) if args.png else None,
+        **output_paths(args),
         seed=args.seed,
         iterations=args.iterations,
         max_add=args.max_add / 100.0,
@@ -114,17 +107,13 @@ def cmd_enhance(args: argparse.Namespace) -> int:
 
 def cmd_extend(args: argparse.Namespace) -> int:
     from museforge.extend import extend
-    from museforge.outputs import check_output_paths
 
-    check_output_paths(Path(args.out), Path(args.wav) if args.wav else None, Path(args.png) if args.png else None)
     controls = {"temperature": args.temperature, "top_k": args.top_k}
     result = extend(
         melody_argument(args.melody),
         args.model,
-        out_midi=Path(args.out),
         bars=args.bars,
-        wav=Path(args.wav) if args.wav else None,
-        png=Path(args.png) if args.png else None,
+        **output_paths(args),
         seed=args.seed,
         melody_track=args.melody_track,
         **{key: value for key, value in controls.items() if value is not None},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from museforge.errors import MuseforgeError
 
@@ -44,6 +44,23 @@ def record(result: Any, melody: str) -> None:
 
 def melody_argument(text: str) -> str | Path:
     return Path(text) if Path(text).suffix.lower() in (".mid", ".midi") else text
+
+
+class OutputPaths(TypedDict):
+    """The output keywords every pipeline takes."""
+
+    out_midi: Path
+    wav: Path | None
+    png: Path | None
+
+
+def output_paths(args: Any) -> OutputPaths:
+    """A command's ``--out``, ``--wav`` and ``--png`` as the pipelines' ``out_midi``, ``wav`` and ``png``."""
+    return {
+        "out_midi": Path(args.out),
+        "wav": Path(args.wav) if args.wav else None,
+        "png": Path(args.png) if args.png else None,
+    }
 
 
 def print_files(summary: dict[str, Any]) -> None:

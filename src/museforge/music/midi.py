@@ -1,4 +1,5 @@
-"""Read Standard MIDI Files into a :class:`Multitrack` and write them back, with mido.
+"""Read Standard MIDI Files into a :class:`Multitrack` (parsed by :mod:`museforge.music.smf`, with hard bounds)
+and write them back (with mido).
 
 Reading quantizes note onsets and offsets to ``resolution`` steps per quarter-note beat, in the file's own ticks
 (so tempo changes do not move notes off the grid), or, when beat times are given (POP909's beat annotations),

@@ -80,7 +80,7 @@ def read_smf(path: Path, max_beats: float | None = None) -> Smf:
         raise MuseforgeError(f"{path.name} is too large for a MIDI file ({info.st_size:,} bytes; the limit is 16 MiB)")
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(info.st_size + 1)  # a buffer the size of the file, not of the limit
     except OSError as error:
         raise MuseforgeError(f"cannot read {path}: {error.strerror or error}") from None
     return parse_smf(data, path.name, max_beats)

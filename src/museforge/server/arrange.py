@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
+from museforge.outputs import PipelineResult
 from museforge.server import studio
 from museforge.server.schemas import RegenerateRequest
 from museforge.store import Store, check_id
@@ -66,7 +67,7 @@ def regenerate(store: Store, composition_id: str, request: RegenerateRequest, sl
     bars = (request.bars[0] - 1, request.bars[1] - 1) if request.bars else None
     label = str(row["melody"])
 
-    def run(out: studio.Outputs) -> studio.PipelineResult:
+    def run(out: studio.Outputs) -> PipelineResult:
         if not request.tracks:
             return _revoice(previous, request, out, model)
         from museforge.regenerate import regenerate as regenerate_tracks
@@ -90,9 +91,8 @@ def regenerate(store: Store, composition_id: str, request: RegenerateRequest, sl
     return studio.produce(store, request, slots, technique="compose", label=label, run=run)  # type: ignore[arg-type]
 
 
-def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, model: str) -> studio.PipelineResult:
+def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, model: str) -> PipelineResult:
     """The same notes with other General MIDI programs for the roles in ``request.programs``."""
-    from museforge.compose import ComposeResult
     from museforge.music.midi import read_midi
     from museforge.outputs import tracks_and_files, write_outputs
 
@@ -111,7 +111,7 @@ def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, mo
     wav_path, png_path = write_outputs(result, out.midi, out.wav, out.png, f"{model}: {music.names[0]}")
     summary = {"model": model, "instruments_changed": dict(request.programs), "bars": music.n_bars}
     summary.update({"tempo": result.tempo, **tracks_and_files(result, out.midi, wav_path, png_path)})
-    return ComposeResult(result, out.midi, wav_path, png_path, summary)  # type: ignore[return-value]
+    return PipelineResult(result, out.midi, wav_path, png_path, summary)
 
 
 # ------------------------------------------------------------------------------------------ audio mixes

@@ -17,12 +17,13 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.model_files import GAN_ARCHITECTURES
 from museforge.music.melodies import MAX_BARS, SampleMelody, get_melody, list_melodies
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.outputs import PipelineResult
 from museforge.server.schemas import ComposeRequest, MelodySource, RecordedMelody
 from museforge.store import Store, check_id, check_model_name, new_id
 
@@ -180,19 +181,8 @@ def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int)
     return user_melody_json(store, row, roll=True, music=multitrack)
 
 
-def _check_meter(multitrack: Multitrack, name: str) -> None:
-    """Refuse time signatures no bar can have (a numerator or denominator below 1, as a crafted file may hold)."""
-    for step, numerator, denominator in multitrack.time_signatures:
-        if numerator < 1 or denominator < 1:
-            beat = step / multitrack.resolution
-            raise MuseforgeError(
-                f"{name} has a time signature of {numerator}/{denominator} at beat {beat:g}: a bar needs at least "
-                "one beat"
-            )
-
-
 def _check_playable(multitrack: Multitrack, name: str) -> None:
-    _check_meter(multitrack, name)
+    # meters no bar can have (0/4, 3/0) never get here: read_midi drops them as it reads
     pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i] and multitrack.rolls[i].any()]
     if not pitched:
         raise MuseforgeError(f"{name} has no pitched notes (only drums or silence)")
@@ -283,21 +273,6 @@ def check_composer(model: str) -> None:
     if model not in names:
         available = ", ".join(names) or "none yet"
         raise NotFoundError(f"no model {model!r} can compose; available: {available}")
-
-
-class PipelineResult(Protocol):
-    """What compose, enhance and extend return: the music and the files written, with a summary."""
-
-    @property
-    def multitrack(self) -> Multitrack: ...
-    @property
-    def midi_path(self) -> Path | None: ...
-    @property
-    def wav_path(self) -> Path | None: ...
-    @property
-    def png_path(self) -> Path | None: ...
-    @property
-    def summary(self) -> dict[str, Any]: ...
 
 
 #: What a result's label says about where a composition came from.

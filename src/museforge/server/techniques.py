@@ -13,9 +13,10 @@ import threading
 from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
+from museforge.outputs import PipelineResult
 from museforge.server import schemas
 from museforge.server.schemas import EnhanceRequest, ExtendRequest
-from museforge.server.studio import COMPOSE_ARCHITECTURES, Outputs, PipelineResult, composers, produce, resolve_melody
+from museforge.server.studio import COMPOSE_ARCHITECTURES, Outputs, composers, produce, resolve_melody
 from museforge.store import Store, check_model_name
 
 #: Each technique's title, the architectures of its models and what it does, for the page and the API.
