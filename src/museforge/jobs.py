@@ -56,7 +56,8 @@ from museforge.store import (
 #: Seconds a worker gets to save a checkpoint after SIGTERM before it is killed.
 SHUTDOWN_GRACE = 20.0
 INTERRUPTED_MESSAGE = "the server stopped while this job was training; resume it to continue from its last checkpoint"
-#: Seconds between the worker's writes of its progress file (the trainer reports about once a second).
+#: Seconds between the worker's writes of training progress (the trainer reports about once a second; each epoch's
+#: "evaluating" report is always written).
 PROGRESS_INTERVAL = 0.5
 PROGRESS_SUFFIX = ".progress.json"
 
@@ -430,13 +431,16 @@ def run_worker(job_id: str, store: Store) -> int:
         store.add_epoch(job_id, epoch, _json_ready(record))
 
     progress_file = progress_path(store, job_id)
-    last_write = [0.0]
+    last_training_write = [0.0]
 
     def on_progress(progress: dict[str, Any]) -> None:
-        moment = time.monotonic()
-        if progress.get("phase") == "training" and moment - last_write[0] < PROGRESS_INTERVAL:
-            return
-        last_write[0] = moment
+        # training reports are thinned out among themselves only: one that follows an epoch's "evaluating" report
+        # must replace it, or runs whose epochs are short would show "evaluating" all the time
+        if progress.get("phase") == "training":
+            moment = time.monotonic()
+            if moment - last_training_write[0] < PROGRESS_INTERVAL:
+                return
+            last_training_write[0] = moment
         _write_progress(progress_file, {**progress, "time": time.time()})
 
     try:
