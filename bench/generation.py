@@ -23,7 +23,7 @@ from museforge.models.registry import build_gan
 
 
 def _melody_roll(resolution: int, lowest: int, n_pitches: int) -> np.ndarray:
-    from museforge.compose import load_melody, melody_roll
+    from museforge.music.inputs import load_melody, melody_roll
 
     roll = melody_roll(load_melody(COMPOSE_MELODY, resolution), lowest, n_pitches)
     return roll[: COMPOSE_BARS * 4 * resolution]
@@ -31,8 +31,9 @@ def _melody_roll(resolution: int, lowest: int, n_pitches: int) -> np.ndarray:
 
 def bench_compose_models(rounds: int) -> list[dict[str, Any]]:
     """Model time of one 8-bar composition on the CPU: every shipped model, and the default-size networks."""
-    from museforge.compose import generate_probabilities, load_model
-    from museforge.generation import Generation
+    from museforge.models.loading import load_model
+    from museforge.sampling.generation import Generation
+    from museforge.sampling.windows import generate_probabilities
 
     cases: list[tuple[str, torch.nn.Module, dict[str, Any], int, np.ndarray]] = []
     for genre in COMPOSE_MODELS:
@@ -110,8 +111,8 @@ def bench_compose_cli(runs: int) -> list[dict[str, Any]]:
 
 def bench_techniques(runs: int) -> list[dict[str, Any]]:
     """Enhance and Extend on the CPU: the library call (model loaded, files written), and the whole command."""
-    from museforge.enhance import DEFAULT_ITERATIONS, enhance
-    from museforge.extend import extend
+    from museforge.pipelines.enhance import DEFAULT_ITERATIONS, enhance
+    from museforge.pipelines.extend import extend
 
     script = Path(sys.executable).with_name("museforge")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "museforge.cli"]

@@ -44,14 +44,13 @@ def _rows(comparison: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
-    from museforge.compose import load_model
-    from museforge.enhance import load_technique_model
     from museforge.evaluate.run import _comparison, _generate, _Grid, _held_out
-    from museforge.generation import Generation
-    from museforge.gibbs import harmonize_windows, revise_windows
+    from museforge.models.loading import load_model
+    from museforge.sampling.generation import Generation
+    from museforge.sampling.gibbs import harmonize_windows, revise_windows
     from museforge.training.data import split_windows
 
-    network, card = load_technique_model("bach", "enhance", "arcnn")
+    network, card = load_model("bach", "enhance")
     data = card["data"]
     grid = _Grid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
     real, _, _ = _held_out(card, "test", samples)
@@ -89,9 +88,9 @@ def measure_enhance_samples(network: Any, card: dict, gan: Any, gan_card: dict, 
     import tempfile
     from pathlib import Path
 
-    from museforge.compose import compose
-    from museforge.enhance import enhance
     from museforge.music.melodies import list_melodies
+    from museforge.pipelines.compose import compose
+    from museforge.pipelines.enhance import enhance
 
     def windows(multitrack: Any) -> tuple[np.ndarray, np.ndarray]:
         rolls = multitrack.binarized(int(card["data"]["lowest_pitch"]), int(card["data"]["n_pitches"]))
@@ -135,13 +134,13 @@ def measure_enhance_samples(network: Any, card: dict, gan: Any, gan_card: dict, 
 
 
 def measure_extend(seed: int, prompts: int) -> dict[str, Any]:
-    from museforge.continuation import continue_melody
-    from museforge.enhance import load_technique_model
     from museforge.metrics.continuation import continuation_metrics, mean_metrics
+    from museforge.models.loading import load_model
     from museforge.music import tokens as tok
+    from museforge.sampling.continuation import continue_melody
     from museforge.training.melody_data import MelodyData, ngram_losses, song_melodies, to_common_key
 
-    network, card = load_technique_model("melody", "extend", "transformer")
+    network, card = load_model("melody", "extend")
     cfg = network.config
     data = MelodyData(card["genre"], cfg.block_size, torch.device("cpu"), common_key=True)
     tokenizer = tok.MelodyTokenizer(cfg.steps_per_bar)

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import museforge.pretrained as pretrained
-import museforge.sampling as sampling
+import museforge.sampling.notes as sampling
 from museforge.evaluate import evaluate_model
 
 HEADLINE = ("key_fit", "consonance", "one_step_note_rate", "melody_in_scale_rate", "out_of_range_rate")

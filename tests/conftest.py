@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.tiny_models import TINY_UNET
+from tests.tiny_models import tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
 #: The read-only real MIDI data beside the project (CI gets a copy there too).
@@ -52,31 +52,19 @@ def shared_datasets() -> Path:
 def make_tiny_bach_home(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Callable[..., Path]:
     """Makes a data home holding ``songs`` real JSB chorales built and a tiny U-Net ``name`` trained on them.
 
-    ``make(label, name=..., songs=..., **settings)``: ``settings`` override the training run's (2 steps of
-    batch 4 on the CPU, one critic update, 4 metric windows, one sample per epoch).
+    ``make(label, name=..., songs=..., **settings)``: ``settings`` override the training run's
+    (:func:`tests.tiny_models.tiny_run`: 2 steps of batch 4 on the CPU, one critic update, 4 metric windows, one
+    sample per epoch).
     """
     from museforge.datasets.build import build_dataset
     from museforge.training import TrainConfig, train
 
     def make(label: str, *, name: str, songs: int, **settings: Any) -> Path:
         home = tmp_path_factory.mktemp(label)
-        run: dict[str, Any] = {
-            "genre": "bach",
-            "architecture": "unet",
-            "epochs": 1,
-            "max_steps": 2,
-            "batch_size": 4,
-            "update_ratio": 1,
-            "model_config": dict(TINY_UNET),
-            "metrics_samples": 4,
-            "samples_per_epoch": 1,
-            "device": "cpu",
-            **settings,
-        }
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("MUSEFORGE_HOME", str(home))
             build_dataset("bach", shared_datasets, limit=songs)
-            train(TrainConfig(name=name, **run), progress=False)
+            train(TrainConfig(name=name, **tiny_run("unet", **settings)), progress=False)
         return home
 
     return make

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from museforge.audio import MAX_TAIL_SECONDS, TARGET_PEAK, render_wav, step_seconds, synthesizer_available
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.render.audio import MAX_TAIL_SECONDS, TARGET_PEAK, render_wav, step_seconds, synthesizer_available
 
 
 def test_the_synthesizer_is_installed() -> None:

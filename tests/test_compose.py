@@ -10,12 +10,13 @@ from pathlib import Path
 import mido
 import pytest
 
-from museforge.compose import compose, load_melody, pick_melody_track
+from museforge.music.inputs import load_melody, pick_melody_track
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.pipelines.compose import compose
 from museforge.pretrained import list_pretrained
-from tests.tiny_models import TINY_UNET
+from tests.tiny_models import tiny_run
 
 GENRES = ("bach", "pop", "rock", "jazz", "symphony")
 
@@ -174,9 +175,8 @@ def test_a_failed_model_cannot_compose(shared_datasets: Path, tmp_path: Path) ->
     from museforge.training.registry import model_dir, read_card, write_card
 
     build_dataset("bach", shared_datasets, limit=8)
-    config = TrainConfig(name="tiny", genre="bach", architecture="unet", epochs=1, max_steps=2, batch_size=4,
-                         model_config=TINY_UNET,
-                         samples_per_epoch=0, update_ratio=1)  # fmt: skip
+    # 64 metric windows and device "auto": TrainConfig's defaults, which this test has always trained with
+    config = TrainConfig(name="tiny", **tiny_run(samples_per_epoch=0, metrics_samples=64, device="auto"))
     train(config, progress=False)
     assert compose("twinkle", "tiny", out_midi=tmp_path / "ok.mid", seed=1).multitrack.n_tracks == 4
     card = read_card(model_dir("tiny"))
@@ -271,9 +271,7 @@ def test_a_stopped_model_with_a_checkpoint_composes(shared_datasets: Path, tmp_p
     from museforge.training.registry import GENERATOR_FILE, list_models, model_dir, read_card, write_card
 
     build_dataset("bach", shared_datasets, limit=8)
-    config = TrainConfig(name="halt", genre="bach", architecture="unet", epochs=3, max_steps=2, batch_size=4,
-                         model_config=TINY_UNET,
-                         samples_per_epoch=0, update_ratio=1)  # fmt: skip
+    config = TrainConfig(name="halt", **tiny_run(epochs=3, samples_per_epoch=0, metrics_samples=64, device="auto"))
     train(config, progress=False)
     card = read_card(model_dir("halt"))
     write_card(model_dir("halt"), {**card, "status": "stopped"})

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from museforge.compose import generate_probabilities, window_noise, window_starts
 from museforge.errors import MuseforgeError
 from museforge.models import build_network
-from museforge.sampling import to_notes
+from museforge.sampling.notes import to_notes
+from museforge.sampling.windows import generate_probabilities, window_noise, window_starts
 from tests.tiny_models import TINY_UNET
 
 
 class ConstantWindows:
-    """A stand-in for :class:`museforge.generation.Generation` whose window ``w`` predicts ``values[w]`` in every
-    cell, so that what the cross-fade makes of the windows can be read off exactly."""
+    """A stand-in for :class:`museforge.sampling.generation.Generation` whose window ``w`` predicts ``values[w]``
+    in every cell, so that what the cross-fade makes of the windows can be read off exactly."""
 
     lowest_pitch = 24
 

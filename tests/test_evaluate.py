@@ -1,4 +1,4 @@
-"""Tests of museforge.evaluate and museforge.report on the real JSB chorales and a tiny model trained on them."""
+"""Tests of museforge.evaluate (and its report) on the real JSB chorales and a tiny model trained on them."""
 
 from __future__ import annotations
 
@@ -365,7 +365,7 @@ def test_evaluate_samples_composes_the_built_in_melodies(home: Path) -> None:
 @pytest.mark.slow
 def test_write_results_markdown_for_shipped_models(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import museforge.pretrained
-    from museforge.report import REGENERATE, write_results_markdown
+    from museforge.evaluate.report import REGENERATE, write_results_markdown
     from museforge.training import export_model
 
     shipped = tmp_path / "pretrained"

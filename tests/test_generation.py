@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from museforge.generation import Generation, window_shifts
 from museforge.models.registry import build_gan
 from museforge.music.keys import transpose_rolls
-from museforge.sampling import NotePolicy
+from museforge.sampling.generation import Generation, window_shifts
+from museforge.sampling.notes import NotePolicy
 
 TRACKS = [{"role": "piano", "is_drum": False}, {"role": "drums", "is_drum": True}]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from museforge.arrangement import fit_share, instrument_choices, played_pitches
 from museforge.music.instruments import GM_PROGRAM_NAMES, playable_range, program_name, suggested_programs
+from museforge.pipelines.instruments import fit_share, instrument_choices, played_pitches
 
 
 def test_the_128_general_midi_names() -> None:

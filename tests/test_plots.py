@@ -11,11 +11,11 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from museforge.curves import save_loss_curves_png
 from museforge.errors import MuseforgeError
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.plots import (
+from museforge.render.curves import save_loss_curves_png
+from museforge.render.plots import (
     NOTE_ALPHA,
     plot_pianoroll,
     save_pianoroll_png,

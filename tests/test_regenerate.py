@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from museforge.compose import compose
 from museforge.errors import MuseforgeError
 from museforge.music.midi import read_midi
-from museforge.regenerate import private_columns, regenerate
+from museforge.pipelines.compose import compose
+from museforge.pipelines.regenerate import private_columns, regenerate
 
 
 def _by_role(result_multitrack, role: str) -> int:

@@ -38,3 +38,32 @@ TINY_MODELS: dict[str, dict[str, Any]] = {
 
 #: The tiny trained U-Net model (on 8 Bach chorales) that the server and browser fixtures make.
 TINY_MODEL = "tiny-bach"
+
+
+def tiny_run(architecture: str = "unet", **overrides: Any) -> dict[str, Any]:
+    """The settings of a tiny training run on the bach data, for ``TrainConfig(name=..., **tiny_run(...))``.
+
+    One epoch of at most 2 steps of batch 4 on the CPU, one critic update per step, 4 metric windows and one
+    sample per epoch, with ``architecture``'s tiny ``model_config`` (a copy); ``overrides`` replace any of them.
+    """
+    run: dict[str, Any] = {
+        "genre": "bach",
+        "architecture": architecture,
+        "epochs": 1,
+        "max_steps": 2,
+        "batch_size": 4,
+        "update_ratio": 1,
+        "model_config": dict(TINY_MODELS[architecture]),
+        "metrics_samples": 4,
+        "samples_per_epoch": 1,
+        "device": "cpu",
+    }
+    return {**run, **overrides}
+
+
+def tiny_job(architecture: str = "unet", **overrides: Any) -> dict[str, Any]:
+    """:func:`tiny_run` as the body of a studio job request (``POST /api/jobs``): the same settings but the
+    device, which a request does not name (the server picks it)."""
+    job = tiny_run(architecture, **overrides)
+    del job["device"]
+    return job

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from museforge import __version__
 from museforge.commands.data import cmd_datasets_build, cmd_datasets_download, cmd_datasets_list, cmd_melodies_list
 from museforge.commands.models import (
     cmd_models_delete,
@@ -69,7 +70,6 @@ class Parser(argparse.ArgumentParser):
 
 # ---------------------------------------------------------------------------------------------------- parser
 def build_parser() -> Parser:
-    from museforge import __version__
 
     parser = Parser(
         prog="museforge",

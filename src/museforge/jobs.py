@@ -51,7 +51,10 @@ from museforge.store import (
     ConflictError,
     Store,
     check_id,
+    model_folder,
 )
+from museforge.training.config import TrainConfig
+from museforge.training.registry import GENERATOR_FILE, MODEL_JSON, STOP_FILE, pid_exists, request_stop
 
 #: Seconds a worker gets to save a checkpoint after SIGTERM before it is killed.
 SHUTDOWN_GRACE = 20.0
@@ -73,7 +76,6 @@ def config_record(config: Any) -> dict[str, Any]:
 
 def config_from_record(record: dict[str, Any], *, resume: bool) -> Any:
     """Rebuild the TrainConfig of a job from :func:`config_record` output."""
-    from museforge.training.config import TrainConfig
 
     data = dict(record)
     name = data.pop("name")
@@ -92,7 +94,6 @@ def worker_alive(pid: int | None, job_id: str) -> bool:
         cmdline = None
     if cmdline is not None:
         return job_id.encode() in cmdline and b"museforge.jobs" in cmdline
-    from museforge.training.registry import pid_exists
 
     return pid_exists(pid)  # no /proc: the pid alone
 
@@ -135,8 +136,6 @@ def _write_progress(path: Path, progress: dict[str, Any]) -> None:
 
 def has_checkpoint(model_name: str) -> bool:
     """Whether the model's folder holds a card and weights that ``resume`` can continue from."""
-    from museforge.store import model_folder
-    from museforge.training.registry import GENERATOR_FILE, MODEL_JSON
 
     try:
         folder = model_folder(model_name)
@@ -156,8 +155,6 @@ def killed_message(code: int | None) -> str:
 
 
 def _remove_stop_file(model_name: str) -> None:
-    from museforge.store import model_folder
-    from museforge.training.registry import STOP_FILE
 
     with contextlib.suppress(OSError, MuseforgeError):
         (model_folder(model_name) / STOP_FILE).unlink(missing_ok=True)
@@ -269,8 +266,6 @@ class JobManager:
 
         Raises ConflictError when a model of that name exists or is being trained.
         """
-        from museforge.store import model_folder
-        from museforge.training.registry import MODEL_JSON
 
         config.validate()
         if config.resume:
@@ -285,8 +280,6 @@ class JobManager:
         """Stop a job: a queued one at once; a training one saves a checkpoint and ends as ``stopped``."""
         job = self.store.request_stop(job_id)
         if job["status"] == TRAINING:
-            from museforge.training.registry import request_stop
-
             with contextlib.suppress(MuseforgeError):  # no model folder yet: the worker reads the store's flag
                 request_stop(job["model_name"])
         self._wake.set()
@@ -393,7 +386,7 @@ def run_worker(job_id: str, store: Store) -> int:
     SIGTERM/SIGINT or the parent process going away end the run as ``interrupted``; the store's stop flag
     as ``stopped``. Both let the trainer save a checkpoint first.
     """
-    from museforge.training import train
+    from museforge.training.trainer import train
 
     job = store.get_job(check_id(job_id, "job"))
     if job["status"] != TRAINING:

@@ -1,6 +1,6 @@
 """Model names and folders, as every layer sees them on disk: the one place the store, the trainer, the pipelines
 and the server read a model's name, folder, card, history and status from (no torch here: the store and the CLI
-import it cheaply; loading weights is :mod:`museforge.training.registry`).
+import it cheaply; loading weights is :mod:`museforge.models.loading`).
 
 A model folder ``models_dir() / <name>/`` holds:
 
@@ -23,7 +23,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,79 @@ def existing_model_dir(name: str) -> Path:
     return folder
 
 
+#: The pitch window of cards written before ``data.lowest_pitch`` / ``data.n_pitches`` were recorded.
+DEFAULT_LOWEST_PITCH = 24
+DEFAULT_N_PITCHES = 84
+
+
+class ModelCard(Mapping[str, Any]):
+    """A model card parsed once: the fields the pipelines, evaluate and the studio need, typed, over the card's
+    JSON (read-only; ``card["data"]`` and every other key read as they are in the file).
+
+    Attributes
+    ----------
+    name, genre, architecture : str (genre and name may be empty on a hand-made card)
+    model_config : dict, the network's config (``n_bars``, ``steps_per_bar``, ...)
+    resolution : int, steps per beat
+    lowest_pitch, n_pitches : int, the pitch window (MIDI pitch of column 0, columns)
+    window : int | None, steps a GAN or AR-CNN sees at once (``n_bars * steps_per_bar``); None for the Transformer
+    beats_per_bar : int, the beats of the model's bars
+    tracks : list of dict, the accompaniment tracks (``role``, ``name``, ``program``, ``is_drum``), model order
+    common_key : bool, trained on windows moved to C major / A minor
+    """
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._raw = dict(raw)
+        data, config = self._raw.get("data") or {}, self._raw.get("model_config") or {}
+        try:
+            self.name = str(self._raw.get("name") or "")
+            self.genre = str(self._raw.get("genre") or data.get("genre") or "")
+            self.architecture = str(self._raw.get("architecture") or "")
+            self.model_config: dict[str, Any] = dict(config)
+            self.resolution = int(data.get("resolution", 4))
+            self.lowest_pitch = int(data.get("lowest_pitch", DEFAULT_LOWEST_PITCH))
+            self.n_pitches = int(data.get("n_pitches", DEFAULT_N_PITCHES))
+            self.beats_per_bar = int(data.get("beats_per_bar", 4))
+            self.window: int | None = (
+                int(config["n_bars"]) * int(config["steps_per_bar"]) if "n_bars" in config else None
+            )
+            self.tracks: list[dict[str, Any]] = [dict(t) for t in data.get("tracks") or []]
+            self.common_key = bool(data.get("common_key", False))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise MuseforgeError(f"model card of {self._raw.get('name')!r} is malformed: {exc}") from None
+
+    @classmethod
+    def of(cls, card: Mapping[str, Any]) -> ModelCard:
+        """``card`` itself when it is parsed already, else parsed (a trainer's card is a plain dict)."""
+        return card if isinstance(card, ModelCard) else cls(card)
+
+    @property
+    def roles(self) -> list[str]:
+        """The accompaniment tracks' roles, model order."""
+        return [str(t["role"]) for t in self.tracks]
+
+    @property
+    def is_drum(self) -> list[bool]:
+        """Per accompaniment track: drums (never transposed, channel 10)."""
+        return [bool(t["is_drum"]) for t in self.tracks]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as its JSON (what :func:`write_card` writes): ``ModelCard(card.to_dict()) == card``."""
+        return dict(self._raw)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"ModelCard(name={self.name!r}, architecture={self.architecture!r}, genre={self.genre!r})"
+
+
 def read_card(folder: Path) -> dict[str, Any]:
     """The model card of a folder; MuseforgeError if missing or corrupted."""
     card = read_json(Path(folder) / MODEL_JSON, f"model card of {Path(folder).name!r}")
@@ -119,9 +192,9 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
-def write_card(folder: Path, card: dict[str, Any]) -> None:
-    """Write the model card atomically."""
-    write_json(Path(folder) / MODEL_JSON, card)
+def write_card(folder: Path, card: Mapping[str, Any]) -> None:
+    """Write the model card (a dict or a :class:`ModelCard`) atomically."""
+    write_json(Path(folder) / MODEL_JSON, dict(card))
 
 
 def read_history(folder: Path) -> list[dict[str, Any]]:

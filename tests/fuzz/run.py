@@ -54,8 +54,8 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from museforge.compose import compose
     from museforge.errors import MuseforgeError
+    from museforge.pipelines.compose import compose
     from museforge.server.app import create_app
 
     signal.signal(signal.SIGALRM, _alarm)

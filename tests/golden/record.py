@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from museforge.compose import compose
-from museforge.enhance import enhance
-from museforge.extend import extend
-from museforge.regenerate import regenerate
+from museforge.pipelines.compose import compose
+from museforge.pipelines.enhance import enhance
+from museforge.pipelines.extend import extend
+from museforge.pipelines.regenerate import regenerate
 
 GOLDEN = Path(__file__).resolve().parent
 #: A 4/4 tune and a 3/4 one (the built-in samples people start from).
@@ -32,7 +32,9 @@ def cases() -> dict[str, Callable[[Path], object]]:
             out[f"compose_{genre}_{melody}.mid"] = lambda p, m=melody, g=genre: compose(m, g, seed=SEED, out_midi=p)
         out[f"enhance_bach_{melody}.mid"] = lambda p, m=melody: enhance(m, "bach", seed=SEED, iterations=8, out_midi=p)
         out[f"extend_melody_{melody}.mid"] = lambda p, m=melody: extend(m, "melody", bars=4, seed=SEED, out_midi=p)
-    out["compose_rewrite_bach_ode_to_joy.mid"] = lambda p: compose("ode_to_joy", "bach", seed=SEED, rewrite=4, out_midi=p)
+    out["compose_rewrite_bach_ode_to_joy.mid"] = lambda p: compose(
+        "ode_to_joy", "bach", seed=SEED, rewrite=4, out_midi=p
+    )
     out["regenerate_tracks_jazz_ode_to_joy.mid"] = lambda p: regenerate(
         GOLDEN / "compose_jazz_ode_to_joy.mid", "jazz", tracks=["drums"], previous_seed=SEED, seed=SEED + 1, out_midi=p
     )

@@ -3,16 +3,22 @@ one-line error or a sensible result (CLI: exit code 2, no traceback)."""
 
 from __future__ import annotations
 
+import operator
 import os
 import subprocess
 import sys
 import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any, SupportsIndex
 
 import numpy as np
 import pytest
 
 from museforge.errors import MuseforgeError
+from museforge.music import smf
 from museforge.music.midi import MAX_PARTS, read_midi
 from museforge.music.pianoroll import downbeats_from_time_signatures
 from museforge.music.smf import MAX_TRACKS, parse_smf
@@ -70,7 +76,7 @@ def test_the_bomb_composes_in_seconds_and_little_memory(tmp_path: Path) -> None:
     path = write(tmp_path, bomb(meter(1, 6)), "bomb.mid")
     code = (
         "import resource, sys\n"
-        "from museforge.compose import compose\n"
+        "from museforge.pipelines.compose import compose\n"
         f"compose({str(path)!r}, 'jazz', seed=1, out_midi=__import__('pathlib').Path({str(tmp_path / 'o.mid')!r}))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
     )
@@ -98,11 +104,79 @@ def test_too_many_parts_with_notes_are_refused(tmp_path: Path) -> None:
     assert read_midi(write(tmp_path, header(40) + track * 40)).n_tracks == 40  # an orchestra is fine
 
 
-def test_parsing_is_linear_in_the_number_of_tracks(tmp_path: Path) -> None:
-    # 1,000 one-note tracks: the old reader scanned every part for every track (quadratic); now one pass
-    tracks = b"".join(chunk(note(40 + i % 40, 0, 480, channel=i % 16) + end_of_track()) for i in range(1000))
-    smf = parse_smf(header(1000) + tracks)
-    assert len(smf.tracks) == 1000 and sum(len(t.notes) for t in smf.tracks) == 1000
+class _ShiftCountingList(list[Any]):
+    """A list that counts the elements each ``pop`` moves (``pop(0)`` moves all the others: C work, no Python)."""
+
+    shifted = 0
+
+    def pop(self, index: SupportsIndex = -1) -> Any:
+        if self:
+            _ShiftCountingList.shifted += len(self) - 1 - operator.index(index) % len(self)
+        return super().pop(index)
+
+
+def parse_work(data: bytes) -> int:
+    """The work :func:`parse_smf` does on ``data``, counted, not timed (the same on any machine, under any load):
+    the Python lines it runs (``sys.settrace``) plus the elements moved by pops of the lists in which its note
+    matching keeps the starts of sounding notes (the ``defaultdict(list)`` of ``smf``, instrumented)."""
+    lines = 0
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal lines
+        lines += event == "line"
+        return trace
+
+    def counting_defaultdict(factory: Any = None, *args: Any) -> defaultdict[Any, Any]:
+        return defaultdict(_ShiftCountingList if factory is list else factory, *args)  # a deque pops in O(1)
+
+    _ShiftCountingList.shifted = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(smf, "defaultdict", counting_defaultdict)
+        before = sys.gettrace()
+        sys.settrace(trace)
+        try:
+            parse_smf(data)
+        finally:
+            sys.settrace(before)
+    return lines + _ShiftCountingList.shifted
+
+
+class NotLinearError(AssertionError):
+    """Parsing 4 times the input took much more than 4 times the work."""
+
+
+def assert_linear(make: Callable[[int], bytes], n: int) -> None:
+    """``make(4 * n)`` costs about 4 times the work of ``make(n)``: at most 5 times (a quadratic parser, 16)."""
+    small, large = parse_work(make(n)), parse_work(make(4 * n))
+    if large > 5 * small:
+        raise NotLinearError(
+            f"{4 * n} cost {large / small:.1f} times the work of {n} ({large:,} / {small:,}): not linear"
+        )
+
+
+def one_note_tracks(n: int) -> bytes:
+    return header(n) + b"".join(chunk(note(40 + i % 40, 0, 480, channel=i % 16) + end_of_track()) for i in range(n))
+
+
+def test_parsing_is_linear_in_the_number_of_tracks() -> None:
+    # the old reader scanned every part for every track (quadratic); now one pass
+    parsed = parse_smf(one_note_tracks(1000))
+    assert len(parsed.tracks) == 1000 and sum(len(t.notes) for t in parsed.tracks) == 1000
+    assert_linear(one_note_tracks, 250)
+
+
+def stacked_notes(n: int) -> bytes:
+    """One track: ``n`` notes of one pitch struck one after another, then all ended (running status, 3 bytes an
+    event: a million of them is a 6 MB file, under every bound)."""
+    ons = b"\x00\x90\x3c\x5a" + b"\x01\x3c\x5a" * (n - 1)  # note i starts at tick i
+    offs = b"\x01\x80\x3c\x00" + b"\x00\x3c\x00" * (n - 1)  # all end at tick n
+    return header(1) + chunk(ons + offs + end_of_track())
+
+
+def test_parsing_is_linear_in_the_number_of_notes_of_one_pitch_held_at_once() -> None:
+    parsed = parse_smf(stacked_notes(1000))
+    assert [n[2:4] for n in parsed.tracks[0].notes] == [(i, 1000) for i in range(1000)]  # first in, first out
+    assert_linear(stacked_notes, 250)
 
 
 def test_a_note_past_the_length_limit_stops_the_reading_at_once(tmp_path: Path) -> None:

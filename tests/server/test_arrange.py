@@ -4,7 +4,6 @@ download names; and the studio's edges: odd uploads, unknown pages, dataset buil
 from __future__ import annotations
 
 import struct
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
+from tests.helpers import wait_for
 
 CHORALE = Path("bach") / "jsb_chorales_czhuang" / "midi_derived_satb" / "valid" / "jsb_valid_040.mid"
 
@@ -167,10 +167,12 @@ def test_build_a_dataset_from_the_studio(client: TestClient, shared_datasets: Pa
     assert before["bach"]["built"] is False
     started = client.post("/api/datasets/bach/build", json={"source": str(shared_datasets), "limit": 4})
     assert started.status_code == 202 and started.json()["status"] == "building", started.text
-    deadline = time.monotonic() + 120
-    while (build := client.get("/api/datasets/bach/build").json())["status"] == "building":
-        assert time.monotonic() < deadline, build
-        time.sleep(0.3)
+    build = wait_for(
+        lambda: (b := client.get("/api/datasets/bach/build").json())["status"] != "building" and b,
+        timeout=120,
+        interval=0.3,
+        message="the build to end",
+    )
     assert build["status"] == "completed" and build["done"] == build["total"] == 4, build
     assert build["dataset"]["built"] and build["dataset"]["windows"]["train"] > 0
     options = {g["value"]: g for g in client.get("/api/training/options").json()["genres"]}

@@ -67,7 +67,7 @@ def test_unknown_model_is_404_listing_the_available_ones(client: TestClient, mod
 def test_a_cli_composition_recorded_in_the_store_shows_in_the_studio(
     client: TestClient, model_home: Path, tmp_path: Path
 ) -> None:
-    from museforge.compose import compose
+    from museforge.pipelines.compose import compose
     from museforge.store import Store
 
     result = compose("ode_to_joy", TINY_MODEL, seed=2, out_midi=tmp_path / "cli.mid")

@@ -7,14 +7,14 @@ was given, even where ``$MUSEFORGE_HOME`` names another one (two apps over two f
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.test_jobs import TINY_JOB, wait_for
+from tests.helpers import wait_for
+from tests.tiny_models import tiny_job
 
 
 @pytest.fixture
@@ -39,10 +39,12 @@ def test_requests_and_builds_use_the_apps_folder(
     assert list((folder / "compositions").rglob("*.mid"))
     started = client.post("/api/datasets/bach/build", json={"source": str(shared_datasets), "limit": 4})
     assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 120
-    while client.get("/api/datasets/bach/build").json()["status"] == "building":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    wait_for(
+        lambda: client.get("/api/datasets/bach/build").json()["status"] != "building",
+        timeout=120,
+        interval=0.3,
+        message="the build to end",
+    )
     assert (folder / "datasets" / "bach" / "manifest.json").is_file()  # the build thread wrote into the folder
     assert not (museforge_home / "datasets").exists() and not (museforge_home / "compositions").exists()
 
@@ -53,13 +55,13 @@ def test_the_dispatcher_and_its_worker_train_in_the_apps_folder(
 ) -> None:
     client, folder = elsewhere
     client.post("/api/datasets/bach/build", json={"source": str(shared_datasets), "limit": 8})
-    wait_for(lambda: client.get("/api/datasets/bach/build").json()["status"] == "completed", what="the build")
-    job = client.post("/api/jobs", json={**TINY_JOB, "name": "there"})
+    wait_for(lambda: client.get("/api/datasets/bach/build").json()["status"] == "completed", message="the build")
+    job = client.post("/api/jobs", json=tiny_job(name="there"))
     assert job.status_code == 201, job.text
     done = wait_for(
         lambda: (j := client.get(f"/api/jobs/{job.json()['id']}").json())["status"] in ("completed", "failed") and j,
         timeout=180,
-        what="the job",
+        message="the job",
     )
     assert done["status"] == "completed", done
     assert (folder / "models" / "there" / "model.json").is_file()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,51 +14,22 @@ from fastapi.testclient import TestClient
 from museforge.jobs import JobManager
 from museforge.server.app import create_app
 from museforge.store import FAILED, INTERRUPTED, TRAINING, Store
-from tests.tiny_models import TINY_UNET
+from tests.helpers import server_sent_events, wait_for
+from tests.tiny_models import TINY_UNET, tiny_job
 
 pytestmark = pytest.mark.slow
-
-TINY_JOB: dict[str, Any] = {
-    "genre": "bach",
-    "architecture": "unet",
-    "epochs": 1,
-    "max_steps": 2,
-    "batch_size": 4,
-    "update_ratio": 1,
-    "model_config": TINY_UNET,
-    "metrics_samples": 4,
-    "samples_per_epoch": 1,
-}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 90.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def read_events(client: TestClient, job_id: str) -> list[tuple[str, dict[str, Any]]]:
     """Every server-sent event of a job's stream, until the stream ends."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    name = None
     with client.stream("GET", f"/api/jobs/{job_id}/events") as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: ") and name:
-                events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
+        return list(server_sent_events(response.iter_lines()))
 
 
 def test_job_trains_in_a_worker_and_streams_its_epochs(client: TestClient, bach_home: Path) -> None:
-    created = client.post("/api/jobs", json={**TINY_JOB, "name": "streamed"})
+    created = client.post("/api/jobs", json=tiny_job(name="streamed"))
     assert created.status_code == 201, created.text
     job = created.json()
     assert job["status"] == "queued" and job["config"]["model_config"] == TINY_UNET
@@ -88,11 +57,11 @@ def test_job_trains_in_a_worker_and_streams_its_epochs(client: TestClient, bach_
 
 
 def test_queue_limit_stop_restart_and_resume(bach_home: Path) -> None:
-    long_job = {**TINY_JOB, "name": "long", "epochs": 200, "max_steps": None, "checkpoint_every": 1}
+    long_job = tiny_job(name="long", epochs=200, max_steps=None, checkpoint_every=1)
     with TestClient(create_app(), base_url="http://localhost") as client:
         first = client.post("/api/jobs", json=long_job).json()
-        second = client.post("/api/jobs", json={**TINY_JOB, "name": "second"}).json()
-        wait_for(lambda: client.get("/api/models/long").json().get("step", 0) >= 1, what="a first checkpoint")
+        second = client.post("/api/jobs", json=tiny_job(name="second")).json()
+        wait_for(lambda: client.get("/api/models/long").json().get("step", 0) >= 1, message="a first checkpoint")
         assert client.get(f"/api/jobs/{first['id']}").json()["status"] == TRAINING
         assert client.get(f"/api/jobs/{second['id']}").json()["status"] == "queued"  # one job at a time
         assert client.get("/api/health").json()["jobs"] == {"queued": 1, "training": 1}
@@ -113,23 +82,23 @@ def test_queue_limit_stop_restart_and_resume(bach_home: Path) -> None:
         assert resumed.status_code == 200 and resumed.json()["resume"] is True
         wait_for(
             lambda: client.get("/api/models/long").json().get("step", 0) > step_before,
-            what="the resumed run to train past its checkpoint",
+            message="the resumed run to train past its checkpoint",
         )
         job = client.get(f"/api/jobs/{first['id']}").json()
         assert job["status"] == TRAINING and job["runs"] == 2
         assert client.post(f"/api/jobs/{first['id']}/stop").json()["stop_requested"] is True
-        wait_for(lambda: client.get(f"/api/jobs/{first['id']}").json()["status"] == "stopped", what="the stop")
+        wait_for(lambda: client.get(f"/api/jobs/{first['id']}").json()["status"] == "stopped", message="the stop")
         card = client.get("/api/models/long").json()
         assert card["status"] == "stopped" and card["step"] > step_before
 
 
 def test_failing_job_is_reported_and_the_server_keeps_serving(client: TestClient, bach_home: Path) -> None:
     # 8 chorales hold fewer windows than one step of 256 x 10 needs: only the trainer finds out
-    job = client.post("/api/jobs", json={**TINY_JOB, "name": "toobig", "batch_size": 256, "update_ratio": 10})
+    job = client.post("/api/jobs", json=tiny_job(name="toobig", batch_size=256, update_ratio=10))
     assert job.status_code == 201
     failed = wait_for(
         lambda: (j := client.get(f"/api/jobs/{job.json()['id']}").json())["status"] == FAILED and j,
-        what="the job to fail",
+        message="the job to fail",
     )
     assert "too few" in failed["error"] and "--batch-size" in failed["error"]  # the trainer's own one-line reason
     assert client.get("/api/health").json()["status"] == "ok"

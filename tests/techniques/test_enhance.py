@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from museforge.compose import compose
-from museforge.enhance import apply_budgets, enhance
 from museforge.errors import MuseforgeError
-from museforge.gibbs import Voices, rewrite
 from museforge.music.keys import SCALES, scale_tonics
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
+from museforge.pipelines.compose import compose
+from museforge.pipelines.enhance import apply_budgets, enhance
 from museforge.pretrained import list_technique_models
+from museforge.sampling.gibbs import Voices, rewrite
 
 
 def _in_scale_share(notes: list[tuple[int, int, int, int]], melody: list[tuple[int, int, int, int]]) -> float:
@@ -112,9 +112,9 @@ def test_apply_budgets_drops_the_least_likely_additions_and_restores_the_surest_
 @pytest.mark.slow
 def test_rewrite_keeps_cells_that_may_not_change_and_sings_single_lines() -> None:
     torch.manual_seed(0)
-    from museforge.enhance import load_technique_model
+    from museforge.models.loading import load_model
 
-    network, _ = load_technique_model("bach", "enhance", "arcnn")
+    network, _ = load_model("bach", "enhance")
     rng = np.random.default_rng(0)
     rolls = rng.random((2, 4, 64, 84)) < 0.02
     editable = np.zeros((2, 4, 64), dtype=bool)

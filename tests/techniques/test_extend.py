@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from museforge.continuation import continue_melody
 from museforge.errors import MuseforgeError
-from museforge.extend import extend
 from museforge.music import tokens as tok
 from museforge.music.keys import SCALES, scale_tonics
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
+from museforge.pipelines.extend import extend
 from museforge.pretrained import list_technique_models
+from museforge.sampling.continuation import continue_melody
 
 
 def test_the_melody_model_ships_small_with_its_card() -> None:
@@ -64,9 +64,9 @@ def test_seed_reproduces(tmp_path: Path) -> None:
 
 
 def test_the_grammar_keeps_bars_and_lines_even_at_high_temperature() -> None:
-    from museforge.enhance import load_technique_model
+    from museforge.models.loading import load_model
 
-    network, _ = load_technique_model("melody", "extend", "transformer")
+    network, _ = load_model("melody", "extend")
     prompt = [(60, 0, 4), (62, 4, 8), (64, 8, 12)]
     rng = torch.Generator().manual_seed(0)
     new = continue_melody(network, prompt, 1, 12, 3, temperature=5.0, top_k=0, generator=rng)

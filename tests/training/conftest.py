@@ -15,27 +15,23 @@ import torch
 
 from museforge.datasets.build import build_dataset
 from museforge.training import TrainConfig
-from tests.tiny_models import TINY_MODELS
+from tests.tiny_models import tiny_run
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny_config(name: str, model: str = "unet", **changes: Any) -> TrainConfig:
-    """A tiny, fast training run on the bach test dataset (2 epochs, batch 8, 2 critic updates per step)."""
+    """A tiny, fast training run on the bach test dataset (2 whole epochs, batch 8, 2 critic updates per step)."""
     settings: dict[str, Any] = {
-        "genre": "bach",
-        "architecture": model,
         "epochs": 2,
+        "max_steps": None,
         "batch_size": 8,
         "update_ratio": 2 if model in ("musegan", "unet") else 1,
-        "model_config": dict(TINY_MODELS[model]),
         "metrics_samples": 16,
         "samples_per_epoch": 0,
         "checkpoint_every": 2,
-        "device": "cpu",
     }
-    settings.update(changes)
-    return TrainConfig(name=name, **settings)
+    return TrainConfig(name=name, **tiny_run(model, **{**settings, **changes}))
 
 
 def settings_of(config: TrainConfig) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from museforge.errors import MuseforgeError
+from museforge.models import weights
 from museforge.training import checkpoints as ckpt
 
 NAMES = ("a.safetensors", "b.safetensors")
@@ -37,7 +38,7 @@ def test_save_commits_then_renames(tmp_path: Path) -> None:
     first = ckpt.save_checkpoint(tmp_path, _files(1.0), committed.append)
     assert committed == [first]
     for name in NAMES:
-        tensors, meta = ckpt.read_tensors(tmp_path / name)
+        tensors, meta = weights.read_tensors(tmp_path / name)
         assert (
             torch.equal(tensors["w"], torch.ones(3)) and meta["checkpoint"] == first and meta["architecture"] == "unet"
         )
@@ -53,22 +54,22 @@ def test_a_failed_commit_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(MuseforgeError):
         ckpt.save_checkpoint(tmp_path, _files(2.0), fail)
     ckpt.recover(tmp_path, NAMES, first)
-    assert torch.equal(ckpt.read_tensors(tmp_path / NAMES[0])[0]["w"], torch.ones(3))
+    assert torch.equal(weights.read_tensors(tmp_path / NAMES[0])[0]["w"], torch.ones(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
 
 
 def test_recover_finishes_a_commit_interrupted_between_renames(tmp_path: Path) -> None:
     ckpt.save_checkpoint(tmp_path, _files(1.0), lambda _id: None)
     # what a kill leaves after the commit of checkpoint "new" and the first of its two renames
-    (tmp_path / "a.safetensors").write_bytes(ckpt.tensors_bytes({"w": torch.full((3,), 2.0)}, {"checkpoint": "new"}))
+    (tmp_path / "a.safetensors").write_bytes(weights.tensors_bytes({"w": torch.full((3,), 2.0)}, {"checkpoint": "new"}))
     (tmp_path / "b.safetensors.tmp").write_bytes(
-        ckpt.tensors_bytes({"w": torch.full((3,), 2.0)}, {"checkpoint": "new"})
+        weights.tensors_bytes({"w": torch.full((3,), 2.0)}, {"checkpoint": "new"})
     )
     with pytest.raises(MuseforgeError, match="does not belong"):
         ckpt.recover(tmp_path, ["a.safetensors"], "old-id")
     ckpt.recover(tmp_path, NAMES, "new")
     for name in NAMES:
-        assert torch.equal(ckpt.read_tensors(tmp_path / name)[0]["w"], torch.full((3,), 2.0))
+        assert torch.equal(weights.read_tensors(tmp_path / name)[0]["w"], torch.full((3,), 2.0))
     assert not (tmp_path / "b.safetensors.tmp").exists()
 
 
@@ -88,7 +89,7 @@ def test_corrupted_files_are_one_line_errors(tmp_path: Path, damage: str) -> Non
     data = path.read_bytes()
     path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00" * 64 + data, "empty": b""}[damage])
     with pytest.raises(MuseforgeError) as excinfo:
-        ckpt.read_tensors(path)
+        weights.read_tensors(path)
     assert "\n" not in str(excinfo.value)
 
 
@@ -97,7 +98,7 @@ def test_foreign_safetensors_are_refused(tmp_path: Path) -> None:
 
     safetensors.torch.save_file({"w": torch.ones(2)}, str(tmp_path / "x.safetensors"))
     with pytest.raises(MuseforgeError, match="not a museforge weights file"):
-        ckpt.read_tensors(tmp_path / "x.safetensors")
+        weights.read_tensors(tmp_path / "x.safetensors")
 
 
 def test_module_and_optimizer_state_round_trip() -> None:
@@ -108,14 +109,14 @@ def test_module_and_optimizer_state_round_trip() -> None:
         opt.zero_grad()
         model(torch.randn(8, 4)).pow(2).mean().backward()
         opt.step()
-    data = ckpt.tensors_bytes({**ckpt.module_tensors(model), **ckpt.optimizer_tensors(opt, "opt")}, {})
+    data = weights.tensors_bytes({**weights.module_tensors(model), **ckpt.optimizer_tensors(opt, "opt")}, {})
 
     import safetensors.torch
 
     tensors = safetensors.torch.load(data)
     twin = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
     twin_opt = torch.optim.Adam(twin.parameters(), lr=1e-2, betas=(0.5, 0.9))
-    ckpt.load_module(twin, {k: v for k, v in tensors.items() if not k.startswith("opt.")}, "weights")
+    weights.load_module(twin, {k: v for k, v in tensors.items() if not k.startswith("opt.")}, "weights")
     ckpt.load_optimizer(twin_opt, tensors, "opt")
     batch = torch.randn(8, 4)
     for m, o in ((model, opt), (twin, twin_opt)):
@@ -128,6 +129,6 @@ def test_module_and_optimizer_state_round_trip() -> None:
 
 def test_weights_of_another_shape_are_refused() -> None:
     with pytest.raises(MuseforgeError, match="does not fit"):
-        ckpt.load_module(nn.Linear(4, 3), ckpt.module_tensors(nn.Linear(5, 3)), "weights")
+        weights.load_module(nn.Linear(4, 3), weights.module_tensors(nn.Linear(5, 3)), "weights")
     with pytest.raises(MuseforgeError, match="does not fit"):
-        ckpt.load_module(nn.Linear(4, 3), ckpt.module_tensors(nn.Sequential(nn.Linear(4, 3))), "weights")
+        weights.load_module(nn.Linear(4, 3), weights.module_tensors(nn.Sequential(nn.Linear(4, 3))), "weights")

@@ -20,8 +20,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from museforge.compose import compose
 from museforge.errors import MuseforgeError
+from museforge.pipelines.compose import compose
 from museforge.training import TrainConfig, resume_config, show_model, train
 from museforge.training.distributed import (
     SINGLE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.training import TrainConfig, load_generator, resume_config, show_model, train
 from museforge.training.registry import model_dir
+from tests.helpers import wait_for
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -142,10 +142,13 @@ def test_a_kill_while_a_model_is_created_leaves_no_stuck_name(
     prelude = "import os, time\n_fsync = os.fsync\nos.fsync = lambda fd: (time.sleep(0.3), _fsync(fd))[1]\n"
     proc = run_child(settings(tiny("cut", "unet")), prelude)
     models = bach / "models"
-    deadline = time.monotonic() + 120
-    while not list(models.glob(".cut.creating.*")) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-    assert list(models.glob(".cut.creating.*")), "the child never started creating the model"
+
+    def creating() -> list[Path]:
+        staged = list(models.glob(".cut.creating.*"))
+        assert staged or proc.poll() is None, "the child ended without ever creating the model"
+        return staged
+
+    wait_for(creating, timeout=120, interval=0.005, message="the child to start creating the model")
     proc.kill()
     proc.wait()
     assert not (models / "cut").exists()  # no half-made model under the name

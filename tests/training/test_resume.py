@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,24 @@ from safetensors.torch import load_file
 
 from museforge.training import TrainConfig, resume_config, show_model, train
 from museforge.training.registry import model_dir, read_history
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def _wait_for_checkpoint(proc: subprocess.Popen[bytes], card: Path, step: int, timeout: float = 120.0) -> None:
     """Poll the model card until a checkpoint at ``step`` or later is committed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def committed() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"the training process ended early: {proc.stderr.read().decode()[-2000:]}")
         try:
             saved = json.loads(card.read_text()).get("checkpoint") or {}
         except (OSError, ValueError):
             saved = {}
-        if saved.get("step", 0) >= step:
-            return
-        time.sleep(0.002)
-    raise AssertionError("no checkpoint appeared in time")
+        return saved.get("step", 0) >= step
+
+    wait_for(committed, timeout=timeout, interval=0.002, message=f"a checkpoint at step {step}")
 
 
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from museforge.errors import MuseforgeError
-from museforge.sampling import to_notes
+from museforge.sampling.notes import to_notes
 
 
 def test_threshold_keeps_cells_at_or_above_the_cut() -> None:
@@ -71,7 +71,7 @@ def test_per_track_options_must_fit_the_tracks() -> None:
 
 
 def test_the_card_policy_takes_single_lines_and_holds_from_the_training_data() -> None:
-    from museforge.sampling import DEFAULT_HOLD, NotePolicy, track_hold
+    from museforge.sampling.notes import DEFAULT_HOLD, NotePolicy, track_hold
 
     card = {
         "data": {

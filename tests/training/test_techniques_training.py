@@ -98,8 +98,9 @@ def test_gan_only_settings_are_refused_for_the_other_models(bach: Path, tiny: Ca
 def test_an_enhance_model_cannot_compose_or_be_evaluated_and_says_what_it_is_for(
     bach: Path, tiny: Callable[..., TrainConfig], tmp_path: Path
 ) -> None:
-    from museforge.compose import compose, list_composers
     from museforge.evaluate import evaluate_model
+    from museforge.models.loading import list_composers
+    from museforge.pipelines.compose import compose
 
     train(tiny("mine", "arcnn", epochs=1), progress=False)
     with pytest.raises(MuseforgeError, match="use it with `museforge enhance --model mine`"):
@@ -111,8 +112,8 @@ def test_an_enhance_model_cannot_compose_or_be_evaluated_and_says_what_it_is_for
 
 @pytest.mark.slow
 def test_models_a_user_trains_enhance_and_extend(bach: Path, tiny: Callable[..., TrainConfig], tmp_path: Path) -> None:
-    from museforge.enhance import enhance
-    from museforge.extend import extend
+    from museforge.pipelines.enhance import enhance
+    from museforge.pipelines.extend import extend
 
     train(tiny("harmony", "arcnn", epochs=1), progress=False)
     train(tiny("tunes", "transformer", epochs=1), progress=False)

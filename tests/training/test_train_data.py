@@ -102,8 +102,8 @@ def test_training_windows_are_packed_bits_and_read_back_exactly(bach: Path) -> N
 
 
 def test_common_key_moves_each_training_window_to_c_and_leaves_evaluation_windows_alone(bach: Path) -> None:
-    from museforge.generation import window_shifts
     from museforge.music.keys import onset_histograms, scale_tonics, transpose_rolls
+    from museforge.sampling.generation import window_shifts
 
     windows = load_dataset("bach").windows("train")
     data = TrainingData("bach", n_bars=4, device=torch.device("cpu"), augment=True, common_key=True)

@@ -73,8 +73,8 @@ def test_the_generator_learns_how_sparse_chorale_voices_are(bach: Path, tiny: Ca
     import torch
 
     from museforge.datasets.cache import load_dataset
+    from museforge.models.loading import load_generator
     from museforge.models.registry import build_gan
-    from museforge.training.registry import load_generator
 
     config = tiny("learn", "unet", learning_rate=1e-2, epochs=5)
     train(config, progress=False)

@@ -12,13 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers import wait_for
 from tests.tiny_models import TINY_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,17 +57,19 @@ def server_url(web_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+
+    def healthy() -> bool:
+        assert process.poll() is None, "the server process exited"
         try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the studio server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+            return False
+
+    try:
+        wait_for(healthy, timeout=60, message="the studio server to answer /api/health")
+    except (AssertionError, pytest.fail.Exception) as error:
+        process.kill()
+        pytest.fail(f"the studio server did not start ({error}):\n{log.read_text()[-3000:]}")
     yield url
     process.send_signal(signal.SIGINT)
     try:

@@ -10,10 +10,12 @@ from typing import Any
 
 from museforge.commands.output import first, number, print_json, table
 from museforge.errors import MuseforgeError
+from museforge.training.config import TrainConfig
+from museforge.training.registry import delete_model, export_model, list_models, list_shipped, request_stop, show_model
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from museforge.training import TrainConfig, resume_config, stop_signals, train
+    from museforge.training.trainer import resume_config, stop_signals, train
 
     settings = {
         "architecture": args.model,
@@ -78,7 +80,6 @@ def progress_words(result: dict[str, Any]) -> str:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from museforge.training.registry import list_models, list_shipped
 
     models, shipped = list_models(), list_shipped()
     if args.json:
@@ -105,7 +106,6 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_show(args: argparse.Namespace) -> int:
-    from museforge.training import show_model
 
     model = show_model(args.name)
     if args.json:
@@ -138,7 +138,6 @@ def cmd_models_show(args: argparse.Namespace) -> int:
 
 
 def cmd_models_stop(args: argparse.Namespace) -> int:
-    from museforge.training import request_stop
 
     request_stop(args.name)
     print(f"asked model {args.name} to stop; it saves a checkpoint first")
@@ -146,7 +145,6 @@ def cmd_models_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_models_delete(args: argparse.Namespace) -> int:
-    from museforge.training import delete_model
 
     delete_model(args.name)
     print(f"deleted model {args.name}")
@@ -154,7 +152,6 @@ def cmd_models_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_models_export(args: argparse.Namespace) -> int:
-    from museforge.training import export_model
 
     weights, card = export_model(args.name, Path(args.directory), args.stem)
     print(f"wrote {weights} and {card}")

@@ -22,7 +22,7 @@ from museforge.errors import MuseforgeError
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    from museforge.compose import compose
+    from museforge.pipelines.compose import compose
 
     result = compose(
         melody_argument(args.melody),
@@ -47,7 +47,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from museforge.regenerate import regenerate
+    from museforge.pipelines.regenerate import regenerate
 
     bars = bar_range(args.bars)
     result = regenerate(
@@ -74,7 +74,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
 
 def cmd_enhance(args: argparse.Namespace) -> int:
-    from museforge.enhance import enhance
+    from museforge.pipelines.enhance import enhance
 
     result = enhance(
         melody_argument(args.melody),
@@ -106,7 +106,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
-    from museforge.extend import extend
+    from museforge.pipelines.extend import extend
 
     controls = {"temperature": args.temperature, "top_k": args.top_k}
     result = extend(
@@ -132,7 +132,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from museforge.demo import run_demo
+    from museforge.pipelines.demo import run_demo
 
     rows = run_demo(Path(args.out), seed=args.seed, audio=not args.no_audio)
     lines = [
@@ -158,7 +158,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(chosen) != 1:
         raise MuseforgeError("give exactly one of NAME, --data GENRE or --results FILE.md")
     if args.results:
-        from museforge.report import write_results_markdown
+        from museforge.evaluate.report import write_results_markdown
 
         rows = write_results_markdown(Path(args.results), samples=args.samples, seed=args.seed)
         print(f"wrote {args.results} ({len(rows)} models)")
@@ -183,7 +183,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------------- serve
 def cmd_serve(args: argparse.Namespace) -> int:
     check_port_free(args.host, args.port)
-    from museforge.server import serve
+    from museforge.server.app import serve
 
     serve(args.host, args.port, Path(args.data_dir) if args.data_dir else None)
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from museforge.errors import MuseforgeError
+from museforge.store import Store
 
 
 def print_json(data: Any) -> None:
@@ -37,7 +38,6 @@ def first(*values: Any) -> Any:
 
 def record(result: Any, melody: str) -> None:
     """Index a CLI composition, enhancement or extension in the store: the studio lists it too."""
-    from museforge.store import Store
 
     Store().record_composition(result, melody=melody, source="cli")
 

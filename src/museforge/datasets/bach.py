@@ -26,6 +26,7 @@ from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_di
 from museforge.datasets.windows import SkipSong, SongRef, merge_tracks
 from museforge.errors import MuseforgeError
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.music.score import read_score
 
 DEFAULT_RESOLUTION = 4
 DEFAULT_HOP_BARS = 1
@@ -99,8 +100,6 @@ def read_song(ref: SongRef, resolution: int) -> Multitrack:
     if kind == "jsb":
         return chorale_from_array(data, resolution)
     from music21 import corpus
-
-    from museforge.music.score import read_score
 
     score = corpus.parse(data)
     multitrack = read_score(score, resolution)

@@ -36,6 +36,7 @@ from museforge.errors import MuseforgeError
 from museforge.music.pianoroll import LOWEST_PITCH, N_PITCHES
 from museforge.music.tracks import program_for_role
 from museforge.paths import downloads_dir
+from museforge.pretrained import pretrained_card_path
 
 #: Fractions of songs in train and valid when a hash of the song decides (the rest is test).
 SPLIT_FRACTIONS = (0.8, 0.1)
@@ -204,8 +205,6 @@ def model_resolution(genre: str) -> int:
     :func:`build_for_models` build at this resolution, so a dataset built the default way evaluates and trains
     the genre's models without a mismatch."""
     import json
-
-    from museforge.pretrained import pretrained_card_path
 
     spec = get_genre(genre)
     card = pretrained_card_path(spec.name)

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from museforge.datasets.sources import get_genre
+from museforge.datasets.sources import GENRES, get_genre
 from museforge.datasets.windows import transposed as transpose_windows
 from museforge.errors import MuseforgeError
 from museforge.music.pianoroll import N_PITCHES
@@ -217,7 +217,6 @@ def dataset_status(genre: str) -> dict | None:
 def datasets_report() -> list[dict[str, Any]]:
     """Every genre museforge knows: ``{genre, architecture, sources: [{id, title, repository, commit, licence}],
     built, dataset}`` where ``dataset`` is :func:`dataset_status` (None when not built)."""
-    from museforge.datasets.sources import GENRES
 
     report = []
     for genre in GENRES:

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from museforge.curves import LOSS_LINES
 from museforge.evaluate.compare import number
-from museforge.plots import save_png
+from museforge.render.curves import LOSS_LINES
+from museforge.render.plots import save_png
 
 # ------------------------------------------------------------------------------------------------ picture
 REAL_COLOR = "#9a9a9a"
@@ -31,13 +34,10 @@ def save_evaluation_png(
     path : Path
         The ``.png`` to write (through a temporary name, so no reader sees half a picture).
     history : sequence of dict
-        Per-epoch training records with ``epoch`` and the losses of :data:`museforge.curves.LOSS_LINES`.
+        Per-epoch training records with ``epoch`` and the losses of :data:`museforge.render.curves.LOSS_LINES`.
     dpi : int
         Resolution.
     """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
 
     panels: list[tuple[str, list[str], list[float | None], list[float | None]]] = []
     metrics = list(dict.fromkeys(m for row in result["tracks"].values() for m in row))

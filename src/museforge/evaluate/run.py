@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
-from museforge.errors import MuseforgeError, NotFoundError
+from museforge.datasets.cache import SPLITS, load_dataset, unpack
+from museforge.errors import MuseforgeError
 from museforge.evaluate.bar import shipping_bar
 from museforge.evaluate.classifier import two_sample_accuracy, window_features
 from museforge.evaluate.compare import clean, compare, compare_tables, largest_gap, number, voice_leading
@@ -22,6 +24,14 @@ from museforge.metrics import (
     music_metrics,
     tonal_distances,
 )
+from museforge.model_files import ModelCard, live_status, read_history
+from museforge.models.loading import find_model, load_generator
+from museforge.music.inputs import melody_roll
+from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
+from museforge.music.tracks import unique_roles
+from museforge.sampling.generation import Generation
+from museforge.sampling.windows import generate_probabilities
+from museforge.training.data import split_windows
 
 #: Splits whose melodies a model never trained on.
 HELD_OUT_SPLITS: tuple[str, ...] = ("valid", "test")
@@ -36,50 +46,24 @@ _VOICE_LEADING_GENRES = ("bach",)
 
 
 # ------------------------------------------------------------------------------------------------ the model
-def _load_model(name: str) -> tuple[Any, dict[str, Any], str, list[dict[str, Any]], str]:
+def _load_model(name: str) -> tuple[Any, ModelCard, str, list[dict[str, Any]], str]:
     """``(generator, card, kind, history, status)`` of a user model or a shipped genre model.
 
-    A user model is evaluated when it can compose (:func:`museforge.training.registry.compose_refusal`: it has a
+    A user model is evaluated when it can compose (:func:`museforge.model_files.compose_refusal`: it has a
     checkpoint and its run ended without failing): a stopped one as it was at its last checkpoint.
     """
-    from museforge.pretrained import list_pretrained, pretrained_card_path
-    from museforge.training.registry import (
-        MODEL_JSON,
-        live_status,
-        load_generator,
-        model_dir,
-        read_card,
-        read_history,
-    )
-
-    folder = model_dir(name)
-    if (folder / MODEL_JSON).is_file():
-        card = read_card(folder)
-        status = live_status(card)
-        from museforge.compose import refuse_other_techniques
-        from museforge.training.registry import compose_refusal
-
-        refuse_other_techniques(name, card)
-        refusal = compose_refusal(name, folder, card)
-        if refusal is not None:
-            raise MuseforgeError(refusal)
-        generator, card = load_generator(folder)
-        return generator, card, "user", read_history(folder), status
-    card_path = pretrained_card_path(name)
-    if card_path is None:
-        genres = ", ".join(c["genre"] for c in list_pretrained()) or "none shipped"
-        raise NotFoundError(f"no model named {name!r}: see `museforge models list` (shipped genres: {genres})")
-    generator, card = load_generator(card_path)
-    history = card["history"] if isinstance(card.get("history"), list) else []
-    return generator, card, "pretrained", history, "completed"
+    found = find_model(name, "compose")
+    generator, card = load_generator(found.path)
+    if found.shipped:
+        history = card["history"] if isinstance(card.get("history"), list) else []
+        return generator, card, "pretrained", history, "completed"
+    return generator, card, "user", read_history(found.path), live_status(found.card.to_dict())
 
 
 class _Grid:
     """What the metrics need to know about a model's (or dataset's) windows."""
 
     def __init__(self, tracks: list[dict[str, Any]], resolution: int, lowest: int, beats_per_bar: int) -> None:
-        from museforge.music.tracks import unique_roles
-
         self.tracks = tracks
         self.roles = unique_roles([str(t["role"]) for t in tracks])
         self.is_drum = [bool(t.get("is_drum", False)) for t in tracks]
@@ -98,8 +82,6 @@ class _Grid:
         return {role: clean(row) for role, row in table.items()}
 
     def tonal(self, rolls: NDArray[np.bool_], melody_role: str | None) -> dict[str, float | None]:
-        from museforge.music.tracks import unique_roles
-
         if melody_role is None:
             roles, drums = self.roles, self.drum_roles
         else:
@@ -108,26 +90,22 @@ class _Grid:
         return clean(tonal_distances(rolls, roles, self.resolution, self.lowest, drum_roles=drums))
 
 
-def _held_out(card: dict[str, Any], split: str, samples: int) -> tuple[NDArray[np.bool_], NDArray[np.int64], int]:
+def _held_out(card: ModelCard, split: str, samples: int) -> tuple[NDArray[np.bool_], NDArray[np.int64], int]:
     """Real model-sized windows of ``split`` for ``samples`` generated ones, tracks in model order.
 
     Returns ``(windows (samples, 1 + K, T, P) bool, song of each window (samples,), windows available)``.
     ``samples`` windows are spread evenly over the split; when the split has fewer, every window is used in turn
     (each use gets its own noise).
     """
-    from museforge.datasets.cache import load_dataset, unpack
-    from museforge.training.data import split_windows
-
-    data = card.get("data") or {}
-    genre = card.get("genre") or data.get("genre")
-    dataset = load_dataset(str(genre))
+    dataset = load_dataset(card.genre)
     manifest = dataset.manifest
-    for key in ("resolution", "lowest_pitch", "n_pitches"):
-        if int(manifest[key]) != int(data[key]):
-            fix = f" --resolution {data[key]}" if key == "resolution" else ""
+    own = {"resolution": card.resolution, "lowest_pitch": card.lowest_pitch, "n_pitches": card.n_pitches}
+    for key, value in own.items():
+        if int(manifest[key]) != value:
+            fix = f" --resolution {value}" if key == "resolution" else ""
             raise MuseforgeError(
                 f"dataset {dataset.genre!r} has {key} {manifest[key]} but model {card.get('name')!r} was trained with "
-                f"{data[key]}: rebuild the dataset to match (museforge datasets build {dataset.genre}{fix}, with "
+                f"{value}: rebuild the dataset to match (museforge datasets build {dataset.genre}{fix}, with "
                 f"--source DIR if you built it from a folder)"
             )
     melody = int(manifest.get("melody_track", 0))
@@ -135,12 +113,11 @@ def _held_out(card: dict[str, Any], split: str, samples: int) -> tuple[NDArray[n
         i for i in range(len(manifest["tracks"])) if i != melody
     ]
     roles = [manifest["tracks"][i]["role"] for i in accompaniment]
-    if roles != [t["role"] for t in data["tracks"]]:
+    if roles != card.roles:
         raise MuseforgeError(
-            f"dataset {dataset.genre!r} has tracks {roles} but the model writes {[t['role'] for t in data['tracks']]}:"
-            f" rebuild the dataset"
+            f"dataset {dataset.genre!r} has tracks {roles} but the model writes {card.roles}: rebuild the dataset"
         )
-    model_bars = int(card["model_config"]["n_bars"])
+    model_bars = int(card.model_config["n_bars"])
     data_bars = int(manifest["n_bars"])
     if model_bars < 1 or data_bars % model_bars:
         raise MuseforgeError(f"the model's {model_bars}-bar windows do not divide the dataset's {data_bars}-bar ones")
@@ -161,7 +138,7 @@ def _held_out(card: dict[str, Any], split: str, samples: int) -> tuple[NDArray[n
     return chosen, songs, available
 
 
-def _header(kind: str, name: str, source: str, status: str, card: dict[str, Any], split: str) -> dict[str, Any]:
+def _header(kind: str, name: str, source: str, status: str, card: ModelCard, split: str) -> dict[str, Any]:
     """The first keys of an evaluation: what was evaluated, and against which split."""
     return {
         "kind": kind,
@@ -174,11 +151,10 @@ def _header(kind: str, name: str, source: str, status: str, card: dict[str, Any]
     }
 
 
-def _comparison(grid: _Grid, card: dict[str, Any], fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
+def _comparison(grid: _Grid, card: ModelCard, fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
     """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first: ``tracks`` (every metric
     of every track and the ensemble), ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
-    data = card["data"]
-    melody_role = str((data.get("melody") or {}).get("role") or "melody")
+    melody_role = str((card["data"].get("melody") or {}).get("role") or "melody")
     tonal_fake, tonal_real = grid.tonal(fake, melody_role), grid.tonal(real, melody_role)
     out: dict[str, Any] = {
         "tracks": compare_tables(grid.metrics(fake[:, 0], fake[:, 1:]), grid.metrics(real[:, 0], real[:, 1:])),
@@ -194,10 +170,9 @@ def _comparison(grid: _Grid, card: dict[str, Any], fake: NDArray[np.bool_], real
 def _generate(generation: Any, melody: NDArray[np.bool_], seed: int) -> NDArray[np.bool_]:
     """Accompaniment for each melody window, each with its own noise: (n, T, P) -> (n, K, T, P) bool.
 
-    The path compose and the trainer take (:class:`museforge.generation.Generation`); the noise is
+    The path compose and the trainer take (:class:`museforge.sampling.generation.Generation`); the noise is
     ``torch.randn`` from a generator seeded with ``seed``, as the trainer's per-epoch metrics draw it.
     """
-    import torch
 
     rng = torch.Generator().manual_seed(int(seed))
     noise = generation.generator.sample_noise(len(melody), generator=rng)
@@ -282,16 +257,11 @@ def evaluate_model(
     timing: dict[str, float] = {}
 
     generator, card, kind, history, status = _load_model(name)
-    data = card["data"]
-    grid = _Grid(
-        list(data["tracks"]), int(data["resolution"]), int(data["lowest_pitch"]), int(data.get("beats_per_bar", 4))
-    )
+    grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
     real, songs, available = _held_out(card, split, samples)
     timing["load"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    from museforge.generation import Generation
-
     generation = Generation.from_card(generator, card, threshold=threshold)
     generated = _generate(generation, real[:, 0], seed)
     if generated.shape[1:] != real[:, 1:].shape[1:]:
@@ -308,7 +278,7 @@ def evaluate_model(
         "seed": int(seed),
         "threshold": float(threshold),
         "windows": {
-            "bars": int(card["model_config"]["n_bars"]),
+            "bars": int(card.model_config["n_bars"]),
             "steps": int(real.shape[2]),
             "available": int(available),
             "melodies": int(min(samples, available)),
@@ -365,22 +335,13 @@ def evaluate_samples(
         ``tracks``, ``tonal_distances``, ``voice_leading`` (Bach), ``seed_overlap`` (cells kept between
         consecutive seeds), ``shipping_bar``.
     """
-    import torch
-
-    from museforge.compose import generate_probabilities, melody_roll
-    from museforge.generation import Generation
-    from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
-
     started = time.perf_counter()
     if split not in HELD_OUT_SPLITS:
         raise MuseforgeError(f"real music comes from a held-out split: choose {' or '.join(HELD_OUT_SPLITS)}")
     generator, card, kind, _history, status = _load_model(name)
-    data = card["data"]
-    grid = _Grid(
-        list(data["tracks"]), int(data["resolution"]), int(data["lowest_pitch"]), int(data.get("beats_per_bar", 4))
-    )
-    n_pitches = int(data["n_pitches"])
-    window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
+    grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
+    n_pitches, window = card.n_pitches, card.window
+    assert window is not None  # every GAN card has its window
     generation = Generation.from_card(generator, card)
     melodies, outputs, names = [], [], []
     for info in list_melodies():
@@ -409,7 +370,7 @@ def evaluate_samples(
         "seeds": [int(x) for x in seeds],
         "melodies": names,
         "windows": {
-            "bars": int(card["model_config"]["n_bars"]),
+            "bars": int(card.model_config["n_bars"]),
             "steps": window,
             "available": int(available),
             "melodies": len(names),
@@ -456,8 +417,6 @@ def evaluate_data(genre: str, split: str = "train", *, max_windows: int = DATA_M
         consonance and doubling are 1), ``tonal_distances``,
         ``voice_leading`` (Bach, else None), ``timing``.
     """
-    from museforge.datasets.cache import SPLITS, load_dataset, unpack
-
     started = time.perf_counter()
     if split not in SPLITS:
         raise MuseforgeError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")

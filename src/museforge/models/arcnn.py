@@ -1,8 +1,8 @@
 """The autoregressive CNN of DeepComposer's Enhance: a U-Net that tells, for every cell, whether a note belongs there.
 
 It sees a partly known, partly corrupted multitrack roll and predicts the whole clean roll; an iterative sampler
-(:mod:`museforge.enhance`) uses it to rewrite notes a few at a time (Gibbs-style), the way Coconet and DeepBach
-harmonise.
+(:mod:`museforge.sampling.gibbs`) uses it to rewrite notes a few at a time (Gibbs-style), the way Coconet and
+DeepBach harmonise.
 
 Tensors
 -------

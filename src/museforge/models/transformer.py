@@ -3,7 +3,7 @@
 ``tokens (B, L) -> logits (B, L, vocab)``: token embeddings plus learnt position embeddings, ``n_layer``
 pre-norm blocks of causal self-attention (PyTorch's fused scaled dot-product attention) and an MLP, a final
 layer norm and an output layer that shares the embedding's weights. Tokens are those of
-:mod:`museforge.music.tokens`; the Extend pipeline (:mod:`museforge.extend`) owns sampling.
+:mod:`museforge.music.tokens`; the Extend pipeline (:mod:`museforge.pipelines.extend`) owns sampling.
 """
 
 from __future__ import annotations

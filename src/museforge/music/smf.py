@@ -15,7 +15,7 @@ program change of each channel is that channel's program.
 from __future__ import annotations
 
 import stat
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,7 +164,8 @@ class _Parser:
         data, max_tick = self.data, self.max_tick
         track = SmfTrack()
         notes = track.notes
-        sounding: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (channel, pitch) -> starts
+        # (channel, pitch) -> starts of its sounding notes, first in first out (a deque: O(1) at the left end)
+        sounding: dict[tuple[int, int], deque[tuple[int, int]]] = defaultdict(deque)
         tick = 0
         status = 0
         events = 0
@@ -225,7 +226,7 @@ class _Parser:
             elif high in (0x8, 0x9):
                 starts = sounding.get((channel, first))
                 if starts:
-                    start, velocity = starts.pop(0)
+                    start, velocity = starts.popleft()
                     if max_tick is not None and tick > max_tick:
                         raise _TooLarge("is too long: a note lasts past the length limit")
                     notes.append((channel, first, start, tick, velocity))

@@ -1,9 +1,9 @@
 """The studio's control over a result: instruments per track, regenerating tracks or bars, per-track audio mixes,
 the tracks of an uploaded file, and download names that say what the music is.
 
-Everything here calls the library (:mod:`museforge.compose`, :mod:`museforge.regenerate`,
-:mod:`museforge.arrangement`); new music is stored as a new composition (so the page keeps a history and can undo),
-through :func:`museforge.server.studio.produce`.
+Everything here calls the library (:mod:`museforge.pipelines.compose`, :mod:`museforge.pipelines.regenerate`,
+:mod:`museforge.pipelines.instruments`); new music is stored as a new composition (so the page keeps a history and
+can undo), through :func:`museforge.server.studio.produce`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
-from museforge.outputs import PipelineResult
+from museforge.music.inputs import melody_track_choices
+from museforge.music.instruments import DRUM_KITS, GM_PROGRAM_NAMES
+from museforge.music.midi import read_midi
+from museforge.pipelines.common import PipelineResult
+from museforge.render.audio import render_wav
+from museforge.render.outputs import tracks_and_files, write_outputs
 from museforge.server import studio
+from museforge.server.responses import Composition, Instrument, InstrumentChoice, MelodyTrack
 from museforge.server.schemas import RegenerateRequest
 from museforge.store import Store, check_id
 
@@ -26,34 +32,34 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 # ------------------------------------------------------------------------------------------ instruments
-def gm_programs() -> list[dict[str, Any]]:
-    """The 128 General MIDI programs ``[{program, name}]`` and the drum kits ``[{program, name, is_drum}]``."""
-    from museforge.music.instruments import DRUM_KITS, GM_PROGRAM_NAMES
+def gm_programs() -> list[Instrument]:
+    """The 128 General MIDI programs ``[{program, name, is_drum: false}]`` and the drum kits (``is_drum: true``)."""
 
-    pitched = [{"program": i, "name": name, "is_drum": False} for i, name in enumerate(GM_PROGRAM_NAMES)]
-    kits = [{"program": p, "name": name, "is_drum": True} for p, name in sorted(DRUM_KITS.items())]
+    pitched = [Instrument(program=i, name=name, is_drum=False) for i, name in enumerate(GM_PROGRAM_NAMES)]
+    kits = [Instrument(program=p, name=name, is_drum=True) for p, name in sorted(DRUM_KITS.items())]
     return pitched + kits
 
 
-def instruments(model: str) -> list[dict[str, Any]]:
+def instruments(model: str) -> list[InstrumentChoice]:
     """Per accompaniment track of a composing model: its default and suggested instruments (see
-    :func:`museforge.arrangement.instrument_choices`)."""
-    from museforge.arrangement import instrument_choices
+    :func:`museforge.pipelines.instruments.instrument_choices`)."""
+    from museforge.pipelines.instruments import instrument_choices
 
     studio.check_composer(model)
-    return instrument_choices(model)
+    return [InstrumentChoice(**choice) for choice in instrument_choices(model)]
 
 
 # ------------------------------------------------------------------------------------------ uploads
-def melody_tracks(path: Path) -> list[dict[str, Any]]:
+def melody_tracks(path: Path) -> list[MelodyTrack]:
     """The tracks of a stored melody file (index, name, program, instrument, notes, and which is the melody)."""
-    from museforge.arrangement import melody_track_choices
 
-    return melody_track_choices(path, resolution=studio.RESOLUTION)
+    return [MelodyTrack(**track) for track in melody_track_choices(path, resolution=studio.RESOLUTION)]
 
 
 # ------------------------------------------------------------------------------------------ regenerate
-def regenerate(store: Store, composition_id: str, request: RegenerateRequest, slots: threading.Semaphore) -> dict:
+def regenerate(
+    store: Store, composition_id: str, request: RegenerateRequest, slots: threading.Semaphore
+) -> Composition:
     """Generate ``request.tracks`` over ``request.bars`` of a stored composition again (or, with no tracks, only
     change its instruments); the result is a new composition with the same melody label, returned with its roll."""
     row = store.get_composition(check_id(composition_id, "composition"))
@@ -70,7 +76,7 @@ def regenerate(store: Store, composition_id: str, request: RegenerateRequest, sl
     def run(out: studio.Outputs) -> PipelineResult:
         if not request.tracks:
             return _revoice(previous, request, out, model)
-        from museforge.regenerate import regenerate as regenerate_tracks
+        from museforge.pipelines.regenerate import regenerate as regenerate_tracks
 
         result = regenerate_tracks(
             previous,
@@ -93,8 +99,6 @@ def regenerate(store: Store, composition_id: str, request: RegenerateRequest, sl
 
 def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, model: str) -> PipelineResult:
     """The same notes with other General MIDI programs for the roles in ``request.programs``."""
-    from museforge.music.midi import read_midi
-    from museforge.outputs import tracks_and_files, write_outputs
 
     if not request.programs:
         raise MuseforgeError("give the tracks to regenerate, or programs to change the instruments")
@@ -120,8 +124,6 @@ def mix_wav(store: Store, row: dict[str, Any], tracks: str) -> Path:
 
     Rendered once per set of tracks and kept beside the composition (at most :data:`MAX_MIXES`).
     """
-    from museforge.audio import render_wav
-    from museforge.music.midi import read_midi
 
     path = studio.composition_file(row, "midi")
     try:

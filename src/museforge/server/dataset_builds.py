@@ -16,16 +16,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from museforge.datasets.build import build_for_models
+from museforge.datasets.cache import dataset_status
+from museforge.datasets.sources import get_genre
 from museforge.errors import MuseforgeError
+from museforge.server.responses import Dataset, DatasetBuild
 from museforge.store import ConflictError
 
 BUILDING, COMPLETED, FAILED = "building", "completed", "failed"
 
 
-def dataset_summary(genre: str) -> dict[str, Any]:
-    """A genre's dataset as the page shows it: built or not, windows per split, grid and tracks."""
-    from museforge.datasets.cache import dataset_status
-    from museforge.datasets.sources import get_genre
+def dataset_summary(genre: str, build: DatasetBuild | None = None) -> Dataset:
+    """A genre's dataset as the page shows it: built or not, windows per split, grid and tracks, and ``build``, the
+    latest build started here, when given one (else it stays unset: an answer that leaves unset fields out has no
+    ``build``, and ``windows`` is unset too while the dataset is not built)."""
 
     spec = get_genre(genre)
     try:
@@ -47,7 +51,7 @@ def dataset_summary(genre: str) -> dict[str, Any]:
                 "size_bytes": manifest.get("size_bytes"),
             }
         )
-    return data
+    return Dataset(**data) if build is None else Dataset(**data, build=build)
 
 
 class DatasetBuilds:
@@ -57,15 +61,14 @@ class DatasetBuilds:
         self._builds: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, genre: str) -> dict[str, Any] | None:
+    def get(self, genre: str) -> DatasetBuild | None:
         """The latest build of ``genre`` (a copy), or None when this server has not built it."""
         with self._lock:
             build = self._builds.get(genre)
-            return dict(build) if build else None
+            return DatasetBuild(**build) if build else None
 
-    def start(self, genre: str, source: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    def start(self, genre: str, source: str | None = None, limit: int | None = None) -> DatasetBuild:
         """Start building ``genre``; returns the new build's status. ConflictError while one is running."""
-        from museforge.datasets.sources import get_genre
 
         genre = get_genre(genre).name  # an unknown genre is refused before anything starts
         root = None
@@ -77,7 +80,7 @@ class DatasetBuilds:
             running = self._builds.get(genre)
             if running and running["status"] == BUILDING:
                 raise ConflictError(f"the {genre} dataset is already being built")
-            build = {
+            build: dict[str, Any] = {
                 "genre": genre,
                 "status": BUILDING,
                 "done": 0,
@@ -96,14 +99,13 @@ class DatasetBuilds:
             daemon=True,
         )
         thread.start()
-        return dict(build)
+        return DatasetBuild(**build)
 
     def _update(self, genre: str, **changes: Any) -> None:
         with self._lock:
             self._builds[genre].update(changes)
 
     def _run(self, genre: str, root: Path | None, limit: int | None) -> None:
-        from museforge.datasets.build import build_for_models
 
         def progress(done: int, total: int, name: str) -> None:
             self._update(genre, done=done, total=total, song=name)

@@ -179,7 +179,8 @@ class Health(_Shape):
 
 
 class Job(_Shape):
-    """A training job: its model, state and settings (``config``: the TrainConfig fields)."""
+    """A training job: its model, state and settings (``config``: the TrainConfig fields); ``GET /api/jobs/{id}``
+    adds ``epochs``, its per-epoch records."""
 
     id: str
     model_name: str
@@ -223,6 +224,7 @@ class SampleMelody(_Shape):
     bars: int
     notes: int
     roll: Roll | None = None
+    about: str = Field(description="a line about the tune")
 
 
 class ModelRow(_Shape):
@@ -233,6 +235,99 @@ class ModelRow(_Shape):
     genre: str | None
     status: str
     epochs_done: int
+
+
+class ModelDetail(_Shape):
+    """A model's card (free-form: its data, settings, sizes and metrics) with what the studio adds: the per-epoch
+    records, the sample files, the jobs that trained it and the address of its latest sample picture."""
+
+    name: str | None
+    architecture: str | None
+    genre: str | None
+    status: str = Field(description="the model's state; shipped ones say shipped")
+    epochs_done: int | None
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, Any] | None = Field(description="the last epoch's evaluation metrics")
+    can_compose: bool
+    history: list[dict[str, Any]] = Field(description="the losses per epoch")
+    samples: list[str] = Field(description="the sample files (epoch_NNN.mid / epoch_NNN.png)")
+    epochs: list[dict[str, Any]] = Field(description="the per-epoch records: losses and metrics")
+    jobs: list[Job]
+    latest_sample: str | None = Field(description="the address of the latest sample picture")
+
+
+class DeletedModel(_Shape):
+    """The answer to a model's deletion."""
+
+    deleted: str = Field(description="the model's name")
+
+
+class Composer(_Shape):
+    """A model that can make music now: a shipped one (``kind`` pretrained) or a user-trained one (``kind`` user).
+
+    Only the facts a model has are given (a shipped Enhance model has no ``status``, a user one no ``tracks``).
+    """
+
+    name: str
+    kind: str = Field(description="pretrained or user")
+    genre: str | None = None
+    architecture: str | None = None
+    status: str | None = None
+    epochs_done: int | None = None
+    tracks: list[Any] | None = Field(default=None, description="the roles of the tracks it writes")
+
+
+class Limits(_Shape):
+    """A form field's default and the values it takes (only the keys that apply are given)."""
+
+    default: Any
+    min: int | float | None = None
+    max: int | float | None = None
+    exclusive_min: bool | None = Field(default=None, description="true when the minimum itself is not allowed")
+    choices: list[str] | None = None
+
+
+class Technique(_Shape):
+    """Compose, Enhance or Extend: its models, its default model and its controls' defaults and limits."""
+
+    name: str
+    title: str
+    architectures: list[str]
+    about: str
+    endpoint: str = Field(description="the route that runs it")
+    default_model: str | None
+    models: list[Composer]
+    fields: dict[str, Limits]
+
+
+class Choice(_Shape):
+    """One choice of a select: the value sent and the label shown."""
+
+    value: str
+    label: str
+
+
+class GenreChoice(_Shape):
+    """A genre of the training form: its architecture and whether its dataset is built."""
+
+    value: str
+    architecture: str
+    dataset_built: bool | None
+
+
+class TrainingOptions(_Shape):
+    """The training form: architectures, genres, losses, and each field's default and allowed range."""
+
+    architectures: list[Choice]
+    genres: list[GenreChoice]
+    losses: list[Choice]
+    fields: dict[str, Limits]
+
+
+class DatasetBuildStatus(DatasetBuild):
+    """A dataset build with the genre's dataset as it is now."""
+
+    dataset: Dataset
 
 
 QueuedJob.model_rebuild()

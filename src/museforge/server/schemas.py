@@ -18,8 +18,8 @@ MAX_RECORDED_NOTES = 2000
 #: Largest seed of a composition.
 SEED_MAX = 2**32 - 1
 
-#: The Enhance and Extend controls: defaults and limits, the same as :mod:`museforge.enhance` and
-#: :mod:`museforge.extend` check (kept here so the API's schema needs no torch; a test holds them equal).
+#: The Enhance and Extend controls: defaults and limits, the same as :mod:`museforge.pipelines.enhance` and
+#: :mod:`museforge.pipelines.extend` check (kept here so the API's schema needs no torch; a test holds them equal).
 DEFAULT_ENHANCE_MODEL = "bach"
 DEFAULT_EXTEND_MODEL = "melody"
 ENHANCE_DEFAULTS: dict[str, Any] = {"iterations": 32, "max_add": 4.0, "max_remove": 0.5, "temperature": 1.0}
@@ -199,7 +199,7 @@ class ComposeRequest(MelodySource, ComposeOptions):
 
 
 class EnhanceRequest(MelodySource):
-    """Enhance: the AR-CNN rewrites the music (DeepComposer's controls; see :func:`museforge.enhance.enhance`).
+    """Enhance: the AR-CNN rewrites the music (DeepComposer's controls, :func:`museforge.pipelines.enhance.enhance`).
 
     A bare melody gets the model's voices written under it; a composition gets ``tracks`` over ``bars`` rewritten.
     """
@@ -242,7 +242,7 @@ class EnhanceRequest(MelodySource):
 
 
 class ExtendRequest(MelodySource):
-    """Extend: the melody Transformer continues the melody (see :func:`museforge.extend.extend`)."""
+    """Extend: the melody Transformer continues the melody (see :func:`museforge.pipelines.extend.extend`)."""
 
     model: str = Field(
         DEFAULT_EXTEND_MODEL, description="a shipped Extend model or a trained transformer model", max_length=64

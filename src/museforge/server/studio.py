@@ -21,9 +21,13 @@ from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.model_files import GAN_ARCHITECTURES
-from museforge.music.melodies import MAX_BARS, SampleMelody, get_melody, list_melodies
+from museforge.music.inputs import melody_track_choices
+from museforge.music.melodies import MAX_BARS, SampleMelody, get_melody, list_melodies, melody_to_multitrack
+from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.outputs import PipelineResult
+from museforge.pipelines.common import PipelineResult
+from museforge.server.responses import Composer, Composition, MelodyTrack, Roll, RollTrack, UserMelody
+from museforge.server.responses import SampleMelody as SampleMelodyOut
 from museforge.server.schemas import ComposeRequest, MelodySource, RecordedMelody
 from museforge.store import Store, check_id, check_model_name, new_id
 
@@ -42,40 +46,41 @@ COMPOSE_ARCHITECTURES = GAN_ARCHITECTURES
 
 
 # ------------------------------------------------------------------------------------------ piano rolls
-def multitrack_json(multitrack: Multitrack) -> dict[str, Any]:
-    """A multitrack as JSON for the page's piano roll: every track's notes in steps of the multitrack's grid.
+def multitrack_json(multitrack: Multitrack) -> Roll:
+    """A multitrack as the page's piano roll (:class:`~museforge.server.responses.Roll`): every track's notes in
+    steps of the multitrack's grid.
 
-    Returns ``{resolution, tempo, n_steps, beats_per_bar, downbeats, tracks: [{name, role, program, is_drum,
+    Its JSON is ``{resolution, tempo, n_steps, beats_per_bar, downbeats, tracks: [{name, role, program, is_drum,
     color, notes: [[pitch, start_step, end_step, velocity], ...]}]}``; colours match the PNG's
-    (:func:`museforge.plots.track_colors`, the melody in red).
+    (:func:`museforge.render.plots.track_colors`, the melody in red).
     """
-    from museforge.plots import track_colors
+    from museforge.render.plots import track_colors
 
     _, numerator, denominator = multitrack.time_signatures[0]
     downbeats: Any = multitrack.downbeats if multitrack.downbeats is not None else []
     melody = multitrack.track_index("melody")
     colors = track_colors(multitrack, melody_track=melody) if multitrack.n_tracks else []
-    return {
-        "resolution": multitrack.resolution,
-        "tempo": round(multitrack.tempo, 3),
-        "n_steps": multitrack.n_steps,
-        "beats_per_bar": numerator * 4 / denominator,
-        "downbeats": [int(step) for step in downbeats],
-        "tracks": [
-            {
-                "name": multitrack.names[i],
-                "role": multitrack.roles[i],
-                "program": int(multitrack.programs[i]),
-                "is_drum": bool(multitrack.is_drum[i]),
-                "color": colors[i],
-                "notes": [[int(v) for v in note] for note in multitrack.notes(i)],
-            }
+    return Roll(
+        resolution=multitrack.resolution,
+        tempo=round(multitrack.tempo, 3),
+        n_steps=multitrack.n_steps,
+        beats_per_bar=numerator * 4 / denominator,
+        downbeats=[int(step) for step in downbeats],
+        tracks=[
+            RollTrack(
+                name=multitrack.names[i],
+                role=multitrack.roles[i],
+                program=int(multitrack.programs[i]),
+                is_drum=bool(multitrack.is_drum[i]),
+                color=colors[i],
+                notes=[[int(v) for v in note] for note in multitrack.notes(i)],
+            )
             for i in range(multitrack.n_tracks)
         ],
-    }
+    )
 
 
-def sample_json(melody: SampleMelody, *, roll: bool = False) -> dict[str, Any]:
+def sample_json(melody: SampleMelody, *, roll: bool = False) -> SampleMelodyOut:
     """A sample melody's facts (and its piano roll with ``roll=True``)."""
     data: dict[str, Any] = {
         "name": melody.name,
@@ -89,17 +94,15 @@ def sample_json(melody: SampleMelody, *, roll: bool = False) -> dict[str, Any]:
         "notes": len(melody.notes),
     }
     if roll:
-        from museforge.music.melodies import melody_to_multitrack
-
         data["roll"] = multitrack_json(melody_to_multitrack(melody, RESOLUTION))
-    return data
+    return SampleMelodyOut(**data)
 
 
-def list_samples() -> list[dict[str, Any]]:
+def list_samples() -> list[SampleMelodyOut]:
     return [sample_json(m) for m in list_melodies()]
 
 
-def get_sample(name: str) -> dict[str, Any]:
+def get_sample(name: str) -> SampleMelodyOut:
     return sample_json(get_melody(name), roll=True)
 
 
@@ -124,7 +127,7 @@ def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
 
 def user_melody_json(
     store: Store, row: dict[str, Any], *, roll: bool = False, music: Multitrack | None = None
-) -> dict[str, Any]:
+) -> UserMelody:
     """An uploaded or recorded melody's facts (and its piano roll, read back from its file, with ``roll=True``).
 
     With ``roll=True`` also ``track_list``: every track of the file (index, name, program, instrument, notes,
@@ -133,14 +136,11 @@ def user_melody_json(
     data = {k: row[k] for k in ("id", "name", "kind", "created_at")}
     data.update(row["info"])
     if roll:
-        from museforge.arrangement import melody_track_choices
-        from museforge.music.midi import read_midi
-
         if music is None:  # an upload passes the multitrack it has just read: one parse per upload
             music = read_midi(melody_file(store, row), resolution=RESOLUTION)
         data["roll"] = multitrack_json(music)
-        data["track_list"] = melody_track_choices(music, resolution=RESOLUTION)
-    return data
+        data["track_list"] = [MelodyTrack(**track) for track in melody_track_choices(music, resolution=RESOLUTION)]
+    return UserMelody(**data)
 
 
 def melody_file(store: Store, row: dict[str, Any]) -> Path:
@@ -151,12 +151,11 @@ def melody_file(store: Store, row: dict[str, Any]) -> Path:
     return path
 
 
-def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int) -> dict[str, Any]:
+def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int) -> UserMelody:
     """Validate an uploaded MIDI file, keep it, index it; returns :func:`user_melody_json` with the roll.
 
     Raises MuseforgeError for an empty, oversized, non-MIDI, note-less, drum-only or too long file.
     """
-    from museforge.music.midi import read_midi
 
     name = _display_name(filename, "upload.mid")
     if not data:
@@ -191,14 +190,13 @@ def _check_playable(multitrack: Multitrack, name: str) -> None:
         raise MuseforgeError(f"{name} is {bars} bars long; the limit is {MAX_MELODY_BARS} bars")
 
 
-def save_recording(store: Store, recording: RecordedMelody) -> dict[str, Any]:
+def save_recording(store: Store, recording: RecordedMelody) -> UserMelody:
     """Turn a keyboard recording into a one-track melody (snapped to sixteenths), keep it as MIDI, index it.
 
     Notes are placed on a grid of :data:`RESOLUTION` steps per beat after rounding start and end to the nearest
     sixteenth (a note keeps at least one sixteenth); the melody is ``bars`` bars long (default: the bars the notes
     reach). Raises MuseforgeError when notes fall after the last bar.
     """
-    from museforge.music.midi import write_midi
 
     numerator, denominator = recording.meter()
     grid_steps = round(RECORD_GRID_BEATS * RESOLUTION)
@@ -231,13 +229,13 @@ def save_recording(store: Store, recording: RecordedMelody) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ composing
-def composers() -> list[dict[str, Any]]:
-    """The models that can compose (pretrained genres, completed user models), JSON-ready."""
-    from museforge.compose import list_composers
+def composers() -> list[Composer]:
+    """The models that can compose (pretrained genres, completed user models), with the facts each one has."""
+    from museforge.models.loading import list_composers
 
     keep = ("name", "kind", "genre", "architecture", "status", "epochs_done", "tracks")
     return [
-        {k: c[k] for k in keep if k in c}
+        Composer(**{k: c[k] for k in keep if k in c})
         for c in list_composers()
         if c.get("kind") == "pretrained" or c.get("architecture") in COMPOSE_ARCHITECTURES
     ]
@@ -269,7 +267,7 @@ def resolve_melody(store: Store, request: MelodySource) -> tuple[str | Path, str
 def check_composer(model: str) -> None:
     """Raise unless ``model`` is a valid name of a model that can compose now."""
     check_model_name(model)
-    names = [c["name"] for c in composers()]
+    names = [c.name for c in composers()]
     if model not in names:
         available = ", ".join(names) or "none yet"
         raise NotFoundError(f"no model {model!r} can compose; available: {available}")
@@ -296,7 +294,7 @@ def produce(
     technique: str,
     label: str,
     run: Callable[[Outputs], PipelineResult],
-) -> dict[str, Any]:
+) -> Composition:
     """Run a pipeline into a new ``<data>/compositions/<id>/``, index the result; returns it with its roll.
 
     ``run(outputs)`` makes the music and writes ``outputs.midi`` (and ``wav``/``png`` when asked). ``slots``
@@ -310,21 +308,21 @@ def produce(
         with slots:
             result = run(Outputs(folder, request))
         roll = multitrack_json(result.multitrack)
-        (folder / "roll.json").write_text(json.dumps(roll), encoding="utf-8")
+        (folder / "roll.json").write_text(json.dumps(roll.model_dump()), encoding="utf-8")
         row = store.record_composition(
             result, melody=label, source="studio", composition_id=composition_id, technique=technique
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return {**composition_json(row), "roll": roll}
+    return composition_json(row, roll=roll)
 
 
-def create_composition(store: Store, request: ComposeRequest, slots: threading.Semaphore) -> dict[str, Any]:
+def create_composition(store: Store, request: ComposeRequest, slots: threading.Semaphore) -> Composition:
     """Compose, write MIDI (and WAV/PNG) under ``<data>/compositions/<id>/``, index it; returns it with its roll."""
     melody, label = resolve_melody(store, request)
     check_composer(request.model)
-    from museforge.compose import compose
+    from museforge.pipelines.compose import compose
 
     def run(out: Outputs) -> PipelineResult:
         return compose(
@@ -345,14 +343,14 @@ def create_composition(store: Store, request: ComposeRequest, slots: threading.S
     return produce(store, request, slots, technique="compose", label=label, run=run)
 
 
-def composition_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored composition with the URLs of its files (those that exist)."""
+def composition_json(row: dict[str, Any], roll: Roll | None = None) -> Composition:
+    """A stored composition with the URLs of its files (those that exist), and its piano roll when given one."""
     base = f"/api/compositions/{row['id']}"
     files = {"midi": row["midi_path"], "wav": row["wav_path"], "png": row["png_path"]}
     urls = {kind: f"{base}/{kind}" for kind, path in files.items() if path}
     urls["roll"] = f"{base}/roll"
     keep = ("id", "melody", "technique", "model", "genre", "seed", "source", "created_at", "summary")
-    return {**{k: row[k] for k in keep}, "urls": urls}
+    return Composition(**{k: row[k] for k in keep}, urls=urls, roll=roll)
 
 
 def composition_file(row: dict[str, Any], kind: str) -> Path:
@@ -369,11 +367,11 @@ def composition_file(row: dict[str, Any], kind: str) -> Path:
     return path
 
 
-def composition_roll(store: Store, row: dict[str, Any]) -> dict[str, Any]:
-    """The piano-roll JSON of a composition: saved by the studio, or read back from the MIDI file."""
+def composition_roll(store: Store, row: dict[str, Any]) -> Roll:
+    """The piano roll of a composition: saved by the studio, or read back from the MIDI file (also when the saved
+    one cannot be read)."""
     saved = store.compositions_dir / check_id(row["id"], "composition") / "roll.json"
-    with contextlib.suppress(OSError, ValueError):
-        return json.loads(saved.read_text(encoding="utf-8"))
-    from museforge.music.midi import read_midi
+    with contextlib.suppress(OSError, ValueError):  # a pydantic ValidationError is a ValueError
+        return Roll.model_validate(json.loads(saved.read_text(encoding="utf-8")))
 
     return multitrack_json(read_midi(composition_file(row, "midi"), resolution=RESOLUTION))

@@ -13,11 +13,14 @@ import threading
 from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
-from museforge.outputs import PipelineResult
+from museforge.pipelines.common import PipelineResult
+from museforge.pretrained import list_technique_models, technique_card_path
 from museforge.server import schemas
+from museforge.server.responses import Composer, Composition, Limits, Technique
 from museforge.server.schemas import EnhanceRequest, ExtendRequest
 from museforge.server.studio import COMPOSE_ARCHITECTURES, Outputs, composers, produce, resolve_melody
 from museforge.store import Store, check_model_name
+from museforge.training.registry import MODEL_JSON, list_models, model_dir
 
 #: Each technique's title, the architectures of its models and what it does, for the page and the API.
 TECHNIQUES: dict[str, dict[str, Any]] = {
@@ -46,11 +49,9 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------------------------ models
-def technique_models(technique: str) -> list[dict[str, Any]]:
+def technique_models(technique: str) -> list[Composer]:
     """The models of ``enhance`` or ``extend``: the shipped ones, then the user models of its architecture that
     :func:`museforge.training.registry.compose_refusal` lets generate (a checkpoint, a run that ended)."""
-    from museforge.pretrained import list_technique_models
-    from museforge.training.registry import list_models
 
     architecture = TECHNIQUES[technique]["architectures"][0]
     models = []
@@ -58,18 +59,18 @@ def technique_models(technique: str) -> list[dict[str, Any]]:
         data = card["data"] if isinstance(card.get("data"), dict) else {}
         tracks = [t.get("role") for t in data.get("tracks", []) if isinstance(t, dict)]
         models.append(
-            {
-                "name": card["name"],
-                "kind": "pretrained",
-                "architecture": card.get("architecture", architecture),
-                "genre": card.get("genre"),
-                "tracks": ["melody", *tracks] if technique == "enhance" else ["melody"],
-            }
+            Composer(
+                name=card["name"],
+                kind="pretrained",
+                architecture=card.get("architecture", architecture),
+                genre=card.get("genre"),
+                tracks=["melody", *tracks] if technique == "enhance" else ["melody"],
+            )
         )
     for model in list_models():
         if model.get("architecture") == architecture and model.get("can_compose"):
             keep = ("name", "architecture", "genre", "status", "epochs_done")
-            models.append({"kind": "user", **{k: model.get(k) for k in keep}})
+            models.append(Composer.model_validate({"kind": "user", **{k: model.get(k) for k in keep}}))
     return models
 
 
@@ -79,27 +80,24 @@ def check_technique_model(technique: str, model: str) -> None:
     A user model of the wrong architecture, or one without a checkpoint, is refused by the pipeline itself with a
     message that says why.
     """
-    from museforge.pretrained import technique_card_path
-    from museforge.training.registry import MODEL_JSON, model_dir
 
     check_model_name(model)
     if technique_card_path(technique, model) is not None or (model_dir(model) / MODEL_JSON).is_file():
         return
-    available = ", ".join(m["name"] for m in technique_models(technique)) or "none yet"
+    available = ", ".join(m.name for m in technique_models(technique)) or "none yet"
     raise NotFoundError(f"no {technique} model named {model!r}; available: {available}")
 
 
-def _range(default: Any, bounds: tuple[Any, Any], *, above: bool = False) -> dict[str, Any]:
-    field: dict[str, Any] = {"default": default, "min": bounds[0], "max": bounds[1]}
+def _range(default: Any, bounds: tuple[Any, Any], *, above: bool = False) -> Limits:
     if above:
-        field["exclusive_min"] = True
-    return field
+        return Limits(default=default, min=bounds[0], max=bounds[1], exclusive_min=True)
+    return Limits(default=default, min=bounds[0], max=bounds[1])
 
 
-def list_techniques() -> list[dict[str, Any]]:
+def list_techniques() -> list[Technique]:
     """Every technique with its models, its default model and its controls' defaults and limits (API units)."""
     enhance, extend = schemas.ENHANCE_DEFAULTS, schemas.EXTEND_DEFAULTS
-    fields: dict[str, dict[str, Any]] = {
+    fields: dict[str, dict[str, Limits]] = {
         "compose": {},
         "enhance": {
             "iterations": _range(enhance["iterations"], schemas.ENHANCE_ITERATIONS_RANGE),
@@ -117,22 +115,14 @@ def list_techniques() -> list[dict[str, Any]]:
     out = []
     for name, info in TECHNIQUES.items():
         models = composers() if name == "compose" else technique_models(name)
-        out.append(
-            {
-                "name": name,
-                **info,
-                "default_model": defaults[name],
-                "models": models,
-                "fields": fields[name],
-            }
-        )
+        out.append(Technique(name=name, **info, default_model=defaults[name], models=models, fields=fields[name]))
     return out
 
 
 # ------------------------------------------------------------------------------------------ the techniques
-def create_enhancement(store: Store, request: EnhanceRequest, slots: threading.Semaphore) -> dict[str, Any]:
+def create_enhancement(store: Store, request: EnhanceRequest, slots: threading.Semaphore) -> Composition:
     """Enhance a melody or a composition with the AR-CNN; stored as a composition (technique ``enhance``)."""
-    from museforge.enhance import check_controls, enhance
+    from museforge.pipelines.enhance import check_controls, enhance
 
     check_controls(request.iterations, request.max_add, request.max_remove, request.temperature)
     source, label = resolve_melody(store, request)
@@ -160,10 +150,10 @@ def create_enhancement(store: Store, request: EnhanceRequest, slots: threading.S
     return produce(store, request, slots, technique="enhance", label=label, run=run)
 
 
-def create_extension(store: Store, request: ExtendRequest, slots: threading.Semaphore) -> dict[str, Any]:
+def create_extension(store: Store, request: ExtendRequest, slots: threading.Semaphore) -> Composition:
     """Continue a melody (a composition's melody track) with the Transformer; stored as a composition
     (technique ``extend``) holding the longer melody alone."""
-    from museforge.extend import check_controls, extend
+    from museforge.pipelines.extend import check_controls, extend
 
     check_controls(request.bars, request.temperature, request.top_k)
     source, label = resolve_melody(store, request)

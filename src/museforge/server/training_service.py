@@ -9,11 +9,28 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from museforge.datasets.cache import dataset_status
+from museforge.datasets.sources import GENRES, get_genre
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.jobs import JobManager
 from museforge.server import schemas
+from museforge.server.responses import (
+    Choice,
+    DeletedModel,
+    GenreChoice,
+    Job,
+    Limits,
+    ModelDetail,
+    QueuedJob,
+    TrainingEstimate,
+    TrainingOptions,
+)
 from museforge.server.schemas import TrainRequest
 from museforge.store import ACTIVE_STATES, ConflictError, Store, check_model_name, model_folder
+from museforge.training.config import ARCHITECTURES, LOSSES, SIZES, TrainConfig, default_size
+from museforge.training.estimate import describe_estimate, estimate_run
+from museforge.training.registry import MODEL_JSON, read_history, show_model
+from museforge.training.registry import delete_model as delete_folder
 
 _SAMPLE_FILE = re.compile(r"epoch_\d{1,6}\.(mid|png)")
 ARCHITECTURE_LABELS = {
@@ -31,50 +48,37 @@ LOSS_LABELS = {
 
 
 def _dataset_built(genre: str) -> bool | None:
-    """Whether the genre's training windows are built; None when that cannot be told."""
-    try:
-        from museforge.datasets.cache import dataset_status
-    except ImportError:
-        return None
+    """Whether the genre's training windows are built (False when its cache cannot be read)."""
     try:
         return dataset_status(genre) is not None
     except MuseforgeError:
         return False
 
 
-def training_options() -> dict[str, Any]:
+def _limits(default: Any, bounds: tuple[Any, Any]) -> Limits:
+    return Limits(default=default, min=bounds[0], max=bounds[1])
+
+
+def training_options() -> TrainingOptions:
     """The training form: choices, defaults and allowed ranges of every field."""
-    from museforge.datasets.sources import GENRES, get_genre
-    from museforge.training.config import ARCHITECTURES, LOSSES, SIZES, TrainConfig, default_size
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
-    return {
-        "architectures": [{"value": a, "label": ARCHITECTURE_LABELS.get(a, a)} for a in ARCHITECTURES],
-        "genres": [
-            {"value": g, "architecture": get_genre(g).architecture, "dataset_built": _dataset_built(g)} for g in GENRES
+    return TrainingOptions(
+        architectures=[Choice(value=a, label=ARCHITECTURE_LABELS.get(a, a)) for a in ARCHITECTURES],
+        genres=[
+            GenreChoice(value=g, architecture=get_genre(g).architecture, dataset_built=_dataset_built(g))
+            for g in GENRES
         ],
-        "losses": [{"value": loss, "label": LOSS_LABELS.get(loss, loss)} for loss in LOSSES],
-        "fields": {
-            "epochs": {"default": defaults["epochs"], "min": schemas.EPOCHS_RANGE[0], "max": schemas.EPOCHS_RANGE[1]},
-            "learning_rate": {
-                "default": defaults["learning_rate"],
-                "min": schemas.LEARNING_RATE_RANGE[0],
-                "max": schemas.LEARNING_RATE_RANGE[1],
-            },
-            "update_ratio": {
-                "default": defaults["update_ratio"],
-                "min": schemas.UPDATE_RATIO_RANGE[0],
-                "max": schemas.UPDATE_RATIO_RANGE[1],
-            },
-            "loss": {"default": defaults["loss"]},
-            "size": {"default": default_size("cpu"), "choices": list(SIZES)},
-            "batch_size": {
-                "default": defaults["batch_size"],
-                "min": schemas.BATCH_SIZE_RANGE[0],
-                "max": schemas.BATCH_SIZE_RANGE[1],
-            },
+        losses=[Choice(value=loss, label=LOSS_LABELS.get(loss, loss)) for loss in LOSSES],
+        fields={
+            "epochs": _limits(defaults["epochs"], schemas.EPOCHS_RANGE),
+            "learning_rate": _limits(defaults["learning_rate"], schemas.LEARNING_RATE_RANGE),
+            "update_ratio": _limits(defaults["update_ratio"], schemas.UPDATE_RATIO_RANGE),
+            "loss": Limits(default=defaults["loss"]),
+            "size": Limits(default=default_size("cpu"), choices=list(SIZES)),
+            "batch_size": _limits(defaults["batch_size"], schemas.BATCH_SIZE_RANGE),
         },
-    }
+    )
 
 
 class Unprocessable(HTTPException):
@@ -110,7 +114,7 @@ def check_datasets_built(genre: str) -> None:
         )
 
 
-def submit_training(jobs: JobManager, request: TrainRequest) -> dict[str, Any]:
+def submit_training(jobs: JobManager, request: TrainRequest) -> QueuedJob:
     """Build the TrainConfig of a request (the genre's architecture unless given), check it can run, queue it.
 
     Raises ``Unprocessable`` (422) for an unbuilt dataset or unknown or bad ``model_config`` keys, so the user
@@ -119,29 +123,26 @@ def submit_training(jobs: JobManager, request: TrainRequest) -> dict[str, Any]:
     """
     config = training_config(request)
     check_datasets_built(config.genre)
-    return {**jobs.submit(config), "estimate": estimate_training(request)}
+    return QueuedJob(**jobs.submit(config), estimate=estimate_training(request))
 
 
-def estimate_training(request: TrainRequest) -> dict[str, Any]:
+def estimate_training(request: TrainRequest) -> TrainingEstimate:
     """The estimated length of the run a request describes, before it starts: ``{"text", "seconds", "steps",
     "at_least", "size"}`` (seconds None when the dataset is not built or nothing was measured for the model)."""
-    from museforge.training.estimate import describe_estimate, estimate_run
 
     config = training_config(request)
     estimate = estimate_run(config) or {}
-    return {
-        "text": describe_estimate(config),
-        "seconds": estimate.get("seconds"),
-        "steps": estimate.get("steps"),
-        "at_least": estimate.get("at_least"),
-        "size": config.size,
-    }
+    return TrainingEstimate(
+        text=describe_estimate(config),
+        seconds=estimate.get("seconds"),
+        steps=estimate.get("steps"),
+        at_least=estimate.get("at_least"),
+        size=config.size,
+    )
 
 
 def training_config(request: TrainRequest) -> Any:
     """The validated TrainConfig of a request; raises for bad settings (422 for ``model_config``)."""
-    from museforge.datasets.sources import GENRES, get_genre
-    from museforge.training.config import TrainConfig
 
     fields = request.config_fields()
     if request.genre in GENRES:  # else TrainConfig.validate names the valid genres
@@ -155,19 +156,18 @@ def training_config(request: TrainRequest) -> Any:
     return config
 
 
-def model_detail(store: Store, name: str) -> dict[str, Any]:
+def model_detail(store: Store, name: str) -> ModelDetail:
     """A model's card, its per-epoch records (losses and metrics), its samples and its jobs."""
-    from museforge.training.registry import read_history, show_model
 
     check_model_name(name)
     detail = show_model(name)
     detail["epochs"] = read_history(model_folder(name))
     detail.pop("path", None)
-    detail["jobs"] = store.list_jobs(model_name=name)
+    detail["jobs"] = [Job.model_validate(job) for job in store.list_jobs(model_name=name)]
     samples = detail.get("samples") or []
     pngs = [s for s in samples if s.endswith(".png")]
     detail["latest_sample"] = f"/api/models/{name}/samples/{pngs[-1]}" if pngs else None
-    return detail
+    return ModelDetail.model_validate(detail)
 
 
 def sample_file(name: str, filename: str) -> Path:
@@ -186,10 +186,8 @@ def sample_file(name: str, filename: str) -> Path:
     return path
 
 
-def delete_model(store: Store, name: str) -> dict[str, Any]:
+def delete_model(store: Store, name: str) -> DeletedModel:
     """Delete a model's folder and its index rows; refused while one of its jobs is queued or training."""
-    from museforge.training.registry import MODEL_JSON
-    from museforge.training.registry import delete_model as delete_folder
 
     check_model_name(name)
     jobs = store.list_jobs(model_name=name)
@@ -207,4 +205,4 @@ def delete_model(store: Store, name: str) -> dict[str, Any]:
         except MuseforgeError as error:
             raise ConflictError(str(error)) from None
     store.forget_model(name)
-    return {"deleted": name}
+    return DeletedModel(deleted=name)

@@ -144,7 +144,7 @@ class Store(JobsTable):
         composition_id: str | None = None,
         technique: str | None = None,
     ) -> dict[str, Any]:
-        """Index a finished composition (a :class:`museforge.outputs.PipelineResult`); return its row.
+        """Index a finished composition (a :class:`museforge.pipelines.common.PipelineResult`); return its row.
 
         Parameters
         ----------

@@ -22,7 +22,7 @@ _EXPORTS = {
     "stop_signals": "museforge.training.trainer",
     "list_models": "museforge.training.registry",
     "show_model": "museforge.training.registry",
-    "load_generator": "museforge.training.registry",
+    "load_generator": "museforge.models.loading",
     "export_model": "museforge.training.registry",
     "request_stop": "museforge.training.registry",
     "delete_model": "museforge.training.registry",

@@ -23,10 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from museforge.models.registry import make_config
+from museforge.sampling.gibbs import harmonize_windows
 from museforge.training.config import TrainConfig
 from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
-from museforge.training.evaluation import METRICS_SEED_OFFSET, roll_metrics, to_multitrack
+from museforge.training.evaluation import METRICS_SEED_OFFSET, roll_metrics, to_multitrack, write_sample_files
 from museforge.training.tasks import DATA_METRIC_WINDOWS, OneNetworkTask
 
 #: Loss weight of the known (maybe corrupted) steps against 1 for the hidden ones.
@@ -105,7 +107,6 @@ class ArcnnTask(OneNetworkTask):
     """The AR-CNN on a genre's windows (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, device: torch.device, ctx: Context) -> None:
-        from museforge.models.registry import make_config
 
         n_bars = make_config("arcnn", {k: v for k, v in config.model_config.items() if k == "n_bars"}).n_bars
         self.data = TrainingData(config.genre, n_bars, device, augment=False, common_key=config.common_key)
@@ -143,7 +144,6 @@ class ArcnnTask(OneNetworkTask):
 
     def enhance_windows(self, windows: np.ndarray, card: dict[str, Any]) -> np.ndarray:
         """The accompaniment the sampler writes from each window's melody alone: ``(n, K, T, P)`` bool."""
-        from museforge.gibbs import harmonize_windows
 
         rng = torch.Generator().manual_seed(self.seed + METRICS_SEED_OFFSET)
         return harmonize_windows(self.network, card, windows[:, 0], iterations=EVAL_ITERATIONS, generator=rng)
@@ -157,7 +157,6 @@ class ArcnnTask(OneNetworkTask):
         }
 
     def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
-        from museforge.training.evaluation import write_sample_files
 
         if len(self.sample_windows) == 0:
             return {}

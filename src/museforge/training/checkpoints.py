@@ -22,20 +22,19 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-import safetensors
-import safetensors.torch
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from museforge.errors import MuseforgeError
 from museforge.files import atomic_write_bytes, fsync_dir, json_bytes, json_line, read_json, write_json
+from museforge.models.weights import (
+    error_reason,
+    read_metadata,
+    tensors_bytes,
+)
 
 #: JSON files are written and read by :mod:`museforge.files`; re-exported for the checkpoint's callers.
 __all__ = ["atomic_write_bytes", "json_bytes", "json_line", "read_json", "write_json"]
-
-#: ``format`` metadata of every safetensors file museforge writes.
-FORMAT = "museforge"
-FORMAT_VERSION = "1"
 
 
 # ------------------------------------------------------------------------------------------- single files
@@ -50,67 +49,6 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# ------------------------------------------------------------------------------------------- safetensors
-def tensors_bytes(tensors: Mapping[str, Tensor], metadata: Mapping[str, str]) -> bytes:
-    """Serialise tensors (moved to the CPU, made contiguous) to safetensors bytes with ``metadata``."""
-    cpu = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
-    return safetensors.torch.save(cpu, metadata=meta)
-
-
-def read_metadata(path: Path) -> dict[str, str]:
-    """The metadata of a safetensors file (reads the header only); MuseforgeError if unreadable."""
-    try:
-        with safetensors.safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except FileNotFoundError as exc:
-        raise MuseforgeError(f"checkpoint file is missing: {path}") from exc
-    except Exception as exc:  # safetensors raises its own error types for bad headers
-        raise MuseforgeError(f"checkpoint file is corrupted: {path} ({_reason(exc)})") from exc
-
-
-def read_tensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
-    """Load a safetensors file onto the CPU: ``(tensors, metadata)``. No pickle is ever involved.
-
-    Raises
-    ------
-    MuseforgeError
-        When the file is missing, truncated, not safetensors, or not written by museforge.
-    """
-    metadata = read_metadata(path)
-    if metadata.get("format") != FORMAT:
-        raise MuseforgeError(f"{path} is not a museforge weights file")
-    try:
-        tensors = safetensors.torch.load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise MuseforgeError(f"checkpoint file is corrupted: {path} ({_reason(exc)})") from exc
-    return tensors, metadata
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-# ----------------------------------------------------------------------------------- module and optimizer
-def module_tensors(module: nn.Module) -> dict[str, Tensor]:
-    """A module's parameters and buffers (its ``state_dict``), as a flat name -> tensor dict."""
-    return dict(module.state_dict())
-
-
-def load_module(module: nn.Module, tensors: Mapping[str, Tensor], what: str) -> None:
-    """Copy saved tensors into ``module``; MuseforgeError if names or shapes do not match its architecture."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(tensors))
-    extra = sorted(set(tensors) - set(own))
-    wrong = sorted(k for k in set(own) & set(tensors) if own[k].shape != tensors[k].shape)
-    if missing or extra or wrong:
-        detail = (missing or extra or wrong)[0]
-        raise MuseforgeError(
-            f"{what} does not fit this model (different architecture or config; first mismatch: {detail})"
-        )
-    module.load_state_dict(dict(tensors), strict=True)
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer, prefix: str) -> dict[str, Tensor]:
@@ -138,7 +76,7 @@ def load_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, Tenso
     try:
         optimizer.load_state_dict({"state": state, "param_groups": current["param_groups"]})
     except (ValueError, KeyError, RuntimeError) as exc:
-        raise MuseforgeError(f"optimizer state does not fit this model: {_reason(exc)}") from exc
+        raise MuseforgeError(f"optimizer state does not fit this model: {error_reason(exc)}") from exc
 
 
 # ----------------------------------------------------------------------------------------- checkpoints

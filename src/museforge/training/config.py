@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from museforge.datasets.sources import GENRES
 from museforge.errors import MuseforgeError
 from museforge.model_files import ARCHITECTURES, GAN_ARCHITECTURES, validate_name
 
@@ -224,7 +225,6 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check every value; raise :class:`MuseforgeError` naming the first bad one. Returns ``self``."""
         validate_name(self.name)
-        from museforge.datasets.sources import GENRES
 
         # the Transformer may learn the melodies of several genres at once: "pop+jazz"
         parts = (

@@ -23,8 +23,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from museforge.datasets.cache import load_dataset
 from museforge.errors import MuseforgeError
+from museforge.music.keys import transpose_rolls
 from museforge.music.tracks import unique_roles
+from museforge.sampling.generation import window_shifts
 
 #: Model-config keys the data decide.
 DATA_KEYS: tuple[str, ...] = ("n_tracks", "steps_per_bar", "n_pitches", "lowest_pitch")
@@ -150,7 +153,7 @@ class TrainingData:
         Transpose batches randomly within the dataset's augmentation range (never with ``common_key``).
     common_key : bool
         Move each training window so that its melody's scale is C major / A minor (see
-        :func:`museforge.generation.window_shifts`); evaluation windows stay in their own key.
+        :func:`museforge.sampling.generation.window_shifts`); evaluation windows stay in their own key.
 
     Attributes
     ----------
@@ -164,7 +167,6 @@ class TrainingData:
     def __init__(
         self, genre: str, n_bars: int, device: torch.device, augment: bool = True, common_key: bool = False
     ) -> None:
-        from museforge.datasets.cache import load_dataset
 
         dataset = load_dataset(genre)
         m = dataset.manifest
@@ -192,9 +194,6 @@ class TrainingData:
         splits = {k: split_windows(v, self.pieces) for k, v in splits.items()}
         is_drum = [tracks[i]["is_drum"] for i in self.order]
         if common_key:
-            from museforge.generation import window_shifts
-            from museforge.music.keys import transpose_rolls
-
             train = splits["train"]
             shifts = window_shifts(train[:, 0], int(m["lowest_pitch"]))
             splits["train"] = transpose_rolls(train, shifts, is_drum)

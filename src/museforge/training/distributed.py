@@ -26,7 +26,9 @@ from datetime import timedelta
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from museforge.errors import MuseforgeError
 
@@ -78,7 +80,6 @@ class Context:
         """Which of ``flags`` (``(n,)``, any device) is set on at least one process (one host sync)."""
         if not self.distributed:
             return [bool(v) for v in flags.tolist()]
-        import torch.distributed as dist
 
         values = flags.detach().to(self._comm_device(), torch.float32)
         dist.all_reduce(values, op=dist.ReduceOp.MAX)
@@ -88,7 +89,6 @@ class Context:
         """The lowest rank that reports ``failed`` (None when none does)."""
         if not self.distributed:
             return 0 if failed else None
-        import torch.distributed as dist
 
         value = torch.tensor([self.rank if failed else self.world_size], device=self._comm_device())
         dist.all_reduce(value, op=dist.ReduceOp.MIN)
@@ -121,7 +121,6 @@ class Context:
         """Replace ``tensor`` in place by its mean over the processes; returns it."""
         if not self.distributed or self.world_size == 1:
             return tensor
-        import torch.distributed as dist
 
         values = tensor.detach().to(self._comm_device())
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
@@ -132,7 +131,6 @@ class Context:
         """Wait until every process gets here (nothing when single)."""
         if not self.distributed or self.world_size == 1:
             return
-        import torch.distributed as dist
 
         dist.barrier()
 
@@ -140,7 +138,6 @@ class Context:
         """Rank 0's ``obj`` on every process (pickled; tensors should be on the CPU)."""
         if not self.distributed:
             return obj
-        import torch.distributed as dist
 
         box = [obj if self.is_main else None]
         dist.broadcast_object_list(box, src=0, device=self._comm_device())
@@ -150,7 +147,6 @@ class Context:
         """Every process's ``obj``, in rank order, on every process (pickled; tensors on the CPU)."""
         if not self.distributed:
             return [obj]
-        import torch.distributed as dist
 
         out: list[Any] = [None] * self.world_size
         dist.all_gather_object(out, obj)
@@ -160,7 +156,6 @@ class Context:
         """Copy rank 0's buffers (batch norm statistics) into every process's ``module``."""
         if not self.distributed or self.world_size == 1:
             return
-        import torch.distributed as dist
 
         comm = self._comm_device()
         with torch.no_grad():
@@ -179,7 +174,6 @@ class Context:
         """
         if not self.distributed:
             return module
-        from torch.nn.parallel import DistributedDataParallel
 
         if self.device is not None and self.device.type == "cuda":
             return DistributedDataParallel(module, device_ids=[self.device.index], output_device=self.device.index)
@@ -273,7 +267,6 @@ def process_group(device: str = "auto") -> Iterator[Context]:
     Context
         This process's rank, world size, backend and device.
     """
-    import torch.distributed as dist
 
     place = launch_environment()
     if not dist.is_available():

@@ -14,12 +14,13 @@ import json
 import math
 from typing import Any
 
+from museforge.datasets.cache import dataset_status
+from museforge.pretrained import PRETRAINED_DIR
 from museforge.training.config import SIZE_PRESETS, TrainConfig
 
 
 def _small_seconds_per_pass(config: TrainConfig) -> float | None:
     """Measured seconds per window pass of a small model of this architecture (this genre's card if it ships)."""
-    from museforge.pretrained import PRETRAINED_DIR
 
     cards = sorted(PRETRAINED_DIR.glob("*.json")) + sorted(PRETRAINED_DIR.glob("*/*.json"))
     figures: dict[str, list[float]] = {}
@@ -69,7 +70,6 @@ def _parameters(config: TrainConfig, model_config: dict[str, Any], manifest: dic
 def estimate_run(config: TrainConfig) -> dict[str, Any] | None:
     """An estimate of a new run's length on a CPU: ``{"seconds", "steps", "at_least", "size", "parameters",
     "small_parameters"}``, or None when the dataset is not built or nothing was measured for the architecture."""
-    from museforge.datasets.cache import dataset_status
 
     if "+" in config.genre:
         return None

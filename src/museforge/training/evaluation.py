@@ -1,7 +1,7 @@
 """What the trainer logs about the music: metrics of generated windows next to the training data's, and a
 sample per epoch (MIDI + PNG piano roll) from fixed noise and fixed validation melodies.
 
-Generated windows come from :class:`museforge.generation.Generation` under the card's note policy and key
+Generated windows come from :class:`museforge.sampling.generation.Generation` under the card's note policy and key
 handling, and are measured by :func:`museforge.metrics.music_metrics`: the same path and the same numbers as
 ``compose`` and ``museforge evaluate``.
 """
@@ -17,9 +17,10 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.generation import Generation
 from museforge.metrics import music_metrics
+from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
+from museforge.sampling.generation import Generation
 from museforge.training.data import DataFacts, TrainingData
 
 #: Tempo written into sample MIDI files (the windows carry none).
@@ -139,7 +140,6 @@ class Evaluator:
 
 def write_sample_files(multitrack: Multitrack, folder: Path, epoch: int, title: str) -> dict[str, str]:
     """Write an epoch's sample as ``folder/epoch_NNN.mid`` and ``.png``; returns their names (``samples/...``)."""
-    from museforge.music.midi import write_midi
 
     stem = f"epoch_{epoch:03d}"
     written = {}
@@ -157,9 +157,9 @@ def write_sample_files(multitrack: Multitrack, folder: Path, epoch: int, title: 
 
 
 def _png_writer() -> Any:
-    """``museforge.plots.save_pianoroll_png`` (None if plotting is unavailable)."""
+    """``museforge.render.plots.save_pianoroll_png`` (None if plotting is unavailable)."""
     try:
-        from museforge.plots import save_pianoroll_png
+        from museforge.render.plots import save_pianoroll_png
     except ImportError:
         return None
     return save_pianoroll_png

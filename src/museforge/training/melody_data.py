@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from museforge.datasets.cache import load_dataset
 from museforge.errors import MuseforgeError
 from museforge.music.keys import pitch_key_shift
 from museforge.music.tokens import BOS, MelodyTokenizer, Note, top_line
@@ -53,7 +54,6 @@ class MelodyFacts:
 
 def song_melodies(genre: str, split: str) -> tuple[list[list[Note]], list[int], dict[str, Any]]:
     """Each song's melody line in ``split`` of a built dataset: notes ``(MIDI pitch, start, end)``, bars, manifest."""
-    from museforge.datasets.cache import load_dataset
 
     dataset = load_dataset(genre)
     m = dataset.manifest

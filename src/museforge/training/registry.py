@@ -1,5 +1,5 @@
 """The model registry: trained and shipped models, by name, folder or file; showing, stopping, deleting, exporting
-and loading a generator.
+(loading a model's network is :mod:`museforge.models.loading`).
 
 Names, folders, cards, the per-epoch history and the one status rule (:func:`compose_refusal`) are
 :mod:`museforge.model_files` (torch-free, so the store and the CLI read them cheaply) and re-exported here; the
@@ -7,7 +7,7 @@ shipped files are found by :mod:`museforge.pretrained`. What this module adds to
 
 A *shipped* model is the same pair of files under another name: ``<stem>.safetensors`` (the generator) and
 ``<stem>.json`` (the card), e.g. ``src/museforge/pretrained/bach.{safetensors,json}``; :func:`export_model`
-writes such a pair and :func:`load_generator` reads both layouts (it builds the generator alone, never a critic).
+writes such a pair and :func:`museforge.models.loading.load_generator` reads both layouts.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from museforge.pretrained import (
     list_pretrained,
     list_technique_models,
     pretrained_card_path,
+    technique_card_path,
 )
 
 #: The model folder's names, cards and status rule live in :mod:`museforge.model_files`; re-exported here so that
@@ -81,7 +82,6 @@ __all__ = [
     "list_models",
     "list_shipped",
     "live_status",
-    "load_generator",
     "model_dir",
     "network_file",
     "now",
@@ -137,8 +137,6 @@ def show_model(name: str) -> dict[str, Any]:
 
 def _show_shipped(name: str) -> dict[str, Any]:
     """:func:`show_model` of a shipped model: a genre's GAN, else an Enhance or Extend model of that name."""
-    from museforge.pretrained import TECHNIQUES, pretrained_card_path, technique_card_path
-
     paths = [(pretrained_card_path(name), None), *((technique_card_path(t, name), t) for t in TECHNIQUES)]
     card_path, technique = next(((p, t) for p, t in paths if p is not None), (None, None))
     if card_path is None:
@@ -181,72 +179,9 @@ def delete_model(name: str) -> None:
     shutil.rmtree(folder)
 
 
-# ---------------------------------------------------------------------------------------------- loading
-def _locate(source: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """``(card path, generator weights path)`` of a model name, model folder or shipped pair."""
-    path = Path(source)
-    if path.suffix in (".json", ".safetensors"):
-        return path.with_suffix(".json"), path.with_suffix(".safetensors")
-    if path.is_dir():
-        return path / MODEL_JSON, path / GENERATOR_FILE
-    if isinstance(source, str) and os.sep not in source:
-        folder = existing_model_dir(source)
-        return folder / MODEL_JSON, folder / GENERATOR_FILE
-    raise NotFoundError(f"no model at {source}")
-
-
-def load_generator(source: str | os.PathLike[str], device: str = "cpu") -> tuple[Any, dict[str, Any]]:
-    """Load a trained generator for composing, in eval mode.
-
-    Parameters
-    ----------
-    source : str or PathLike
-        A model name (``models_dir() / name``), a model folder, or a shipped pair given by either of its
-        files (``.../pretrained/bach.json`` or ``.../pretrained/bach.safetensors``).
-    device : str
-        Where to put the weights.
-
-    Returns
-    -------
-    generator : torch.nn.Module
-        The network that makes the music: a GAN's generator ``(melody (B, T, P), noise (B, noise_dim)) -> logits
-        (B, K, T, P)``, or the AR-CNN or the melody Transformer (:func:`museforge.models.build_network`).
-    card : dict
-        The model card: ``architecture``, ``model_config``, ``genre``, ``data`` (tracks, resolution,
-        ``lowest_pitch``, ``n_pitches``, ...), ``hyperparameters``, metrics.
-
-    Raises
-    ------
-    MuseforgeError
-        When the files are missing, corrupted, or the weights are from another architecture or config.
-    """
-    from museforge.models import build_network
-    from museforge.training.checkpoints import load_module, read_tensors
-
-    card_path, weights_path = _locate(source)
-    if not card_path.is_file():
-        raise NotFoundError(f"no model card at {card_path}")
-    card = read_json(card_path, "model card")
-    if card.get("format") != CARD_FORMAT:
-        raise MuseforgeError(f"{card_path} is not a museforge model card")
-    if not weights_path.is_file():
-        raise MuseforgeError(f"model {card.get('name')!r} has no generator weights yet ({weights_path})")
-    tensors, metadata = read_tensors(weights_path)
-    if metadata.get("network") != "generator":
-        raise MuseforgeError(f"{weights_path} holds {metadata.get('network', 'unknown')} weights, not a generator")
-    if metadata.get("architecture") != card.get("architecture"):
-        raise MuseforgeError(
-            f"{weights_path} holds a {metadata.get('architecture')} generator but the card says "
-            f"{card.get('architecture')}"
-        )
-    generator, _cfg = build_network(card["architecture"], card.get("model_config"))
-    load_module(generator, tensors, f"generator weights {weights_path}")
-    return generator.to(device).eval(), card
-
-
 def pretrained_path(genre: str) -> Path:
-    """The card of the generator shipped for ``genre`` (pass it to :func:`load_generator`); NotFoundError if none
-    (:func:`museforge.pretrained.pretrained_card_path` is the lookup, None when none ships)."""
+    """The card of the generator shipped for ``genre`` (pass it to :func:`museforge.models.loading.load_generator`);
+    NotFoundError if none (:func:`museforge.pretrained.pretrained_card_path` is the lookup, None when none ships)."""
     path = pretrained_card_path(validate_name(genre))
     if path is None:
         raise NotFoundError(f"no pretrained model ships for genre {genre!r}: train one with `museforge train`")

@@ -21,6 +21,7 @@ import museforge
 from museforge.errors import MuseforgeError
 from museforge.files import TEMP_SUFFIX, fsync_dir, sweep_temporary
 from museforge.model_files import now
+from museforge.models.weights import load_module, module_tensors, read_tensors
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
 from museforge.training.config import EARLIER_DEFAULTS, LOCKED_ON_RESUME, upgrade_hyperparameters
@@ -177,8 +178,8 @@ class RunFolder(RunState):
         checkpoint = card["checkpoint"]
         files = registry.checkpoint_files(self.task.networks)
         ckpt.recover(self.folder, files, checkpoint["id"], {"architecture": self.config.architecture})
-        weights = {key: ckpt.read_tensors(self.folder / registry.network_file(key))[0] for key in self.task.networks}
-        state, _ = ckpt.read_tensors(self.folder / registry.OPTIMIZER_FILE)
+        weights = {key: read_tensors(self.folder / registry.network_file(key))[0] for key in self.task.networks}
+        state, _ = read_tensors(self.folder / registry.OPTIMIZER_FILE)
         saved_world = int(state.get("trainer.world_size", torch.tensor(1)))
         in_epoch = int(state.get("trainer.update_in_epoch", torch.tensor(0)))
         if saved_world != self.ctx.world_size and in_epoch != 0:
@@ -193,7 +194,7 @@ class RunFolder(RunState):
         name = self.config.name
         state = payload["state"]
         for key, network in self.task.networks.items():
-            ckpt.load_module(network, payload[key], f"the {key} checkpoint")
+            load_module(network, payload[key], f"the {key} checkpoint")
         for key, optimizer in self.task.optimizers.items():
             ckpt.load_optimizer(optimizer, state, key)
         try:
@@ -284,7 +285,7 @@ class RunFolder(RunState):
             state.update(ckpt.optimizer_tensors(optimizer, key))
         arch = {"architecture": self.config.architecture}
         files = {
-            registry.network_file(key): (ckpt.module_tensors(network), {**arch, "network": key})
+            registry.network_file(key): (module_tensors(network), {**arch, "network": key})
             for key, network in self.task.networks.items()
         }
         files[registry.OPTIMIZER_FILE] = (state, {**arch, "network": "optimizer"})

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from museforge.models.registry import build_gan, build_network, config_to_dict, make_config
 from museforge.training.config import TrainConfig
 from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
@@ -86,7 +87,6 @@ class OneNetworkTask(Task):
         self, config: TrainConfig, device: torch.device, ctx: Context, overrides: dict[str, Any]
     ) -> None:
         """Build the network from ``config.seed`` with the data's ``overrides``; its DDP wrapper and optimizer."""
-        from museforge.models.registry import build_network, config_to_dict
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
@@ -117,7 +117,6 @@ class GanTask(Task):
     short_names = ("g", "d")
 
     def __init__(self, config: TrainConfig, device: torch.device, ctx: Context) -> None:
-        from museforge.models.registry import build_gan, config_to_dict, make_config
 
         model_defaults = make_config(
             config.architecture, {k: v for k, v in config.model_config.items() if k == "n_bars"}
@@ -190,17 +189,4 @@ class GanTask(Task):
         return self.evaluator.write_sample(self.generator, card, folder, epoch, title)
 
 
-def make_task(config: TrainConfig, device: torch.device, ctx: Context) -> Task:
-    """The task of ``config.architecture`` (data loaded, networks built from ``config.seed``)."""
-    if config.architecture == "arcnn":
-        from museforge.training.arcnn_task import ArcnnTask
-
-        return ArcnnTask(config, device, ctx)
-    if config.architecture == "transformer":
-        from museforge.training.transformer_task import TransformerTask
-
-        return TransformerTask(config, device, ctx)
-    return GanTask(config, device, ctx)
-
-
-__all__ = ["DATA_METRIC_WINDOWS", "GanTask", "OneNetworkTask", "Task", "make_task"]
+__all__ = ["DATA_METRIC_WINDOWS", "GanTask", "OneNetworkTask", "Task"]

@@ -39,6 +39,7 @@ from torch import Tensor
 from museforge.errors import MuseforgeError
 from museforge.model_files import now
 from museforge.training import registry
+from museforge.training.arcnn_task import ArcnnTask
 from museforge.training.config import TrainConfig
 from museforge.training.data import epoch_permutation
 from museforge.training.distributed import (
@@ -51,7 +52,8 @@ from museforge.training.distributed import (
 )
 from museforge.training.epoch_log import EpochLog
 from museforge.training.run_folder import Diverged, RunFolder
-from museforge.training.tasks import make_task
+from museforge.training.tasks import GanTask, Task
+from museforge.training.transformer_task import TransformerTask
 
 #: Seconds between reads of the losses from the device (one host sync each): progress bar and NaN check.
 REFRESH_SECONDS = 1.0
@@ -201,6 +203,15 @@ def train(
                 gc.collect()
             ctx.barrier()  # every process has finished with the group before any leaves it
             return result
+
+
+def make_task(config: TrainConfig, device: torch.device, ctx: Context) -> Task:
+    """The task of ``config.architecture`` (data loaded, networks built from ``config.seed``)."""
+    if config.architecture == "arcnn":
+        return ArcnnTask(config, device, ctx)
+    if config.architecture == "transformer":
+        return TransformerTask(config, device, ctx)
+    return GanTask(config, device, ctx)
 
 
 class Trainer(RunFolder, EpochLog):

@@ -16,9 +16,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from museforge.metrics.continuation import continuation_metrics, mean_metrics
+from museforge.models.registry import make_config
+from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.sampling.continuation import DEFAULT_TOP_K, continue_melody
 from museforge.training.config import TrainConfig
 from museforge.training.distributed import Context
-from museforge.training.evaluation import METRICS_SEED_OFFSET
+from museforge.training.evaluation import METRICS_SEED_OFFSET, SAMPLE_TEMPO, write_sample_files
 from museforge.training.melody_data import MelodyData, ngram_losses
 from museforge.training.tasks import OneNetworkTask
 
@@ -49,7 +52,6 @@ class TransformerTask(OneNetworkTask):
     """The melody Transformer on melody token streams (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, device: torch.device, ctx: Context) -> None:
-        from museforge.models.registry import make_config
 
         block = make_config("transformer", {k: v for k, v in config.model_config.items() if k == "block_size"})
         self.data = MelodyData(config.genre, block.block_size, device, common_key=config.common_key)
@@ -87,7 +89,6 @@ class TransformerTask(OneNetworkTask):
         return float(torch.stack(losses).sum()) / (x.shape[0] * (x.shape[1] - 1))
 
     def continuations(self, pairs: list[Any]) -> list[list[tuple[int, int, int]]]:
-        from museforge.continuation import DEFAULT_TOP_K, continue_melody
 
         rng = torch.Generator().manual_seed(self.seed + METRICS_SEED_OFFSET)
         spb = self.data.facts.steps_per_bar
@@ -112,8 +113,6 @@ class TransformerTask(OneNetworkTask):
         }
 
     def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
-        from museforge.music.pianoroll import Multitrack, TrackNotes
-        from museforge.training.evaluation import SAMPLE_TEMPO, write_sample_files
 
         if not self.sample_pairs:
             return {}

@@ -6,8 +6,6 @@ Enhance's and Extend's results (``/api/enhancements``, ``/api/extensions``) are 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
@@ -24,13 +22,13 @@ _SUFFIX = {"midi": "mid", "wav": "wav", "png": "png"}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Composition)
-def create_composition(request: ComposeRequest, store: StoreDep, slots: ComposeSlotsDep) -> dict[str, Any]:
+def create_composition(request: ComposeRequest, store: StoreDep, slots: ComposeSlotsDep) -> Composition:
     """Write accompaniment for a melody (a sample, an uploaded/recorded melody, or a composition's melody)."""
     return studio.create_composition(store, request, slots)
 
 
 @router.get("", response_model=list[Composition])
-def list_compositions(store: StoreDep, limit: int = 50, technique: str | None = None) -> list[dict[str, Any]]:
+def list_compositions(store: StoreDep, limit: int = 50, technique: str | None = None) -> list[Composition]:
     """Recent compositions (studio and CLI), newest first; only one technique's (compose, enhance, extend) if given."""
     if technique is not None and technique not in TECHNIQUES:
         raise MuseforgeError(f"unknown technique {technique!r}: choose {', '.join(TECHNIQUES)}")
@@ -39,13 +37,13 @@ def list_compositions(store: StoreDep, limit: int = 50, technique: str | None = 
 
 
 @router.get("/{composition_id}", response_model=Composition)
-def get_composition(composition_id: str, store: StoreDep) -> dict[str, Any]:
+def get_composition(composition_id: str, store: StoreDep) -> Composition:
     """One composition: its melody, model, seed, summary and file URLs."""
     return studio.composition_json(store.get_composition(composition_id))
 
 
 @router.get("/{composition_id}/roll", response_model=Roll)
-def composition_roll(composition_id: str, store: StoreDep) -> dict[str, Any]:
+def composition_roll(composition_id: str, store: StoreDep) -> Roll:
     """The composition's piano roll as JSON (tracks of notes in steps)."""
     return studio.composition_roll(store, store.get_composition(composition_id))
 
@@ -53,7 +51,7 @@ def composition_roll(composition_id: str, store: StoreDep) -> dict[str, Any]:
 @router.post("/{composition_id}/regenerate", status_code=status.HTTP_201_CREATED, response_model=Composition)
 def regenerate_composition(
     composition_id: str, request: RegenerateRequest, store: StoreDep, slots: ComposeSlotsDep
-) -> dict[str, Any]:
+) -> Composition:
     """Generate some accompaniment tracks (over some bars) again and keep the rest note for note; with no
     ``tracks``, play the same notes on the ``programs`` given. The result is a new composition."""
     return arrange.regenerate(store, composition_id, request, slots)

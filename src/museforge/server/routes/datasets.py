@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from fastapi import APIRouter, Request, status
 
+from museforge.datasets.sources import GENRES, get_genre
+from museforge.errors import NotFoundError
 from museforge.server.dataset_builds import DatasetBuilds, dataset_summary
-from museforge.server.responses import Dataset, DatasetBuild
+from museforge.server.responses import Dataset, DatasetBuild, DatasetBuildStatus
 from museforge.server.schemas import DatasetBuildRequest
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
@@ -27,28 +28,25 @@ def _builds(request: Request) -> DatasetBuilds:
 
 
 @router.get("", response_model=list[Dataset])
-def list_datasets(request: Request) -> list[dict[str, Any]]:
+def list_datasets(request: Request) -> list[Dataset]:
     """Every genre: its dataset (built or not, windows per split) and the latest build started here."""
-    from museforge.datasets.sources import GENRES
 
     builds = _builds(request)
-    return [{**dataset_summary(genre), "build": builds.get(genre)} for genre in GENRES]
+    return [dataset_summary(genre, builds.get(genre)) for genre in GENRES]
 
 
 @router.post("/{genre}/build", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetBuild)
-def build_dataset(genre: str, body: DatasetBuildRequest, request: Request) -> dict[str, Any]:
+def build_dataset(genre: str, body: DatasetBuildRequest, request: Request) -> DatasetBuild:
     """Start building a genre's dataset in the background; poll ``GET /api/datasets/{genre}/build``."""
     return _builds(request).start(genre, body.source, body.limit)
 
 
-@router.get("/{genre}/build")
-def build_status(genre: str, request: Request) -> dict[str, Any]:
+@router.get("/{genre}/build", response_model=DatasetBuildStatus, response_model_exclude_unset=True)
+def build_status(genre: str, request: Request) -> DatasetBuildStatus:
     """The latest build of a genre: ``status`` (building, completed, failed), songs ``done`` of ``total``."""
-    from museforge.datasets.sources import get_genre
-    from museforge.errors import NotFoundError
 
     get_genre(genre)
     build = _builds(request).get(genre)
     if build is None:
         raise NotFoundError(f"no build of the {genre} dataset was started since the server started")
-    return {**build, "dataset": dataset_summary(genre)}
+    return DatasetBuildStatus(**build.model_dump(), dataset=dataset_summary(genre))

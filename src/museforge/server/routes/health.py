@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 import museforge
@@ -15,13 +13,13 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health(settings: SettingsDep, store: StoreDep, jobs: JobsDep) -> dict[str, Any]:
+def health(settings: SettingsDep, store: StoreDep, jobs: JobsDep) -> Health:
     """Liveness, version, data folder and the number of queued and training jobs."""
-    return {
-        "status": "ok",
-        "version": museforge.__version__,
-        "data_dir": str(settings.data_dir),
-        "store": store.journal_mode(),
-        "jobs": {"queued": store.count_jobs(QUEUED), "training": store.count_jobs(TRAINING)},
-        "max_jobs": jobs.max_running,
-    }
+    return Health(
+        status="ok",
+        version=museforge.__version__,
+        data_dir=str(settings.data_dir),
+        store=store.journal_mode(),
+        jobs={"queued": store.count_jobs(QUEUED), "training": store.count_jobs(TRAINING)},
+        max_jobs=jobs.max_running,
+    )

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from museforge.jobs import read_progress
 from museforge.server import training_service
 from museforge.server.deps import JobsDep, StoreDep
-from museforge.server.responses import Job, JobMetrics, QueuedJob, TrainingEstimate
+from museforge.server.responses import Job, JobMetrics, Progress, QueuedJob, TrainingEstimate, TrainingOptions
 from museforge.server.schemas import TrainRequest
 from museforge.store import FINAL_STATES, TRAINING, Store
 
@@ -26,59 +26,62 @@ KEEPALIVE_SECONDS = 15.0
 MAX_EPOCH_ID = 1_000_000_000
 
 
-@router.get("/training/options")
-def training_options() -> dict[str, Any]:
+@router.get("/training/options", response_model=TrainingOptions, response_model_exclude_unset=True)
+def training_options() -> TrainingOptions:
     """The training form: architectures, genres, losses, and each field's default and allowed range."""
     return training_service.training_options()
 
 
 @router.post("/training/estimate", response_model=TrainingEstimate)
-def estimate_training(request: TrainRequest) -> dict[str, Any]:
+def estimate_training(request: TrainRequest) -> TrainingEstimate:
     """How long the run a training form describes would take on a 2-core CPU (an estimate from the shipped models'
     measured speed), before it starts: ``{"text", "seconds", "steps", "at_least", "size"}``."""
     return training_service.estimate_training(request)
 
 
 @router.post("/jobs", status_code=status.HTTP_201_CREATED, response_model=QueuedJob)
-def start_job(request: TrainRequest, jobs: JobsDep) -> dict[str, Any]:
+def start_job(request: TrainRequest, jobs: JobsDep) -> QueuedJob:
     """Queue a training job; a worker process starts it when a slot is free."""
     return training_service.submit_training(jobs, request)
 
 
 @router.get("/jobs", response_model=list[Job])
-def list_jobs(store: StoreDep) -> list[dict[str, Any]]:
+def list_jobs(store: StoreDep) -> list[Job]:
     """Every training job, newest first."""
-    return store.list_jobs()
+    return [Job.model_validate(job) for job in store.list_jobs()]
 
 
 @router.get("/jobs/{job_id}", response_model=Job)
-def get_job(job_id: str, store: StoreDep) -> dict[str, Any]:
-    """A job with its per-epoch records."""
-    return store.get_job(job_id, epochs=True)
+def get_job(job_id: str, store: StoreDep) -> Job:
+    """A job with its per-epoch records (``epochs``)."""
+    return Job.model_validate(store.get_job(job_id, epochs=True))
 
 
 @router.get("/jobs/{job_id}/metrics", response_model=JobMetrics)
-def job_metrics(
-    job_id: str, store: StoreDep, after: Annotated[int, Query(ge=0, le=MAX_EPOCH_ID)] = 0
-) -> dict[str, Any]:
+def job_metrics(job_id: str, store: StoreDep, after: Annotated[int, Query(ge=0, le=MAX_EPOCH_ID)] = 0) -> JobMetrics:
     """The job's status, its per-epoch records with ``epoch > after`` (for polling) and, while it trains, its
     ``progress`` inside the epoch (steps, samples/s, time left, training or evaluating; else null)."""
     job = store.get_job(job_id)
     epochs = store.job_epochs(job_id, after=after)
     progress = read_progress(store, job_id) if job["status"] == TRAINING else None
-    return {"job_id": job_id, "status": job["status"], "epochs": epochs, "progress": progress}
+    return JobMetrics(
+        job_id=job_id,
+        status=job["status"],
+        epochs=epochs,
+        progress=Progress.model_validate(progress) if progress is not None else None,
+    )
 
 
 @router.post("/jobs/{job_id}/stop", response_model=Job)
-def stop_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
+def stop_job(job_id: str, jobs: JobsDep) -> Job:
     """Stop a job: a queued one at once, a training one after saving a checkpoint."""
-    return jobs.stop(job_id)
+    return Job.model_validate(jobs.stop(job_id))
 
 
 @router.post("/jobs/{job_id}/resume", response_model=Job)
-def resume_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
+def resume_job(job_id: str, jobs: JobsDep) -> Job:
     """Queue an interrupted or stopped job again, to continue from its last checkpoint."""
-    return jobs.resume(job_id)
+    return Job.model_validate(jobs.resume(job_id))
 
 
 @router.get("/jobs/{job_id}/events", response_class=StreamingResponse)

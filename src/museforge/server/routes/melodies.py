@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile, status
 
@@ -16,7 +16,7 @@ _CHUNK = 64 * 1024
 
 
 @router.get("", response_model=list[SampleMelody], response_model_exclude_unset=True)
-def list_samples() -> list[dict[str, Any]]:
+def list_samples() -> list[SampleMelody]:
     """The built-in sample melodies."""
     return studio.list_samples()
 
@@ -26,7 +26,7 @@ def upload_melody(
     file: Annotated[UploadFile, File(description="a Standard MIDI File, at most 1 MB")],
     store: StoreDep,
     settings: SettingsDep,
-) -> dict[str, Any]:
+) -> UserMelody:
     """Upload a MIDI melody: checked (size, MIDI header, readable, meter, pitched notes) and kept for composing;
     the answer lists the file's tracks (``track_list``) and which one is the melody."""
     data = bytearray()
@@ -38,24 +38,24 @@ def upload_melody(
 
 
 @router.post("/record", status_code=status.HTTP_201_CREATED, response_model=UserMelody)
-def record_melody(recording: RecordedMelody, store: StoreDep) -> dict[str, Any]:
+def record_melody(recording: RecordedMelody, store: StoreDep) -> UserMelody:
     """Keep a melody played on the page's keyboard: ``{tempo, notes: [{pitch, start_beat, duration_beats}]}``."""
     return studio.save_recording(store, recording)
 
 
 @router.get("/user", response_model=list[UserMelody])
-def list_user_melodies(store: StoreDep) -> list[dict[str, Any]]:
+def list_user_melodies(store: StoreDep) -> list[UserMelody]:
     """Uploaded and recorded melodies, newest first."""
     return [studio.user_melody_json(store, row) for row in store.list_melodies()]
 
 
 @router.get("/user/{melody_id}", response_model=UserMelody)
-def get_user_melody(melody_id: str, store: StoreDep) -> dict[str, Any]:
+def get_user_melody(melody_id: str, store: StoreDep) -> UserMelody:
     """One uploaded or recorded melody with its piano roll."""
     return studio.user_melody_json(store, store.get_melody(melody_id), roll=True)
 
 
 @router.get("/{name}", response_model=SampleMelody)
-def get_sample(name: str) -> dict[str, Any]:
+def get_sample(name: str) -> SampleMelody:
     """One sample melody with its piano roll."""
     return studio.get_sample(name)

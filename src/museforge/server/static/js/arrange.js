@@ -1,6 +1,7 @@
 // museforge studio: Compose's arrangement controls. Which accompaniment tracks to generate and on which General MIDI
 // instrument (the model's defaults and the suggestions whose range fits what it plays first), the tempo and the key.
-import { $, api, el, showError } from "./common.js";
+import { api, showError } from "./api.js";
+import { $, el } from "./common.js";
 
 let programs = []; // every General MIDI program and drum kit: {program, name, is_drum}
 let choices = []; // the chosen model's tracks: {role, is_drum, default_program, suggested: [{program, name, fit}]}

@@ -1,5 +1,7 @@
 // museforge studio, models page: train a model, watch its losses and metrics live, stop/resume, manage models.
-import { $, PALETTE, api, drawLineChart, el, formatTime, showError, showHealth } from "./common.js";
+import { api, showError, showHealth } from "./api.js";
+import { $, el, formatTime } from "./common.js";
+import { PALETTE, drawLineChart } from "./draw.js";
 
 const FINAL = ["completed", "failed", "stopped", "interrupted"];
 const state = {

@@ -3,7 +3,7 @@
 import { $, el } from "./common.js";
 import { audioContext } from "./recorder.js";
 
-// The piano roll's plot margins (common.js drawPianoRoll): the playhead lines up with its steps.
+// The piano roll's plot margins (draw.js drawPianoRoll): the playhead lines up with its steps.
 const ROLL_LEFT = 34;
 const ROLL_RIGHT = 6;
 

@@ -1,6 +1,8 @@
 // museforge studio: the on-screen keyboard, a MIDI keyboard through Web MIDI (where the browser offers it), and the
 // recorder with its count-in and metronome in 4/4, 3/4, 6/8 and the other meters of the Meter select.
-import { $, api, el, noteName, showError } from "./common.js";
+import { api, showError } from "./api.js";
+import { $, el } from "./common.js";
+import { noteName } from "./draw.js";
 
 let onRecorded = () => {};
 

@@ -1,6 +1,8 @@
 // museforge studio, step 3: the result. Its piano roll with a playhead, per-track mute/solo/instrument, regenerating
 // some tracks (or bars) while keeping the rest, and the history of this melody's results with undo.
-import { $, api, drawPianoRoll, el, rollLegend, showError } from "./common.js";
+import { api, showError } from "./api.js";
+import { $, el } from "./common.js";
+import { drawPianoRoll, rollLegend } from "./draw.js";
 import { instrumentSelect } from "./arrange.js";
 import { audible, followAudio, setMix, toggle } from "./player.js";
 

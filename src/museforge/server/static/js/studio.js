@@ -1,6 +1,8 @@
 // museforge studio, compose page: pick, record or upload a melody; compose, enhance or extend it (or the last result);
 // see, hear, change, regenerate, download.
-import { $, api, drawPianoRoll, el, showError, showHealth } from "./common.js";
+import { api, showError, showHealth } from "./api.js";
+import { $, el } from "./common.js";
+import { drawPianoRoll } from "./draw.js";
 import { arrangement, fillKeys, loadInstruments } from "./arrange.js";
 import { playRoll, previewing, stopPreview } from "./player.js";
 import { initRecorder } from "./recorder.js";

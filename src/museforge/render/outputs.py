@@ -1,11 +1,10 @@
 """Writing what a pipeline made: the checks on output paths, the MIDI / WAV / PNG files, the summary's tracks.
 
-Compose, regenerate, enhance and extend all end here, so their files and summaries look alike.
+Compose, regenerate, enhance, extend and the studio's mixes all end here, so their files and summaries look alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,7 @@ from museforge.errors import MuseforgeError
 from museforge.music.instruments import program_name
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
-
-
-@dataclass
-class PipelineResult:
-    """What compose, regenerate, enhance and extend return: the music, the files written (None where none was
-    asked for) and a summary (the pipeline's facts, then each track and the files)."""
-
-    multitrack: Multitrack
-    midi_path: Path | None
-    wav_path: Path | None = None
-    png_path: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-
+from museforge.render.audio import render_wav
 
 #: The file name endings each output accepts.
 OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {"midi": (".mid", ".midi"), "wav": (".wav",), "png": (".png",)}
@@ -80,12 +67,10 @@ def write_outputs(
         write_midi(result, out_midi)
     wav_path = png_path = None
     if wav is not None:
-        from museforge.audio import render_wav
-
         render_wav(result, wav)
         wav_path = Path(wav)
     if png is not None:
-        from museforge.plots import save_pianoroll_png
+        from museforge.render.plots import save_pianoroll_png
 
         save_pianoroll_png(result, png, melody_track=0, title=title)
         png_path = Path(png)

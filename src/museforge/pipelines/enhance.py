@@ -11,11 +11,11 @@ what the user does not ask to change, and the chosen tracks (``tracks``, default
 the chosen bars (``bars``, default all) are rewritten. With ``"melody"`` among ``tracks`` the model may add and
 remove notes of the melody too.
 
-How: the music is cut into model windows that overlap by half and are rewritten in order, each seeing the one
-before as settled context (the "autoregressive" of AR-CNN), by blocked Gibbs sampling (:mod:`museforge.gibbs`) in
-the model's common key. DeepComposer's controls: ``iterations``; ``max_add``, the most notes added, as a multiple
-of the input's notes; ``max_remove``, the largest share of the input's notes (in the part that may change) that
-may be removed; ``temperature``, the creative risk. Over a budget, the added notes the model is least sure of are
+How: the music is cut into model windows that overlap by half and are rewritten in order, each seeing the one before
+as settled context (the "autoregressive" of AR-CNN), by blocked Gibbs sampling (:mod:`museforge.sampling.gibbs`) in
+the model's common key. DeepComposer's controls: ``iterations``; ``max_add``, the most notes added, as a multiple of
+the input's notes; ``max_remove``, the largest share of the input's notes (in the part that may change) that may be
+removed; ``temperature``, the creative risk. Over a budget, the added notes the model is least sure of are
 dropped and the removed notes it is least sure of are restored.
 """
 
@@ -29,12 +29,15 @@ import numpy as np
 import torch
 
 from museforge.errors import MuseforgeError
-from museforge.generation import window_shifts
-from museforge.gibbs import in_common_key, rewrite, voices_from_card
-from museforge.music.keys import transpose_rolls
+from museforge.model_files import ModelCard
+from museforge.models.loading import load_model
+from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
-from museforge.outputs import PipelineResult, check_output_paths
+from museforge.pipelines.common import PipelineResult, accompaniment_track
+from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
+from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
+from museforge.sampling.gibbs import REWRITE_START_RATIO, rewrite_piece
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -43,120 +46,15 @@ DEFAULT_ITERATIONS = 32
 DEFAULT_MAX_ADD = 4.0
 DEFAULT_MAX_REMOVE = 0.5
 DEFAULT_TEMPERATURE = 1.0
-#: Share of the cells to change that are drawn afresh in the first iteration when the input has notes there.
-REWRITE_START_RATIO = 0.5
-#: Limits of the controls.
-MAX_ITERATIONS = 1000
-MAX_TEMPERATURE = 10.0
 
 
 def check_controls(iterations: int, max_add: float, max_remove: float, temperature: float) -> None:
     """Raise :class:`MuseforgeError` on a control out of range."""
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or not 0 <= iterations <= MAX_ITERATIONS:
-        raise MuseforgeError(f"iterations must be a whole number from 0 to {MAX_ITERATIONS}, got {iterations!r}")
+    check_iterations("iterations", iterations)
     for name, value, high in (("max_add", max_add, 100.0), ("max_remove", max_remove, 1.0)):
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= high:
             raise MuseforgeError(f"{name} must be a number from 0 to {high:g}, got {value!r}")
-    if (
-        not isinstance(temperature, int | float)
-        or isinstance(temperature, bool)
-        or not 0.0 < temperature <= MAX_TEMPERATURE
-    ):
-        raise MuseforgeError(f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature!r}")
-
-
-# ------------------------------------------------------------------------------------------------- windows
-def rewrite_piece(
-    network: torch.nn.Module,
-    card: dict[str, Any],
-    rolls: np.ndarray,
-    editable: np.ndarray,
-    *,
-    iterations: int,
-    temperature: float,
-    generator: torch.Generator,
-    start_ratio: list[float],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rewrite a whole piece window by window (half-overlapping, in order).
-
-    Parameters
-    ----------
-    rolls : np.ndarray
-        ``(1 + K, S, P)`` bool, the piece (track 0 the melody) in its own key.
-    editable : np.ndarray
-        ``(1 + K, S)`` bool: the tracks' steps that may change.
-    start_ratio : list of float
-        Per track, the share of its editable cells drawn afresh at first (see :func:`museforge.gibbs.rewrite`).
-
-    Returns
-    -------
-    notes : np.ndarray
-        ``(1 + K, S, P)`` bool.
-    probabilities : np.ndarray
-        ``(1 + K, S, P)`` float32: the model's last word on each cell (for the budgets).
-    """
-    data = card["data"]
-    window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
-    hop = window // 2
-    voices, steps = rolls.shape[0], rolls.shape[1]
-    is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
-    shift = None
-    if data.get("common_key"):
-        shift = window_shifts(rolls[0][None], int(data["lowest_pitch"]))  # one key for the whole piece
-    n_windows = max(1, math.ceil(max(0, steps - window) / hop) + 1)
-    padded = n_windows * hop + hop if n_windows > 1 else window
-    state = np.zeros((voices, max(padded, window), rolls.shape[2]), dtype=bool)
-    state[:, :steps] = rolls
-    free = np.zeros(state.shape[:2], dtype=bool)
-    free[:, :steps] = editable
-    probs = np.zeros(state.shape, dtype=np.float32)
-    settled = 0  # steps before this are decided
-    for w in range(n_windows):
-        start = w * hop
-        part = slice(start, start + window)
-        mask = free[:, part].copy()
-        mask[:, : max(0, settled - start)] = False
-        if not mask.any():
-            settled = start + window
-            continue
-        inputs = in_common_key(state[None, :, part], shift, is_drum)
-        notes, p = rewrite(
-            network,
-            inputs,
-            mask[None],
-            voices_from_card(card),
-            iterations=iterations,
-            temperature=temperature,
-            start_ratio=start_ratio,
-            generator=generator,
-        )
-        if shift is not None:
-            notes = transpose_rolls(notes, -shift, is_drum)
-            p = transpose_rolls(p, -shift, is_drum)
-        state[:, part] = np.where(mask[..., None], notes[0], state[:, part])
-        probs[:, part] = np.where(mask[..., None], p[0], probs[:, part])
-        settled = start + window
-    return state[:, :steps], probs[:, :steps]
-
-
-def revise_piece(
-    network: torch.nn.Module,
-    card: dict[str, Any],
-    melody: np.ndarray,
-    accompaniment: np.ndarray,
-    iterations: int,
-    generator: torch.Generator,
-) -> np.ndarray:
-    """A revision pass over a GAN's accompaniment, the melody kept: ``(S, P)`` melody and ``(K, S, P)`` tracks in,
-    ``(K, S, P)`` bool out (half of the notes redrawn at first, then fewer and fewer; no budgets)."""
-    rolls = np.concatenate([np.asarray(melody, dtype=bool)[None], np.asarray(accompaniment, dtype=bool)])
-    editable = np.ones(rolls.shape[:2], dtype=bool)
-    editable[0] = False
-    ratios = [1.0, *([REWRITE_START_RATIO] * len(accompaniment))]
-    notes, _ = rewrite_piece(
-        network, card, rolls, editable, iterations=iterations, temperature=1.0, generator=generator, start_ratio=ratios
-    )
-    return notes[1:]
+    check_temperature(temperature)
 
 
 # ------------------------------------------------------------------------------------------------- budgets
@@ -208,49 +106,16 @@ def apply_budgets(
     return out, min(len(added), add_budget), min(len(removed), remove_budget)
 
 
-# ------------------------------------------------------------------------------------------------- the model
-def load_technique_model(model: str, technique: str, architecture: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The network and card of ``model``: a user model of that name (when
-    :func:`museforge.training.registry.compose_refusal` allows it), else the one shipped for ``technique`` under that
-    name. A model of another architecture is an error that says which it is."""
-    from museforge.pretrained import list_technique_models, technique_card_path
-    from museforge.training.registry import MODEL_JSON, compose_refusal, load_generator, model_dir, read_card
-
-    user = model_dir(model)  # validates the name
-    if (user / MODEL_JSON).is_file():
-        card = read_card(user)
-        if card.get("architecture") != architecture:
-            raise MuseforgeError(
-                f"model {model!r} is a {card.get('architecture')} model; {technique} needs an {architecture} model"
-            )
-        refusal = compose_refusal(model, user, card)  # the one status rule: a checkpoint, a run that ended
-        if refusal is not None:
-            raise MuseforgeError(refusal)
-        return load_generator(user)
-    path = technique_card_path(technique, model)
-    if path is None:
-        shipped = ", ".join(c["name"] for c in list_technique_models(technique)) or "none"
-        from museforge.errors import NotFoundError
-
-        raise NotFoundError(f"no {technique} model named {model!r} (shipped: {shipped}; or train one)")
-    return load_generator(path)
-
-
 # ------------------------------------------------------------------------------------------------- the pipeline
-def _piece_rolls(
-    source: Multitrack, card: dict[str, Any], melody: int
-) -> tuple[np.ndarray, list[int | None], list[int]]:
+def _piece_rolls(source: Multitrack, card: ModelCard, melody: int) -> tuple[np.ndarray, list[int | None], list[int]]:
     """The model's view of the input with track ``melody`` as the melody: ``(1 + K, S, P)`` rolls, the input track
     of each model track (None: absent), and the input tracks the model does not know (carried through unchanged)."""
-    from museforge.compose import melody_roll
-
-    data = card["data"]
-    lowest, n_pitches = int(data["lowest_pitch"]), int(data["n_pitches"])
-    rolls = np.zeros((1 + len(data["tracks"]), source.n_steps, n_pitches), dtype=bool)
+    lowest, n_pitches = card.lowest_pitch, card.n_pitches
+    rolls = np.zeros((1 + len(card.tracks), source.n_steps, n_pitches), dtype=bool)
     rolls[0] = melody_roll(source.select([melody]), lowest, n_pitches)
     mapping: list[int | None] = [melody]
     used = {melody}
-    for k, spec in enumerate(data["tracks"], start=1):
+    for k, spec in enumerate(card.tracks, start=1):
         match = next(
             (i for i in range(source.n_tracks) if i not in used and source.roles[i] == spec["role"]),
             None,
@@ -264,10 +129,10 @@ def _piece_rolls(
 
 
 def _editable(
-    card: dict[str, Any], source: Multitrack, mapping: list[int | None], tracks: list[str] | None, bars: Any
+    card: ModelCard, source: Multitrack, mapping: list[int | None], tracks: list[str] | None, bars: Any
 ) -> np.ndarray:
     """``(1 + K, S)`` bool: which tracks' steps may change."""
-    roles = ["melody", *(t["role"] for t in card["data"]["tracks"])]
+    roles = ["melody", *card.roles]
     wanted = list(tracks) if tracks else roles[1:]
     unknown = [t for t in wanted if t not in roles]
     if unknown:
@@ -331,23 +196,17 @@ def enhance(
     0-based index) says which track of a multi-track file is the melody. Raises :class:`MuseforgeError` on bad
     input before anything is written.
     """
-    from museforge.arrangement import select_melody_track
-    from museforge.compose import load_music
-    from museforge.music.melodies import MAX_BARS
-
     check_controls(iterations, max_add, max_remove, temperature)
+    seed = resolve_seed(seed)
     check_output_paths(out_midi, wav, png)
-    network, card = load_technique_model(model, "enhance", "arcnn")
-    data = card["data"]
-    resolution, lowest = int(data["resolution"]), int(data["lowest_pitch"])
-    source = load_music(melody, resolution)
-    if math.ceil(source.n_steps / (4 * resolution)) > MAX_BARS:
-        raise MuseforgeError(f"the music is longer than {MAX_BARS} four-beat bars")
+    network, card = load_model(model, "enhance")
+    lowest = card.lowest_pitch
+    source = load_music(melody, card.resolution)
+    check_length(source, "the music")
     rolls, mapping, others = _piece_rolls(source, card, select_melody_track(source, melody_track))
     editable = _editable(card, source, mapping, tracks, bars)
     # a track with no notes where it may change is written afresh; one with notes there is revised
     start_ratio = [REWRITE_START_RATIO if rolls[v][editable[v]].any() else 1.0 for v in range(len(rolls))]
-    seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     rng = torch.Generator().manual_seed(seed)
     rewritten, probs = rewrite_piece(
         network,
@@ -372,18 +231,15 @@ def enhance(
             _track_notes(source, melody_index, notes[0], editable[0], lowest, 90),
         )
     ]
-    for k, spec in enumerate(data["tracks"], start=1):
+    for k, spec in enumerate(card.tracks, start=1):
         velocity = 80 if not spec["is_drum"] else 100
         played = _track_notes(source, mapping[k], notes[k], editable[k], lowest, velocity)
-        name = spec.get("name") or spec["role"].title()
-        out_tracks.append(TrackNotes(name, spec["role"], spec["program"], spec["is_drum"], played))
+        out_tracks.append(accompaniment_track(spec, played))
     for i in others:
         out_tracks.append(
             TrackNotes(source.names[i], source.roles[i], source.programs[i], source.is_drum[i], source.notes(i))
         )
     result = source.with_tracks(out_tracks)
-    from museforge.compose import tracks_and_files, write_outputs
-
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
     summary = {
         "model": model,
@@ -394,11 +250,7 @@ def enhance(
         "max_add": max_add,
         "max_remove": max_remove,
         "temperature": temperature,
-        "rewritten_tracks": [
-            r
-            for r, e in zip(["melody", *(t["role"] for t in data["tracks"])], np.any(editable, axis=1), strict=True)
-            if e
-        ],
+        "rewritten_tracks": [r for r, e in zip(["melody", *card.roles], np.any(editable, axis=1), strict=True) if e],
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),
         "notes_in": int(sum(len(_note_keys(r)) for r in rolls)),
@@ -416,7 +268,4 @@ __all__ = [
     "DEFAULT_TEMPERATURE",
     "apply_budgets",
     "enhance",
-    "load_technique_model",
-    "revise_piece",
-    "rewrite_piece",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from museforge.compose import compose
 from museforge.errors import MuseforgeError
+from museforge.pipelines.compose import compose
 from museforge.pretrained import list_pretrained
 
 #: The sample melody each genre accompanies in the demo.

@@ -1,9 +1,10 @@
 """Continuing a melody with the melody Transformer: token after token, under the grammar of
 :mod:`museforge.music.tokens`.
 
-The sampler of Extend (:mod:`museforge.extend`), of the Transformer's per-epoch log and of its measurements: the
-prompt's tokens, then next tokens drawn with a temperature and top-k from those the grammar allows (a position inside
-the bar and after the note before, a pitch inside the model's window, a length), until the asked-for bars are full.
+The sampler of Extend (:mod:`museforge.pipelines.extend`), of the Transformer's per-epoch log and of its
+measurements: the prompt's tokens, then next tokens drawn with a temperature and top-k from those the grammar allows
+(a position inside the bar and after the note before, a pitch inside the model's window, a length), until the
+asked-for bars are full.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from museforge.plots import PALETTE, save_png
+from museforge.render.plots import PALETTE, save_png
 
 #: ``(record key, legend label, colour)`` of each line of the loss panel, in drawing order.
 LOSS_LINES: tuple[tuple[str, str, str], ...] = (

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.evaluate import (
     MAX_CLASSIFIER_ACCURACY,
@@ -28,6 +30,7 @@ from museforge.evaluate import (
     save_evaluation_png,
 )
 from museforge.files import atomic_write
+from museforge.pretrained import list_pretrained, list_technique_models
 
 __all__ = ["MUSEGAN_TABLE1", "MUSEGAN_TRACKS", "REGENERATE", "write_results_markdown"]
 
@@ -84,7 +87,6 @@ def _name(metric: str) -> str:
 
 def machine() -> str:
     """The machine the numbers were measured on: CPU, cores, OS, Python and torch versions."""
-    import torch
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -328,7 +330,6 @@ def write_results_markdown(
     MuseforgeError
         No shipped model, a dataset not built, or the page cannot be written.
     """
-    from museforge.pretrained import list_pretrained
 
     path = Path(path)
     if not path.parent.is_dir():
@@ -384,7 +385,7 @@ def write_results_markdown(
         f"Each shipped model wrote accompaniment for {samples} windows, each conditioned on the melody of a real "
         f"window of the **{split}** split of its genre (songs no model was trained or selected on), with fixed "
         f"noise (seed {seed}); its probabilities became notes as `museforge compose` makes them (the model's note "
-        "policy, `museforge.sampling`, and its common key, `museforge.generation`). The same metrics "
+        "policy, `museforge.sampling.notes`, and its common key, `museforge.sampling.generation`). The same metrics "
         "(`museforge.metrics`) were computed on the real accompaniment of the very same windows. *gap* is "
         "(generated − real) / |real|; it is undefined where the real value is 0. *training data* is the train "
         "split's own value (`museforge evaluate --data GENRE`). The classifier is an L2-penalised logistic "
@@ -419,7 +420,6 @@ def write_results_markdown(
 def techniques_section() -> list[str]:
     """The Enhance and Extend section of the results page, from the figures in the shipped models' cards
     (``evaluation``, written by ``scripts/measure_techniques.py``); empty when none is recorded."""
-    from museforge.pretrained import list_technique_models
 
     lines: list[str] = []
     enhance = next((c for c in list_technique_models("enhance") if c.get("evaluation")), None)

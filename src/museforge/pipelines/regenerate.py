@@ -19,30 +19,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from museforge.arrangement import check_programs, check_seed, check_tracks, select_melody_track
-from museforge.compose import (
-    DEFAULT_THRESHOLD,
-    accompaniment_track,
-    generate_probabilities,
-    generated_notes,
-    load_model,
-    load_music,
-    melody_roll,
-    meter_note,
-    window_noise,
-    window_starts,
-)
 from museforge.errors import MuseforgeError
-from museforge.generation import Generation
+from museforge.model_files import ModelCard
+from museforge.models.loading import load_model
+from museforge.music.inputs import load_music, melody_roll, select_melody_track
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.outputs import PipelineResult, check_output_paths, tracks_and_files, write_outputs
-
-Note = tuple[int, int, int, int]
+from museforge.pipelines.common import (
+    DEFAULT_THRESHOLD,
+    Note,
+    PipelineResult,
+    accompaniment_track,
+    gan_summary,
+    generated_notes,
+)
+from museforge.pipelines.controls import check_programs, check_seed, check_tracks, resolve_seed
+from museforge.render.outputs import check_output_paths, write_outputs
+from museforge.sampling.generation import Generation
+from museforge.sampling.windows import generate_probabilities, window_noise, window_starts
 
 
 def bar_steps(music: Multitrack, bars: tuple[int, int] | None) -> np.ndarray:
@@ -84,7 +81,7 @@ def private_columns(n_tracks: int, z_dim: int, tracks: Sequence[int]) -> np.ndar
 
 def regeneration_noise(
     generator: torch.nn.Module,
-    card: Mapping[str, Any],
+    card: ModelCard,
     starts: list[int],
     window: int,
     steps: np.ndarray,
@@ -100,7 +97,7 @@ def regeneration_noise(
     ``kept`` is then True. Otherwise fresh noise from ``rng`` and ``kept`` False.
     """
     fresh = window_noise(generator, len(starts), rng)
-    if previous_seed is None or card.get("architecture") != "musegan":
+    if previous_seed is None or card.architecture != "musegan":
         return fresh, False
     noise = window_noise(generator, len(starts), torch.Generator().manual_seed(int(previous_seed)))
     touched = [w for w, start in enumerate(starts) if steps[start : start + window].any()]
@@ -110,7 +107,7 @@ def regeneration_noise(
         # chosen tracks' notes are taken from them, so the other tracks stay as they were
         noise[rows] = fresh[rows]
     else:
-        config = card["model_config"]
+        config = card.model_config
         columns = torch.as_tensor(private_columns(int(config["n_tracks"]), int(config["z_dim"]), tracks))
         noise[rows.unsqueeze(1), columns.unsqueeze(0)] = fresh[rows.unsqueeze(1), columns.unsqueeze(0)]
     return noise, True
@@ -165,25 +162,24 @@ def regenerate(
     """Generate the accompaniment ``tracks`` (roles; default all of the model's) over ``bars`` (0-based,
     inclusive; default all) of ``previous`` again with ``model``, and keep everything else note for note.
 
-    ``previous`` is a composition made by :func:`museforge.compose.compose` (a MIDI file or its multitrack): its
-    melody track (the one whose role is ``melody``, or ``melody_track``) plus accompaniment tracks matched to the
-    model's by role. A chosen track that ``previous`` lacks is added. ``previous_seed`` is the seed ``previous``
-    was composed with (MuseGAN keeps its shared latents, see the module docstring); ``seed`` draws the new noise.
+    ``previous`` is a composition made by :func:`museforge.pipelines.compose.compose` (a MIDI file or its
+    multitrack): its melody track (the one whose role is ``melody``, or ``melody_track``) plus accompaniment tracks
+    matched to the model's by role. A chosen track that ``previous`` lacks is added. ``previous_seed`` is the seed
+    ``previous`` was composed with (MuseGAN keeps its shared latents, see the module docstring); ``seed`` draws the
+    new noise.
     Regenerated tracks keep their previous program unless ``programs`` gives one. Files are written only where a
     path is given. Raises :class:`MuseforgeError` on bad input before anything is written.
     """
     check_output_paths(out_midi, wav, png)
-    check_seed(seed)
+    seed = resolve_seed(seed)
     check_seed(previous_seed)
     generator, card = load_model(model)
     chosen = check_tracks(card, tracks)
     chosen_programs = check_programs(card, programs)
-    data = card["data"]
-    resolution = int(data["resolution"])
-    lowest, n_pitches = int(data.get("lowest_pitch", 24)), int(data.get("n_pitches", 84))
-    window = int(card["model_config"]["n_bars"]) * int(card["model_config"]["steps_per_bar"])
+    assert card.window is not None  # every GAN card has its window
+    window, lowest = card.window, card.lowest_pitch
 
-    music = load_music(previous, resolution)
+    music = load_music(previous, card.resolution)
     if melody_track is None and "melody" in music.roles:
         melody_index = music.roles.index("melody")
     else:
@@ -191,18 +187,17 @@ def regenerate(
     source = music.select([melody_index])
     steps = bar_steps(music, bars)
 
-    seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     rng = torch.Generator().manual_seed(seed)
     starts = window_starts(music.n_steps, window)
     noise, kept_noise = regeneration_noise(
         generator, card, starts, window, steps, chosen if tracks is not None else None, previous_seed, rng
     )
     generation = Generation.from_card(generator, card, threshold=threshold)
-    probs = generate_probabilities(generation, melody_roll(source, lowest, n_pitches), window, rng, noise=noise)
+    probs = generate_probabilities(generation, melody_roll(source, lowest, card.n_pitches), window, rng, noise=noise)
     sounding = generation.decode(probs, mode=sampling, generator=rng)
 
-    specs = data["tracks"]
-    mapping = _previous_tracks(music, melody_index, [str(t["role"]) for t in specs])
+    specs = card.tracks
+    mapping = _previous_tracks(music, melody_index, card.roles)
     out_tracks = [TrackNotes(music.names[melody_index], "melody", music.programs[melody_index], False, source.notes(0))]
     for k, spec in enumerate(specs):
         before = mapping[k]
@@ -224,21 +219,12 @@ def regenerate(
     result = music.with_tracks(out_tracks)
     title = f"{card.get('genre', model)} (regenerated): {music.names[melody_index]}"
     wav_path, png_path = write_outputs(result, out_midi, wav, png, title)
-    summary = {
-        "model": model,
-        "genre": card.get("genre"),
-        "architecture": card.get("architecture"),
-        "seed": seed,
+    facts = {
         "previous_seed": previous_seed,
         "kept_shared_noise": kept_noise,
         "regenerated": {"tracks": [str(specs[k]["role"]) for k in chosen], "bars": list(bars) if bars else None},
-        "bars": music.n_bars,
-        "meter": "/".join(map(str, music.meter)),
-        "meter_note": meter_note(music, int(data.get("beats_per_bar", 4))),
-        "tempo": result.tempo,
-        "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
-        **tracks_and_files(result, out_midi, wav_path, png_path),
     }
+    summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 
 

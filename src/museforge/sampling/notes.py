@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
+from museforge.model_files import ModelCard
 
 #: The ways :func:`to_notes` knows.
 MODES: tuple[str, ...] = ("threshold", "bernoulli")
@@ -73,7 +74,7 @@ class NotePolicy:
         hold = float(decoding.get("hold", DEFAULT_HOLD))
         facts = card.get("train_data_metrics") or {}
         holds = []
-        for track in card["data"]["tracks"]:
+        for track in ModelCard.of(card).tracks:
             rate = (facts.get(track["role"]) or {}).get("one_step_note_rate")
             holds.append(0.0 if track["is_drum"] else track_hold(hold, rate))
         return cls(monophonic=tuple(monophonic_tracks(card)), hold=tuple(holds), threshold=threshold)
@@ -238,7 +239,7 @@ def monophonic_tracks(card: Mapping[str, Any], max_polyphony: float | None = Non
         max_polyphony = MONOPHONIC_MAX_POLYPHONY
     facts = card.get("train_data_metrics") or {}
     flags = []
-    for track in card["data"]["tracks"]:
+    for track in ModelCard.of(card).tracks:
         rate = (facts.get(track["role"]) or {}).get("polyphonic_rate")
         flags.append(not track["is_drum"] and rate is not None and rate <= max_polyphony)
     return flags

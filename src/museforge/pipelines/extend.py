@@ -17,32 +17,30 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from museforge.continuation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, continue_melody
 from museforge.errors import MuseforgeError
+from museforge.models.loading import load_model
 from museforge.music import tokens as tok
+from museforge.music.inputs import load_melody
 from museforge.music.keys import pitch_key_shift
+from museforge.music.melodies import MAX_BARS
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.outputs import PipelineResult, check_output_paths
+from museforge.pipelines.common import PipelineResult
+from museforge.pipelines.controls import check_temperature, resolve_seed
+from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
+from museforge.sampling.continuation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, continue_melody
 
 #: Defaults and limits of the controls.
 DEFAULT_BARS = 8
 MAX_NEW_BARS = 64
-MAX_TEMPERATURE = 10.0
 
 
 def check_controls(bars: int, temperature: float, top_k: int) -> None:
     """Raise :class:`MuseforgeError` on a control out of range."""
     if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_NEW_BARS:
         raise MuseforgeError(f"bars must be a whole number from 1 to {MAX_NEW_BARS}, got {bars!r}")
-    if (
-        not isinstance(temperature, int | float)
-        or isinstance(temperature, bool)
-        or not 0.0 < temperature <= MAX_TEMPERATURE
-    ):
-        raise MuseforgeError(f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature!r}")
+    check_temperature(temperature)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise MuseforgeError(f"top_k must be a whole number >= 0 (0: no limit), got {top_k!r}")
 
@@ -66,14 +64,11 @@ def extend(
 
     Raises :class:`MuseforgeError` on bad input before anything is written.
     """
-    from museforge.compose import load_melody, tracks_and_files, write_outputs
-    from museforge.enhance import load_technique_model
-    from museforge.music.melodies import MAX_BARS
-
     check_controls(bars, temperature, top_k)
+    seed = resolve_seed(seed)
     check_output_paths(out_midi, wav, png)
-    network, card = load_technique_model(model, "extend", "transformer")
-    resolution = int(card["data"]["resolution"])
+    network, card = load_model(model, "extend")
+    resolution = card.resolution
     source = load_melody(melody, resolution, melody_track)
     numerator, denominator = source.meter
     steps_per_bar = numerator * resolution * 4 // denominator
@@ -83,8 +78,7 @@ def extend(
     if math.ceil((n_bars + bars) * steps_per_bar / (4 * resolution)) > MAX_BARS:
         raise MuseforgeError(f"the melody and its continuation would pass {MAX_BARS} four-beat bars")
     line = [(p, s, e) for p, s, e in tok.top_line(source.rolls[0])]
-    shift = pitch_key_shift(p for p, _, _ in line) if card["data"].get("common_key") else 0
-    seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    shift = pitch_key_shift(p for p, _, _ in line) if card.common_key else 0
     rng = torch.Generator().manual_seed(seed)
     prompt = [(p + shift, s, e) for p, s, e in line]
     new = continue_melody(

@@ -1,4 +1,4 @@
-"""Pictures for people: a multitrack as one piano roll (a training run's curves are :mod:`museforge.curves`).
+"""Pictures for people: a multitrack as one piano roll (a training run's curves are :mod:`museforge.render.curves`).
 
 Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state, safe in threads);
 :func:`save_png` writes every PNG of the project atomically, so a reader never sees half a picture.

@@ -5,7 +5,7 @@
 - the **common key**: a model trained on windows moved to C major / A minor (``data.common_key`` in its card)
   gets each melody window moved the same way (:func:`museforge.music.keys.common_key_shift` of the window's own
   scale) and its accompaniment moved back, so the output is in the user's key;
-- the **note policy** (:class:`museforge.sampling.NotePolicy`): how probabilities become notes.
+- the **note policy** (:class:`museforge.sampling.notes.NotePolicy`): how probabilities become notes.
 
 ``probabilities`` gives per-window probabilities in the melody's own key (compose cross-fades those of
 overlapping windows before decoding); ``notes`` decodes them. Evaluate and the trainer call ``notes`` on real
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from museforge.model_files import ModelCard
 from museforge.music.keys import common_key_shift, onset_histograms, scale_tonics, transpose_rolls
-from museforge.sampling import NotePolicy
+from museforge.sampling.notes import NotePolicy
 
 #: Windows per generator call.
 BATCH = 100
@@ -67,13 +68,13 @@ class Generation:
 
     @classmethod
     def from_card(cls, generator: torch.nn.Module, card: Mapping[str, Any], threshold: float = 0.5) -> Generation:
-        data = card["data"]
+        parsed = ModelCard.of(card)
         return cls(
             generator=generator,
-            policy=NotePolicy.from_card(card, threshold=threshold),
-            common_key=bool(data.get("common_key", False)),
-            lowest_pitch=int(data["lowest_pitch"]),
-            is_drum=[bool(t["is_drum"]) for t in data["tracks"]],
+            policy=NotePolicy.from_card(parsed, threshold=threshold),
+            common_key=parsed.common_key,
+            lowest_pitch=parsed.lowest_pitch,
+            is_drum=parsed.is_drum,
         )
 
     @torch.no_grad()

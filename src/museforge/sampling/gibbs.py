@@ -4,7 +4,7 @@ The sampler of DeepComposer's Enhance (and of Coconet): start from the given mus
 share of the cells the user lets change, hide them from the model, and draw them again from what the model says
 belongs there given everything else. The share hidden falls from ``start_ratio`` to ``MIN_RATIO`` over the
 iterations, so the music first takes shape as a whole, then is polished a few cells at a time. A last pass asks
-the model for the clean roll given the final draw, and :func:`museforge.sampling.to_notes` turns it into notes
+the model for the clean roll given the final draw, and :func:`museforge.sampling.notes.to_notes` turns it into notes
 under the same note policy as every other pipeline (single lines stay single lines, notes are held, not
 flickered).
 
@@ -14,7 +14,8 @@ known (:class:`museforge.models.arcnn.ARCNN`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,18 @@ import numpy as np
 import torch
 
 from museforge.errors import MuseforgeError
-from museforge.generation import window_shifts
+from museforge.model_files import ModelCard
+from museforge.music.instruments import playable_range
 from museforge.music.keys import transpose_rolls
-from museforge.sampling import to_notes
+from museforge.sampling.generation import window_shifts
+from museforge.sampling.notes import DEFAULT_HOLD, NotePolicy, to_notes
 
 #: The share of editable cells still redrawn in the last iterations.
 MIN_RATIO = 0.05
 #: Iterations over which the hidden share falls from its start to :data:`MIN_RATIO` (as a share of all).
 ANNEAL = 0.75
+#: Share of the cells to change that are drawn afresh in the first iteration when the input has notes there.
+REWRITE_START_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class Voices:
     monophonic : tuple of bool
         A track plays at most one pitch per step.
     hold : tuple of float
-        Log-odds cost of a pitch starting or stopping, per track (:func:`museforge.sampling.to_notes`).
+        Log-odds cost of a pitch starting or stopping, per track (:func:`museforge.sampling.notes.to_notes`).
     ranges : tuple of (int, int), optional
         Per track, the first and last roll column it may play (its instrument's or voice's range,
         :func:`museforge.music.instruments.playable_range`); None: the whole window.
@@ -81,7 +86,7 @@ def _draw(logits: torch.Tensor, monophonic: tuple[bool, ...], temperature: float
 
 
 def line_evidence(probs: np.ndarray, monophonic: tuple[bool, ...]) -> np.ndarray:
-    """Probabilities ``(n, V, T, P)`` as :func:`~museforge.sampling.to_notes` should weigh them: on a single line,
+    """Probabilities ``(n, V, T, P)`` as :func:`~museforge.sampling.notes.to_notes` should weigh them: on a single line,
     pitch ``p`` against a rest, ``q_p = p_p / (p_p + rest)`` with ``rest = 1 - sum(p)``, so that a step whose
     likely pitches share the probability still sounds the likeliest one (a cell's own odds would let the rest win
     whenever no single pitch passes one half)."""
@@ -173,17 +178,15 @@ def rewrite(
     return notes, probs
 
 
-def voices_from_card(card: dict[str, Any]) -> Voices:
+def voices_from_card(card: Mapping[str, Any]) -> Voices:
     """The :class:`Voices` of an AR-CNN's card: the melody a held single line anywhere in the window, the
-    accompaniment as its note policy (:class:`museforge.sampling.NotePolicy`) says, each track within its
+    accompaniment as its note policy (:class:`museforge.sampling.notes.NotePolicy`) says, each track within its
     instrument's (or chorale voice's) range."""
-    from museforge.music.instruments import playable_range
-    from museforge.sampling import DEFAULT_HOLD, NotePolicy
-
-    policy = NotePolicy.from_card(card)
-    lowest, n_pitches = int(card["data"]["lowest_pitch"]), int(card["data"]["n_pitches"])
+    parsed = ModelCard.of(card)
+    policy = NotePolicy.from_card(parsed)
+    lowest, n_pitches = parsed.lowest_pitch, parsed.n_pitches
     ranges = [(0, n_pitches - 1)]  # the melody: the whole window
-    for track in card["data"]["tracks"]:
+    for track in parsed.tracks:
         span = playable_range(int(track["program"]), str(track["role"]), bool(track["is_drum"]))
         ranges.append((0, n_pitches - 1) if span is None else (span[0] - lowest, span[1] - lowest))
     return Voices(monophonic=(True, *policy.monophonic), hold=(DEFAULT_HOLD, *policy.hold), ranges=tuple(ranges))
@@ -196,7 +199,7 @@ def in_common_key(rolls: np.ndarray, shifts: np.ndarray | None, is_drum: list[bo
 
 def revise_windows(
     network: torch.nn.Module,
-    card: dict[str, Any],
+    card: Mapping[str, Any],
     windows: np.ndarray,
     *,
     iterations: int,
@@ -212,23 +215,23 @@ def revise_windows(
         ``(n, 1 + K, T, P)`` bool, melody first, ``T`` the model's window, in the melody's key.
     start_ratio : float
         1 writes the accompaniment afresh (what it holds is ignored); lower revises it
-        (:func:`museforge.gibbs.rewrite`).
+        (:func:`museforge.sampling.gibbs.rewrite`).
 
     Returns
     -------
     np.ndarray
         ``(n, K, T, P)`` bool, in the melody's key.
     """
-    data = card["data"]
-    is_drum = [False, *(bool(t["is_drum"]) for t in data["tracks"])]
-    shifts = window_shifts(windows[:, 0], int(data["lowest_pitch"])) if data.get("common_key") else None
+    parsed = ModelCard.of(card)
+    is_drum = [False, *parsed.is_drum]
+    shifts = window_shifts(windows[:, 0], parsed.lowest_pitch) if parsed.common_key else None
     editable = np.ones(windows.shape[:3], dtype=bool)
     editable[:, 0] = False
     notes, _ = rewrite(
         network,
         in_common_key(windows, shifts, is_drum),
         editable,
-        voices_from_card(card),
+        voices_from_card(parsed),
         iterations=iterations,
         temperature=temperature,
         start_ratio=start_ratio,
@@ -240,7 +243,7 @@ def revise_windows(
 
 def harmonize_windows(
     network: torch.nn.Module,
-    card: dict[str, Any],
+    card: Mapping[str, Any],
     melody: np.ndarray,
     *,
     iterations: int,
@@ -248,19 +251,116 @@ def harmonize_windows(
     temperature: float = 1.0,
 ) -> np.ndarray:
     """Accompaniment written afresh under each melody window ``(n, T, P)``: ``(n, K, T, P)`` bool."""
-    n_tracks = len(card["data"]["tracks"])
+    n_tracks = len(ModelCard.of(card).tracks)
     windows = np.zeros((len(melody), 1 + n_tracks, *melody.shape[1:]), dtype=bool)
     windows[:, 0] = melody
     return revise_windows(network, card, windows, iterations=iterations, generator=generator, temperature=temperature)
 
 
+# ------------------------------------------------------------------------------------------------- whole pieces
+def rewrite_piece(
+    network: torch.nn.Module,
+    card: ModelCard,
+    rolls: np.ndarray,
+    editable: np.ndarray,
+    *,
+    iterations: int,
+    temperature: float,
+    generator: torch.Generator,
+    start_ratio: list[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewrite a whole piece window by window (half-overlapping, in order).
+
+    Parameters
+    ----------
+    rolls : np.ndarray
+        ``(1 + K, S, P)`` bool, the piece (track 0 the melody) in its own key.
+    editable : np.ndarray
+        ``(1 + K, S)`` bool: the tracks' steps that may change.
+    start_ratio : list of float
+        Per track, the share of its editable cells drawn afresh at first (see :func:`rewrite`).
+
+    Returns
+    -------
+    notes : np.ndarray
+        ``(1 + K, S, P)`` bool.
+    probabilities : np.ndarray
+        ``(1 + K, S, P)`` float32: the model's last word on each cell (for the budgets).
+    """
+    assert card.window is not None  # an AR-CNN card has its window
+    window = card.window
+    hop = window // 2
+    voices, steps = rolls.shape[0], rolls.shape[1]
+    is_drum = [False, *card.is_drum]
+    shift = None
+    if card.common_key:
+        shift = window_shifts(rolls[0][None], card.lowest_pitch)  # one key for the whole piece
+    n_windows = max(1, math.ceil(max(0, steps - window) / hop) + 1)
+    padded = n_windows * hop + hop if n_windows > 1 else window
+    state = np.zeros((voices, max(padded, window), rolls.shape[2]), dtype=bool)
+    state[:, :steps] = rolls
+    free = np.zeros(state.shape[:2], dtype=bool)
+    free[:, :steps] = editable
+    probs = np.zeros(state.shape, dtype=np.float32)
+    settled = 0  # steps before this are decided
+    for w in range(n_windows):
+        start = w * hop
+        part = slice(start, start + window)
+        mask = free[:, part].copy()
+        mask[:, : max(0, settled - start)] = False
+        if not mask.any():
+            settled = start + window
+            continue
+        inputs = in_common_key(state[None, :, part], shift, is_drum)
+        notes, p = rewrite(
+            network,
+            inputs,
+            mask[None],
+            voices_from_card(card),
+            iterations=iterations,
+            temperature=temperature,
+            start_ratio=start_ratio,
+            generator=generator,
+        )
+        if shift is not None:
+            notes = transpose_rolls(notes, -shift, is_drum)
+            p = transpose_rolls(p, -shift, is_drum)
+        state[:, part] = np.where(mask[..., None], notes[0], state[:, part])
+        probs[:, part] = np.where(mask[..., None], p[0], probs[:, part])
+        settled = start + window
+    return state[:, :steps], probs[:, :steps]
+
+
+def revise_piece(
+    network: torch.nn.Module,
+    card: ModelCard,
+    melody: np.ndarray,
+    accompaniment: np.ndarray,
+    iterations: int,
+    generator: torch.Generator,
+) -> np.ndarray:
+    """A revision pass over a GAN's accompaniment, the melody kept: ``(S, P)`` melody and ``(K, S, P)`` tracks in,
+    ``(K, S, P)`` bool out (half of the notes redrawn at first, then fewer and fewer; no budgets)."""
+    rolls = np.concatenate([np.asarray(melody, dtype=bool)[None], np.asarray(accompaniment, dtype=bool)])
+    editable = np.ones(rolls.shape[:2], dtype=bool)
+    editable[0] = False
+    ratios = [1.0, *([REWRITE_START_RATIO] * len(accompaniment))]
+    notes, _ = rewrite_piece(
+        network, card, rolls, editable, iterations=iterations, temperature=1.0, generator=generator, start_ratio=ratios
+    )
+    return notes[1:]
+
+
 __all__ = [
     "ANNEAL",
     "MIN_RATIO",
+    "REWRITE_START_RATIO",
     "Voices",
     "harmonize_windows",
     "in_common_key",
+    "revise_piece",
     "revise_windows",
     "rewrite",
+    "rewrite_piece",
     "voices_from_card",
 ]

@@ -1,0 +1,113 @@
+"""What the pipelines share: the result they return, the tracks they write and the summary of a GAN's piece.
+
+Compose and regenerate end the same way (:func:`gan_summary`), and every pipeline returns a
+:class:`PipelineResult` whose files were written by :func:`museforge.render.outputs.write_outputs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from museforge.model_files import ModelCard
+from museforge.music.pianoroll import Multitrack, TrackNotes, roll_to_notes
+from museforge.music.tracks import melody_track_name
+from museforge.render.outputs import tracks_and_files
+
+#: The probability above which a generated step sounds.
+DEFAULT_THRESHOLD = 0.5
+#: One note: ``(pitch, start step, end step, velocity)``.
+Note = tuple[int, int, int, int]
+
+
+@dataclass
+class PipelineResult:
+    """What compose, regenerate, enhance and extend return: the music, the files written (None where none was
+    asked for) and a summary (the pipeline's facts, then each track and the files)."""
+
+    multitrack: Multitrack
+    midi_path: Path | None
+    wav_path: Path | None = None
+    png_path: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def melody_track_notes(source: Multitrack) -> TrackNotes:
+    """The melody as the composition's first track; its name says it is the melody (so reading the file back
+    finds it), e.g. ``"Piano (melody)"`` for a melody taken from a file's piano track."""
+    name = melody_track_name(source.names[0], source.programs[0])
+    return TrackNotes(name, "melody", source.programs[0], False, source.notes(0))
+
+
+def generated_notes(sounding: np.ndarray, lowest: int, is_drum: bool) -> list[Note]:
+    """Notes of one generated track: ``sounding`` (time, P) bool in the model's pitch window from ``lowest``."""
+    roll = np.zeros((sounding.shape[0], 128), dtype=bool)
+    roll[:, lowest : lowest + sounding.shape[1]] = sounding
+    return [(p, s, e, 100 if is_drum else 80) for p, s, e, _ in roll_to_notes(roll)]
+
+
+def accompaniment_track(spec: Mapping[str, Any], notes: list[Note], program: int | None = None) -> TrackNotes:
+    """One accompaniment track of the card's ``spec`` (name, role, program, drums), on ``program`` if given."""
+    name = spec.get("name") or str(spec["role"]).title()
+    chosen = int(spec["program"]) if program is None else int(program)
+    return TrackNotes(name, spec["role"], chosen, bool(spec["is_drum"]), notes)
+
+
+def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
+    """A sentence for the summary when the model's bars are not the melody's (None when they are).
+
+    The models learnt 4-beat bars: under a 3/4 or 6/8 melody the accompaniment follows the melody's beats (the
+    grid is the same) and its harmony changes with the melody's notes, but its accents repeat every 4 beats, not at
+    the melody's bar lines.
+    """
+    numerator, denominator = melody.meter
+    if (numerator, denominator) == (beats_per_bar, 4):
+        return None
+    return (
+        f"the model plays {beats_per_bar}-beat bars: under this {numerator}/{denominator} melody its beats line up "
+        f"with the melody's, but its bar accents fall every {beats_per_bar} beats, not on the melody's bar lines"
+    )
+
+
+def gan_summary(
+    model: str,
+    card: ModelCard,
+    seed: int,
+    facts: Mapping[str, Any],
+    music: Multitrack,
+    melody_index: int,
+    result: Multitrack,
+    files: tuple[Path | None, Path | None, Path | None],
+) -> dict[str, Any]:
+    """The summary of a piece a GAN wrote (compose, regenerate): the model and seed, the pipeline's own ``facts``,
+    the piece's form (bars, meter, tempo), which track of ``music`` was the melody, then each track and the
+    ``(midi, wav, png)`` files written."""
+    return {
+        "model": model,
+        "genre": card.get("genre"),
+        "architecture": card.get("architecture"),
+        "seed": seed,
+        **facts,
+        "bars": music.n_bars,
+        "meter": "/".join(map(str, music.meter)),
+        "meter_note": meter_note(music, card.beats_per_bar),
+        "tempo": result.tempo,
+        "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
+        **tracks_and_files(result, *files),
+    }
+
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Note",
+    "PipelineResult",
+    "accompaniment_track",
+    "gan_summary",
+    "generated_notes",
+    "melody_track_notes",
+    "meter_note",
+]

@@ -1,0 +1,133 @@
+"""The compose pipeline: a melody in, a multi-track composition out (MIDI, and optionally WAV and PNG).
+
+One call does it all, for the CLI, the server and tests alike::
+
+    result = compose("twinkle", "jazz", seed=1, out_midi=Path("twinkle_jazz.mid"), wav=..., png=...)
+
+Steps: resolve the melody (a sample name, a MIDI file, or a :class:`Multitrack`) and pick its melody track
+(:mod:`museforge.music.inputs`); put it on the model's grid; generate the accompaniment window by window
+(:mod:`museforge.sampling.windows`); turn probabilities into notes; join the melody, unchanged, with the
+accompaniment tracks (their General MIDI programs, drums on channel 10), exactly as long as the melody; write the
+files. A model trained in the common key (``data.common_key`` in its card) gets each window of the melody moved to
+C major / A minor and its accompaniment moved back (:mod:`museforge.sampling.generation`).
+
+Any length: windows overlap by half. Each window's noise moves smoothly from the previous one's (spherical
+interpolation between random anchors), and the overlapping halves are cross-faded in probability space before
+notes are chosen, so the music carries across window edges instead of restarting every few bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from museforge.errors import MuseforgeError
+from museforge.model_files import ModelCard
+from museforge.models.loading import load_model
+from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track, transpose_melody
+from museforge.music.pianoroll import Multitrack
+from museforge.pipelines.common import (
+    DEFAULT_THRESHOLD,
+    PipelineResult,
+    accompaniment_track,
+    gan_summary,
+    generated_notes,
+    melody_track_notes,
+)
+from museforge.pipelines.controls import (
+    check_iterations,
+    check_programs,
+    check_tempo,
+    check_tracks,
+    check_transpose,
+    resolve_seed,
+    retempo,
+)
+from museforge.pretrained import technique_card_path
+from museforge.render.outputs import check_output_paths, write_outputs
+from museforge.sampling.generation import Generation
+from museforge.sampling.gibbs import revise_piece
+from museforge.sampling.windows import generate_probabilities
+
+
+def compose(
+    melody: str | Path | Multitrack,
+    model: str,
+    *,
+    out_midi: Path | None = None,
+    wav: Path | None = None,
+    png: Path | None = None,
+    seed: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    sampling: str = "threshold",
+    rewrite: int = 0,
+    tracks: Sequence[str] | None = None,
+    programs: Mapping[str, int] | None = None,
+    tempo: float | None = None,
+    transpose: int = 0,
+    melody_track: str | int | None = None,
+) -> PipelineResult:
+    """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
+
+    The output has the melody track unchanged (moved by ``transpose`` semitones, -12..12) plus one track per
+    accompaniment role in ``tracks`` (default: all the model's), exactly as long as the melody, at the melody's
+    tempo or ``tempo`` (20..300 bpm; tempo changes keep their proportions). ``programs`` maps roles to General
+    MIDI programs 0..127 (default the model card's; drums stay on channel 10, their program picks the kit).
+    ``melody_track`` (a track name or 0-based index) picks the melody of a multi-track file. Probabilities become
+    notes by ``sampling`` (see :func:`museforge.sampling.notes.to_notes`). ``seed`` (0..2**32-1) makes the result
+    reproducible; without it each call differs. ``rewrite`` > 0 revises the accompaniment with the Enhance model
+    of the same genre and tracks in that many iterations (:func:`museforge.sampling.gibbs.revise_piece`). Files
+    are written only where a path is given (``out_midi`` None: ``summary["midi"]`` is None). Raises
+    :class:`MuseforgeError` on bad input before anything is written.
+    """
+    check_output_paths(out_midi, wav, png)
+    seed = resolve_seed(seed)
+    check_tempo(tempo)
+    check_transpose(transpose)
+    generator, card = load_model(model)
+    chosen = check_tracks(card, tracks)
+    chosen_programs = check_programs(card, programs)
+    reviser = _reviser(card, rewrite) if rewrite else None
+    assert card.window is not None  # every GAN card has its window
+
+    music = load_music(melody, card.resolution)
+    melody_index = select_melody_track(music, melody_track)
+    source = transpose_melody(music.select([melody_index]), int(transpose))
+    check_length(source)
+
+    rng = torch.Generator().manual_seed(seed)
+    generation = Generation.from_card(generator, card, threshold=threshold)
+    melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)
+    probs = generate_probabilities(generation, melody_view, card.window, rng)
+    sounding = generation.decode(probs, mode=sampling, generator=rng)
+    if reviser is not None:
+        sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
+
+    out_tracks = [melody_track_notes(source)]
+    for k in chosen:
+        spec = card.tracks[k]
+        notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]))
+        out_tracks.append(accompaniment_track(spec, notes, chosen_programs.get(spec["role"])))
+    result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
+    wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
+    facts = {"rewrite": rewrite, "transpose": int(transpose)}
+    summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
+    return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
+
+
+def _reviser(card: ModelCard, iterations: int) -> tuple[nn.Module, ModelCard]:
+    """The shipped Enhance model that can revise this model's accompaniment (same genre, same tracks)."""
+    check_iterations("rewrite", iterations)
+    genre = str(card.get("genre"))
+    if technique_card_path("enhance", genre) is None:
+        raise MuseforgeError(f"no Enhance model ships for {genre!r} to rewrite with (only for bach)")
+    network, enhance_card = load_model(genre, "enhance")
+    if enhance_card.roles != card.roles or enhance_card.resolution != card.resolution:
+        raise MuseforgeError(f"the {genre} Enhance model writes other tracks than this model ({', '.join(card.roles)})")
+    return network, enhance_card
+
+
+__all__ = ["compose"]
