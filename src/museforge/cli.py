@@ -198,6 +198,13 @@ def build_parser() -> Parser:
         metavar="ITERATIONS",
         help="then revise the accompaniment with the genre's Enhance model (bach) in this many iterations, e.g. 32",
     )
+    compose.add_argument(
+        "--variation",
+        type=float,
+        metavar="0-1",
+        help="where the melody repeats: 0 repeats the accompaniment note for note, 1 writes it afresh "
+        "(default: the model's, measured on its genre's real songs)",
+    )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
 
@@ -216,6 +223,17 @@ def build_parser() -> Parser:
         help="the seed PREVIOUS was composed with: MuseGAN keeps its shared ideas and redraws only what changes",
     )
     regenerate.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
+    regenerate.add_argument(
+        "--with-repeats",
+        action="store_true",
+        help="with --bars: also the later bars whose melody repeats them (they follow the new bars)",
+    )
+    regenerate.add_argument(
+        "--variation",
+        type=float,
+        metavar="0-1",
+        help="where the melody repeats: 0 repeats the accompaniment note for note, 1 writes it afresh",
+    )
     regenerate.add_argument("--program", action="append", metavar="ROLE=N", help="GM program of a track (0-127)")
     regenerate.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     regenerate.add_argument("--wav", metavar="FILE.wav", help="also render audio")

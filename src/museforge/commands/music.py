@@ -31,6 +31,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampling=args.sampling,
         rewrite=args.rewrite,
+        variation=args.variation,
         tracks=tracks_argument(args.tracks),
         programs=programs_argument(args.program),
         tempo=args.tempo,
@@ -58,6 +59,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         previous_seed=args.previous_seed,
         seed=args.seed,
         programs=programs_argument(args.program),
+        variation=args.variation,
+        with_repeats=args.with_repeats,
         **output_paths(args),
     )
     record(result, args.previous)
@@ -66,6 +69,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         return 0
     again = result.summary["regenerated"]
     span = f"bars {again['bars'][0] + 1}-{again['bars'][1] + 1}" if again["bars"] else "every bar"
+    if again.get("repeats"):
+        span += f" and their repeats (bars {', '.join(str(b + 1) for b in again['repeats'])})"
     kept = ", keeping its shared noise" if result.summary["kept_shared_noise"] else ""
     print(f"generated {', '.join(again['tracks'])} again over {span}{kept}; every other note is kept")
     print("\n".join(composition_lines(result.summary, melody_track=False)))

@@ -111,6 +111,11 @@ def composition_lines(summary: dict[str, Any], melody_track: bool = True) -> lis
         lines.append(f"melody: track {chosen['index']} ({chosen['name']}) of {chosen['of']}")
     if summary.get("transpose"):
         lines.append(f"melody moved {summary['transpose']:+d} semitones")
+    if summary.get("repeated_bars"):
+        lines.append(
+            f"form: {summary['repeated_bars']} bars repeat earlier ones; their accompaniment follows at variation "
+            f"{summary['variation']:g} (0: the same, 1: new)"
+        )
     if summary.get("meter_note"):
         lines.append(f"note: {summary['meter_note']}")
     rows = [

@@ -41,6 +41,9 @@ RATE_FLOOR = 0.03
 MAX_OUT_OF_RANGE = 0.02
 #: The real-vs-generated classifier may tell at most this share of held-out windows apart (the goal is 0.70).
 MAX_CLASSIFIER_ACCURACY = 0.80
+#: Where the melody repeats a bar, the share of identical accompaniment repeats must be at least this part of the
+#: real share (the overlap is held within :data:`RELATIVE_TOLERANCE` like every other metric).
+MIN_IDENTICAL_SHARE = 0.5
 
 
 # ------------------------------------------------------------------------------------------------ shipping bar
@@ -80,6 +83,21 @@ def _range_check(cell: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _identical_check(cell: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Identical repeats: at least :data:`MIN_IDENTICAL_SHARE` of the real share (a real share of 0 asks none)."""
+    if cell is None or cell.get("real") is None:
+        return None
+    real, mine = float(cell["real"]), cell.get("generated")
+    need = MIN_IDENTICAL_SHARE * real
+    return {
+        "generated": mine,
+        "real": real,
+        "difference": None if mine is None else float(mine) - real,
+        "tolerance": need,
+        "passed": mine is not None and float(mine) >= need - 1e-12,
+    }
+
+
 def _section(checks: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     kept = {k: v for k, v in checks.items() if v is not None}
     return {"passed": all(c["passed"] for c in kept.values()), "metrics": kept}
@@ -98,6 +116,9 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
       floor)`` (15 %, floors in :data:`ABSOLUTE_FLOOR` and :data:`RATE_FLOOR`). A metric the real music does not
       define is skipped; one it defines but the generated music does not (a silent track) fails.
     - per pitched track, at most :data:`MAX_OUT_OF_RANGE` of the notes outside the instrument's range;
+    - the melody's form, on whole songs (:mod:`museforge.evaluate.form`): the accompaniment's overlap where the
+      melody repeats a bar within 15 % of the real overlap, and its share of identical repeats at least
+      :data:`MIN_IDENTICAL_SHARE` of the real share;
     - the real-vs-generated classifier at most :data:`MAX_CLASSIFIER_ACCURACY` (when it ran).
 
     Parameters
@@ -110,7 +131,7 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
     dict
         ``passed``, ``split``, ``relative_tolerance``, ``absolute_floor``, ``rate_floor``, ``failures`` (one line
         per failed check), ``tracks`` (``{role: {passed, metrics: {metric: {generated, real, difference,
-        tolerance, passed}}}}``, ``ensemble`` among them), ``tonal_distances``, ``voice_leading`` and
+        tolerance, passed}}}}``, ``ensemble`` among them), ``tonal_distances``, ``voice_leading``, ``form`` and
         ``classifier`` (each ``{passed, metrics}``, empty where not measured).
     """
     if result.get("kind") not in ("model", "samples"):
@@ -135,6 +156,13 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
             {check: _check(check, cell) for check, cell in (result.get("voice_leading") or {}).items()}
         ),
     }
+    form = result.get("form") or {}
+    sections["form"] = _section(
+        {
+            "repeat_overlap": _check("repeat_overlap", form.get("repeat_overlap")),
+            "repeat_identical": _identical_check(form.get("repeat_identical")),
+        }
+    )
     clf = result.get("classifier") or {}
     if clf.get("accuracy") is not None:
         accuracy = float(clf["accuracy"])
@@ -172,6 +200,8 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
 def _failure(where: str, metric: str, check: dict[str, Any]) -> str:
     if metric == "out_of_range_rate":
         return f"{where} notes outside the instrument's range {fmt(check['generated'])} (at most {MAX_OUT_OF_RANGE})"
+    if metric == "repeat_identical":
+        return f"form repeat_identical {fmt(check['generated'])} (at least {fmt(check['tolerance'])})"
     if where == "classifier":
         return f"classifier accuracy {fmt(check['generated'])} (at most {MAX_CLASSIFIER_ACCURACY})"
     return f"{where} {metric} {fmt(check['generated'])} vs {fmt(check['real'])} (allowed ±{fmt(check['tolerance'])})"

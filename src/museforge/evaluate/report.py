@@ -29,8 +29,10 @@ from museforge.evaluate import (
     evaluate_samples,
     save_evaluation_png,
 )
+from museforge.evaluate.markdown import fmt, gap, name, table
+from museforge.evaluate.techniques_report import techniques_section
 from museforge.files import atomic_write
-from museforge.pretrained import list_pretrained, list_technique_models
+from museforge.pretrained import list_pretrained
 
 __all__ = ["MUSEGAN_TABLE1", "MUSEGAN_TRACKS", "REGENERATE", "write_results_markdown"]
 
@@ -53,36 +55,6 @@ MUSEGAN_BEST_QN = "44-72 %"
 #: Metrics given in percent in MuseGAN's table (ours are fractions).
 _PERCENT = ("empty_bar_rate", "qualified_note_rate", "drum_pattern_rate")
 _MUSEGAN_GENRES = ("rock", "pop")
-
-
-# ------------------------------------------------------------------------------------------------ helpers
-def _fmt(value: float | None, percent: bool = False) -> str:
-    if value is None:
-        return "–"
-    if percent:
-        return f"{100 * value:.1f} %"
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
-def _gap(cell: dict[str, Any]) -> str:
-    """Signed relative gap ``(generated - real) / |real|`` in percent."""
-    if cell.get("gap") is None or cell.get("generated") is None or cell.get("real") is None:
-        return "–"
-    sign = "+" if cell["generated"] >= cell["real"] else "−"
-    return f"{sign}{100 * cell['gap']:.1f} %"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 2) -> list[str]:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    return [_row(header), _row(align), *(_row(r) for r in rows)]
-
-
-def _name(metric: str) -> str:
-    return metric.replace("_", " ")
 
 
 def machine() -> str:
@@ -130,8 +102,8 @@ def _summary_sentence(genre: str, result: dict[str, Any]) -> str:
     parts = []
     if top is not None:
         parts.append(
-            f"furthest from the real music on the {top['track']} track's {_name(top['metric'])} "
-            f"({_fmt(top['generated'])} against {_fmt(top['real'])}, {_gap(top)})"
+            f"furthest from the real music on the {top['track']} track's {name(top['metric'])} "
+            f"({fmt(top['generated'])} against {fmt(top['real'])}, {gap(top)})"
         )
     if clf.get("accuracy") is not None:
         acc = clf["accuracy"]
@@ -197,45 +169,58 @@ def _model_section(
             rows.append(
                 [
                     f"{role}" if k == 0 else "",
-                    _name(metric),
-                    _fmt(cell["generated"]),
-                    _fmt(cell["real"]),
-                    _gap(cell),
-                    _fmt(reference.get(role, {}).get(metric)),
+                    name(metric),
+                    fmt(cell["generated"]),
+                    fmt(cell["real"]),
+                    gap(cell),
+                    fmt(reference.get(role, {}).get(metric)),
                 ]
             )
     lines += [
         "### Metrics per track",
         "",
-        *_table(["track", "metric", "generated", f"real ({result['split']})", "gap", "training data"], rows),
+        *table(["track", "metric", "generated", f"real ({result['split']})", "gap", "training data"], rows),
         "",
     ]
     if result.get("tonal_distances"):
         ref = (data or {}).get("tonal_distances", {})
         rows = [
-            [pair, _fmt(c["generated"]), _fmt(c["real"]), _gap(c), _fmt(ref.get(pair))]
+            [pair, fmt(c["generated"]), fmt(c["real"]), gap(c), fmt(ref.get(pair))]
             for pair, c in result["tonal_distances"].items()
         ]
         lines += [
             "### Tonal distance between tracks (lower is more harmonious)",
             "",
-            *_table(["tracks", "generated", "real", "gap", "training data"], rows, right_from=1),
+            *table(["tracks", "generated", "real", "gap", "training data"], rows, right_from=1),
             "",
         ]
     if result.get("voice_leading"):
         ref = (data or {}).get("voice_leading") or {}
         rows = [
-            [_name(check), _fmt(c["generated"]), _fmt(c["real"]), _gap(c), _fmt(ref.get(check))]
+            [name(check), fmt(c["generated"]), fmt(c["real"]), gap(c), fmt(ref.get(check))]
             for check, c in result["voice_leading"].items()
         ]
         lines += [
             "### Voice leading (soprano = the given melody; alto, tenor, bass generated)",
             "",
-            *_table(["check", "generated", "real", "gap", "training data"], rows, right_from=1),
+            *table(["check", "generated", "real", "gap", "training data"], rows, right_from=1),
             "",
             "Range violations: share of sounding voice-steps outside the textbook SATB ranges; crossings: share of "
             "steps where a voice sounds above the next higher one; parallel rate: consecutive fifths and octaves "
             "per voice-pair motion in which both voices move.",
+            "",
+        ]
+    form = result.get("form")
+    if form:
+        rows = [
+            [name(metric), fmt(form[metric]["generated"]), fmt(form[metric]["real"]), gap(form[metric])]
+            for metric in ("repeat_overlap", "repeat_identical")
+        ]
+        lines += [
+            f"### Form: where the melody repeats a bar ({form['songs']} stretches of {result['split']} songs, "
+            f"variation {form['variation']:g})",
+            "",
+            *table(["measure", "generated", "real", "gap"], rows, right_from=1),
             "",
         ]
     clf = result.get("classifier") or {}
@@ -262,19 +247,19 @@ def _musegan_section(result: dict[str, Any], data: dict[str, Any] | None) -> lis
             ours_real = reference.get(role, {}).get(metric)
             rows.append(
                 [
-                    _name(metric),
+                    name(metric),
                     f"{letter} ({role})",
                     f"{value:.2f}" if not percent and value < 10 else f"{value:g}{' %' if percent else ''}",
                     MUSEGAN_BEST_QN if metric == "qualified_note_rate" else "",
-                    _fmt(ours_real, percent) if role in reference else "no such track",
-                    _fmt(cell.get("real"), percent) if cell else "–",
-                    _fmt(cell.get("generated"), percent) if cell else "–",
+                    fmt(ours_real, percent) if role in reference else "no such track",
+                    fmt(cell.get("real"), percent) if cell else "–",
+                    fmt(cell.get("generated"), percent) if cell else "–",
                 ]
             )
     return [
         "### Beside MuseGAN (Dong et al., AAAI 2018, Table 1)",
         "",
-        *_table(
+        *table(
             [
                 "metric",
                 "track",
@@ -372,7 +357,7 @@ def write_results_markdown(
                 genre,
                 str(result.get("architecture")),
                 f"{100 * clf['accuracy']:.1f} %" if clf.get("accuracy") is not None else "–",
-                f"{top['track']} {_name(top['metric'])} ({_gap(top)})" if top else "–",
+                f"{top['track']} {name(top['metric'])} ({gap(top)})" if top else "–",
                 *("passed" if bar["passed"] else f"missed ({len(bar['failures'])} checks)" for bar in bars),
             ]
         )
@@ -401,7 +386,7 @@ def write_results_markdown(
         "",
         "## Where each model stands",
         "",
-        *_table(
+        *table(
             ["genre", "model", "classifier accuracy", "largest gap", "bar: test split", "bar: built-in samples"],
             summary_rows,
             right_from=6,
@@ -415,83 +400,3 @@ def write_results_markdown(
     text = "\n".join(lines).rstrip() + "\n"
     atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return results
-
-
-def techniques_section() -> list[str]:
-    """The Enhance and Extend section of the results page, from the figures in the shipped models' cards
-    (``evaluation``, written by ``scripts/measure_techniques.py``); empty when none is recorded."""
-
-    lines: list[str] = []
-    enhance = next((c for c in list_technique_models("enhance") if c.get("evaluation")), None)
-    extend = next((c for c in list_technique_models("extend") if c.get("evaluation")), None)
-    if enhance is None and extend is None:
-        return lines
-    lines += ["## Enhance and Extend", ""]
-    if enhance is not None:
-        e = enhance["evaluation"]
-        lines += [
-            f"**Enhance** (`enhance/{enhance['name']}`, AR-CNN of {_millions(enhance)} parameters, trained "
-            f"{_technique_training(enhance)}). Measured by `{e['command']}` on {e['windows']} windows of 4 bars of the "
-            f"test split: the alto, tenor and bass written afresh under the real soprano in {e['iterations']} "
-            "iterations (*enhance*), the Bach U-Net GAN's voices for the same melodies (*GAN*), and the GAN's voices "
-            "revised by the AR-CNN (half of them redrawn at first, then annealed: *GAN + rewrite*), each against the "
-            "real voices of the same windows.",
-            "",
-        ]
-        rows = []
-        metrics = ("key_fit", "consonance", "pitches_per_step", "one_step_note_rate", "melody_doubling")
-        for role in ("alto", "tenor", "bass"):
-            for metric in metrics:
-                cells = [e[kind][role].get(metric) for kind in ("enhance", "gan", "gan_revised")]
-                if cells[0] is None:
-                    continue
-                rows.append([role, _name(metric), *(_fmt(c[0]) for c in cells), _fmt(cells[0][1])])
-        lines += _table(["voice", "metric", "enhance", "GAN", "GAN + rewrite", "real"], rows)
-        lines.append("")
-        voice = {kind: e[kind].get("voice_leading") or {} for kind in ("enhance", "gan", "gan_revised")}
-        if voice["enhance"]:
-            rows = [
-                [_name(check), *(_fmt(voice[k][check][0]) for k in voice), _fmt(voice["enhance"][check][1])]
-                for check in voice["enhance"]
-            ]
-            lines += ["Voice leading:", "", *_table(["check", "enhance", "GAN", "GAN + rewrite", "real"], rows, 1), ""]
-        samples = e["samples"]["mean_over_voices_and_melodies"]
-        lines += [
-            "On the 8 built-in melodies (mean over the three voices): key fit "
-            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v['key_fit'])}" for k, v in samples.items())
-            + "; consonance "
-            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v['consonance'])}" for k, v in samples.items())
-            + f". One window of enhance takes {e['enhance_seconds_per_window']:.2f} s on this machine.",
-            "",
-        ]
-    if extend is not None:
-        x = extend["evaluation"]
-        gen, real = x["continuations"]["generated"], x["continuations"]["real"]
-        lines += [
-            f"**Extend** (`extend/{extend['name']}`, Transformer of {_millions(extend)} parameters, trained "
-            f"{_technique_training(extend)} on the melodies of {extend['genre'].replace('+', ', ')}). Measured by "
-            f"`{x['command']}`. Loss per token on the test split's melodies ({x['test_tokens']} tokens, nats): "
-            f"Transformer {x['test_loss']:.3f}, bigram {x['test_bigram_loss']:.3f}, unigram "
-            f"{x['test_unigram_loss']:.3f}. Continuations of 4 bars after the first 4 bars of {x['prompts']} test "
-            f"melodies, against the real next 4 bars ({x['seconds_per_4_bar_continuation']:.2f} s each):",
-            "",
-            *_table(
-                ["metric", "generated", "real"],
-                [[_name(k), _fmt(gen[k]), _fmt(real[k])] for k in gen],
-            ),
-            "",
-        ]
-    return lines
-
-
-def _technique_training(card: dict[str, Any]) -> str:
-    training = card.get("training") or {}
-    hyper = card.get("hyperparameters") or {}
-    return (
-        f"for {float(training.get('seconds', 0)) / 60:.0f} min on {training.get('hardware', '?')}: "
-        f"{card.get('step', '?')} updates of batch {hyper.get('batch_size')}, {hyper.get('loss')} loss"
-    )
-
-
-def _millions(card: dict[str, Any]) -> str:
-    return f"{card['parameters']['generator'] / 1e6:.2f} M"

@@ -18,6 +18,7 @@ from museforge.errors import MuseforgeError
 from museforge.evaluate.bar import shipping_bar
 from museforge.evaluate.classifier import two_sample_accuracy, window_features
 from museforge.evaluate.compare import clean, compare, compare_tables, largest_gap, number, voice_leading
+from museforge.evaluate.form import form_comparison
 from museforge.evaluate.picture import save_evaluation_png
 from museforge.metrics import (
     cell_overlap,
@@ -26,11 +27,12 @@ from museforge.metrics import (
 )
 from museforge.model_files import ModelCard, live_status, read_history
 from museforge.models.loading import find_model, load_generator
+from museforge.music.form import bar_spans
 from museforge.music.inputs import melody_roll
 from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
 from museforge.music.tracks import unique_roles
+from museforge.sampling.form import accompany, default_variation
 from museforge.sampling.generation import Generation
-from museforge.sampling.windows import generate_probabilities
 from museforge.training.data import split_windows
 
 #: Splits whose melodies a model never trained on.
@@ -289,6 +291,10 @@ def evaluate_model(
     }
     timing["metrics"] = time.perf_counter() - mark
 
+    mark = time.perf_counter()
+    result["form"] = form_comparison(generation, card, split, seed)
+    timing["form"] = time.perf_counter() - mark
+
     if classifier:
         mark = time.perf_counter()
         features = {
@@ -343,6 +349,7 @@ def evaluate_samples(
     n_pitches, window = card.n_pitches, card.window
     assert window is not None  # every GAN card has its window
     generation = Generation.from_card(generator, card)
+    variation = default_variation(card)
     melodies, outputs, names = [], [], []
     for info in list_melodies():
         source = melody_to_multitrack(get_melody(info.name), resolution=grid.resolution)
@@ -352,8 +359,10 @@ def evaluate_samples(
             continue
         names.append(info.name)
         for seed in seeds:
-            probs = generate_probabilities(generation, roll, window, torch.Generator().manual_seed(int(seed)))
-            notes = generation.decode(probs)[:, :usable]  # (K, usable, P)
+            rng, form_rng = torch.Generator().manual_seed(int(seed)), np.random.default_rng(int(seed))
+            spans = bar_spans(source.n_steps, source.downbeats)
+            notes = accompany(generation, roll, window, spans, rng=rng, form_rng=form_rng, variation=variation)
+            notes = notes[:, :usable]  # (K, usable, P), as compose writes them
             outputs.append(notes.reshape(notes.shape[0], -1, window, n_pitches).transpose(1, 0, 2, 3))
             melodies.append(roll[:usable].reshape(-1, window, n_pitches))
     if not outputs:

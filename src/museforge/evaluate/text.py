@@ -62,6 +62,14 @@ def format_evaluation(result: dict[str, Any]) -> str:
             for check, c in result["voice_leading"].items()
         ]
         lines += ["", *_table(["voice leading", "check", "generated", "real", "gap"], rows)]
+    form = result.get("form")
+    if form:
+        rows = [
+            ["", metric, fmt(form[metric]["generated"]), fmt(form[metric]["real"]), _signed_gap(form[metric])]
+            for metric in ("repeat_overlap", "repeat_identical", "repeat_pairs")
+        ]
+        title = f"form ({form['songs']} songs, variation {form['variation']:g})"
+        lines += ["", *_table([title, "metric", "generated", "real", "gap"], rows)]
     lines.append("")
     clf = result.get("classifier")
     if clf is not None:

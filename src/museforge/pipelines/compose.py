@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
+from museforge.music.form import bar_spans, melody_repeats
 from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track, transpose_melody
 from museforge.music.pianoroll import Multitrack
 from museforge.pipelines.common import (
@@ -48,9 +50,9 @@ from museforge.pipelines.controls import (
 )
 from museforge.pretrained import technique_card_path
 from museforge.render.outputs import check_output_paths, write_outputs
+from museforge.sampling.form import accompany, check_variation, default_variation
 from museforge.sampling.generation import Generation
 from museforge.sampling.gibbs import revise_piece
-from museforge.sampling.windows import generate_probabilities
 
 
 def compose(
@@ -64,6 +66,7 @@ def compose(
     threshold: float = DEFAULT_THRESHOLD,
     sampling: str = "threshold",
     rewrite: int = 0,
+    variation: float | None = None,
     tracks: Sequence[str] | None = None,
     programs: Mapping[str, int] | None = None,
     tempo: float | None = None,
@@ -74,20 +77,26 @@ def compose(
 
     The output has the melody track unchanged (moved by ``transpose`` semitones, -12..12) plus one track per
     accompaniment role in ``tracks`` (default: all the model's), exactly as long as the melody, at the melody's
-    tempo or ``tempo`` (20..300 bpm; tempo changes keep their proportions). ``programs`` maps roles to General
-    MIDI programs 0..127 (default the model card's; drums stay on channel 10, their program picks the kit).
+    tempo or ``tempo`` (20..300 bpm; tempo changes keep their proportions). ``programs`` maps roles to General MIDI
+    programs 0..127 (default the model card's; drums stay on channel 10, their program picks the kit).
     ``melody_track`` (a track name or 0-based index) picks the melody of a multi-track file. Probabilities become
     notes by ``sampling`` (see :func:`museforge.sampling.notes.to_notes`). ``seed`` (0..2**32-1) makes the result
-    reproducible; without it each call differs. ``rewrite`` > 0 revises the accompaniment with the Enhance model
-    of the same genre and tracks in that many iterations (:func:`museforge.sampling.gibbs.revise_piece`). Files
-    are written only where a path is given (``out_midi`` None: ``summary["midi"]`` is None). Raises
-    :class:`MuseforgeError` on bad input before anything is written.
+    reproducible; without it each call differs. Where the melody repeats a bar or a strain, the accompaniment
+    repeats too: ``variation`` 0 plays it again note for note, 1 lets the model write it afresh, and between the two
+    some strains come back exactly and the others take after the first time (:mod:`museforge.sampling.form`; default
+    the model card's, measured against its genre's real songs). ``rewrite`` > 0 revises the accompaniment with the
+    Enhance model of the same genre and tracks in that many iterations
+    (:func:`museforge.sampling.gibbs.revise_piece`). Files are written only where a path is given (``out_midi``
+    None: ``summary["midi"]`` is None). Raises :class:`MuseforgeError` on bad input before anything is written.
     """
     check_output_paths(out_midi, wav, png)
     seed = resolve_seed(seed)
     check_tempo(tempo)
     check_transpose(transpose)
+    if variation is not None:
+        check_variation(variation)
     generator, card = load_model(model)
+    variation = default_variation(card) if variation is None else float(variation)
     chosen = check_tracks(card, tracks)
     chosen_programs = check_programs(card, programs)
     reviser = _reviser(card, rewrite) if rewrite else None
@@ -101,8 +110,11 @@ def compose(
     rng = torch.Generator().manual_seed(seed)
     generation = Generation.from_card(generator, card, threshold=threshold)
     melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)
-    probs = generate_probabilities(generation, melody_view, card.window, rng)
-    sounding = generation.decode(probs, mode=sampling, generator=rng)
+    spans = bar_spans(source.n_steps, source.downbeats)
+    form_rng = np.random.default_rng(seed)
+    sounding = accompany(
+        generation, melody_view, card.window, spans, rng=rng, form_rng=form_rng, variation=variation, mode=sampling
+    )
     if reviser is not None:
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
 
@@ -113,7 +125,12 @@ def compose(
         out_tracks.append(accompaniment_track(spec, notes, chosen_programs.get(spec["role"])))
     result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
-    facts = {"rewrite": rewrite, "transpose": int(transpose)}
+    facts = {
+        "rewrite": rewrite,
+        "transpose": int(transpose),
+        "variation": variation,
+        "repeated_bars": len(melody_repeats(melody_view, spans)),
+    }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 

@@ -26,6 +26,7 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
+from museforge.music.form import Repeat, bar_spans, melody_repeats
 from museforge.music.inputs import load_music, melody_roll, select_melody_track
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.pipelines.common import (
@@ -38,8 +39,9 @@ from museforge.pipelines.common import (
 )
 from museforge.pipelines.controls import check_programs, check_seed, check_tracks, resolve_seed
 from museforge.render.outputs import check_output_paths, write_outputs
+from museforge.sampling.form import accompany, check_variation, default_variation
 from museforge.sampling.generation import Generation
-from museforge.sampling.windows import generate_probabilities, window_noise, window_starts
+from museforge.sampling.windows import window_noise, window_starts
 
 
 def bar_steps(music: Multitrack, bars: tuple[int, int] | None) -> np.ndarray:
@@ -158,6 +160,8 @@ def regenerate(
     sampling: str = "threshold",
     programs: Mapping[str, int] | None = None,
     melody_track: str | int | None = None,
+    variation: float | None = None,
+    with_repeats: bool = False,
 ) -> PipelineResult:
     """Generate the accompaniment ``tracks`` (roles; default all of the model's) over ``bars`` (0-based,
     inclusive; default all) of ``previous`` again with ``model``, and keep everything else note for note.
@@ -167,13 +171,19 @@ def regenerate(
     matched to the model's by role. A chosen track that ``previous`` lacks is added. ``previous_seed`` is the seed
     ``previous`` was composed with (MuseGAN keeps its shared latents, see the module docstring); ``seed`` draws the
     new noise.
-    Regenerated tracks keep their previous program unless ``programs`` gives one. Files are written only where a
-    path is given. Raises :class:`MuseforgeError` on bad input before anything is written.
+    Regenerated tracks keep their previous program unless ``programs`` gives one. Tracks generated again over the
+    whole piece follow the melody's form as compose does (``variation``, default the model card's); chosen bars
+    are new, and with ``with_repeats`` so are the bars that repeat them, which then follow them at ``variation``.
+    Files are written only where a path is given. Raises :class:`MuseforgeError` on bad input before anything is
+    written.
     """
     check_output_paths(out_midi, wav, png)
     seed = resolve_seed(seed)
     check_seed(previous_seed)
+    if variation is not None:
+        check_variation(variation)
     generator, card = load_model(model)
+    variation = default_variation(card) if variation is None else float(variation)
     chosen = check_tracks(card, tracks)
     chosen_programs = check_programs(card, programs)
     assert card.window is not None  # every GAN card has its window
@@ -185,7 +195,12 @@ def regenerate(
     else:
         melody_index = select_melody_track(music, melody_track)
     source = music.select([melody_index])
+    melody_view = melody_roll(source, lowest, card.n_pitches)
+    spans = bar_spans(music.n_steps, music.downbeats)
     steps = bar_steps(music, bars)
+    repeated = _repeats_of(steps, spans, melody_repeats(melody_view, spans)) if bars and with_repeats else []
+    for bar in repeated:
+        steps[spans[bar][0] : spans[bar][1]] = True
 
     rng = torch.Generator().manual_seed(seed)
     starts = window_starts(music.n_steps, window)
@@ -193,8 +208,18 @@ def regenerate(
         generator, card, starts, window, steps, chosen if tracks is not None else None, previous_seed, rng
     )
     generation = Generation.from_card(generator, card, threshold=threshold)
-    probs = generate_probabilities(generation, melody_roll(source, lowest, card.n_pitches), window, rng, noise=noise)
-    sounding = generation.decode(probs, mode=sampling, generator=rng)
+    follows = bars is None or with_repeats  # chosen bars alone are new whatever the bars they repeat
+    sounding = accompany(
+        generation,
+        melody_view,
+        window,
+        spans,
+        rng=rng,
+        form_rng=np.random.default_rng(seed),
+        variation=variation if follows else 1.0,
+        mode=sampling,
+        noise=noise,
+    )
 
     specs = card.tracks
     mapping = _previous_tracks(music, melody_index, card.roles)
@@ -222,10 +247,21 @@ def regenerate(
     facts = {
         "previous_seed": previous_seed,
         "kept_shared_noise": kept_noise,
-        "regenerated": {"tracks": [str(specs[k]["role"]) for k in chosen], "bars": list(bars) if bars else None},
+        "regenerated": {
+            "tracks": [str(specs[k]["role"]) for k in chosen],
+            "bars": list(bars) if bars else None,
+            "repeats": repeated,
+        },
+        "variation": variation if follows else None,
     }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
+
+
+def _repeats_of(steps: np.ndarray, spans: list[tuple[int, int]], repeats: list[Repeat]) -> list[int]:
+    """The bars (0-based) outside ``steps`` that repeat a bar inside them."""
+    inside = {i for i, (start, end) in enumerate(spans) if steps[start:end].all()}
+    return sorted({r.bar for r in repeats if r.source in inside and r.bar not in inside})
 
 
 def _same_track(music: Multitrack, index: int, role: str, notes: list[Note]) -> TrackNotes:

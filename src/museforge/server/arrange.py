@@ -86,6 +86,8 @@ def regenerate(
             previous_seed=row["seed"],
             seed=request.seed,
             programs=request.programs,
+            variation=request.variation,
+            with_repeats=request.with_repeats,
             out_midi=out.midi,
             wav=out.wav,
             png=out.png,

@@ -182,6 +182,15 @@ class RegenerateRequest(_Body, ArrangeFields):
         tuple[Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)], Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)]] | None
     ) = Field(None, description="first and last bar to generate again (1-based, inclusive); default all")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="the new noise (default random)")
+    with_repeats: bool = Field(
+        False, description="with bars: also the later bars whose melody repeats them (they follow the new bars)"
+    )
+    variation: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="where the melody repeats: 0 the same accompaniment, 1 new (default: the model's)",
+    )
     wav: bool = Field(True, description="also render audio")
     png: bool = Field(True, description="also draw the piano roll as PNG")
 
@@ -190,6 +199,13 @@ class ComposeRequest(MelodySource, ComposeOptions):
     """Compose: one melody (a sample, an uploaded/recorded melody, or a composition's melody track) and a model."""
 
     model: str = Field(description="a genre (its pretrained model) or a trained model's name", max_length=64)
+    variation: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="where the melody repeats, 0 repeats the accompaniment note for note, 1 writes it afresh "
+        "(default: the model's, measured on its genre's real songs)",
+    )
     rewrite: int = Field(
         0,
         ge=0,

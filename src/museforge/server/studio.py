@@ -333,6 +333,7 @@ def create_composition(store: Store, request: ComposeRequest, slots: threading.S
             wav=out.wav,
             png=out.png,
             rewrite=request.rewrite,
+            variation=request.variation,
             tracks=request.tracks,
             programs=request.programs,
             tempo=request.tempo,

@@ -54,7 +54,7 @@ export async function loadInstruments(model) {
   }
 }
 
-/** Compose's request fields from the controls: tracks (when not all), programs, tempo, transpose. */
+/** Compose's request fields from the controls: tracks (when not all), programs, tempo, transpose, repeats. */
 export function arrangement() {
   const body = {};
   const boxes = [...document.querySelectorAll("#compose-tracks .generate-track")];
@@ -70,6 +70,8 @@ export function arrangement() {
     body.tempo = value;
   }
   body.transpose = Number($("#transpose").value || 0);
+  const variation = $("#variation").value;
+  if (variation !== "") body.variation = Number(variation);
   return body;
 }
 

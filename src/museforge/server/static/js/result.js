@@ -190,6 +190,7 @@ function regenerate() {
       return;
     }
     body.bars = [first, last];
+    if ($("#regen-repeats").checked) body.with_repeats = true;
   }
   return post(body, "regenerate");
 }
@@ -210,6 +211,7 @@ function summarise(composition, technique) {
     rows.push(["Controls", `temperature ${s.temperature}, top-k ${s.top_k}`]);
     rows.push(["Added", `${s.bars_added} bars after the melody's ${s.bars_in}: ${s.notes_added} notes`]);
   }
+  if (s.repeated_bars) rows.push(["Repeats", `${s.repeated_bars} bars repeat earlier ones (variation ${s.variation})`]);
   if (s.regenerated_tracks) rows.push(["Regenerated", `${s.regenerated_tracks.join(", ")}${s.regenerated_bars ? `, bars ${s.regenerated_bars.join("–")}` : ""}`]);
   if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
   if (s.tracks) rows.push(["Tracks", s.tracks.map((t) => `${t.name}${t.instrument ? ` on ${t.instrument}` : ""} (${t.notes})`).join(", ")]);

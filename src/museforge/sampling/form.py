@@ -1,0 +1,157 @@
+"""Accompaniment that follows the melody's form: where the tune repeats a bar (:mod:`museforge.music.form`), the
+accompaniment of the repeat takes after the accompaniment of the bar it repeats, moved with the melody.
+
+``variation`` (v) says how far, as players vary a repeated strain: each run of repeated bars (a strain: bars that
+repeat consecutive bars) is played again note for note with probability ``1 - v``; otherwise its probabilities are a
+blend, ``1 - v`` of the first time's and ``v`` of its own, before notes are chosen. 0 repeats every strain exactly
+(moved as the melody moves; drums as they were), 1 leaves every repeat as the model wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from museforge.errors import MuseforgeError
+from museforge.music.form import Repeat, melody_repeats
+from museforge.sampling.generation import Generation
+from museforge.sampling.windows import generate_probabilities
+
+#: How far repeated strains may differ when a model's card does not say (``decoding.variation``: each shipped
+#: model's is measured against its genre's real songs by ``scripts/measure_form.py``; docs/quality.md).
+DEFAULT_VARIATION = 0.5
+
+
+def check_variation(variation: float) -> None:
+    """Raise :class:`MuseforgeError` unless ``variation`` is a number from 0 to 1."""
+    if isinstance(variation, bool) or not isinstance(variation, int | float) or not 0.0 <= float(variation) <= 1.0:
+        raise MuseforgeError(f"variation must be a number from 0 (repeat exactly) to 1 (free), got {variation!r}")
+
+
+def default_variation(card: Mapping[str, Any]) -> float:
+    """The variation a model plays repeats with unless the user says: its card's ``decoding.variation``, else
+    :data:`DEFAULT_VARIATION`."""
+    value = (card.get("decoding") or {}).get("variation", DEFAULT_VARIATION)
+    return float(value) if isinstance(value, int | float) and 0.0 <= float(value) <= 1.0 else DEFAULT_VARIATION
+
+
+def _moved(block: np.ndarray, shift: int, is_drum: Sequence[bool]) -> np.ndarray:
+    """``(K, T, P)`` moved ``shift`` pitch columns up (pitched tracks only; what leaves the window is dropped)."""
+    if not shift:
+        return block
+    out = block.copy()
+    for k, drum in enumerate(is_drum):
+        if drum:
+            continue
+        out[k] = 0
+        if shift > 0:
+            out[k][:, shift:] = block[k][:, :-shift]
+        else:
+            out[k][:, :shift] = block[k][:, -shift:]
+    return out
+
+
+def strains(repeats: Sequence[Repeat]) -> list[list[Repeat]]:
+    """``repeats`` grouped into runs in which both the bar and the bar it repeats move on by one (a strain played
+    again), in order."""
+    runs: list[list[Repeat]] = []
+    for repeat in sorted(repeats, key=lambda r: r.bar):
+        last = runs[-1][-1] if runs else None
+        if last is not None and repeat.bar == last.bar + 1 and repeat.source == last.source + 1:
+            runs[-1].append(repeat)
+        else:
+            runs.append([repeat])
+    return runs
+
+
+def follow_form(
+    probs: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    repeats: Sequence[Repeat],
+    variation: float,
+    is_drum: Sequence[bool],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[Repeat]]:
+    """Accompaniment probabilities ``(K, S, P)`` in which each repeated bar takes after its source bar.
+
+    Parameters
+    ----------
+    probs : np.ndarray, shape (K, S, P), float
+        The model's probabilities for the whole piece.
+    spans : the bars, ``[(start, end)]`` in steps (:func:`museforge.music.form.bar_spans`).
+    repeats : the melody's repeats (:func:`museforge.music.form.melody_repeats`); sources are first appearances.
+    variation : 0 (repeat exactly) to 1 (as the model wrote it); see the module docstring.
+    is_drum : per track; drums are never moved in pitch.
+    rng : draws which strains repeat exactly.
+
+    Returns
+    -------
+    ``(probabilities (K, S, P), exact)``: a new array, and the repeats to play note for note again once the
+    probabilities are notes (:func:`repeat_notes`).
+    """
+    out = np.array(probs, copy=True)
+    exact: list[Repeat] = []
+    if variation >= 1.0:
+        return out, exact
+    for strain in strains(repeats):
+        again = bool(rng.random() >= variation)
+        weight = 0.0 if again else float(variation)
+        for repeat in strain:
+            start, end = spans[repeat.bar]
+            source_start, _ = spans[repeat.source]
+            source = _moved(probs[:, source_start : source_start + end - start], repeat.shift, is_drum)
+            out[:, start:end] = (1.0 - weight) * source + weight * probs[:, start:end]
+        if again:
+            exact += strain
+    return out, exact
+
+
+def repeat_notes(
+    notes: np.ndarray, spans: Sequence[tuple[int, int]], repeats: Sequence[Repeat], is_drum: Sequence[bool]
+) -> np.ndarray:
+    """``(K, S, P)`` bool notes in which each of ``repeats`` plays its source bar's notes again."""
+    out = np.array(notes, copy=True)
+    for repeat in sorted(repeats, key=lambda r: r.bar):
+        start, end = spans[repeat.bar]
+        source_start, _ = spans[repeat.source]
+        out[:, start:end] = _moved(out[:, source_start : source_start + end - start], repeat.shift, is_drum)
+    return out
+
+
+def accompany(
+    generation: Generation,
+    melody: np.ndarray,
+    window: int,
+    spans: Sequence[tuple[int, int]],
+    *,
+    rng: torch.Generator,
+    form_rng: np.random.Generator,
+    variation: float,
+    mode: str = "threshold",
+    noise: torch.Tensor | None = None,
+) -> np.ndarray:
+    """Accompaniment notes for a whole melody that follow its form: the GANs' one path from a melody to notes.
+
+    ``melody`` (S, P) bool on the model's grid, ``spans`` its bars; the windows' noise and the decoding draw from
+    ``rng`` (:func:`museforge.sampling.windows.generate_probabilities`), which strains repeat exactly from
+    ``form_rng`` (:func:`follow_form`). Returns ``(K, S, P)`` bool in the melody's key.
+    """
+    probs = generate_probabilities(generation, melody, window, rng, noise=noise)
+    repeats = melody_repeats(melody, list(spans))
+    probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng)
+    notes = generation.decode(probs, mode=mode, generator=rng)
+    return repeat_notes(notes, spans, exact, generation.is_drum)
+
+
+__all__ = [
+    "DEFAULT_VARIATION",
+    "accompany",
+    "check_variation",
+    "default_variation",
+    "follow_form",
+    "repeat_notes",
+    "strains",
+]
