@@ -108,6 +108,9 @@ def test_hear_some_tracks_only(client: TestClient) -> None:
     assert melody_only.content != whole and abs(len(melody_only.content) - len(whole)) < len(whole) * 0.2
     assert client.get(made["urls"]["wav"], params={"tracks": "0,9"}).status_code == 404
     assert client.get(made["urls"]["wav"], params={"tracks": "x"}).status_code == 400
+    many = ",".join(str(i) for i in range(100))  # a long list made the mix's file name too long: a 500
+    assert client.get(made["urls"]["wav"], params={"tracks": many}).status_code == 404
+    assert client.get(made["urls"]["wav"], params={"tracks": "9" * 300}).status_code == 404
 
 
 def test_a_multitrack_upload_lists_its_tracks_and_compose_takes_one(

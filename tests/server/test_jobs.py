@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from museforge.jobs import JobManager
+from museforge.jobs.manager import JobManager
 from museforge.server.app import create_app
 from museforge.store import FAILED, INTERRUPTED, TRAINING, Store
 from tests.helpers import server_sent_events, wait_for
@@ -117,3 +117,30 @@ def test_restart_marks_a_job_whose_worker_died_interrupted(museforge_home: Path)
     recovered = store.get_job(job["id"])
     assert recovered["status"] == INTERRUPTED and "resume" in recovered["error"]
     assert manager.recover() == []
+
+
+def test_a_musegan_job_stopped_in_the_studio_resumes(client: TestClient, bach_home: Path) -> None:
+    # the run fills in its own MuseGAN settings (the drum pattern tracks) that the job's request never named; the
+    # resume must continue the run its folder holds, as the CLI does, not refuse a "different model_config"
+    job = client.post("/api/jobs", json=tiny_job("musegan", name="gan", epochs=200, max_steps=None, checkpoint_every=1))
+    assert job.status_code == 201, job.text
+    job_id = job.json()["id"]
+    wait_for(lambda: client.get("/api/models/gan").json().get("step", 0) >= 1, message="a first checkpoint")
+    client.post(f"/api/jobs/{job_id}/stop")
+    wait_for(lambda: client.get(f"/api/jobs/{job_id}").json()["status"] == "stopped", message="the stop")
+    step_before = client.get("/api/models/gan").json()["step"]
+    assert "pattern_tracks" in client.get("/api/models/gan").json()["model_config"]
+    # the worker may still be leaving when the job reads "stopped": the server answers 409 until it has
+    wait_for(lambda: client.post(f"/api/jobs/{job_id}/resume").status_code == 200, message="the resume to be taken")
+    wait_for(
+        lambda: (
+            client.get("/api/models/gan").json().get("step", 0) > step_before
+            or client.get(f"/api/jobs/{job_id}").json()["status"] == FAILED
+        ),
+        message="the resumed run to train past its checkpoint",
+    )
+    resumed = client.get(f"/api/jobs/{job_id}").json()
+    assert resumed["status"] != FAILED, resumed["error"]
+    client.post(f"/api/jobs/{job_id}/stop")
+    wait_for(lambda: client.get(f"/api/jobs/{job_id}").json()["status"] == "stopped", message="the second stop")
+    assert client.get("/api/models/gan").json()["step"] > step_before

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from museforge.jobs import read_progress
+from museforge.jobs.records import read_progress
 from museforge.store import Store
 from tests.helpers import server_sent_events, wait_for
 from tests.tiny_models import TINY_UNET, tiny_job

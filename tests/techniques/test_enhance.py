@@ -181,3 +181,29 @@ def test_compose_can_revise_its_accompaniment_with_the_genres_enhance_model(tmp_
     with pytest.raises(MuseforgeError, match="no Enhance model ships for 'jazz'"):
         compose("ode_to_joy", "jazz", out_midi=tmp_path / "j.mid", rewrite=8)
     assert not (tmp_path / "j.mid").exists()
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-6, 0.01])
+def test_a_temperature_near_zero_rewrites_greedily_instead_of_crashing(temperature: float, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "museforge.cli",
+            "enhance",
+            "--melody",
+            "twinkle",
+            "--out",
+            str(tmp_path / "e.mid"),
+            "--temperature",
+            repr(temperature),
+            "--iterations",
+            "2",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert read_midi(tmp_path / "e.mid", resolution=4).n_tracks == 4  # the melody and the three voices

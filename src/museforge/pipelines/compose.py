@@ -41,16 +41,15 @@ from museforge.pipelines.common import (
 )
 from museforge.pipelines.controls import (
     check_iterations,
-    check_programs,
     check_tempo,
-    check_tracks,
     check_transpose,
     resolve_seed,
     retempo,
 )
+from museforge.pipelines.gan import load_gan
 from museforge.pretrained import technique_card_path
 from museforge.render.outputs import check_output_paths, write_outputs
-from museforge.sampling.form import accompany, check_variation, default_variation
+from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
 from museforge.sampling.gibbs import revise_piece
 
@@ -93,14 +92,9 @@ def compose(
     seed = resolve_seed(seed)
     check_tempo(tempo)
     check_transpose(transpose)
-    if variation is not None:
-        check_variation(variation)
-    generator, card = load_model(model)
-    variation = default_variation(card) if variation is None else float(variation)
-    chosen = check_tracks(card, tracks)
-    chosen_programs = check_programs(card, programs)
+    gan = load_gan(model, tracks, programs, variation)
+    card = gan.card
     reviser = _reviser(card, rewrite) if rewrite else None
-    assert card.window is not None  # every GAN card has its window
 
     music = load_music(melody, card.resolution)
     melody_index = select_melody_track(music, melody_track)
@@ -108,27 +102,27 @@ def compose(
     check_length(source)
 
     rng = torch.Generator().manual_seed(seed)
-    generation = Generation.from_card(generator, card, threshold=threshold)
+    generation = Generation.from_card(gan.generator, card, threshold=threshold)
     melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)
     spans = bar_spans(source.n_steps, source.downbeats)
     form_rng = np.random.default_rng(seed)
     sounding = accompany(
-        generation, melody_view, card.window, spans, rng=rng, form_rng=form_rng, variation=variation, mode=sampling
+        generation, melody_view, gan.window, spans, rng=rng, form_rng=form_rng, variation=gan.variation, mode=sampling
     )
     if reviser is not None:
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
 
     out_tracks = [melody_track_notes(source)]
-    for k in chosen:
+    for k in gan.tracks:
         spec = card.tracks[k]
         notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]))
-        out_tracks.append(accompaniment_track(spec, notes, chosen_programs.get(spec["role"])))
+        out_tracks.append(accompaniment_track(spec, notes, gan.programs.get(spec["role"])))
     result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
     facts = {
         "rewrite": rewrite,
         "transpose": int(transpose),
-        "variation": variation,
+        "variation": gan.variation,
         "repeated_bars": len(melody_repeats(melody_view, spans)),
     }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))

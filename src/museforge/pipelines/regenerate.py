@@ -25,7 +25,6 @@ import torch
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
-from museforge.models.loading import load_model
 from museforge.music.form import Repeat, bar_spans, melody_repeats
 from museforge.music.inputs import load_music, melody_roll, select_melody_track
 from museforge.music.pianoroll import Multitrack, TrackNotes
@@ -37,9 +36,10 @@ from museforge.pipelines.common import (
     gan_summary,
     generated_notes,
 )
-from museforge.pipelines.controls import check_programs, check_seed, check_tracks, resolve_seed
+from museforge.pipelines.controls import check_seed, resolve_seed
+from museforge.pipelines.gan import load_gan
 from museforge.render.outputs import check_output_paths, write_outputs
-from museforge.sampling.form import accompany, check_variation, default_variation
+from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
 from museforge.sampling.windows import window_noise, window_starts
 
@@ -180,14 +180,9 @@ def regenerate(
     check_output_paths(out_midi, wav, png)
     seed = resolve_seed(seed)
     check_seed(previous_seed)
-    if variation is not None:
-        check_variation(variation)
-    generator, card = load_model(model)
-    variation = default_variation(card) if variation is None else float(variation)
-    chosen = check_tracks(card, tracks)
-    chosen_programs = check_programs(card, programs)
-    assert card.window is not None  # every GAN card has its window
-    window, lowest = card.window, card.lowest_pitch
+    gan = load_gan(model, tracks, programs, variation)
+    card, chosen, chosen_programs = gan.card, gan.tracks, gan.programs
+    window, lowest = gan.window, card.lowest_pitch
 
     music = load_music(previous, card.resolution)
     if melody_track is None and "melody" in music.roles:
@@ -205,9 +200,9 @@ def regenerate(
     rng = torch.Generator().manual_seed(seed)
     starts = window_starts(music.n_steps, window)
     noise, kept_noise = regeneration_noise(
-        generator, card, starts, window, steps, chosen if tracks is not None else None, previous_seed, rng
+        gan.generator, card, starts, window, steps, chosen if tracks is not None else None, previous_seed, rng
     )
-    generation = Generation.from_card(generator, card, threshold=threshold)
+    generation = Generation.from_card(gan.generator, card, threshold=threshold)
     follows = bars is None or with_repeats  # chosen bars alone are new whatever the bars they repeat
     sounding = accompany(
         generation,
@@ -216,7 +211,7 @@ def regenerate(
         spans,
         rng=rng,
         form_rng=np.random.default_rng(seed),
-        variation=variation if follows else 1.0,
+        variation=gan.variation if follows else 1.0,
         mode=sampling,
         noise=noise,
     )
@@ -252,7 +247,7 @@ def regenerate(
             "bars": list(bars) if bars else None,
             "repeats": repeated,
         },
-        "variation": variation if follows else None,
+        "variation": gan.variation if follows else None,
     }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 #: and notes per bar are together closest to the real next bars' (1.0 leaps and holds notes too much, 0.8 crowds).
 DEFAULT_TEMPERATURE = 0.9
 DEFAULT_TOP_K = 20
+#: Temperatures below this sample greedily (a division by them would overflow the logits).
+GREEDY_BELOW = 1e-3
 
 
 @torch.no_grad()
@@ -74,13 +76,17 @@ def continue_melody(
     try:
         for _ in range(limit):
             context = torch.tensor(sequence[-cfg.block_size :], device=device).view(1, -1)
-            logits = network(context)[0, -1].float() / temperature
+            logits = network(context)[0, -1].float()
             allowed = tokenizer.allowed(sequence, busy_until - bar * steps_per_bar) & pitch_ok
             logits[~torch.from_numpy(allowed).to(device)] = -math.inf
             if top_k:
                 kth = torch.topk(logits, min(top_k, int(allowed.sum()))).values[-1]
                 logits[logits < kth] = -math.inf
-            token = int(torch.multinomial(torch.softmax(logits, dim=-1).cpu(), 1, generator=generator))
+            if temperature < GREEDY_BELOW:  # the limit of a falling temperature: the likeliest token
+                token = int(torch.argmax(logits))
+            else:
+                probs = torch.softmax(logits / temperature, dim=-1).cpu()
+                token = int(torch.multinomial(probs, 1, generator=generator))
             if token == tok.BAR:
                 if bar + 1 >= n_bars + new_bars:
                     break

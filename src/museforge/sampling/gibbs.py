@@ -35,6 +35,8 @@ MIN_RATIO = 0.05
 ANNEAL = 0.75
 #: Share of the cells to change that are drawn afresh in the first iteration when the input has notes there.
 REWRITE_START_RATIO = 0.5
+#: Temperatures below this draw greedily (the likeliest notes).
+GREEDY_BELOW = 1e-3
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,23 @@ def _draw(logits: torch.Tensor, monophonic: tuple[bool, ...], temperature: float
     or flattened by the temperature (probabilities to the power ``1 / temperature``). Elsewhere each cell is its
     own Bernoulli draw from ``sigmoid(logit / temperature)``.
     """
-    out = torch.bernoulli(torch.sigmoid(logits / temperature), generator=rng)
+    greedy = temperature < GREEDY_BELOW  # the limit of a falling temperature: the likeliest notes
+    if greedy:
+        out = (logits > 0).to(logits.dtype)
+    else:
+        out = torch.bernoulli(torch.sigmoid(logits / temperature), generator=rng)
     for v, mono in enumerate(monophonic):
         if not mono:
             continue
         p = torch.sigmoid(logits[:, v])  # (n, T, P)
         rest = torch.clamp(1.0 - p.sum(dim=-1, keepdim=True), min=1e-3)
-        weights = torch.cat([p, rest], dim=-1).clamp_min(1e-12) ** (1.0 / temperature)
-        choice = torch.multinomial(weights.flatten(0, 1), 1, generator=rng).view(weights.shape[:2])
-        out[:, v] = torch.nn.functional.one_hot(choice, weights.shape[-1])[..., :-1].to(out.dtype)
+        log_weights = torch.cat([p, rest], dim=-1).clamp_min(1e-12).log()
+        if greedy:
+            choice = log_weights.argmax(dim=-1)
+        else:  # p ** (1 / t) in log space, so a low temperature cannot overflow or vanish
+            weights = torch.softmax(log_weights / temperature, dim=-1)
+            choice = torch.multinomial(weights.flatten(0, 1), 1, generator=rng).view(weights.shape[:2])
+        out[:, v] = torch.nn.functional.one_hot(choice, log_weights.shape[-1])[..., :-1].to(out.dtype)
     return out
 
 

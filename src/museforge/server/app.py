@@ -29,7 +29,7 @@ import museforge
 from museforge import paths
 from museforge.errors import ConflictError, MuseforgeError, NotFoundError, StorageError
 from museforge.files import FULL_DISK_ERRNOS
-from museforge.jobs import JobManager
+from museforge.jobs.manager import JobManager
 from museforge.server.guard import LocalOnly, allowed_host_names
 from museforge.server.pages import install_not_found_page
 from museforge.server.routes import ROUTERS

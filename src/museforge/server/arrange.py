@@ -9,6 +9,7 @@ can undo), through :func:`museforge.server.studio.produce`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -135,7 +136,8 @@ def mix_wav(store: Store, row: dict[str, Any], tracks: str) -> Path:
     folder = store.compositions_dir / check_id(row["id"], "composition")
     if not chosen:
         raise MuseforgeError("choose at least one track to hear")
-    mix = folder / f"mix-{'-'.join(map(str, chosen))}.wav"
+    key = hashlib.sha256(",".join(map(str, chosen)).encode()).hexdigest()[:16]
+    mix = folder / f"mix-{key}.wav"  # a short name whatever the list (a long one made the name too long: 500)
     if mix.is_file():
         return mix
     music = read_midi(path, resolution=studio.RESOLUTION)

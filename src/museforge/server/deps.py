@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from museforge.jobs import JobManager
+from museforge.jobs.manager import JobManager
 from museforge.server.settings import Settings
 from museforge.store import Store
 

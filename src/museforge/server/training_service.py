@@ -12,7 +12,7 @@ from fastapi import HTTPException
 from museforge.datasets.cache import dataset_status
 from museforge.datasets.sources import GENRES, get_genre
 from museforge.errors import MuseforgeError, NotFoundError
-from museforge.jobs import JobManager
+from museforge.jobs.manager import JobManager
 from museforge.server import schemas
 from museforge.server.responses import (
     Choice,

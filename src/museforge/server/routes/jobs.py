@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from museforge.jobs import read_progress
+from museforge.jobs.records import read_progress
 from museforge.server import training_service
 from museforge.server.deps import JobsDep, StoreDep
 from museforge.server.responses import Job, JobMetrics, Progress, QueuedJob, TrainingEstimate, TrainingOptions

@@ -349,12 +349,25 @@ $("#resume-job").addEventListener("click", async () => {
   const watched = state.watched;
   if (!watched || !watched.jobId) return;
   try {
-    watchJob(await api(`/api/jobs/${watched.jobId}/resume`, { method: "POST" }));
+    watchJob(await resumeWhenReady(watched.jobId));
     refreshJobs();
   } catch (error) {
     showError($("#watch-error"), error);
   }
 });
+
+/** Resume a job; right after a stop its worker may still be saving and leaving (409), so try again for a while. */
+async function resumeWhenReady(jobId, tries = 40) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api(`/api/jobs/${jobId}/resume`, { method: "POST" });
+    } catch (error) {
+      if (error.status !== 409 || attempt >= tries) throw error;
+      $("#watch-error").textContent = "waiting for the stopped run to finish saving…";
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
 
 // ------------------------------------------------------------------------------------------------ tables
 async function refreshJobs() {
