@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -43,3 +45,19 @@ def test_a_queued_job_says_its_estimate(client: TestClient, bach_home: Path) -> 
     assert job.status_code == 201, job.text
     assert job.json()["estimate"]["size"] == "small" and job.json()["estimate"]["steps"] == 1
     client.post(f"/api/jobs/{job.json()['id']}/stop")
+
+
+def test_the_estimate_of_a_huge_width_counts_its_parameters_without_allocating_them(bach_home: Path) -> None:
+    # half a billion parameters would take over 2 GB to build: the estimate builds the networks without weights
+    code = (
+        "import resource\n"
+        "from museforge.training.config import TrainConfig\n"
+        "from museforge.training.estimate import estimate_run\n"
+        "config = TrainConfig(name='x', genre='bach', architecture='unet',\n"
+        "                     model_config={'base_channels': 2048, 'max_channels': 2048}).validate()\n"
+        "print(estimate_run(config)['parameters'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    parameters, peak_kib = int(out[0]), int(out[1])
+    assert parameters > 500_000_000
+    assert peak_kib < 1024 * 1024  # under 1 GiB for the whole process, torch included

@@ -46,7 +46,10 @@ def _small_seconds_per_pass(config: TrainConfig) -> float | None:
 
 
 def _parameters(config: TrainConfig, model_config: dict[str, Any], manifest: dict[str, Any]) -> int | None:
-    """Parameters of the networks ``config`` would train on the dataset of ``manifest`` (None if unknown)."""
+    """Parameters of the networks ``config`` would train on the dataset of ``manifest`` (None if unknown), counted
+    on the meta device: the networks are built without their weights, so a huge width costs no memory."""
+    import torch
+
     from museforge.models.registry import build_gan, build_network
 
     decided = {
@@ -56,12 +59,13 @@ def _parameters(config: TrainConfig, model_config: dict[str, Any], manifest: dic
         "lowest_pitch": int(manifest["lowest_pitch"]),
     }
     try:
-        if config.is_gan:
-            generator, critic, _cfg = build_gan(config.architecture, {**model_config, **decided})
-            networks = [generator, critic]
-        else:
-            network, _cfg = build_network(config.architecture, dict(model_config))
-            networks = [network]
+        with torch.device("meta"):  # shapes only: no memory for the weights, however wide the request
+            if config.is_gan:
+                generator, critic, _cfg = build_gan(config.architecture, {**model_config, **decided})
+                networks = [generator, critic]
+            else:
+                network, _cfg = build_network(config.architecture, dict(model_config))
+                networks = [network]
     except Exception:  # a config this estimate cannot build: the run itself will say what is wrong
         return None
     return sum(p.numel() for net in networks for p in net.parameters())
