@@ -25,6 +25,11 @@ def accompaniment_bar(result, bar: int) -> np.ndarray:
     return result.multitrack.rolls[1:, bar * BAR : (bar + 1) * BAR] > 0
 
 
+def museforge(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "museforge.cli", *args], capture_output=True, text=True)
+
+
 def same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b))
 
@@ -50,48 +55,26 @@ def test_each_shipped_model_has_its_measured_default_and_one_is_free() -> None:
 def test_bad_variation_is_a_clear_error_in_the_library_and_the_cli(tmp_path: Path) -> None:
     with pytest.raises(MuseforgeError, match="variation must be a number from 0"):
         compose("twinkle", "pop", variation=1.2)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "museforge.cli",
-            "compose",
-            "--melody",
-            "twinkle",
-            "--genre",
-            "pop",
-            "--out",
-            str(tmp_path / "x.mid"),
-            "--variation",
-            "-1",
-        ],
-        capture_output=True,
-        text=True,
+    out = museforge(
+        "compose", "--melody", "twinkle", "--genre", "pop", "--out", str(tmp_path / "x.mid"), "--variation", "-1"
     )
     assert out.returncode == 2 and "variation must be a number from 0" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "x.mid").exists()
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "museforge.cli",
-            "compose",
-            "--melody",
-            "ode_to_joy",
-            "--genre",
-            "rock",
-            "--out",
-            str(tmp_path / "y.mid"),
-            "--variation",
-            "0",
-            "--seed",
-            "3",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    out = museforge(
+        "compose",
+        "--melody",
+        "ode_to_joy",
+        "--genre",
+        "rock",
+        "--out",
+        str(tmp_path / "y.mid"),
+        "--variation",
+        "0",
+        "--seed",
+        "3",
+        "--json",
     )
+    assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["variation"] == 0.0 and summary["repeated_bars"] == 4
 

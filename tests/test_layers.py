@@ -58,12 +58,8 @@ def _targets(node: ast.Import | ast.ImportFrom, known: set[str], here: str) -> l
     if isinstance(node, ast.Import):
         names = [alias.name for alias in node.names]
     else:
+        assert not node.level, f"{here} imports relatively: the package imports absolutely"
         base = node.module or ""
-        if node.level:  # relative
-            package = here.split(".")[
-                : len(here.split(".")) - node.level + (1 if (PACKAGE.parent / Path(*here.split("."))).is_dir() else 0)
-            ]
-            base = ".".join([*package, *([base] if base else [])])
         names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
     found = []
     for n in names:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from museforge.music.midi import read_midi
-from tests.tiny_models import TINY_MUSEGAN
+from tests.tiny_models import TINY_MODELS
 
 pytestmark = [pytest.mark.web, pytest.mark.slow]
 
@@ -169,6 +169,19 @@ def test_record_in_six_eight_through_a_midi_keyboard(page: object, server_url: s
     assert [n[0] for n in roll["tracks"][0]["notes"]] == [62, 66, 69]
 
 
+def start_long_tiny_run(page: object, name: str, architecture: str) -> None:
+    """Fill the training form with a tiny model of ``architecture`` on bach for 50 epochs, and start it."""
+    page.fill("#f-name", name)
+    page.select_option("#f-genre", "bach")
+    page.select_option("#f-architecture", architecture)
+    page.fill("#f-epochs", "50")
+    page.fill("#f-update_ratio", "1")
+    page.click("details summary")
+    page.fill("#f-batch_size", "4")
+    page.fill("#f-model_config", json.dumps(TINY_MODELS[architecture]))
+    page.click("#train-submit")
+
+
 def test_training_shows_progress_inside_the_epoch_and_datasets_build(
     page: object, server_url: str, shared_datasets: Path
 ) -> None:
@@ -179,14 +192,7 @@ def test_training_shows_progress_inside_the_epoch_and_datasets_build(
     page.wait_for_selector('#datasets-table tr[data-genre="jazz"]')
     assert page.get_attribute('#datasets-table tr[data-genre="bach"]', "data-status") == "built"
     # a long job shows steps, samples/s and time left, then labels the evaluation
-    page.fill("#f-name", "web-progress")
-    page.select_option("#f-genre", "bach")
-    page.fill("#f-epochs", "50")
-    page.fill("#f-update_ratio", "1")
-    page.click("details summary")
-    page.fill("#f-batch_size", "4")
-    page.fill("#f-model_config", '{"noise_dim": 8, "noise_channels": 4, "base_channels": 4, "max_channels": 16}')
-    page.click("#train-submit")
+    start_long_tiny_run(page, "web-progress", "unet")
     page.wait_for_function(
         "/samples\\/s · about .* left/.test(document.querySelector('#watch-step-text').textContent)", timeout=90_000
     )
@@ -206,15 +212,7 @@ def test_a_musegan_model_stopped_in_the_studio_resumes(page: object, server_url:
     # a MuseGAN run fills in settings the form never named (its drum pattern tracks): Resume must continue it
     page.goto("/models")
     page.wait_for_function("document.querySelector('#f-genre').options.length > 0")
-    page.fill("#f-name", "web-gan")
-    page.select_option("#f-genre", "bach")
-    page.select_option("#f-architecture", "musegan")
-    page.fill("#f-epochs", "50")
-    page.fill("#f-update_ratio", "1")
-    page.click("details summary")
-    page.fill("#f-batch_size", "4")
-    page.fill("#f-model_config", json.dumps(TINY_MUSEGAN))
-    page.click("#train-submit")
+    start_long_tiny_run(page, "web-gan", "musegan")
     page.wait_for_selector("#watch-card[data-status='training']", timeout=60_000)
     page.wait_for_function("document.querySelector('#watch-step-text').textContent.includes('step')", timeout=90_000)
     page.click("#stop-job")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from museforge.datasets.cache import Dataset
+from museforge.datasets.cache import Dataset, unpack
 
 
 def song_segments(dataset: Dataset, split: str, max_segments: int | None = None) -> list[tuple[int, np.ndarray]]:
@@ -30,15 +30,15 @@ def song_segments(dataset: Dataset, split: str, max_segments: int | None = None)
             stretches[-1][2].append(int(i))
         else:
             stretches.append((song, start, [int(i)]))
-        end = start + length if not stretches[-1][2][:-1] else max(end, start + length)
+        end = start + length  # windows come in order of their start and are equally long
     out = []
     for song, first, members in stretches:
         steps = int(starts[members[-1]]) - first + length
-        rolls = np.zeros((packed.shape[1], steps, packed.shape[3] * 8), dtype=bool)
+        rolls = np.zeros((packed.shape[1], steps, dataset.window_shape[2]), dtype=bool)
         for i in members:
             at = int(starts[i]) - first
-            rolls[:, at : at + length] = np.unpackbits(packed[i], axis=-1).view(bool)
-        out.append((song, rolls[..., : dataset.window_shape[2]]))
+            rolls[:, at : at + length] = unpack(packed[i])
+        out.append((song, rolls))
     out.sort(key=lambda item: -item[1].shape[1])
     return out[:max_segments] if max_segments is not None else out
 

@@ -26,7 +26,7 @@ from museforge.metrics import (
     tonal_distances,
 )
 from museforge.model_files import ModelCard, live_status, read_history
-from museforge.models.loading import find_model, load_generator
+from museforge.models.loading import find_model
 from museforge.music.form import bar_spans
 from museforge.music.inputs import melody_roll
 from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
@@ -55,7 +55,7 @@ def _load_model(name: str) -> tuple[Any, ModelCard, str, list[dict[str, Any]], s
     checkpoint and its run ended without failing): a stopped one as it was at its last checkpoint.
     """
     found = find_model(name, "compose")
-    generator, card = load_generator(found.path)
+    generator, card = found.load()
     if found.shipped:
         history = card["history"] if isinstance(card.get("history"), list) else []
         return generator, card, "pretrained", history, "completed"

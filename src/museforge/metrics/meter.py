@@ -15,10 +15,8 @@ import numpy as np
 def beat_steps(numerator: int, denominator: int, resolution: int) -> float:
     """Steps per beat of a ``numerator/denominator`` meter on a grid of ``resolution`` steps per quarter note."""
     unit = 4 * resolution / denominator  # steps of one note of the denominator's length
-    if denominator >= 8 and numerator % 3 == 0 and numerator > 3:
-        return 3 * unit  # compound: dotted beats
-    if denominator >= 8 and numerator == 3:
-        return 3 * unit  # 3/8: one beat a bar
+    if denominator >= 8 and numerator % 3 == 0:
+        return 3 * unit  # compound (6/8, 9/8, 12/8) and 3/8: dotted beats
     return unit
 
 

@@ -55,6 +55,10 @@ class FoundModel:
     card: ModelCard
     shipped: bool
 
+    def load(self, device: str = "cpu") -> tuple[nn.Module, ModelCard]:
+        """The network of this model with the card already read, in eval mode."""
+        return _build(self.card, _locate(self.path)[1], device)
+
 
 def find_model(name: str, technique: str = "compose") -> FoundModel:
     """The model ``name`` as ``technique`` (``compose``, ``enhance`` or ``extend``) may use it.
@@ -82,7 +86,7 @@ def find_model(name: str, technique: str = "compose") -> FoundModel:
         if path is None:
             shipped = ", ".join(c["name"] for c in list_technique_models(technique)) or "none"
             raise NotFoundError(f"no {technique} model named {name!r} (shipped: {shipped}; or train one)")
-    return FoundModel(path, ModelCard(read_json(path, "model card")), shipped=True)
+    return FoundModel(path, _read_card(path), shipped=True)
 
 
 def refuse_other_techniques(name: str, card: ModelCard, technique: str = "compose") -> None:
@@ -100,7 +104,7 @@ def refuse_other_techniques(name: str, card: ModelCard, technique: str = "compos
 
 def load_model(name: str, technique: str = "compose", device: str = "cpu") -> tuple[nn.Module, ModelCard]:
     """The network and card of the model ``name`` for ``technique`` (see :func:`find_model`), in eval mode."""
-    return load_generator(find_model(name, technique).path, device)
+    return find_model(name, technique).load(device)
 
 
 def _locate(source: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -142,12 +146,21 @@ def load_generator(source: str | os.PathLike[str], device: str = "cpu") -> tuple
         When the files are missing, corrupted, or the weights are from another architecture or config.
     """
     card_path, weights_path = _locate(source)
+    return _build(_read_card(card_path), weights_path, device)
+
+
+def _read_card(card_path: Path) -> ModelCard:
+    """The card at ``card_path``; NotFoundError when missing, MuseforgeError when it is not a model card."""
     if not card_path.is_file():
         raise NotFoundError(f"no model card at {card_path}")
     raw = read_json(card_path, "model card")
     if raw.get("format") != CARD_FORMAT:
         raise MuseforgeError(f"{card_path} is not a museforge model card")
-    card = ModelCard(raw)
+    return ModelCard(raw)
+
+
+def _build(card: ModelCard, weights_path: Path, device: str) -> tuple[nn.Module, ModelCard]:
+    """The network ``card`` describes with the weights of ``weights_path``, checked against the card."""
     if not weights_path.is_file():
         raise MuseforgeError(f"model {card.get('name')!r} has no generator weights yet ({weights_path})")
     tensors, metadata = read_tensors(weights_path)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from museforge.music import tokens as tok
+from museforge.sampling.notes import GREEDY_BELOW
 
 if TYPE_CHECKING:
     from museforge.models.transformer import TransformerConfig
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 #: and notes per bar are together closest to the real next bars' (1.0 leaps and holds notes too much, 0.8 crowds).
 DEFAULT_TEMPERATURE = 0.9
 DEFAULT_TOP_K = 20
-#: Temperatures below this sample greedily (a division by them would overflow the logits).
-GREEDY_BELOW = 1e-3
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ from museforge.model_files import ModelCard
 from museforge.music.instruments import playable_range
 from museforge.music.keys import transpose_rolls
 from museforge.sampling.generation import window_shifts
-from museforge.sampling.notes import DEFAULT_HOLD, NotePolicy, to_notes
+from museforge.sampling.notes import DEFAULT_HOLD, GREEDY_BELOW, NotePolicy, to_notes
 
 #: The share of editable cells still redrawn in the last iterations.
 MIN_RATIO = 0.05
@@ -35,8 +35,6 @@ MIN_RATIO = 0.05
 ANNEAL = 0.75
 #: Share of the cells to change that are drawn afresh in the first iteration when the input has notes there.
 REWRITE_START_RATIO = 0.5
-#: Temperatures below this draw greedily (the likeliest notes).
-GREEDY_BELOW = 1e-3
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ MODES: tuple[str, ...] = ("threshold", "bernoulli")
 #: docs/quality.md: 1.5 brings the one-step note rate of the chorale voices to the real music's (0.03-0.05 against
 #: 0.01-0.05); 1.0 leaves them at 0.05-0.09 and rock's tracks at twice the real rate.
 DEFAULT_HOLD = 1.5
+#: Sampling temperatures below this draw greedily, the limit of a falling temperature (dividing by them would
+#: overflow the logits): Enhance's rewriting and Extend's tokens.
+GREEDY_BELOW = 1e-3
 #: A pitched track whose training data has at most this polyphonic rate is decoded as a single line.
 MONOPHONIC_MAX_POLYPHONY = 0.05
 _CLIP = 30.0
