@@ -25,6 +25,7 @@ from museforge.files import write_json
 from museforge.metrics.form import repeat_fidelity
 from museforge.models.loading import load_model
 from museforge.music.form import bar_spans
+from museforge.music.meter import bar_steps, window_grid
 from museforge.pretrained import pretrained_card_path
 from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
@@ -44,12 +45,15 @@ def measure(genre: str, split: str) -> tuple[dict, dict[float, dict]]:
     ]
     generation = Generation.from_card(generator, card)
     real, generated = [], {v: [] for v in GRID}
-    for n, (_song, rolls) in enumerate(song_segments(dataset, split, SEGMENTS)):
-        spans = bar_spans(rolls.shape[1], None, card.resolution * card.beats_per_bar)
+    for n, (_song, rolls, meter) in enumerate(song_segments(dataset, split, SEGMENTS)):
+        spans = bar_spans(rolls.shape[1], None, bar_steps(*meter, card.resolution))
+        grid = window_grid(np.asarray([meter]), card.resolution, rolls.shape[1])[0]
         real.append((rolls[melody], rolls[others], spans))
         for v in GRID:
             rng, form_rng = torch.Generator().manual_seed(n), np.random.default_rng(n)
-            notes = accompany(generation, rolls[melody], card.window, spans, rng=rng, form_rng=form_rng, variation=v)
+            notes = accompany(
+                generation, rolls[melody], card.window, spans, rng=rng, form_rng=form_rng, variation=v, grid=grid
+            )
             generated[v].append((rolls[melody], notes, spans))
     return repeat_fidelity(real), {v: repeat_fidelity(pieces) for v, pieces in generated.items()}
 

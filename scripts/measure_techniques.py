@@ -53,7 +53,7 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     network, card = load_model("bach", "enhance")
     data = card["data"]
     grid = _Grid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
-    real, _, _ = _held_out(card, "test", samples)
+    real = _held_out(card, "test", samples).windows
     rng = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     enhanced = harmonize_windows(network, card, real[:, 0], iterations=iterations, generator=rng)

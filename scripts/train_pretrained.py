@@ -6,7 +6,9 @@
 Each genre's recipe (architecture, model size, hyperparameters, dataset resolution) is in RECIPES below. A run
 trains from the dataset cache alone (``museforge datasets build`` first, which this script does), stops at its
 step limit or its time budget (whichever comes first; a time stop saves a checkpoint like any stop), then exports
-the generator (safetensors) and its card (JSON) with the training time and hardware added.
+the generator (safetensors) and its card (JSON) with the training time and hardware added. A model trained afresh
+has no measured default variation yet: run ``python scripts/measure_form.py --genres GENRE --write`` after it (a
+resume keeps the one measured before).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from museforge.training import TrainConfig, delete_model, export_model, resume_c
 from museforge.training.registry import model_dir
 
 #: CPU-sized recipes: small widths and 16th-note resolution so that minutes of 2-core CPU make real progress. The
-#: trainer draws MuseGAN drum tracks as a bar pattern with learnt variation (model_config pattern_tracks).
+#: trainer draws MuseGAN drum tracks as a bar pattern with learnt variation (model_config pattern_tracks); the
+#: MuseGANs read each window's metric grid and train on every meter their data has (meter_aware).
 RECIPES: dict[str, dict] = {
     "bach": {
         "model": "unet",
@@ -38,7 +41,12 @@ RECIPES: dict[str, dict] = {
         genre: {
             "model": "musegan",
             "resolution": 4,
-            "model_config": {"base_channels": 32, "critic_base_channels": 24, "temporal_hidden": 64},
+            "model_config": {
+                "base_channels": 32,
+                "critic_base_channels": 24,
+                "temporal_hidden": 64,
+                "meter_aware": True,
+            },
         }
         for genre in ("pop", "rock", "jazz", "symphony")
     },
@@ -80,10 +88,17 @@ def hardware() -> str:
 
 
 def train_and_export(
-    config: TrainConfig, minutes: float, folder: Path, stem: str, earlier: float, command: str
+    config: TrainConfig,
+    minutes: float,
+    folder: Path,
+    stem: str,
+    earlier: float,
+    command: str,
+    kept: dict | None = None,
 ) -> tuple[float, int, Path]:
     """Train ``config`` until its step limit or ``minutes`` (a time stop saves like any stop), export it as
-    ``folder/<stem>.{safetensors,json}`` and record how it was trained in the card; ``(seconds, steps, weights)``."""
+    ``folder/<stem>.{safetensors,json}`` and record how it was trained in the card (plus the ``kept`` entries of
+    the card before, on a resume); ``(seconds, steps, weights)``."""
     stop = threading.Event()
     timer = threading.Timer(minutes * 60, stop.set)
     timer.start()
@@ -96,6 +111,7 @@ def train_and_export(
     weights, card_path = export_model(config.name, folder, stem)
     card = json.loads(card_path.read_text())
     card["name"] = stem
+    card.update(kept or {})
     card["training"] = {
         "seconds": round(seconds, 1),
         "hardware": hardware(),
@@ -116,10 +132,14 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume
     command = f"python scripts/train_pretrained.py --source DIR --genres {genre} --minutes {minutes:g}"
     if resume:
         config = resume_config(name)
-        before = json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["training"]
+        previous = json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())
+        before = previous["training"]
         earlier = before["seconds"]
         command = f"{before['command']}, then --resume --minutes {minutes:g}"
+        # the same model trained on: its measured decoding choices (scripts/measure_form.py) still hold
+        kept = {key: previous[key] for key in ("decoding",) if key in previous}
     else:
+        kept = {}
         build_dataset(genre, source, resolution=recipe["resolution"])
         if (model_dir(name) / "model.json").exists():
             delete_model(name)
@@ -132,7 +152,7 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume
             samples_per_epoch=1,
             **{**COMMON, **recipe.get("hyperparameters", {})},
         )
-    seconds, steps, weights = train_and_export(config, minutes, PRETRAINED_DIR, genre, earlier, command)
+    seconds, steps, weights = train_and_export(config, minutes, PRETRAINED_DIR, genre, earlier, command, kept)
     return {"genre": genre, "seconds": seconds, "steps": steps, "weights": str(weights)}
 
 
@@ -186,6 +206,7 @@ def evaluate_card(genre: str, samples: int = 1000) -> dict:
         "voice_leading": result.get("voice_leading"),
         "classifier": result.get("classifier"),
         "seed_overlap": result.get("seed_overlap"),
+        "meter": result.get("meter"),
         "shipping_bar": {
             "test_split": {k: result["shipping_bar"][k] for k in ("passed", "failures")},
             "built_in_samples": {k: on_samples["shipping_bar"][k] for k in ("passed", "failures")},

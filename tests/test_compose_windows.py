@@ -20,13 +20,17 @@ class ConstantWindows:
 
     lowest_pitch = 24
 
-    def __init__(self, values: list[float], tracks: int = 2) -> None:
-        self.values, self.tracks = values, tracks
+    def __init__(self, values: list[float], tracks: int = 2, meter_aware: bool = False) -> None:
+        self.values, self.tracks, self.meter_aware = values, tracks, meter_aware
+        self.grids: np.ndarray | None = None
 
-    def probabilities(self, inputs: np.ndarray, noise: torch.Tensor, fallback: np.ndarray) -> np.ndarray:
+    def probabilities(
+        self, inputs: np.ndarray, noise: torch.Tensor, fallback: np.ndarray, grid: np.ndarray | None = None
+    ) -> np.ndarray:
         """``inputs (W, T, P)`` -> ``(W, K, T, P)``, window ``w`` filled with ``values[w]``."""
         n, steps, pitches = inputs.shape
         assert n == len(self.values) and noise.shape[0] == n
+        self.grids = grid
         out = np.empty((n, self.tracks, steps, pitches), dtype=np.float32)
         for w, value in enumerate(self.values):
             out[w] = value
@@ -37,6 +41,37 @@ def test_windows_overlap_by_half_and_cover_the_melody() -> None:
     assert window_starts(16, 8) == [0, 4, 8]
     assert window_starts(17, 8) == [0, 4, 8, 12]  # the last window reaches past the end (padded)
     assert window_starts(5, 8) == [0]
+
+
+def test_a_meter_aware_model_gets_windows_that_start_on_bar_lines() -> None:
+    waltz = list(range(0, 96, 12))  # eight bars of 3/4
+    assert window_starts(96, 64, waltz) == [0, 36]  # the bar line nearest half a window on
+    pickup = [4, 20, 36, 52, 68]  # 4/4 after a one-beat pickup: the first window starts a bar before
+    assert window_starts(70, 32, pickup) == [-12, 4, 20, 36, 52]
+    assert window_starts(16, 8, []) == window_starts(16, 8)
+
+
+def test_each_window_of_a_waltz_reads_its_own_bar_lines() -> None:
+    from museforge.music.meter import piece_grid
+
+    melody = np.zeros((96, 84), dtype=bool)
+    melody[::4, 40] = True
+    grid = piece_grid(96, list(range(0, 96, 12)), [(0, 3, 4)], 4)
+    stand_in = ConstantWindows([0.2, 0.8], meter_aware=True)
+    generate_probabilities(stand_in, melody, 64, torch.Generator(), noise=torch.zeros(2, 3), grid=grid)  # type: ignore[arg-type]
+    assert stand_in.grids is not None and stand_in.grids.shape == (2, 64, 2)
+    assert np.flatnonzero(stand_in.grids[0, :, 0]).tolist() == [0, 12, 24, 36, 48, 60]
+    assert np.flatnonzero(stand_in.grids[1, :, 0]).tolist() == [0, 12, 24, 36, 48]  # bars 36-96, then padding
+    assert np.flatnonzero(stand_in.grids[1, :, 1]).tolist() == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56]
+    # a one-beat pickup: the first window starts a bar before the first bar line and knows where that bar began
+    pickup = piece_grid(70, [4, 20, 36, 52, 68], [(0, 4, 4)], 4)
+    stand_in = ConstantWindows([0.5] * 5, meter_aware=True)
+    generate_probabilities(stand_in, melody[:70], 32, torch.Generator(), noise=torch.zeros(5, 3), grid=pickup)  # type: ignore[arg-type]
+    assert stand_in.grids is not None and np.flatnonzero(stand_in.grids[0, :, 0]).tolist() == [0, 16]
+    assert np.flatnonzero(stand_in.grids[0, :, 1]).tolist() == [12, 16, 20, 24, 28]  # the pickup beat, then the bar
+    unaware = ConstantWindows([0.2, 0.8])
+    generate_probabilities(unaware, melody, 64, torch.Generator(), noise=torch.zeros(2, 3), grid=grid)  # type: ignore[arg-type]
+    assert unaware.grids is None  # a model without a metric grid gets none, and its windows start at 0 and 32
 
 
 def test_the_cross_fade_blends_neighbouring_windows_smoothly() -> None:

@@ -43,3 +43,17 @@ def test_free_or_frozen_repeats_fail(overlap: float, identical: float, failure: 
 
 def test_no_identical_repeat_is_asked_where_the_real_songs_have_none() -> None:
     assert shipping_bar(result(0.66, 0.0, real_identical=0.0))["passed"]
+
+
+def test_drums_and_bass_off_the_meters_beats_fail_the_bar() -> None:
+    """Under each meter the drums and bass put at least 80 % as many onsets on its beats as the real music does."""
+    played = result(0.68, 0.42)
+    played["meter"] = {
+        "4/4": {"windows": 500, "beat_onset_share": {"generated": 0.70, "real": 0.74, "gap": None}},
+        "3/4": {"windows": 40, "beat_onset_share": {"generated": 0.66, "real": 0.78, "gap": None}},
+    }
+    assert shipping_bar(played)["passed"] and shipping_bar(played)["meter"]["passed"]
+    played["meter"]["3/4"]["beat_onset_share"]["generated"] = 0.58  # the 4/4 grid under a waltz: 74 % of real
+    bar = shipping_bar(played)
+    assert not bar["passed"] and not bar["meter"]["metrics"]["beat_onset_share 3/4"]["passed"]
+    assert bar["failures"] == ["meter beat_onset_share 3/4 0.580 (at least 0.624)"]

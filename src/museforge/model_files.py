@@ -130,6 +130,9 @@ class ModelCard(Mapping[str, Any]):
     beats_per_bar : int, the beats of the model's bars
     tracks : list of dict, the accompaniment tracks (``role``, ``name``, ``program``, ``is_drum``), model order
     common_key : bool, trained on windows moved to C major / A minor
+    meter_aware : bool, the network reads the melody's metric grid (bars and beats of its meter)
+    meters : dict, training windows per meter the model has seen (``{"4/4": 20000, "3/4": 900}``; models trained
+        before meters were counted saw 4/4 only)
     """
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
@@ -149,6 +152,9 @@ class ModelCard(Mapping[str, Any]):
             )
             self.tracks: list[dict[str, Any]] = [dict(t) for t in data.get("tracks") or []]
             self.common_key = bool(data.get("common_key", False))
+            self.meter_aware = bool(config.get("meter_aware", False))
+            seen = data.get("meters") or {f"{self.beats_per_bar}/4": int((data.get("windows") or {}).get("train", 0))}
+            self.meters: dict[str, int] = {str(k): int(v) for k, v in seen.items()}
         except (TypeError, ValueError, AttributeError) as exc:
             raise MuseforgeError(f"model card of {self._raw.get('name')!r} is malformed: {exc}") from None
 

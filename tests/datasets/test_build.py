@@ -12,7 +12,7 @@ import pytest
 from museforge.datasets.bach import chorale_from_array
 from museforge.datasets.build import build_dataset, hash_split
 from museforge.datasets.cache import dataset_status, load_dataset, transposed
-from museforge.datasets.windows import SkipSong, four_beat_bars, skyline, song_windows, window_starts
+from museforge.datasets.windows import SkipSong, metered_bars, skyline, song_windows, window_starts
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
@@ -34,54 +34,70 @@ def _melody_song(
 
 
 # ------------------------------------------------------------------------------------------------ bar logic
-def test_meters_are_handled_by_beats() -> None:
-    # 2 bars of 4/4, 4 bars of 2/4 (= 2 bars), 4 bars of 3/4 (12 beats), then 2 bars of 2/2.
+def test_bars_keep_their_meter_and_four_beat_bars_are_four_four() -> None:
+    # 2 bars of 4/4, 4 bars of 2/4 (= 2 bars of 4/4), 4 bars of 3/4 (12 beats), then 2 bars of 2/2.
     r = 4
     signatures = [(0, 4, 4), (8 * r, 2, 4), (16 * r, 3, 4), (28 * r, 2, 2)]
     song = _melody_song(9, signatures, r)
-    starts, indices, skipped = four_beat_bars(song)
-    assert starts.tolist() == [0, 16, 32, 48, 112, 128]
-    assert indices.tolist() == [0, 1, 2, 4, 10, 11]
-    assert skipped == {"meter 3/4": 4}
+    starts, indices, meters, skipped = metered_bars(song)
+    assert starts.tolist() == [0, 16, 32, 48, 64, 76, 88, 100, 112, 128]
+    assert indices.tolist() == [0, 1, 2, 4, 6, 7, 8, 9, 10, 11]
+    assert [f"{n}/{d}" for n, d in meters] == ["4/4"] * 4 + ["3/4"] * 4 + ["4/4"] * 2
+    assert not skipped
 
 
 def test_a_measure_split_at_a_repeat_sign_counts_as_one_bar() -> None:
     song = _melody_song(4, [(0, 4, 4)])
     song.downbeats = np.array([0, 16, 28, 32, 48])  # bar 2 is split 3 + 1 beats
-    starts, _, skipped = four_beat_bars(song)
+    starts, _, _, skipped = metered_bars(song)
     assert starts.tolist() == [0, 16, 32, 48]
     assert not skipped
+    song.downbeats = np.array([0, 16, 26, 48])  # 2.5 + 5.5 beats: no bar of 4/4 and not one together
+    starts, _, _, skipped = metered_bars(song)
+    assert starts.tolist() == [0, 48] and skipped == {"irregular bar": 2}
 
 
-def test_windows_start_on_bar_lines_of_contiguous_runs() -> None:
+def test_windows_start_on_bar_lines_of_runs_of_one_meter() -> None:
+    four = np.array([[4, 4]] * 9)
     starts = np.array([0, 16, 32, 48, 64, 112, 128, 144, 160])  # a gap between 64 and 112
-    assert window_starts(starts, 16, 4, 1).tolist() == [0, 1, 5]
-    assert window_starts(starts, 16, 2, 2).tolist() == [0, 2, 5, 7]
-    assert window_starts(starts, 16, 6, 1).tolist() == []
+    assert window_starts(starts, four, 4, 64, 16).tolist() == [0, 1, 5]
+    assert window_starts(starts, four, 4, 32, 32).tolist() == [0, 2, 5, 7]
+    assert window_starts(starts, four, 4, 96, 16).tolist() == []
+    # six 3/4 bars (72 steps) then 4/4: one 64-step window fits in the waltz, on its first bar
+    waltz = np.array([0, 12, 24, 36, 48, 60, 72, 88, 104, 120])
+    meters = np.array([[3, 4]] * 6 + [[4, 4]] * 4)
+    assert window_starts(waltz, meters, 4, 64, 32).tolist() == [0, 6]
+    assert window_starts(waltz, meters, 4, 24, 24).tolist() == [0, 2, 4, 6, 8]
 
 
-def test_song_windows_shapes_skyline_and_silent_melody() -> None:
+def test_song_windows_shapes_skyline_meters_and_silent_melody() -> None:
     song = _melody_song(8, [(0, 4, 4)], silent_bars=(4, 5, 6))
     song.rolls[0, 0:4, 72] = 90  # a chord tone above the melody's first note
     cut = song_windows(song, n_bars=4, hop_bars=1)
     # Windows at bars 0..4; those over bars 3-6 and 4-7 have three silent melody bars and are dropped.
     assert cut.bars.tolist() == [0, 1, 2]
     assert cut.starts.tolist() == [0, 16, 32]
+    assert cut.meters.tolist() == [[4, 4]] * 3
     assert cut.dropped == 2
     assert cut.windows.shape == (3, 2, 64, 84)
     assert cut.windows.dtype == bool
     melody = cut.windows[:, 0]
     assert (melody.sum(axis=-1) <= 1).all()
     assert melody[0, 0, 72 - 24] and not melody[0, 0, 60 - 24]  # the top note wins
-    with pytest.raises(SkipSong, match="meter 3/4"):
-        song_windows(_melody_song(4, [(0, 3, 4)]), n_bars=2, hop_bars=1)
-    # A 3/4 stretch of 5 bars (3.75 bars of 4 beats) between two 4/4 runs: bar numbers jump by more than 3.
+    # a waltz of 16 beats (5 1/3 bars of 3/4) gives one 4-bar window, in 3/4
+    waltz = song_windows(_melody_song(4, [(0, 3, 4)]), n_bars=4, hop_bars=1)
+    assert waltz.meters.tolist() == [[3, 4]] and waltz.starts.tolist() == [0]
+    with pytest.raises(SkipSong, match="fewer than 8 beats"):
+        song_windows(_melody_song(1, [(0, 6, 8)]), n_bars=2, hop_bars=1)  # two bars of 6/8 are 6 beats
+    # A 3/4 stretch of 5 bars between two 4/4 runs: windows of one bar in each meter, bar numbers in 4-beat bars.
     r = 4
     song = _melody_song(9, [(0, 4, 4), (3 * 16, 3, 4), (3 * 16 + 5 * 12, 4, 4)], r)
     cut = song_windows(song, n_bars=1, hop_bars=1)
-    assert cut.starts.tolist() == [0, 16, 32, 108, 124, 140]  # the last bar (1 beat of music) is padded
-    assert cut.bars.tolist() == [0, 1, 2, 7, 8, 9]
-    with pytest.raises(SkipSong, match="fewer than 4"):
+    # the waltz's last bar (96-108) cannot hold a 16-step window
+    assert cut.starts.tolist() == [0, 16, 32, 48, 60, 72, 84, 108, 124, 140]
+    assert [f"{n}/{d}" for n, d in cut.meters] == ["4/4"] * 3 + ["3/4"] * 4 + ["4/4"] * 3
+    assert cut.bars.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    with pytest.raises(SkipSong, match="fewer than 16 beats"):
         song_windows(_melody_song(3, [(0, 4, 4)]), n_bars=4, hop_bars=1)
 
 
@@ -179,8 +195,8 @@ def test_music21_corpus_builds_offline(museforge_home: Path) -> None:
     assert manifest["source"]["root"].startswith("music21 corpus")
     used = sum(manifest["splits"][s]["songs"] for s in ("train", "valid", "test"))
     assert used + sum(manifest["skipped"].values()) == 6
-    assert manifest["skipped"].get("meter 3/4", 0) >= 1  # bwv269, the first chorale, is in 3/4
-    assert "bach/bwv269" not in {name for names in manifest["songs"].values() for name in names}
+    assert manifest["meters"].get("3/4", 0) >= 1  # bwv269, the first chorale, is in 3/4: kept, with its meter
+    assert "bach/bwv269" in {name for names in manifest["songs"].values() for name in names}
     dataset = load_dataset("bach")
     assert dataset.windows("train").shape[1:] == (4, 64, 84)
 
@@ -205,7 +221,7 @@ def _lead_sheet(path: Path, numerator: int, denominator: int, bars: int = 8, mel
 def test_a_folder_with_no_usable_songs_is_a_one_line_error(tmp_path: Path) -> None:
     folder = tmp_path / "jazz/openbook_realbook_with_bass/midis_with_bass"
     folder.mkdir(parents=True)
-    _lead_sheet(folder / "Waltz.mid", 3, 4)
+    _lead_sheet(folder / "Short.mid", 4, 4, bars=2)
     _lead_sheet(folder / "No_Tune.mid", 4, 4, melody=False)
     (folder / "Broken.mid").write_bytes(b"not a midi file")
     with pytest.raises(MuseforgeError) as error:
@@ -213,11 +229,30 @@ def test_a_folder_with_no_usable_songs_is_a_one_line_error(tmp_path: Path) -> No
     message = str(error.value)
     assert "\n" not in message
     assert "no usable jazz songs" in message
-    assert "meter 3/4 (1)" in message and "no melody (1)" in message and "unreadable (1)" in message
+    assert "fewer than 16 beats of bars in one meter (1)" in message
+    assert "no melody (1)" in message and "unreadable (1)" in message
     with pytest.raises(NotFoundError, match="no pop data"):
         build_dataset("pop", tmp_path)
     with pytest.raises(NotFoundError, match="unknown genre"):
         build_dataset("polka", tmp_path)
+
+
+def test_a_waltz_and_a_jig_keep_their_meters(tmp_path: Path, museforge_home: Path) -> None:
+    folder = tmp_path / "jazz/openbook_realbook_with_bass/midis_with_bass"
+    folder.mkdir(parents=True)
+    _lead_sheet(folder / "Waltz.mid", 3, 4, bars=16)
+    _lead_sheet(folder / "Jig.mid", 6, 8, bars=16)
+    _lead_sheet(folder / "Swing.mid", 4, 4, bars=16)
+    manifest = build_dataset("jazz", tmp_path)
+    assert set(manifest["meters"]) == {"3/4", "6/8", "4/4"}
+    dataset = load_dataset("jazz")
+    meters = np.concatenate([dataset.meters(s) for s in ("train", "valid", "test")])
+    assert sorted({f"{n}/{d}" for n, d in meters}) == ["3/4", "4/4", "6/8"]
+    assert sum(manifest["meters"].values()) == len(meters)
+    # every window starts on a bar line of its meter: 12 steps for 3/4 and 6/8 (the lead sheets start on one)
+    for split in ("train", "valid", "test"):
+        for (n, d), start in zip(dataset.meters(split), dataset.starts(split), strict=True):
+            assert start % round(n * 16 / d) == 0
 
 
 def test_a_failed_build_keeps_the_previous_cache(shared_datasets: Path, tmp_path: Path, museforge_home: Path) -> None:

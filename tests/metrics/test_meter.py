@@ -40,3 +40,19 @@ def test_a_four_four_pattern_under_a_jig_misses_its_beats() -> None:
 def test_no_onsets_and_no_whole_bar_have_no_value() -> None:
     assert meter_fit(np.zeros((1, 12), dtype=bool), bar_spans(12, None, 12), 3, 4, R)["beat_onset_share"] is None
     assert meter_fit(np.ones((1, 5), dtype=bool), [(0, 5)], 3, 4, R)["downbeat_rate"] is None
+
+
+def test_windows_of_two_meters_are_measured_each_in_its_own() -> None:
+    from museforge.metrics.meter import roll_onsets, windows_meter_fit
+    from museforge.music.meter import window_grid
+
+    rhythm = np.zeros((2, 1, 24, 84), dtype=bool)  # one drum track, two windows of 24 steps
+    rhythm[0, 0, [0, 4, 8, 12, 16, 20], 10] = True  # a 3/4 window: every quarter beat
+    rhythm[1, 0, [0, 4, 8, 12, 16, 20], 10] = True  # the same hits in 6/8: beats 0, 6, 12, 18 only
+    rhythm[1, 0, 5, 10] = True  # ... and one held for two steps: a single onset
+    meters = np.array([[3, 4], [6, 8]])
+    fit = windows_meter_fit(rhythm, window_grid(meters, R, 24), meters, R)
+    assert fit["3/4"] == {"windows": 1, "beat_onset_share": 1.0, "downbeat_rate": 1.0}
+    assert fit["6/8"]["beat_onset_share"] == pytest.approx(2 / 6)  # onsets 0, 4 (held to 5), 8, 12, 16, 20
+    assert rhythm[1, 0].sum() == 7 and roll_onsets(rhythm[1, 0]).sum() == 6  # 4 and 5 sound as one note
+    assert windows_meter_fit(rhythm, window_grid(meters, R, 24), meters, R, min_windows=2) == {}

@@ -10,6 +10,7 @@ from typing import Any
 
 from museforge.commands.output import first, number, print_json, table
 from museforge.errors import MuseforgeError
+from museforge.model_files import ModelCard
 from museforge.training.config import TrainConfig
 from museforge.training.registry import delete_model, export_model, list_models, list_shipped, request_stop, show_model
 
@@ -117,6 +118,10 @@ def cmd_models_show(args: argparse.Namespace) -> int:
         print(f"{key:20} {model.get(key) if model.get(key) is not None else '-'}")
     for key in losses:
         print(f"{key:20} {number(model.get(key))}")
+    if gan:
+        card = ModelCard.of(model)
+        seen = ", ".join(f"{meter} ({windows} windows)" for meter, windows in card.meters.items())
+        print(f"{'meters':20} {seen}" + ("" if card.meter_aware else f" (plays {card.beats_per_bar}-beat bars)"))
     print("hyperparameters")
     for key, value in sorted(model.get("hyperparameters", {}).items()):
         print(f"  {key:18} {number(value) if isinstance(value, float) else value}")

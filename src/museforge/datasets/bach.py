@@ -4,7 +4,8 @@ Two sources:
 
 * no source root: the chorales bundled with music21 (``music21.corpus.chorales.Iterator``, offline), read
   with :func:`museforge.music.score.read_score`. Bar lines come from the scores' measures (a pickup is not a
-  bar); chorales in 3/4 or another meter give no 4-beat bars and are skipped with the meter as the reason.
+  bar); chorales in 3/4 or another meter keep it (each window has its meter; a network that cannot read the
+  meter trains on the 4/4 windows only).
   Splits are decided by a hash of the chorale's corpus name.
 * a source root: ``bach/jsb_chorales_czhuang/Jsb16thSeparated.json`` (JSB Chorales, Boulanger-Lewandowski split of
   229/76/77, kept; the JSON twin of the upstream ``.npz``, read instead because the npz holds pickled object
@@ -58,8 +59,8 @@ def plan(source_root: Path | None) -> SourcePlan:
             programs=PROGRAMS,
             notes=[
                 "music21's bundled chorales; bar lines from the scores' measures, pickups not counted as bars; "
-                "chorales in 3/4 (or any meter other than 4 beats a bar) are skipped; split by a hash of the "
-                "corpus name (80/10/10)."
+                "chorales in 3/4 (or another meter) keep their meter; split by a hash of the corpus name "
+                "(80/10/10)."
             ],
         )
     folders = source_dirs("bach", source_root)

@@ -90,6 +90,7 @@ class _SongResult:
     packed: np.ndarray | None = None  # (N, tracks, T, 11) uint8
     bars: np.ndarray | None = None
     starts: np.ndarray | None = None
+    meters: np.ndarray | None = None  # (N, 2) int16
     reason: str | None = None
     error: str | None = None
     skipped_bars: Counter = field(default_factory=Counter)
@@ -147,6 +148,7 @@ def _read_one(genre: str, ref: SongRef, resolution: int, n_bars: int, hop_bars: 
     result.packed = np.packbits(cut.windows, axis=-1)
     result.bars = cut.bars
     result.starts = cut.starts
+    result.meters = cut.meters
     result.skipped_bars = cut.skipped_bars
     result.dropped = cut.dropped
     notes = multitrack.onsets.sum(axis=(1, 2))
@@ -342,6 +344,7 @@ def build_dataset(
         "melody_track": 0,
         "accompaniment_tracks": list(range(1, len(track_entries))),
         "splits": {s: {"windows": len(splits[s].song), "songs": len(splits[s].songs)} for s in SPLITS},
+        "meters": meter_counts(splits),
         "songs": {s: splits[s].songs for s in SPLITS},
         "hop_bars": hop,
         "augmentation": list(AUGMENTATION),
@@ -360,13 +363,22 @@ def build_dataset(
     return manifest
 
 
+def meter_counts(splits: dict[str, SplitData]) -> dict[str, int]:
+    """Windows per meter over all splits, most first: ``{"4/4": 21000, "3/4": 900, ...}``."""
+    counts: Counter = Counter()
+    for data in splits.values():
+        counts.update(f"{int(n)}/{int(d)}" for n, d in data.meters)
+    return dict(counts.most_common())
+
+
 def _assemble(results: list[_SongResult], n_tracks: int, steps: int) -> SplitData:
     """Concatenate songs' packed windows into one split."""
     packed_size = (N_PITCHES + 7) // 8
     used = [r for r in results if r.packed is not None and r.bars is not None and r.starts is not None]
     if not used:
         empty = np.zeros(0, dtype=np.int32)
-        return SplitData(np.zeros((0, n_tracks, steps, packed_size), np.uint8), empty, empty, empty, [])
+        meters = np.zeros((0, 2), dtype=np.int16)
+        return SplitData(np.zeros((0, n_tracks, steps, packed_size), np.uint8), empty, empty, empty, [], meters)
     packs = [r.packed for r in used if r.packed is not None]
     return SplitData(
         packed=np.concatenate(packs),
@@ -374,4 +386,5 @@ def _assemble(results: list[_SongResult], n_tracks: int, steps: int) -> SplitDat
         bar=np.concatenate([r.bars for r in used]).astype(np.int32),
         start=np.concatenate([r.starts for r in used]).astype(np.int32),
         songs=[r.name for r in used],
+        meters=np.concatenate([r.meters for r in used if r.meters is not None]).astype(np.int16),
     )

@@ -9,7 +9,9 @@
     ``s_bar``   int32 (N,): each window's first bar, counted in 4-beat bars from the song's first bar line
                 (rounded up after a stretch of another meter, so only windows with no gap between them are
                 exactly their distance in bars apart);
-    ``s_start`` int32 (N,): each window's first step in the song (the song's own grid, step 0 = its start).
+    ``s_start`` int32 (N,): each window's first step in the song (the song's own grid, step 0 = its start);
+    ``s_meter`` int16 (N, 2): each window's meter ``(numerator, denominator)``; a window starts on one of its bar
+                lines (caches built before it had no meters and hold 4/4 windows only).
 ``manifest.json``: genre, format_version, resolution (steps per beat), n_bars, beats_per_bar (4), steps_per_bar,
     steps_per_window, lowest_pitch (24), n_pitches (84), storage (how the windows are packed), tracks
     ({role, name, program, is_drum}; track 0 is the melody), melody_track (0), accompaniment_tracks, splits
@@ -17,7 +19,8 @@
     [low, high] in semitones the loader applies to pitched tracks, never to drums), source ({root, checksum:
     {source id: sha256}}), skipped ({reason: songs}: songs that gave no window), skipped_bars ({reason: bars}:
     bars of other meters inside the songs used), dropped_windows ({reason: windows}), notes (sentences on the
-    choices made for this genre), errors (a few unreadable files), limit, build_seconds, built_at.
+    choices made for this genre), meters ({"3/4": windows} over all splits), errors (a few unreadable files),
+    limit, build_seconds, built_at.
 
 A build writes both files into a hidden folder next to the final one and renames it over, so a failed build
 leaves the previous cache as it was.
@@ -53,7 +56,8 @@ class SplitData:
 
     ``packed`` is (N, tracks, T, 11) uint8: the (N, tracks, T, 84) bool windows packed with ``np.packbits``
     along the pitch axis; ``song``, ``bar`` and ``start`` (N,) int32 give each window's song (index into
-    ``songs``), first bar (see :class:`~museforge.datasets.windows.SongWindows`) and first step in the song.
+    ``songs``), first bar (see :class:`~museforge.datasets.windows.SongWindows`) and first step in the song;
+    ``meters`` (N, 2) int16 each window's meter.
     """
 
     packed: np.ndarray
@@ -61,6 +65,12 @@ class SplitData:
     bar: np.ndarray
     start: np.ndarray
     songs: list[str]
+    meters: np.ndarray
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the windows ``rows`` (a bool mask or indices), in every array."""
+        self.packed, self.song, self.bar = self.packed[rows], self.song[rows], self.bar[rows]
+        self.start, self.meters = self.start[rows], self.meters[rows]
 
     @property
     def windows(self) -> np.ndarray:
@@ -146,6 +156,16 @@ class Dataset:
     def starts(self, split: str) -> np.ndarray:
         """int32 (N,): the step where each window starts in its song."""
         return self._array(f"{_check_split(split)}_start")
+
+    def meters(self, split: str) -> np.ndarray:
+        """int16 (N, 2): each window's meter ``(numerator, denominator)`` (4/4 in caches built without meters)."""
+        key = f"{_check_split(split)}_meter"
+        try:
+            return self._array(key)
+        except MuseforgeError:
+            if self.manifest.get("meters") is not None:
+                raise
+            return np.tile(np.asarray([[4, 4]], dtype=np.int16), (len(self.song_index(split)), 1))
 
     def songs(self, split: str) -> list[str]:
         """Names of the songs in ``split``."""
@@ -256,6 +276,7 @@ def write_cache(genre: str, manifest: dict, splits: dict[str, SplitData]) -> Pat
             arrays[f"{split}_song"] = np.asarray(data.song, dtype=np.int32)
             arrays[f"{split}_bar"] = np.asarray(data.bar, dtype=np.int32)
             arrays[f"{split}_start"] = np.asarray(data.start, dtype=np.int32)
+            arrays[f"{split}_meter"] = np.asarray(data.meters, dtype=np.int16).reshape(-1, 2)
         np.savez_compressed(temporary / WINDOWS, **arrays)
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         if final.exists():

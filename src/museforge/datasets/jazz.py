@@ -1,19 +1,21 @@
 """Jazz: OpenBook real-book lead sheets (melody, block chords, walking bass) with Groove MIDI jazz drums.
 
 Roles come from the track names, not the programs: "Melody:Voice" is the melody, "Chords:" the piano, "Walking
-Bass (auto)" the bass; a lead sheet without a melody track (Cheek to Cheek) is skipped. 4/4 and 2/2 tunes are
-used (2/2 bars are four beats long); 3/4, 6/8 and 5/4 tunes are skipped by meter.
+Bass (auto)" the bass; a lead sheet without a melody track (Cheek to Cheek) is skipped. Tunes of every
+meter are used (2/2 bars are four beats long, so 4/4).
 
 The MIDI files put their time signature at time 0 even when the tune opens with a pickup, while the walking bass
 (written by a program from the chords) starts on the first full bar: bar lines are therefore placed every bar
 from the first bass note (when it falls on a beat), and the pickup before it is not a bar.
 
 The lead sheets have no drums. So that the model learns a whole band, every lead-sheet window is paired with a
-drum part: the Groove MIDI Dataset's jazz *beat* performances in 4/4 (human drummers; fills are left out) are
-cut into all their ``n_bars``-bar segments (hop one bar; a beat shorter than that is looped) with drums in every
-bar, and each window draws one segment at random (seeded, so builds repeat) from the grooves of its own split
-(Groove's train/validation/test = our train/valid/test). The drums are independent of the tune they are paired
-with, which the manifest notes say. Without the Groove folder the dataset has no drums track.
+drum part: the Groove MIDI Dataset's jazz *beat* performances (human drummers, 4/4 and two in 3/4; fills are
+left out) are cut into all their window-long segments starting on a bar line (a beat shorter than that is looped)
+with drums in every bar, and each window draws one segment of its own meter at random (seeded, so builds repeat)
+from the grooves of its own split (Groove's train/validation/test = our train/valid/test) or, where that split
+has none of its meter, of any split; a window of a meter no Groove beat plays (6/8) is left out. The drums are
+independent of the tune they are paired with, which the manifest notes say. Without the Groove folder the dataset
+has no drums track.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_di
 from museforge.datasets.cache import SplitData
 from museforge.datasets.windows import BEATS_PER_BAR, SkipSong, SongRef, merge_tracks
 from museforge.errors import MuseforgeError
+from museforge.music.meter import bar_steps
 from museforge.music.midi import read_midi
-from museforge.music.pianoroll import Multitrack
+from museforge.music.pianoroll import N_PITCHES, Multitrack
 
 DEFAULT_RESOLUTION = 12
 DEFAULT_HOP_BARS = 1
@@ -55,8 +58,9 @@ def plan(source_root: Path | None) -> SourcePlan:
         checksums=checksums(folders),
         tracks=TRACKS,
         notes=[
-            "Roles by track name (Melody:Voice, Chords:, Walking Bass (auto)); 4/4 and 2/2 tunes; bar lines from "
-            "the first walking-bass note, so a pickup is not a bar; split by a hash of the tune (80/10/10)."
+            "Roles by track name (Melody:Voice, Chords:, Walking Bass (auto)); tunes of every meter (2/2 as 4/4); "
+            "bar lines from the first walking-bass note, so a pickup is not a bar; split by a hash of the tune "
+            "(80/10/10)."
         ],
         context={"groove": groove},
     )
@@ -93,42 +97,70 @@ def _bar_lines(multitrack: Multitrack) -> np.ndarray:
 def finalize(
     splits: dict[str, SplitData], plan: SourcePlan, tracks: list[dict], resolution: int, n_bars: int
 ) -> list[dict]:
-    """Add a drums track to every window, drawn from the Groove jazz beats of the same split."""
+    """Add a drums track to every window, drawn from the Groove jazz beats of the same meter and split (of any
+    split when its own has none); windows of a meter no Groove beat plays are left out."""
     groove: Path | None = plan.context.get("groove")
     pools = drum_segments(groove, resolution, n_bars) if groove is not None else {}
-    if "train" not in pools:
+    if not any("4/4" in by_meter for by_meter in pools.values()):
         plan.notes.append("No Groove MIDI jazz drums found: the dataset has no drums track.")
         plan.checksums.pop("groove_midi_drums_gmd", None)
         return tracks
     rng = np.random.default_rng(DRUM_SEED)
+    unpaired: dict[str, int] = {}
     for split, data in splits.items():
-        pool = pools.get(split)
-        if pool is None or not len(pool):
-            pool = pools["train"]
-        drums = pool[rng.integers(len(pool), size=len(data.song))]  # (N, T, 84)
+        meters = [f"{int(n)}/{int(d)}" for n, d in data.meters]
+        keep = np.asarray([any(m in by_meter for by_meter in pools.values()) for m in meters], dtype=bool)
+        for meter in {m for m, k in zip(meters, keep, strict=True) if not k}:
+            unpaired[meter] = unpaired.get(meter, 0) + meters.count(meter)
+        data.keep(keep)
+        meters = [m for m, k in zip(meters, keep, strict=True) if k]
+        drums = np.zeros((len(meters), n_bars * BEATS_PER_BAR * resolution, N_PITCHES), dtype=bool)
+        for meter in sorted(set(meters)):
+            rows = [i for i, m in enumerate(meters) if m == meter]
+            pool = pools.get(split, {}).get(meter)
+            if pool is None:
+                pool = np.concatenate([by_meter[meter] for by_meter in pools.values() if meter in by_meter])
+            drums[rows] = pool[rng.integers(len(pool), size=len(rows))]
         data.packed = np.concatenate([data.packed, np.packbits(drums, axis=-1)[:, None]], axis=1)
-    counts = ", ".join(f"{s} {len(pools.get(s, []))}" for s in ("train", "valid", "test"))
+    counts = "; ".join(
+        f"{meter}: " + ", ".join(f"{s} {len(pools.get(s, {}).get(meter, []))}" for s in ("train", "valid", "test"))
+        for meter in sorted({m for by_meter in pools.values() for m in by_meter})
+    )
     plan.notes.append(
-        f"Drums: Groove MIDI jazz beats (4/4, fills left out) cut into {n_bars}-bar segments with drums in every "
-        f"bar ({counts} segments), each lead-sheet window paired with one at random (seed {DRUM_SEED}) from its own "
-        "split; the drums are not played with the tune they are paired with."
+        f"Drums: Groove MIDI jazz beats (fills left out) cut into {n_bars * BEATS_PER_BAR}-beat segments starting "
+        f"on a bar line with drums in every bar ({counts} segments), each lead-sheet window paired with one of "
+        f"its own meter at random (seed {DRUM_SEED}) from its own split where it has one; the drums are not "
+        "played with the tune they are paired with."
+        + (
+            " Windows left out for want of drums in their meter: "
+            + ", ".join(f"{m} ({n})" for m, n in sorted(unpaired.items()))
+            + "."
+            if unpaired
+            else ""
+        )
     )
     return [*tracks, dict(DRUMS)]
 
 
-def drum_segments(groove: Path, resolution: int, n_bars: int) -> dict[str, np.ndarray]:
-    """The ``n_bars``-bar drum segments of the Groove jazz beats, by our split name.
+def drum_segments(groove: Path, resolution: int, n_bars: int) -> dict[str, dict[str, np.ndarray]]:
+    """The drum segments of the Groove jazz beats, by our split name and meter.
 
-    Returns ``{split: bool array (segments, n_bars * 4 * resolution, 84)}``.
+    A segment is ``n_bars * 4 * resolution`` steps starting on one of the beat's bar lines (a beat shorter than
+    that is looped), with drums in every bar it covers. Returns ``{split: {"3/4": bool array (segments, steps,
+    84)}}``.
     """
     try:
         rows = json.loads((groove / "info.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise MuseforgeError(f"cannot read {groove / 'info.json'}: {error}") from None
-    steps_per_bar = BEATS_PER_BAR * resolution
-    pools: dict[str, list[np.ndarray]] = {}
+    steps = n_bars * BEATS_PER_BAR * resolution
+    pools: dict[str, dict[str, list[np.ndarray]]] = {}
     for row in rows:
-        if row.get("beat_type") != "beat" or row.get("time_signature") != "4-4":
+        signature = str(row.get("time_signature", ""))
+        if row.get("beat_type") != "beat" or not signature.replace("-", "").isdigit() or "-" not in signature:
+            continue
+        numerator, denominator = (int(part) for part in signature.split("-", 1))
+        if numerator < 1 or denominator < 1:
             continue
         split = GROOVE_SPLITS.get(row.get("split", ""), "train")
         try:
@@ -138,14 +170,18 @@ def drum_segments(groove: Path, resolution: int, n_bars: int) -> dict[str, np.nd
         drums = [i for i in range(multitrack.n_tracks) if multitrack.is_drum[i]]
         if not drums:
             continue
+        size = bar_steps(numerator, denominator, resolution)
         roll = np.any(multitrack.binarized()[drums], axis=0)  # (T, 84)
-        n_full = -(-len(roll) // steps_per_bar)
-        roll = np.concatenate([roll, np.zeros((n_full * steps_per_bar - len(roll), roll.shape[1]), bool)])
-        bars = roll.reshape(n_full, steps_per_bar, -1)
-        if n_full < n_bars:
-            bars = np.concatenate([bars] * (-(-n_bars // n_full)))[:n_bars]
-        for start in range(len(bars) - n_bars + 1):
-            segment = bars[start : start + n_bars]
-            if segment.any(axis=(1, 2)).all():
-                pools.setdefault(split, []).append(segment.reshape(n_bars * steps_per_bar, -1))
-    return {split: np.stack(segments) for split, segments in pools.items()}
+        n_full = -(-len(roll) // size)
+        roll = np.concatenate([roll, np.zeros((n_full * size - len(roll), roll.shape[1]), bool)])
+        covering = -(-steps // size)  # bars a segment touches
+        if n_full < covering:
+            roll = np.concatenate([roll] * (-(-covering // n_full)))
+            n_full = len(roll) // size
+        sounding = np.asarray(roll.reshape(n_full, size, -1).any(axis=(1, 2)), dtype=bool)
+        for bar in range(n_full - covering + 1):
+            if sounding[bar : bar + covering].all():
+                pools.setdefault(split, {}).setdefault(f"{numerator}/{denominator}", []).append(
+                    roll[bar * size : bar * size + steps]
+                )
+    return {split: {m: np.stack(v) for m, v in by_meter.items()} for split, by_meter in pools.items()}

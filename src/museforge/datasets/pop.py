@@ -3,9 +3,10 @@
 The MIDI files' own tempo grid drifts from the music and most carry a wrong 1/4 time signature, so notes are
 placed by the beat annotations of ``beat_midi.json`` (rows ``[seconds, 2-beat downbeat, 4-beat downbeat]``, one
 row per quarter-note beat) and bar lines are the rows whose third column is 1. Songs whose annotations count 3
-beats a bar, and songs ``index.json`` calls compound (3 quavers a beat, 6/8), are skipped by meter; ``index.json``
-is optional (a download does not rebuild it). Bars of another length than 4 beats inside a song (phrase
-irregularities in the annotations) break the run of bars. Splits: a hash of the song id (80/10/10).
+beats a bar are 3/4, their bar lines the rows whose second column is 1; songs ``index.json`` calls compound (3
+quavers a beat, 6/8: the rows are dotted quarters, not quarters) are skipped by meter; ``index.json`` is optional
+(a download does not rebuild it). Bars of another length than their meter's inside a song (phrase irregularities in
+the annotations) break the run of bars. Splits: a hash of the song id (80/10/10).
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def plan(source_root: Path | None) -> SourcePlan:
         tracks=TRACKS,
         notes=[
             "Notes placed by the beat_midi.json beat times and bar lines taken from its 4-beat downbeat column, "
-            "not from the MIDI tempo grid or time signature; songs with 3 beats a bar (annotations) or 3 quavers "
-            "a beat (index.json) skipped; split by a hash of the song id (80/10/10)."
+            "not from the MIDI tempo grid or time signature; songs with 3 beats a bar (annotations) in 3/4, "
+            "bar lines from its 2-beat column; songs with 3 quavers a beat (index.json) skipped; split by a hash "
+            "of the song id (80/10/10)."
         ],
     )
 
@@ -96,9 +98,13 @@ def read_song(ref: SongRef, resolution: int) -> Multitrack:
     if len(rows) < 8 or not (rows[:, 2] == 1).any():
         raise SkipSong("no beat annotations")
     reason = meter_reason(rows, meter)
-    if reason:
+    if reason == "meter 3/4":  # quarter-note beats, a bar line every 3 (the 2-beat column marks them)
+        multitrack = read_midi(path, resolution, beat_times=rows[:, 0], downbeat_times=rows[rows[:, 1] == 1, 0])
+        multitrack.time_signatures = [(0, 3, 4)]
+    elif reason:
         raise SkipSong(reason)
-    multitrack = read_midi(path, resolution, beat_times=rows[:, 0], downbeat_times=rows[rows[:, 2] == 1, 0])
+    else:
+        multitrack = read_midi(path, resolution, beat_times=rows[:, 0], downbeat_times=rows[rows[:, 2] == 1, 0])
     names = [n.strip().upper() for n in multitrack.names]
     layout = []
     for track in TRACKS:

@@ -12,8 +12,8 @@ each bar, among those sounding for at least a quarter of the bar, the part whose
 pitch between successive notes; a tremolo or a held chord scores low) is the melody, ties going to the earlier
 part in that list. The melody track is that part's top note at every step; the chosen part's notes leave its
 section for that bar. Bars where no candidate plays have a silent melody (windows where that happens in more
-than half of the bars are dropped). Meters: 4/4, 2/2 and paired 2/4 bars; the rest (3/4, 6/8, 3/8, ...) is
-counted and skipped. Splits: a hash of the movement (80/10/10).
+than half of the bars are dropped). Meters: every one the score has (2/2 and paired 2/4 bars
+count as 4/4); each window keeps one meter. Splits: a hash of the movement (80/10/10).
 """
 
 from __future__ import annotations

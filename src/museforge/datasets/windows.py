@@ -1,12 +1,13 @@
-"""From a song's multitrack to training windows: 4-beat bars, windows of ``n_bars`` bars, a monophonic melody.
+"""From a song's multitrack to training windows: runs of bars of one meter, windows of ``n_bars * 4`` beats, a
+monophonic melody.
 
-A window always starts on a downbeat and spans ``n_bars`` consecutive bars of four quarter-note beats each.
-Meters are handled by beats, not by name: a 4/4 or 2/2 bar is four beats long and is used as it is; two
-consecutive 2/4 bars make one 4-beat bar and a 4/2 bar (eight beats) two; bars of any other length (3/4,
-6/8, 12/8, 5/4, a pickup or a POP909
-phrase of 2 or 6 beats) break the run of bars and are counted by reason. Track 0 is the melody: it is cut down to
-its top note at every step (a skyline), and windows whose melody is silent in more than half of the bars are
-dropped.
+A window always starts on a bar line and spans ``n_bars * 4 * resolution`` steps (16 quarter-note beats for four
+bars) of bars of one meter: four bars of 4/4, 5 1/3 bars of 3/4 or 6/8, and so on; each window keeps its meter, so
+the models can learn where its bars and beats fall (:mod:`museforge.music.meter`). A 4/4 or 2/2 bar is 4/4; two
+consecutive 2/4 bars make one 4/4 bar and a 4/2 bar two; a bar whose length disagrees with its meter (a pickup or a
+POP909 phrase of 2 or 6 beats) breaks the run of bars and is counted. Track 0 is the melody: it is cut down to its
+top note at every step (a skyline), and windows whose melody is silent in more than half of their 4-beat stretches
+are dropped.
 
 This module also holds what the genre readers share: :class:`SongRef` (one song to read), :class:`SkipSong` (why
 a song gives no windows) and :func:`merge_tracks` (several source tracks of one role folded into one track).
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from museforge.music.meter import bar_steps
 from museforge.music.pianoroll import N_MIDI_PITCHES, N_PITCHES, Multitrack
 
 BEATS_PER_BAR = 4
@@ -59,11 +61,12 @@ class SongWindows:
     starts : np.ndarray, shape (windows,), int32
         Step where each window starts in the song.
     bars : np.ndarray, shape (windows,), int32
-        Each window's first bar, counted in 4-beat bars from the song's first bar line and rounded up after a
-        stretch of another meter: windows that follow each other without a gap differ by their distance in
-        bars, windows across a gap by more.
+        Each window's first step counted in 4-beat bars from the song's first bar line, rounded up: windows
+        that follow each other without a gap in one meter differ by their distance in 4-beat bars.
+    meters : np.ndarray, shape (windows, 2), int16
+        Each window's meter ``(numerator, denominator)``; the window starts on one of its bar lines.
     skipped_bars : Counter
-        Bars that are not 4-beat bars, by reason (``"meter 3/4"``, ``"irregular bar"``, ...).
+        Bars left out, by reason (``"irregular bar"``, ``"meter 2/4 (unpaired)"``).
     dropped : int
         Windows dropped because the melody is silent in more than half of their bars.
     """
@@ -71,23 +74,30 @@ class SongWindows:
     windows: np.ndarray
     starts: np.ndarray
     bars: np.ndarray
+    meters: np.ndarray
     skipped_bars: Counter = field(default_factory=Counter)
     dropped: int = 0
 
 
-def four_beat_bars(multitrack: Multitrack) -> tuple[np.ndarray, np.ndarray, Counter]:
-    """The 4-beat bars of a multitrack, by its ``downbeats`` and ``time_signatures``.
+def metered_bars(multitrack: Multitrack) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter]:
+    """The whole bars of a multitrack, by its ``downbeats`` and ``time_signatures``, with their meters.
+
+    Bars of four quarter-note beats (4/4, 2/2) keep the meter 4/4; two consecutive 2/4 bars make one 4/4 bar and a
+    4/2 bar two. A bar of any other meter (3/4, 6/8, 9/8, 12/8, 5/4...) keeps its own meter when it is as long as
+    that meter says.
 
     Returns
     -------
     starts : np.ndarray, shape (bars,), int64
-        Step where each 4-beat bar starts (ascending).
+        Step where each bar starts (ascending).
     indices : np.ndarray, shape (bars,), int64
-        Index in ``multitrack.downbeats`` of the bar line at or before each of those bars (the first of a pair
-        of 2/4 bars; the same for both halves of a 4/2 bar).
+        Index in ``multitrack.downbeats`` of the bar line at or before each bar (the first of a pair of 2/4 bars;
+        the same for both halves of a 4/2 bar).
+    meters : np.ndarray, shape (bars, 2), int64
+        Each bar's ``(numerator, denominator)``.
     skipped : Counter
-        Every other bar, counted by reason: ``"meter N/D"`` for bars of another meter, ``"irregular bar"`` for
-        bars whose length disagrees with their meter.
+        Every other bar, counted by reason: ``"meter 2/4 (unpaired)"`` for a lone 2/4 bar, ``"irregular bar"``
+        for bars whose length disagrees with their meter.
 
     Two consecutive short bars that add up to one bar of their meter (a measure split at a repeat sign) count as
     one bar.
@@ -96,8 +106,15 @@ def four_beat_bars(multitrack: Multitrack) -> tuple[np.ndarray, np.ndarray, Coun
     full = BEATS_PER_BAR * resolution
     starts: list[int] = []
     indices: list[int] = []
+    meters: list[tuple[int, int]] = []
     skipped: Counter = Counter()
     pending: tuple[int, int] | None = None  # an unpaired 2-beat bar: (index, start)
+
+    def keep(k: int, start: int, meter: tuple[int, int]) -> None:
+        starts.append(start)
+        indices.append(k)
+        meters.append(meter)
+
     for k, start, length, num, den in _bars(multitrack):
         beats = num * 4 / den
         if beats == BEATS_PER_BAR and length == full:
@@ -106,12 +123,15 @@ def four_beat_bars(multitrack: Multitrack) -> tuple[np.ndarray, np.ndarray, Coun
             kind = "double"
         elif beats == BEATS_PER_BAR / 2 and length == full // 2:
             kind = "half"
+        elif beats not in (BEATS_PER_BAR, BEATS_PER_BAR / 2, 2 * BEATS_PER_BAR) and length == bar_steps(
+            num, den, resolution
+        ):
+            kind = "own meter"
         else:
-            kind = "other"
+            kind = "irregular"
         if kind == "half":
             if pending is not None and pending[1] + full // 2 == start:
-                starts.append(pending[1])
-                indices.append(pending[0])
+                keep(pending[0], pending[1], (4, 4))
                 pending = None
                 continue
             if pending is not None:
@@ -122,18 +142,22 @@ def four_beat_bars(multitrack: Multitrack) -> tuple[np.ndarray, np.ndarray, Coun
             skipped["meter 2/4 (unpaired)"] += 1
             pending = None
         if kind == "full":
-            starts.append(int(start))
-            indices.append(k)
+            keep(k, int(start), (4, 4))
         elif kind == "double":
-            starts.extend([int(start), int(start) + full])
-            indices.extend([k, k])
-        elif beats not in (BEATS_PER_BAR, BEATS_PER_BAR / 2, 2 * BEATS_PER_BAR):
-            skipped[f"meter {num}/{den}"] += 1
+            keep(k, int(start), (4, 4))
+            keep(k, int(start) + full, (4, 4))
+        elif kind == "own meter":
+            keep(k, int(start), (int(num), int(den)))
         else:
             skipped["irregular bar"] += 1
     if pending is not None:
         skipped["meter 2/4 (unpaired)"] += 1
-    return np.asarray(starts, dtype=np.int64), np.asarray(indices, dtype=np.int64), skipped
+    return (
+        np.asarray(starts, dtype=np.int64),
+        np.asarray(indices, dtype=np.int64),
+        np.asarray(meters, dtype=np.int64).reshape(-1, 2),
+        skipped,
+    )
 
 
 def _bars(multitrack: Multitrack) -> list[tuple[int, int, int, int, int]]:
@@ -167,21 +191,29 @@ def _bars(multitrack: Multitrack) -> list[tuple[int, int, int, int, int]]:
     return joined
 
 
-def window_starts(bar_starts: np.ndarray, steps_per_bar: int, n_bars: int, hop_bars: int) -> np.ndarray:
-    """Positions (into ``bar_starts``) where a window of ``n_bars`` contiguous bars begins.
+def window_starts(
+    bar_starts: np.ndarray, meters: np.ndarray, resolution: int, steps: int, hop_steps: int
+) -> np.ndarray:
+    """Positions (into ``bar_starts``) where a window of ``steps`` steps begins, on a bar line.
 
-    Bars are contiguous when each starts ``steps_per_bar`` after the previous one. In every run of contiguous
-    bars, windows begin at the run's bars 0, ``hop_bars``, ``2 * hop_bars``, ... as long as they fit.
-    Returns an int64 array of shape (windows,).
+    A run is a stretch of bars of one meter, each starting where the one before ends. In every run, windows begin
+    on its first bar and then every ``max(1, round(hop_steps / bar length))`` bars, as long as the window ends
+    inside the run. Returns an int64 array of shape (windows,).
     """
     positions: list[int] = []
     n = len(bar_starts)
     run_start = 0
     for i in range(1, n + 1):
-        if i == n or bar_starts[i] != bar_starts[i - 1] + steps_per_bar:
-            length = i - run_start
-            positions.extend(range(run_start, run_start + length - n_bars + 1, hop_bars))
-            run_start = i
+        if i < n:
+            size = bar_steps(int(meters[i - 1][0]), int(meters[i - 1][1]), resolution)
+            same = tuple(meters[i]) == tuple(meters[i - 1]) and bar_starts[i] == bar_starts[i - 1] + size
+            if same:
+                continue
+        size = bar_steps(int(meters[run_start][0]), int(meters[run_start][1]), resolution)
+        run_end = int(bar_starts[i - 1]) + size
+        hop = max(1, round(hop_steps / size))
+        positions.extend(p for p in range(run_start, i, hop) if int(bar_starts[p]) + steps <= run_end)
+        run_start = i
     return np.asarray(positions, dtype=np.int64)
 
 
@@ -206,33 +238,36 @@ def skyline(roll: np.ndarray) -> np.ndarray:
 
 
 def song_windows(multitrack: Multitrack, n_bars: int, hop_bars: int, melody_track: int = 0) -> SongWindows:
-    """Cut a song into windows of ``n_bars`` 4-beat bars.
+    """Cut a song into windows of ``n_bars`` bars of four beats, ``n_bars * 4 * resolution`` steps, each starting
+    on a bar line of a run of bars of one meter (a 3/4 window of 64 steps covers 5 1/3 bars).
 
     Parameters
     ----------
     multitrack : the song, tracks in the dataset's order, ``melody_track`` the melody.
-    n_bars : bars per window.
-    hop_bars : bars between the starts of consecutive windows in one run of bars.
+    n_bars : 4-beat bars per window.
+    hop_bars : 4-beat bars between the starts of consecutive windows in one run of bars (rounded to whole bars
+        of the run's meter).
 
     Returns
     -------
     SongWindows
-        ``windows`` of shape (windows, tracks, n_bars * 4 * resolution, 84), pitches folded into MIDI 24-107.
+        ``windows`` of shape (windows, tracks, n_bars * 4 * resolution, 84), pitches folded into MIDI 24-107, and
+        each window's ``meters``.
 
     Raises
     ------
     SkipSong
-        No window survives; the reason says why (the meter, too short, or a silent melody).
+        No window survives; the reason says why (irregular bars, too short, or a silent melody).
     """
     steps_per_bar = BEATS_PER_BAR * multitrack.resolution
-    starts, _, skipped = four_beat_bars(multitrack)
+    starts, _, meters, skipped = metered_bars(multitrack)
     if len(starts) == 0:
         raise SkipSong(skipped.most_common(1)[0][0] if skipped else "no bars")
-    positions = window_starts(starts, steps_per_bar, n_bars, hop_bars)
-    if len(positions) == 0:
-        raise SkipSong(f"fewer than {n_bars} consecutive 4-beat bars")
-
     length = n_bars * steps_per_bar
+    positions = window_starts(starts, meters, multitrack.resolution, length, hop_bars * steps_per_bar)
+    if len(positions) == 0:
+        raise SkipSong(f"fewer than {n_bars * BEATS_PER_BAR} beats of bars in one meter")
+
     roll = multitrack.binarized()  # (tracks, time, 84)
     roll[melody_track] = skyline(roll[melody_track])
     last_end = int(starts[positions[-1]]) + length
@@ -240,6 +275,7 @@ def song_windows(multitrack: Multitrack, n_bars: int, hop_bars: int, melody_trac
         roll = np.concatenate([roll, np.zeros((roll.shape[0], last_end - roll.shape[1], N_PITCHES), bool)], axis=1)
     windows = np.stack([roll[:, int(starts[p]) : int(starts[p]) + length] for p in positions])
 
+    # the melody must sound in at least half of the window's 4-beat stretches
     melody_bars = windows[:, melody_track].reshape(len(windows), n_bars, steps_per_bar, N_PITCHES).any(axis=(2, 3))
     keep = (~melody_bars).sum(axis=1) * 2 <= n_bars
     if not keep.any():
@@ -250,6 +286,7 @@ def song_windows(multitrack: Multitrack, n_bars: int, hop_bars: int, melody_trac
         windows=windows[keep],
         starts=window_steps.astype(np.int32),
         bars=(-(-(window_steps - first_bar_line) // steps_per_bar)).astype(np.int32),
+        meters=meters[positions][keep].astype(np.int16),
         skipped_bars=skipped,
         dropped=int((~keep).sum()),
     )

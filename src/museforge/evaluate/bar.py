@@ -44,6 +44,8 @@ MAX_CLASSIFIER_ACCURACY = 0.80
 #: Where the melody repeats a bar, the share of identical accompaniment repeats must be at least this part of the
 #: real share (the overlap is held within :data:`RELATIVE_TOLERANCE` like every other metric).
 MIN_IDENTICAL_SHARE = 0.5
+#: Under each meter, the share of drum and bass onsets on its beats must be at least this part of the real share.
+MIN_METER_SHARE = 0.8
 
 
 # ------------------------------------------------------------------------------------------------ shipping bar
@@ -83,12 +85,13 @@ def _range_check(cell: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _identical_check(cell: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Identical repeats: at least :data:`MIN_IDENTICAL_SHARE` of the real share (a real share of 0 asks none)."""
+def _at_least_check(cell: dict[str, Any] | None, part: float) -> dict[str, Any] | None:
+    """A share that must reach at least ``part`` of the real share (a real share of 0 asks none): identical
+    repeats (:data:`MIN_IDENTICAL_SHARE`), drum and bass onsets on the beats (:data:`MIN_METER_SHARE`)."""
     if cell is None or cell.get("real") is None:
         return None
     real, mine = float(cell["real"]), cell.get("generated")
-    need = MIN_IDENTICAL_SHARE * real
+    need = part * real
     return {
         "generated": mine,
         "real": real,
@@ -119,6 +122,8 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
     - the melody's form, on whole songs (:mod:`museforge.evaluate.form`): the accompaniment's overlap where the
       melody repeats a bar within 15 % of the real overlap, and its share of identical repeats at least
       :data:`MIN_IDENTICAL_SHARE` of the real share;
+    - the meter, per meter with enough held-out windows (:mod:`museforge.evaluate.meter`): the share of drum and
+      bass onsets on the meter's beats at least :data:`MIN_METER_SHARE` of the real share;
     - the real-vs-generated classifier at most :data:`MAX_CLASSIFIER_ACCURACY` (when it ran).
 
     Parameters
@@ -131,8 +136,8 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
     dict
         ``passed``, ``split``, ``relative_tolerance``, ``absolute_floor``, ``rate_floor``, ``failures`` (one line
         per failed check), ``tracks`` (``{role: {passed, metrics: {metric: {generated, real, difference,
-        tolerance, passed}}}}``, ``ensemble`` among them), ``tonal_distances``, ``voice_leading``, ``form`` and
-        ``classifier`` (each ``{passed, metrics}``, empty where not measured).
+        tolerance, passed}}}}``, ``ensemble`` among them), ``tonal_distances``, ``voice_leading``, ``form``,
+        ``meter`` and ``classifier`` (each ``{passed, metrics}``, empty where not measured).
     """
     if result.get("kind") not in ("model", "samples"):
         raise MuseforgeError("the shipping bar compares a model's music with the real music: evaluate a model")
@@ -160,7 +165,13 @@ def shipping_bar(result: dict[str, Any]) -> dict[str, Any]:
     sections["form"] = _section(
         {
             "repeat_overlap": _check("repeat_overlap", form.get("repeat_overlap")),
-            "repeat_identical": _identical_check(form.get("repeat_identical")),
+            "repeat_identical": _at_least_check(form.get("repeat_identical"), MIN_IDENTICAL_SHARE),
+        }
+    )
+    sections["meter"] = _section(
+        {
+            f"beat_onset_share {meter}": _at_least_check(row.get("beat_onset_share"), MIN_METER_SHARE)
+            for meter, row in (result.get("meter") or {}).items()
         }
     )
     clf = result.get("classifier") or {}
@@ -202,6 +213,8 @@ def _failure(where: str, metric: str, check: dict[str, Any]) -> str:
         return f"{where} notes outside the instrument's range {fmt(check['generated'])} (at most {MAX_OUT_OF_RANGE})"
     if metric == "repeat_identical":
         return f"form repeat_identical {fmt(check['generated'])} (at least {fmt(check['tolerance'])})"
+    if where == "meter":
+        return f"meter {metric} {fmt(check['generated'])} (at least {fmt(check['tolerance'])})"
     if where == "classifier":
         return f"classifier accuracy {fmt(check['generated'])} (at most {MAX_CLASSIFIER_ACCURACY})"
     return f"{where} {metric} {fmt(check['generated'])} vs {fmt(check['real'])} (allowed ±{fmt(check['tolerance'])})"

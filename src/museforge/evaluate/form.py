@@ -15,6 +15,7 @@ from museforge.evaluate.compare import compare
 from museforge.metrics.form import repeat_fidelity
 from museforge.model_files import ModelCard
 from museforge.music.form import bar_spans
+from museforge.music.meter import bar_steps, window_grid
 from museforge.sampling.form import accompany, default_variation
 from museforge.sampling.generation import Generation
 
@@ -40,10 +41,13 @@ def form_comparison(
     ]
     real, generated = [], []
     segments = song_segments(dataset, split, FORM_SEGMENTS)
-    for n, (_song, rolls) in enumerate(segments):
-        spans = bar_spans(rolls.shape[1], None, card.resolution * card.beats_per_bar)
+    for n, (_song, rolls, meter) in enumerate(segments):
+        spans = bar_spans(rolls.shape[1], None, bar_steps(*meter, card.resolution))
+        grid = window_grid(np.asarray([meter]), card.resolution, rolls.shape[1])[0]
         rng, form_rng = torch.Generator().manual_seed(seed + n), np.random.default_rng(seed + n)
-        notes = accompany(generation, rolls[melody], card.window, spans, rng=rng, form_rng=form_rng, variation=chosen)
+        notes = accompany(
+            generation, rolls[melody], card.window, spans, rng=rng, form_rng=form_rng, variation=chosen, grid=grid
+        )
         real.append((rolls[melody], rolls[others], spans))
         generated.append((rolls[melody], notes, spans))
     mine, theirs = repeat_fidelity(generated), repeat_fidelity(real)

@@ -223,6 +223,26 @@ def _model_section(
             *table(["measure", "generated", "real", "gap"], rows, right_from=1),
             "",
         ]
+    meters = result.get("meter") or {}
+    if meters:
+        rows = [
+            [
+                meter,
+                str(row["windows"]),
+                *(f"{fmt(row[m]['generated'])} / {fmt(row[m]['real'])}" for m in ("beat_onset_share", "downbeat_rate")),
+            ]
+            for meter, row in meters.items()
+        ]
+        lines += [
+            f"### Meter: drum and bass onsets on the beats, per meter ({result['split']} windows)",
+            "",
+            *table(
+                ["meter", "windows", "on the beats (generated / real)", "downbeats marked (generated / real)"],
+                rows,
+                right_from=1,
+            ),
+            "",
+        ]
     clf = result.get("classifier") or {}
     if clf.get("accuracy") is not None:
         lines += [

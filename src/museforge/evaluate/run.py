@@ -7,7 +7,7 @@ import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from museforge.evaluate.bar import shipping_bar
 from museforge.evaluate.classifier import two_sample_accuracy, window_features
 from museforge.evaluate.compare import clean, compare, compare_tables, largest_gap, number, voice_leading
 from museforge.evaluate.form import form_comparison
+from museforge.evaluate.meter import meter_comparison
 from museforge.evaluate.picture import save_evaluation_png
 from museforge.metrics import (
     cell_overlap,
@@ -30,10 +31,11 @@ from museforge.models.loading import find_model
 from museforge.music.form import bar_spans
 from museforge.music.inputs import melody_roll
 from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
+from museforge.music.meter import multitrack_grid, window_grid
 from museforge.music.tracks import unique_roles
 from museforge.sampling.form import accompany, default_variation
 from museforge.sampling.generation import Generation
-from museforge.training.data import split_windows
+from museforge.training.data import split_grids, split_windows
 
 #: Splits whose melodies a model never trained on.
 HELD_OUT_SPLITS: tuple[str, ...] = ("valid", "test")
@@ -92,10 +94,18 @@ class _Grid:
         return clean(tonal_distances(rolls, roles, self.resolution, self.lowest, drum_roles=drums))
 
 
-def _held_out(card: ModelCard, split: str, samples: int) -> tuple[NDArray[np.bool_], NDArray[np.int64], int]:
-    """Real model-sized windows of ``split`` for ``samples`` generated ones, tracks in model order.
+class HeldOut(NamedTuple):
+    """Real model-sized windows of a held-out split, tracks in model order (melody first)."""
 
-    Returns ``(windows (samples, 1 + K, T, P) bool, song of each window (samples,), windows available)``.
+    windows: NDArray[np.bool_]  # (n, 1 + K, T, P)
+    songs: NDArray[np.int64]  # (n,) each window's song
+    available: int  # windows the split has
+    grids: NDArray[np.float32]  # (n, T, 2) each window's metric grid
+    meters: NDArray[np.int64]  # (n, 2) each window's meter (a piece of a longer window may start inside a bar)
+
+
+def _held_out(card: ModelCard, split: str, samples: int) -> HeldOut:
+    """Real model-sized windows of ``split`` for ``samples`` generated ones, tracks in model order.
     ``samples`` windows are spread evenly over the split; when the split has fewer, every window is used in turn
     (each use gets its own noise).
     """
@@ -137,7 +147,9 @@ def _held_out(card: ModelCard, split: str, samples: int) -> tuple[NDArray[np.boo
     windows = split_windows(np.ascontiguousarray(windows), pieces)
     chosen = windows[where.reshape(-1) * pieces + picks % pieces]
     songs = np.asarray(dataset.song_index(split), dtype=np.int64)[picks // pieces]
-    return chosen, songs, available
+    meters = np.asarray(dataset.meters(split), dtype=np.int64)[picks // pieces]
+    grids = split_grids(window_grid(dataset.meters(split)[rows], card.resolution, packed.shape[2]), pieces)
+    return HeldOut(chosen, songs, available, grids[where.reshape(-1) * pieces + picks % pieces], meters)
 
 
 def _header(kind: str, name: str, source: str, status: str, card: ModelCard, split: str) -> dict[str, Any]:
@@ -169,8 +181,11 @@ def _comparison(grid: _Grid, card: ModelCard, fake: NDArray[np.bool_], real: NDA
     return out
 
 
-def _generate(generation: Any, melody: NDArray[np.bool_], seed: int) -> NDArray[np.bool_]:
-    """Accompaniment for each melody window, each with its own noise: (n, T, P) -> (n, K, T, P) bool.
+def _generate(
+    generation: Any, melody: NDArray[np.bool_], seed: int, grid: NDArray[np.float32] | None = None
+) -> NDArray[np.bool_]:
+    """Accompaniment for each melody window, each with its own noise: (n, T, P) and the windows' metric grids
+    (n, T, 2) -> (n, K, T, P) bool.
 
     The path compose and the trainer take (:class:`museforge.sampling.generation.Generation`); the noise is
     ``torch.randn`` from a generator seeded with ``seed``, as the trainer's per-epoch metrics draw it.
@@ -178,18 +193,23 @@ def _generate(generation: Any, melody: NDArray[np.bool_], seed: int) -> NDArray[
 
     rng = torch.Generator().manual_seed(int(seed))
     noise = generation.generator.sample_noise(len(melody), generator=rng)
-    return generation.notes(melody, noise)
+    return generation.notes(melody, noise, grid)
 
 
 def _seed_overlap(
-    generation: Any, melody: NDArray[np.bool_], generated: NDArray[np.bool_], seed: int, windows: int = 200
+    generation: Any,
+    melody: NDArray[np.bool_],
+    generated: NDArray[np.bool_],
+    seed: int,
+    grid: NDArray[np.float32],
+    windows: int = 200,
 ) -> float | None:
     """How much of the accompaniment another seed keeps: the mean Jaccard similarity of the sounding cells of the
     first ``windows`` windows generated with ``seed`` and with ``seed + 1`` (1.0: the noise changes nothing)."""
     n = min(windows, len(melody))
     if n == 0:
         return None
-    other = _generate(generation, melody[:n], seed + 1)
+    other = _generate(generation, melody[:n], seed + 1, grid[:n])
     overlap = cell_overlap(generated[:n], other)
     return number(np.nanmean(overlap)) if np.isfinite(overlap).any() else None
 
@@ -260,12 +280,13 @@ def evaluate_model(
 
     generator, card, kind, history, status = _load_model(name)
     grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
-    real, songs, available = _held_out(card, split, samples)
+    held = _held_out(card, split, samples)
+    real, songs, available, real_grids = held.windows, held.songs, held.available, held.grids
     timing["load"] = time.perf_counter() - started
 
     mark = time.perf_counter()
     generation = Generation.from_card(generator, card, threshold=threshold)
-    generated = _generate(generation, real[:, 0], seed)
+    generated = _generate(generation, real[:, 0], seed, real_grids)
     if generated.shape[1:] != real[:, 1:].shape[1:]:
         raise MuseforgeError(
             f"model {name!r} writes windows of shape {generated.shape[1:]} but its data has {real[:, 1:].shape[1:]}"
@@ -286,10 +307,12 @@ def evaluate_model(
             "melodies": int(min(samples, available)),
         },
         **_comparison(grid, card, fake, real),
-        "seed_overlap": _seed_overlap(generation, real[:, 0], generated, seed),
+        "seed_overlap": _seed_overlap(generation, real[:, 0], generated, seed, real_grids),
         "classifier": None,
     }
     timing["metrics"] = time.perf_counter() - mark
+
+    result["meter"] = meter_comparison(card, real, generated, held.grids, held.meters)
 
     mark = time.perf_counter()
     result["form"] = form_comparison(generation, card, split, seed)
@@ -361,7 +384,16 @@ def evaluate_samples(
         for seed in seeds:
             rng, form_rng = torch.Generator().manual_seed(int(seed)), np.random.default_rng(int(seed))
             spans = bar_spans(source.n_steps, source.downbeats)
-            notes = accompany(generation, roll, window, spans, rng=rng, form_rng=form_rng, variation=variation)
+            notes = accompany(
+                generation,
+                roll,
+                window,
+                spans,
+                rng=rng,
+                form_rng=form_rng,
+                variation=variation,
+                grid=multitrack_grid(source),
+            )
             notes = notes[:, :usable]  # (K, usable, P), as compose writes them
             outputs.append(notes.reshape(notes.shape[0], -1, window, n_pitches).transpose(1, 0, 2, 3))
             melodies.append(roll[:usable].reshape(-1, window, n_pitches))
@@ -369,7 +401,8 @@ def evaluate_samples(
         raise MuseforgeError("no built-in melody is as long as one window of this model")
     melody = np.concatenate(melodies)
     generated = np.concatenate(outputs)
-    real, _songs, available = _held_out(card, split, real_windows)
+    held = _held_out(card, split, real_windows)
+    real, available = held.windows, held.available
     fake = np.concatenate([melody[:, None], generated], axis=1)
     overlap = [cell_overlap(a[None], b[None])[0] for a, b in _seed_pairs(outputs, len(seeds))]
     result: dict[str, Any] = {

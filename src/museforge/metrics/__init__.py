@@ -8,9 +8,12 @@ shipping bar for pretrained models.
   the melody's key);
 - :mod:`museforge.metrics.texture`: flicker, drum repetition and backbeat, semitone clusters, notes outside the
   instrument's range, ensemble crowding, and the overlap of two renderings (seed diversity);
+- :mod:`museforge.metrics.form`: repeat fidelity (the accompaniment where the melody repeats a bar);
+- :mod:`museforge.metrics.meter`: meter fit (drum and bass onsets on the meter's beats and downbeats);
 - :mod:`museforge.metrics.report`: all of them as one table per window set (:func:`music_metrics`).
 """
 
+from museforge.metrics.form import repeat_fidelity
 from museforge.metrics.harmony import tonal_distance, tonal_distances
 from museforge.metrics.melody import (
     CONSONANT_INTERVALS,
@@ -20,6 +23,7 @@ from museforge.metrics.melody import (
     melody_in_scale_rate,
     melody_scales,
 )
+from museforge.metrics.meter import meter_fit, windows_meter_fit
 from museforge.metrics.report import DRUM_METRICS, ENSEMBLE_METRICS, PITCHED_METRICS, music_metrics
 from museforge.metrics.texture import (
     backbeat_rate,
@@ -71,6 +75,7 @@ __all__ = [
     "melody_doubling",
     "melody_in_scale_rate",
     "melody_scales",
+    "meter_fit",
     "music_metrics",
     "one_step_note_rate",
     "out_of_range_rate",
@@ -79,6 +84,7 @@ __all__ = [
     "polyphonic_rate",
     "qualified_note_rate",
     "relative_gap",
+    "repeat_fidelity",
     "semitone_cluster_rate",
     "tonal_distance",
     "tonal_distances",
@@ -87,4 +93,5 @@ __all__ = [
     "voice_crossings",
     "voice_range_violations",
     "voices_from_rolls",
+    "windows_meter_fit",
 ]

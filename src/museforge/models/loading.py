@@ -176,9 +176,11 @@ def _build(card: ModelCard, weights_path: Path, device: str) -> tuple[nn.Module,
 
 
 def list_composers() -> list[dict[str, Any]]:
-    """Models that can compose: the shipped genre models and every user GAN whose run ended, completed or stopped,
-    with a checkpoint (:func:`museforge.model_files.compose_refusal`)."""
-    models = [{"name": c["genre"], "kind": "pretrained", **c} for c in list_pretrained()]
+    """Models that can compose: the shipped genre models (with the meters they learnt) and every user GAN whose run
+    ended, completed or stopped, with a checkpoint (:func:`museforge.model_files.compose_refusal`)."""
+    models = [
+        {"name": c["genre"], "kind": "pretrained", **c, "meters": list(ModelCard(c).meters)} for c in list_pretrained()
+    ]
     models += [
         {"kind": "user", **m}
         for m in list_models()

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -40,6 +41,7 @@ from museforge.models.layers import (
     LEAKY_SLOPE,
     TrackDownsample,
     TrackUpsample,
+    check_shape,
     chroma,
     downsampling_factors,
     norm2d,
@@ -47,6 +49,7 @@ from museforge.models.layers import (
     pad_pitch,
     upsampling_factors,
 )
+from museforge.music.meter import GRID_CHANNELS, window_grid
 
 
 @dataclass
@@ -75,6 +78,10 @@ class MuseGANConfig(GanConfig):
         Critic width ``c``: private streams ``c/2`` per track, shared stream ``4c`` to ``8c``.
     generator_batchnorm : bool
         Batch norm in the generator (else no normalisation).
+    meter_aware : bool
+        Read the metric grid (:mod:`museforge.music.meter`: where each bar and beat starts, ``(B, T, 2)``) next to
+        the melody, in the generator's melody encoder and the critic's per-track streams, so the model plays in
+        the melody's meter (3/4, 6/8, ...) instead of assuming 4/4. Off for models trained before it.
     pattern_tracks : str
         Comma-separated indices of tracks (drums) drawn as one bar pattern repeated across the bars with a learnt
         amount of variation: their logits are ``mean over bars + v * (bar - mean over bars)``, one ``v`` in
@@ -105,6 +112,7 @@ class MuseGANConfig(GanConfig):
     critic_base_channels: int = 48
     generator_batchnorm: bool = True
     pattern_tracks: str = ""
+    meter_aware: bool = False
 
     def pattern_indices(self) -> list[int]:
         """The tracks of :attr:`pattern_tracks` as indices (checked against ``n_tracks``)."""
@@ -122,6 +130,29 @@ class MuseGANConfig(GanConfig):
         super().validate()
         self.pattern_indices()
 
+    @property
+    def grid_channels(self) -> int:
+        """Channels of the metric grid the networks read (0 when not meter-aware)."""
+        return GRID_CHANNELS if self.meter_aware else 0
+
+
+def metric_input(melody: Tensor, grid: Tensor | None, default: Tensor, pad: tuple[int, int]) -> Tensor:
+    """The melody, octave-padded, with the metric grid as extra channels spread over the pitch axis:
+    ``(B, T, P)`` and ``(B, T, G)`` (None: ``default``, ``(T, G)``) -> ``(B, 1 + G, T, 12 * n_octaves)``."""
+    mel = pad_pitch(melody, *pad).unsqueeze(1)
+    if grid is None:
+        grid = default.unsqueeze(0).expand(melody.shape[0], -1, -1)
+    check_shape("meter", grid, (melody.shape[0], melody.shape[1], default.shape[1]))
+    spread = grid.to(mel.dtype).transpose(1, 2).unsqueeze(-1).expand(-1, -1, -1, mel.shape[-1])
+    return torch.cat([mel, spread], dim=1)
+
+
+def four_four_grid(cfg: MuseGANConfig) -> Tensor:
+    """The metric grid ``(T, 2)`` of a window of 4/4 bars of ``cfg.steps_per_bar`` steps (what a call without a
+    grid plays in)."""
+    resolution = max(1, cfg.steps_per_bar // 4)
+    return torch.from_numpy(window_grid(np.asarray([[4, 4]]), resolution, cfg.n_steps)[0])
+
 
 class MelodyEncoder(nn.Module):
     """Encodes each bar of a melody, mirroring the bar generator (pitch first, then time).
@@ -138,7 +169,7 @@ class MelodyEncoder(nn.Module):
             conv = TrackDownsample(1, c_in, c, kernel, bias=norm == "none")
             return nn.Sequential(conv, norm2d(norm, c), nn.LeakyReLU(LEAKY_SLOPE))
 
-        self.pitch = block(1, (1, 12))
+        self.pitch = block(1 + cfg.grid_channels, (1, 12))
         self.octave = block(c, (1, n_octaves))
         # time layers run fine to coarse: the reverse of the generator's factors[1:]
         self.time = nn.ModuleList(block(c, (f, 1)) for f in reversed(factors[1:]))
@@ -150,7 +181,8 @@ class MelodyEncoder(nn.Module):
         Parameters
         ----------
         bars : Tensor
-            ``(N, 1, S, 12 * n_octaves)``, one octave-padded bar of melody per row (``N = B * n_bars``).
+            ``(N, 1 + G, S, 12 * n_octaves)``, one octave-padded bar of melody per row (``N = B * n_bars``), with
+            the ``G`` channels of its metric grid when the model is meter-aware.
 
         Returns
         -------
@@ -170,10 +202,13 @@ class MelodyEncoder(nn.Module):
 
 
 class MuseGANGenerator(Generator):
+    """MuseGAN hybrid generator conditioned on a melody (and, meter-aware, its metric grid):
+    ``(melody (B, T, P), noise[, meter (B, T, 2)]) -> logits (B, K, T, P)``."""
+
     #: Indices of the tracks that play one pattern with learned bar-to-bar variation (a buffer, (n_pattern,)).
     pattern_tracks: Tensor
-
-    """MuseGAN hybrid generator conditioned on a melody: ``(melody (B, T, P), noise) -> logits (B, K, T, P)``."""
+    #: The 4/4 metric grid ``(T, 2)`` a call without one plays in (a buffer).
+    default_grid: Tensor
 
     def __init__(self, cfg: MuseGANConfig) -> None:
         super().__init__(cfg)
@@ -190,6 +225,9 @@ class MuseGANGenerator(Generator):
             nn.Conv1d(k * d, k * h, 1, groups=k), nn.ReLU(), nn.Conv1d(k * h, k * cfg.n_bars * d, 1, groups=k)
         )
         self.melody_encoder = MelodyEncoder(cfg, n_octaves, factors)
+        #: Whether the generator reads a metric grid (``forward``'s ``meter``).
+        self.meter_aware = cfg.meter_aware
+        self.register_buffer("default_grid", four_four_grid(cfg), persistent=False)
 
         b, cm = cfg.base_channels, cfg.melody_channels
         channels = [4 * b]
@@ -212,7 +250,7 @@ class MuseGANGenerator(Generator):
         # how much each pattern track varies from bar to bar, as a logit: sigmoid(-1.0986) = 0.25
         self.bar_variation = nn.Parameter(torch.full((len(pattern),), -1.0986)) if pattern else None
 
-    def forward(self, melody: Tensor, noise: Tensor) -> Tensor:
+    def forward(self, melody: Tensor, noise: Tensor, meter: Tensor | None = None) -> Tensor:
         """Generate accompaniment logits.
 
         Parameters
@@ -221,6 +259,9 @@ class MuseGANGenerator(Generator):
             ``(B, T, P)`` in ``[0, 1]``.
         noise : Tensor
             ``(B, noise_dim)``, e.g. from :meth:`sample_noise`.
+        meter : Tensor, optional
+            ``(B, T, 2)`` metric grid (downbeats, beats; :mod:`museforge.music.meter`); None: 4/4 bars. Read only
+            by a meter-aware model.
 
         Returns
         -------
@@ -235,7 +276,12 @@ class MuseGANGenerator(Generator):
         bar_shared = self.shared_temporal(z_shared_t).reshape(bsz, n_bars, d)
         bar_private = self.private_temporal(z_private_t.unsqueeze(-1)).reshape(bsz, k, n_bars, d)
 
-        bars = pad_pitch(melody, *self.pad).reshape(n, 1, self.steps_per_bar, -1)
+        if self.meter_aware:
+            bars = metric_input(melody, meter, self.default_grid, self.pad)
+            bars = bars.reshape(bsz, -1, n_bars, self.steps_per_bar, bars.shape[-1]).transpose(1, 2)
+            bars = bars.reshape(n, -1, self.steps_per_bar, bars.shape[-1])
+        else:
+            bars = pad_pitch(melody, *self.pad).reshape(n, 1, self.steps_per_bar, -1)
         melody_vector, melody_features = self.melody_encoder(bars)
 
         shared = torch.cat(
@@ -263,6 +309,9 @@ class MuseGANGenerator(Generator):
 class MuseGANCritic(Critic):
     """MuseGAN discriminator that also sees the melody: ``(melody, accompaniment) -> scores (B,)``."""
 
+    #: The 4/4 metric grid ``(T, 2)`` a call without one plays in (a buffer).
+    default_grid: Tensor
+
     def __init__(self, cfg: MuseGANConfig) -> None:
         super().__init__(cfg)
         k, c = cfg.n_tracks, cfg.critic_base_channels
@@ -276,7 +325,9 @@ class MuseGANCritic(Critic):
             return nn.Sequential(norm2d("layer", channels, groups), nn.LeakyReLU(LEAKY_SLOPE))
 
         # private per-track streams over [melody, track]: pitch within octaves, then the finest time factor
-        self.private_pitch = TrackDownsample(k, 1, cp, (1, 12), shared_channels=1)
+        self.meter_aware = cfg.meter_aware
+        self.register_buffer("default_grid", four_four_grid(cfg), persistent=False)
+        self.private_pitch = TrackDownsample(k, 1, cp, (1, 12), shared_channels=1 + cfg.grid_channels)
         self.private_pitch_act = act(k * cp, k)
         self.private_time = nn.Sequential(TrackDownsample(k, cp, cp, (factors[0], 1)), act(k * cp, k))
         # shared stream over all tracks: across octaves, then the remaining time factors down to one per bar
@@ -297,7 +348,7 @@ class MuseGANCritic(Critic):
         self.bars = nn.Sequential(nn.Conv2d(width + 2 * c, 8 * c, (span, 1)), act(8 * c))
         self.out = nn.Linear(8 * c * (cfg.n_bars - span + 1), 1)
 
-    def forward(self, melody: Tensor, accompaniment: Tensor) -> Tensor:
+    def forward(self, melody: Tensor, accompaniment: Tensor, meter: Tensor | None = None) -> Tensor:
         """Score melody/accompaniment pairs.
 
         Parameters
@@ -306,6 +357,8 @@ class MuseGANCritic(Critic):
             ``(B, T, P)`` in ``[0, 1]``.
         accompaniment : Tensor
             ``(B, K, T, P)`` of probabilities (fake) or ``{0, 1}`` (real).
+        meter : Tensor, optional
+            ``(B, T, 2)`` metric grid; None: 4/4 bars. Read only by a meter-aware critic.
 
         Returns
         -------
@@ -315,7 +368,8 @@ class MuseGANCritic(Critic):
         self.check_inputs(melody, accompaniment)
         mel = pad_pitch(melody, *self.pad).unsqueeze(1)  # (B, 1, T, 12 * n_octaves)
         acc = pad_pitch(accompaniment, *self.pad)  # (B, K, T, 12 * n_octaves)
-        x = self.private_pitch_act(self.private_pitch(acc, mel))
+        given = metric_input(melody, meter, self.default_grid, self.pad) if self.meter_aware else mel
+        x = self.private_pitch_act(self.private_pitch(acc, given))
         x = self.shared(self.private_time(x))  # (B, 8c, n_bars, 1)
         c = self.chroma(chroma(torch.cat([mel, acc], dim=1)))  # (B, 2c, n_bars, 1)
         x = self.bars(torch.cat([x, c], dim=1))

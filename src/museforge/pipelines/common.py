@@ -57,19 +57,27 @@ def accompaniment_track(spec: Mapping[str, Any], notes: list[Note], program: int
     return TrackNotes(name, spec["role"], chosen, bool(spec["is_drum"]), notes)
 
 
-def meter_note(melody: Multitrack, beats_per_bar: int) -> str | None:
-    """A sentence for the summary when the model's bars are not the melody's (None when they are).
+def meter_note(melody: Multitrack, card: ModelCard) -> str | None:
+    """A sentence for the summary when the model does not know the melody's meter (None when it does).
 
-    The models learnt 4-beat bars: under a 3/4 or 6/8 melody the accompaniment follows the melody's beats (the
-    grid is the same) and its harmony changes with the melody's notes, but its accents repeat every 4 beats, not at
-    the melody's bar lines.
+    A meter-aware model reads the melody's bar lines and beats; one that has seen the meter in training plays in
+    it. A model without a metric grid learnt 4-beat bars: under a 3/4 or 6/8 melody its beats line up with the
+    melody's (the grid is the same) and its harmony changes with the melody's notes, but its accents repeat every
+    4 beats, not at the melody's bar lines.
     """
     numerator, denominator = melody.meter
-    if (numerator, denominator) == (beats_per_bar, 4):
+    meter = f"{numerator}/{denominator}"
+    if meter in card.meters or (card.beats_per_bar, 4) == (numerator, denominator):
         return None
+    if card.meter_aware:
+        seen = ", ".join(card.meters)
+        return (
+            f"the model has not seen {meter} music (it learnt {seen}): it follows this melody's bar lines and beats, "
+            "but its patterns come from those meters"
+        )
     return (
-        f"the model plays {beats_per_bar}-beat bars: under this {numerator}/{denominator} melody its beats line up "
-        f"with the melody's, but its bar accents fall every {beats_per_bar} beats, not on the melody's bar lines"
+        f"the model plays {card.beats_per_bar}-beat bars: under this {meter} melody its beats line up with the "
+        f"melody's, but its bar accents fall every {card.beats_per_bar} beats, not on the melody's bar lines"
     )
 
 
@@ -94,7 +102,7 @@ def gan_summary(
         **facts,
         "bars": music.n_bars,
         "meter": "/".join(map(str, music.meter)),
-        "meter_note": meter_note(music, card.beats_per_bar),
+        "meter_note": meter_note(music, card),
         "tempo": result.tempo,
         "melody_track": {"index": melody_index, "name": music.names[melody_index], "of": music.n_tracks},
         **tracks_and_files(result, *files),

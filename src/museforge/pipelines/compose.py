@@ -30,6 +30,7 @@ from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
 from museforge.music.form import bar_spans, melody_repeats
 from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track, transpose_melody
+from museforge.music.meter import multitrack_grid
 from museforge.music.pianoroll import Multitrack
 from museforge.pipelines.common import (
     DEFAULT_THRESHOLD,
@@ -107,7 +108,15 @@ def compose(
     spans = bar_spans(source.n_steps, source.downbeats)
     form_rng = np.random.default_rng(seed)
     sounding = accompany(
-        generation, melody_view, gan.window, spans, rng=rng, form_rng=form_rng, variation=gan.variation, mode=sampling
+        generation,
+        melody_view,
+        gan.window,
+        spans,
+        rng=rng,
+        form_rng=form_rng,
+        variation=gan.variation,
+        mode=sampling,
+        grid=multitrack_grid(source),
     )
     if reviser is not None:
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)

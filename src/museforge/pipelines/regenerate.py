@@ -27,6 +27,7 @@ from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.music.form import Repeat, bar_spans, melody_repeats
 from museforge.music.inputs import load_music, melody_roll, select_melody_track
+from museforge.music.meter import multitrack_grid
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.pipelines.common import (
     DEFAULT_THRESHOLD,
@@ -41,7 +42,7 @@ from museforge.pipelines.gan import load_gan
 from museforge.render.outputs import check_output_paths, write_outputs
 from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
-from museforge.sampling.windows import window_noise, window_starts
+from museforge.sampling.windows import melody_window_starts, window_noise
 
 
 def bar_steps(music: Multitrack, bars: tuple[int, int] | None) -> np.ndarray:
@@ -102,7 +103,7 @@ def regeneration_noise(
     if previous_seed is None or card.architecture != "musegan":
         return fresh, False
     noise = window_noise(generator, len(starts), torch.Generator().manual_seed(int(previous_seed)))
-    touched = [w for w, start in enumerate(starts) if steps[start : start + window].any()]
+    touched = [w for w, start in enumerate(starts) if steps[max(start, 0) : start + window].any()]
     rows = torch.as_tensor(touched, dtype=torch.long)
     if tracks is None or not steps.all():
         # chosen bars get whole new windows (a track's private latents alone barely move a few bars); only the
@@ -198,11 +199,12 @@ def regenerate(
         steps[spans[bar][0] : spans[bar][1]] = True
 
     rng = torch.Generator().manual_seed(seed)
-    starts = window_starts(music.n_steps, window)
+    generation = Generation.from_card(gan.generator, card, threshold=threshold)
+    grid = multitrack_grid(source)
+    starts = melody_window_starts(generation, music.n_steps, window, grid)
     noise, kept_noise = regeneration_noise(
         gan.generator, card, starts, window, steps, chosen if tracks is not None else None, previous_seed, rng
     )
-    generation = Generation.from_card(gan.generator, card, threshold=threshold)
     follows = bars is None or with_repeats  # chosen bars alone are new whatever the bars they repeat
     sounding = accompany(
         generation,
@@ -214,6 +216,7 @@ def regenerate(
         variation=gan.variation if follows else 1.0,
         mode=sampling,
         noise=noise,
+        grid=grid,
     )
 
     specs = card.tracks

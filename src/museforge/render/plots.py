@@ -23,6 +23,7 @@ from matplotlib.ticker import FixedLocator, MultipleLocator
 
 from museforge.errors import MuseforgeError
 from museforge.files import atomic_write
+from museforge.music.meter import beat_steps
 from museforge.music.pianoroll import Multitrack
 
 #: The melody's colour; other tracks take :data:`PALETTE` in order, then evenly spread hues.
@@ -258,10 +259,9 @@ def _signature_at(multitrack: Multitrack, step: int) -> tuple[int, int, int]:
 
 
 def _beat_steps(multitrack: Multitrack, step: int) -> float:
-    """Steps per beat at ``step``: the denominator's note, or a dotted quarter in 6/8, 9/8, 12/8."""
+    """Steps per beat at ``step`` (:func:`museforge.music.meter.beat_steps`)."""
     _, num, den = _signature_at(multitrack, step)
-    beat = 4.0 * multitrack.resolution / den
-    return beat * 3 if den == 8 and num % 3 == 0 and num > 3 else beat
+    return beat_steps(num, den, multitrack.resolution)
 
 
 def _pitch_range(tables: list[np.ndarray]) -> tuple[int, int]:

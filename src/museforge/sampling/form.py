@@ -132,14 +132,16 @@ def accompany(
     variation: float,
     mode: str = "threshold",
     noise: torch.Tensor | None = None,
+    grid: np.ndarray | None = None,
 ) -> np.ndarray:
     """Accompaniment notes for a whole melody that follow its form: the GANs' one path from a melody to notes.
 
     ``melody`` (S, P) bool on the model's grid, ``spans`` its bars; the windows' noise and the decoding draw from
     ``rng`` (:func:`museforge.sampling.windows.generate_probabilities`), which strains repeat exactly from
-    ``form_rng`` (:func:`follow_form`). Returns ``(K, S, P)`` bool in the melody's key.
+    ``form_rng`` (:func:`follow_form`); ``grid`` (S, 2) is the melody's metric grid, for a meter-aware model
+    (:func:`museforge.music.meter.piece_grid`). Returns ``(K, S, P)`` bool in the melody's key.
     """
-    probs = generate_probabilities(generation, melody, window, rng, noise=noise)
+    probs = generate_probabilities(generation, melody, window, rng, noise=noise, grid=grid)
     repeats = melody_repeats(melody, list(spans))
     probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng)
     notes = generation.decode(probs, mode=mode, generator=rng)

@@ -77,8 +77,19 @@ class Generation:
             is_drum=parsed.is_drum,
         )
 
+    @property
+    def meter_aware(self) -> bool:
+        """Whether the generator reads a metric grid next to the melody."""
+        return bool(getattr(self.generator, "meter_aware", False))
+
     @torch.no_grad()
-    def probabilities(self, melody: np.ndarray, noise: torch.Tensor, fallback: np.ndarray | None = None) -> np.ndarray:
+    def probabilities(
+        self,
+        melody: np.ndarray,
+        noise: torch.Tensor,
+        fallback: np.ndarray | None = None,
+        grid: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Accompaniment probabilities per window, in the melody's key.
 
         Parameters
@@ -89,6 +100,9 @@ class Generation:
             ``(n, noise_dim)``.
         fallback : np.ndarray, optional
             ``(12,)`` onset histogram of the whole melody, for windows with too few notes to tell their key.
+        grid : np.ndarray, optional
+            ``(n, T, 2)`` the windows' metric grids (:mod:`museforge.music.meter`), for a meter-aware generator;
+            None: 4/4 bars.
 
         Returns
         -------
@@ -106,7 +120,10 @@ class Generation:
             for start in range(0, len(inputs), BATCH):
                 m = torch.from_numpy(inputs[start : start + BATCH].astype(np.float32)).to(device)
                 z = noise[start : start + BATCH].to(device)
-                out.append(torch.sigmoid(self.generator(m, z).float()).cpu().numpy())
+                extra = []
+                if grid is not None and self.meter_aware:
+                    extra.append(torch.from_numpy(np.asarray(grid[start : start + BATCH], np.float32)).to(device))
+                out.append(torch.sigmoid(self.generator(m, z, *extra).float()).cpu().numpy())
         finally:
             self.generator.train(was_training)
         probs = np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
@@ -120,9 +137,10 @@ class Generation:
         """Notes from probabilities ``(..., K, T, P)`` under the model's policy."""
         return np.asarray(self.policy.decode(np.asarray(probs, dtype=np.float32), mode=mode, generator=generator))
 
-    def notes(self, melody: np.ndarray, noise: torch.Tensor) -> np.ndarray:
-        """Accompaniment notes for each melody window: ``(n, T, P)`` -> ``(n, K, T, P)`` bool."""
-        return self.decode(self.probabilities(melody, noise))
+    def notes(self, melody: np.ndarray, noise: torch.Tensor, grid: np.ndarray | None = None) -> np.ndarray:
+        """Accompaniment notes for each melody window: ``(n, T, P)`` (and its ``(n, T, 2)`` metric ``grid``) ->
+        ``(n, K, T, P)`` bool."""
+        return self.decode(self.probabilities(melody, noise, grid=grid))
 
 
 __all__ = ["BATCH", "Generation", "window_shifts"]

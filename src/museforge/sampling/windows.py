@@ -5,6 +5,7 @@ across window edges instead of restarting every few bars. Compose, regenerate an
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -40,11 +41,37 @@ def window_noise(
     return torch.stack(rows)
 
 
-def window_starts(length: int, window: int) -> list[int]:
-    """First step of each half-overlapping window that covers ``length`` steps with windows of ``window`` steps."""
+def window_starts(length: int, window: int, bar_lines: Sequence[int] | np.ndarray | None = None) -> list[int]:
+    """First step of each window of ``window`` steps that together cover ``length`` steps.
+
+    Without ``bar_lines`` the windows overlap by half. With them (the first step of each bar, for a meter-aware
+    model, which learnt windows that start on a bar line), each window starts on the bar line nearest to half a
+    window after the one before: the first on the bar line at or before step 0 (a pickup gets the bar lines before
+    the first one, counted back by its first bar's length; the start is then negative and the melody is padded), the
+    bar lines after the last one continue at its last bar's length.
+    """
     hop = max(1, window // 2)
-    n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
-    return [w * hop for w in range(n_windows)]
+    lines = sorted({int(v) for v in (bar_lines if bar_lines is not None else [])})
+    if not lines:
+        n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
+        return [w * hop for w in range(n_windows)]
+    first = lines[1] - lines[0] if len(lines) > 1 else window
+    last = lines[-1] - lines[-2] if len(lines) > 1 else window
+    while lines[0] > 0:
+        lines.insert(0, lines[0] - max(1, first))
+    while lines[-1] < length:
+        lines.append(lines[-1] + max(1, last))
+    starts = [max(line for line in lines if line <= 0)]
+    while starts[-1] + window < length:
+        here = starts[-1]
+        inside = [line for line in lines if here < line < here + window]
+        starts.append(min(inside, key=lambda line: abs(line - here - hop)) if inside else here + hop)
+    return starts
+
+
+def bar_lines_of(grid: np.ndarray) -> np.ndarray:
+    """The steps where a bar starts, from a metric grid ``(S, 2)``: (bars,) int64."""
+    return np.flatnonzero(np.asarray(grid)[:, 0] > 0)
 
 
 def generate_probabilities(
@@ -53,6 +80,7 @@ def generate_probabilities(
     window: int,
     rng: torch.Generator,
     noise: torch.Tensor | None = None,
+    grid: np.ndarray | None = None,
 ) -> np.ndarray:
     """Accompaniment probabilities for a melody of any length.
 
@@ -64,6 +92,9 @@ def generate_probabilities(
     rng : seeded generator for the noise.
     noise : torch.Tensor, shape (W, noise_dim), optional — each window's noise (one row per
         :func:`window_starts` entry); default :func:`window_noise` drawn from ``rng``.
+    grid : np.ndarray, shape (time, 2), optional — the melody's metric grid (:mod:`museforge.music.meter`). A
+        meter-aware model reads each window's grid and its windows start on bar lines
+        (:func:`melody_window_starts`); None: 4/4 bars and half-overlapping windows from step 0.
 
     Returns
     -------
@@ -71,24 +102,41 @@ def generate_probabilities(
     are cross-faded with triangular weights.
     """
     length = melody.shape[0]
-    starts = window_starts(length, window)
+    starts = melody_window_starts(generation, length, window, grid)
     hop = max(1, window // 2)
-    padded = np.zeros((starts[-1] + window, melody.shape[1]), dtype=bool)
-    padded[:length] = melody
-    inputs = np.stack([padded[s : s + window] for s in starts])
+    before = max(0, -starts[0])  # steps of padding before step 0 (a pickup)
+    padded = np.zeros((before + starts[-1] + window, melody.shape[1]), dtype=bool)
+    padded[before : before + length] = melody
+    inputs = np.stack([padded[before + s : before + s + window] for s in starts])
+    grids = None
+    if grid is not None and generation.meter_aware:
+        grid_padded = np.zeros((padded.shape[0], np.asarray(grid).shape[1]), dtype=np.float32)
+        grid_padded[before : before + length] = grid
+        lines = bar_lines_of(grid)
+        if before and len(lines):  # the bar lines before the first, one first bar apart (as window_starts counts)
+            size = int(lines[1] - lines[0]) if len(lines) > 1 else window
+            grid_padded[before + np.arange(int(lines[0]) - size, -before - 1, -size), 0] = 1.0
+        grids = np.stack([grid_padded[before + s : before + s + window] for s in starts])
     if noise is None:
         noise = window_noise(generation.generator, len(starts), rng)
     whole = onset_histograms(melody[None], generation.lowest_pitch)[0]  # the key of windows with few notes
     with torch.inference_mode():
-        probs = generation.probabilities(inputs, noise, fallback=whole)  # (W, K, T, P)
+        probs = generation.probabilities(inputs, noise, fallback=whole, grid=grids)  # (W, K, T, P)
     ramp = np.minimum(np.arange(window) + 0.5, window - np.arange(window) - 0.5)
     weights = np.clip(ramp / max(hop, 1), 1e-3, 1.0).astype(np.float32)  # triangular cross-fade
     total = np.zeros((probs.shape[1], padded.shape[0], probs.shape[3]), dtype=np.float32)
     norm = np.zeros(padded.shape[0], dtype=np.float32)
     for w, start in enumerate(starts):
-        total[:, start : start + window] += probs[w] * weights[None, :, None]
-        norm[start : start + window] += weights
-    return (total / norm[None, :, None])[:, :length]
+        total[:, before + start : before + start + window] += probs[w] * weights[None, :, None]
+        norm[before + start : before + start + window] += weights
+    return (total / norm[None, :, None])[:, before : before + length]
 
 
-__all__ = ["generate_probabilities", "window_noise", "window_starts"]
+def melody_window_starts(generation: Generation, length: int, window: int, grid: np.ndarray | None) -> list[int]:
+    """The windows' first steps for ``generation``'s model: on the melody's bar lines (``grid``) for a
+    meter-aware model, half-overlapping from step 0 otherwise (:func:`window_starts`)."""
+    lines = bar_lines_of(grid) if grid is not None and generation.meter_aware else None
+    return window_starts(length, window, lines)
+
+
+__all__ = ["bar_lines_of", "generate_probabilities", "melody_window_starts", "window_noise", "window_starts"]

@@ -275,6 +275,7 @@ class Composer(_Shape):
     status: str | None = None
     epochs_done: int | None = None
     tracks: list[Any] | None = Field(default=None, description="the roles of the tracks it writes")
+    meters: list[str] | None = Field(default=None, description="the meters it learnt, most windows first")
 
 
 class Limits(_Shape):

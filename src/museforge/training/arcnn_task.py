@@ -118,7 +118,7 @@ class ArcnnTask(OneNetworkTask):
         self.sample_windows = self.data.consecutive_windows(config.samples_per_epoch)
 
     def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
-        melody, accompaniment = self.data.batch(indices[0], rng)
+        melody, accompaniment, _ = self.data.batch(indices[0], rng)
         clean = torch.cat([melody.unsqueeze(1), accompaniment], dim=1)
         damaged, known = hide_and_corrupt(clean, self.bar_steps, rng)
         logits = self.forward(damaged[:, 0], damaged[:, 1:], known)

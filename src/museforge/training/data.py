@@ -16,16 +16,18 @@ with the trainer's random generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from museforge.datasets.cache import load_dataset
+from museforge.datasets.cache import load_dataset, unpack
 from museforge.errors import MuseforgeError
 from museforge.music.keys import transpose_rolls
+from museforge.music.meter import window_grid
 from museforge.music.tracks import unique_roles
 from museforge.sampling.generation import window_shifts
 
@@ -58,6 +60,10 @@ class DataFacts:
     common_key : bool
         Training windows were moved so that their melody's scale is C major / A minor
         (:mod:`museforge.music.keys`); whoever composes moves the melody there and the accompaniment back.
+    meters : dict
+        Dataset windows per meter over all splits (``{"4/4": 20000, "3/4": 800}``): the meters the model has seen.
+    meter_repeats : dict
+        Times each meter's training windows are used per epoch (:func:`meter_repeats`; empty: each once).
     """
 
     genre: str
@@ -72,6 +78,8 @@ class DataFacts:
     augmentation: tuple[int, int]
     windows: dict[str, int]
     common_key: bool = False
+    meters: dict[str, int] = field(default_factory=lambda: {"4/4": 0})
+    meter_repeats: dict[str, int] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -98,6 +106,8 @@ class DataFacts:
             "augmentation": list(self.augmentation),
             "windows": self.windows,
             "common_key": self.common_key,
+            "meters": self.meters,
+            "meter_repeats": self.meter_repeats,
         }
 
 
@@ -154,6 +164,9 @@ class TrainingData:
     common_key : bool
         Move each training window so that its melody's scale is C major / A minor (see
         :func:`museforge.sampling.generation.window_shifts`); evaluation windows stay in their own key.
+    all_meters : bool
+        Train on the windows of every meter (for a network that reads the metric grid); else on the 4/4 windows
+        only.
 
     Attributes
     ----------
@@ -165,7 +178,13 @@ class TrainingData:
     """
 
     def __init__(
-        self, genre: str, n_bars: int, device: torch.device, augment: bool = True, common_key: bool = False
+        self,
+        genre: str,
+        n_bars: int,
+        device: torch.device,
+        augment: bool = True,
+        common_key: bool = False,
+        all_meters: bool = False,
     ) -> None:
 
         dataset = load_dataset(genre)
@@ -186,12 +205,37 @@ class TrainingData:
         steps_per_bar = int(m["steps_per_bar"])
         lo, hi = (int(v) for v in m.get("augmentation", (0, 0)))
         splits: dict[str, np.ndarray] = {}
-        for split in ("train", "valid"):
+        grids: dict[str, np.ndarray] = {}
+        used: Counter = Counter()
+        split_meters: dict[str, np.ndarray] = {}
+        n_test = 0
+        for split in ("train", "valid", "test"):
+            meters = np.asarray(dataset.meters(split))
+            kept = np.ones(len(meters), dtype=bool) if all_meters else (meters == (4, 4)).all(axis=1)
+            used.update(f"{int(a)}/{int(b)}" for a, b in meters[kept])
+            if split == "test":
+                n_test = int(kept.sum())
+                continue
             windows = np.asarray(dataset.windows(split), dtype=bool)
             identity = self.order == list(range(windows.shape[1]))
-            splits[split] = windows if identity else windows[:, self.order]
-        self._sample_source = _continuous_run(dataset, data_bars, splits)
+            splits[split] = (windows if identity else windows[:, self.order])[kept]
+            grids[split] = window_grid(meters[kept], int(m["resolution"]), windows.shape[2]).astype(bool)
+            split_meters[split] = np.repeat(meters[kept], self.pieces, axis=0)
+        sample_split, sample_rows = _continuous_run(dataset, data_bars)
+        sample_windows = np.asarray(unpack(dataset.packed(sample_split)[sample_rows]), dtype=bool)
+        self._sample_source = sample_windows[:, self.order]
+        self._sample_grid = split_grids(
+            window_grid(dataset.meters(sample_split)[sample_rows], int(m["resolution"]), sample_windows.shape[2]),
+            self.pieces,
+        ).astype(bool)
         splits = {k: split_windows(v, self.pieces) for k, v in splits.items()}
+        grids = {k: split_grids(v, self.pieces) for k, v in grids.items()}
+        #: How many times each meter's training windows are used per epoch (:func:`meter_repeats`).
+        self.meter_repeats: dict[str, int] = {}
+        if all_meters:
+            rows, self.meter_repeats = meter_repeats(split_meters["train"])
+            splits["train"], grids["train"] = splits["train"][rows], grids["train"][rows]
+            split_meters["train"] = split_meters["train"][rows]
         is_drum = [tracks[i]["is_drum"] for i in self.order]
         if common_key:
             train = splits["train"]
@@ -214,9 +258,11 @@ class TrainingData:
             windows={
                 "train": len(splits["train"]),
                 "valid": len(splits["valid"]),
-                "test": int(m.get("splits", {}).get("test", {}).get("windows", 0)) * self.pieces,
+                "test": n_test * self.pieces,
             },
             common_key=common_key,
+            meters=dict(used.most_common()),
+            meter_repeats=self.meter_repeats,
         )
         self.device = device
         self.augment = augment and hi > lo
@@ -226,6 +272,12 @@ class TrainingData:
             packed = packed.pin_memory()
         self.packed = packed.to(device, non_blocking=True)
         self.valid = splits["valid"] if len(splits["valid"]) else splits["train"]
+        self.valid_grid = grids["valid"] if len(splits["valid"]) else grids["train"]
+        self.valid_meters = split_meters["valid"] if len(splits["valid"]) else split_meters["train"]
+        self._grid_host = grids["train"]
+        self._meters_host = split_meters["train"]
+        #: ``(N, T, 2)`` bool on the device: each training window's metric grid (:mod:`museforge.music.meter`).
+        self.grid = torch.from_numpy(grids["train"]).to(device)
         self._bits = torch.arange(7, -1, -1, dtype=torch.uint8, device=device)
         self._pitched = torch.tensor([not d for d in is_drum], device=device).view(1, -1, 1, 1)
         self._columns = torch.arange(self.facts.n_pitches, device=device)
@@ -257,7 +309,7 @@ class TrainingData:
                 )
         return {**model_config, **decided}
 
-    def batch(self, indices: Tensor, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    def batch(self, indices: Tensor, rng: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
         """Gather (and maybe transpose) a batch on the device.
 
         Parameters
@@ -273,11 +325,13 @@ class TrainingData:
             ``(B, T, P)`` float32 in ``{0, 1}``.
         accompaniment : Tensor
             ``(B, K, T, P)`` float32 in ``{0, 1}``.
+        meter : Tensor
+            ``(B, T, 2)`` float32: the windows' metric grids (downbeats, beats).
         """
         x = self.unpack(self.packed.index_select(0, indices)).float()
         if self.augment:
             x = self._transpose(x, rng)
-        return x[:, 0].contiguous(), x[:, 1:].contiguous()
+        return x[:, 0].contiguous(), x[:, 1:].contiguous(), self.grid.index_select(0, indices).float()
 
     def _transpose(self, x: Tensor, rng: torch.Generator | None) -> Tensor:
         """Shift the pitched tracks of each window by its own random number of semitones (drums stay)."""
@@ -298,10 +352,19 @@ class TrainingData:
             ``(min(n, N), 1 + K, T, P)`` bool; track 0 is the melody.
         """
         pool = self.valid if split == "valid" else self._packed_host
-        picks = np.linspace(0, len(pool) - 1, num=min(n, len(pool))).round().astype(int)
+        picks = _spread(n, len(pool))
         if split == "valid":
             return pool[picks]
         return np.unpackbits(pool[picks], axis=-1, count=self.facts.n_pitches).astype(bool)
+
+    def evaluation_grids(self, n: int, split: str = "valid") -> tuple[np.ndarray, np.ndarray]:
+        """The metric grids ``(min(n, N), T, 2)`` bool and meters ``(min(n, N), 2)`` of :meth:`evaluation_windows`
+        ``(n, split)`` (a piece of a longer dataset window keeps its window's meter)."""
+        grids, meters = (
+            (self.valid_grid, self.valid_meters) if split == "valid" else (self._grid_host, self._meters_host)
+        )
+        picks = _spread(n, len(grids))
+        return grids[picks], meters[picks]
 
     def consecutive_windows(self, n: int) -> np.ndarray:
         """Up to ``n`` model windows that follow each other in one validation song: ``(n, 1 + K, T, P)``.
@@ -310,8 +373,56 @@ class TrainingData:
         """
         return split_windows(self._sample_source, self.pieces)[:n]
 
+    def consecutive_grids(self, n: int) -> np.ndarray:
+        """The metric grids ``(n, T, 2)`` bool of :meth:`consecutive_windows` ``(n)``."""
+        return self._sample_grid[:n]
 
-def _continuous_run(dataset: Any, data_bars: int, splits: dict[str, np.ndarray]) -> np.ndarray:
+
+#: A meter other than 4/4 is repeated in a meter-aware model's training windows until it has at least this share of
+#: the 4/4 windows (a few hundred 3/4 windows among ten thousand 4/4 ones teach a waltz too rarely) ...
+METER_MIN_SHARE = 0.15
+#: ... but each window at most this many times per epoch (the same few songs over and over teach those songs).
+METER_MAX_REPEATS = 4
+
+
+def meter_repeats(meters: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The training windows of an epoch with the rarer meters repeated: ``(rows (M,) int64 into meters,
+    {meter: times each of its windows is used})``.
+
+    ``meters`` (N, 2) are the windows' meters. Each meter other than 4/4 is used ``min(METER_MAX_REPEATS,
+    ceil(METER_MIN_SHARE * n_4/4 / n_meter))`` times (at least once); 4/4 once. Without 4/4 windows nothing repeats.
+    """
+    meters = np.asarray(meters).reshape(-1, 2)
+    names = np.asarray([f"{int(a)}/{int(b)}" for a, b in meters])
+    common = int((names == "4/4").sum())
+    rows = [np.arange(len(meters), dtype=np.int64)]
+    repeats: dict[str, int] = {}
+    for name in sorted(set(names.tolist())):
+        count = int((names == name).sum())
+        times = (
+            1
+            if name == "4/4" or not common
+            else min(METER_MAX_REPEATS, max(1, -(-int(METER_MIN_SHARE * common) // count)))
+        )
+        repeats[name] = times
+        if times > 1:
+            rows.append(np.repeat(np.flatnonzero(names == name), times - 1))
+    return np.concatenate(rows), repeats
+
+
+def _spread(n: int, size: int) -> np.ndarray:
+    """``min(n, size)`` indices evenly spread over ``range(size)``."""
+    return np.linspace(0, size - 1, num=min(n, size)).round().astype(int)
+
+
+def split_grids(grids: np.ndarray, pieces: int) -> np.ndarray:
+    """Cut each window's metric grid ``(N, T, G)`` into ``pieces`` consecutive ones: ``(N * pieces, T // pieces, G)``,
+    in the order of :func:`split_windows`."""
+    n, steps, channels = grids.shape
+    return np.ascontiguousarray(grids).reshape(n * pieces, steps // pieces, channels)
+
+
+def _continuous_run(dataset: Any, data_bars: int) -> tuple[str, np.ndarray]:
     """The longest run of back-to-back windows of the first validation song (train if none).
 
     Parameters
@@ -320,13 +431,12 @@ def _continuous_run(dataset: Any, data_bars: int, splits: dict[str, np.ndarray])
         Gives each window's song and first bar.
     data_bars : int
         Bars per dataset window.
-    splits : dict
-        ``{split: (N, 1 + K, T, P)}`` windows, tracks already in model order.
 
     Returns
     -------
-    np.ndarray
-        ``(n, 1 + K, T, P)`` bool dataset windows, window ``i + 1`` starting where window ``i`` ends.
+    split : str
+    rows : np.ndarray
+        ``(n,)`` int indices of the split's windows, window ``i + 1`` starting where window ``i`` ends.
     """
     for split in ("valid", "train"):
         songs = np.asarray(dataset.song_index(split))
@@ -344,5 +454,5 @@ def _continuous_run(dataset: Any, data_bars: int, splits: dict[str, np.ndarray])
                 bar += data_bars
             if len(run) > len(best):
                 best = run
-        return splits[split][best]
+        return split, np.asarray(best, dtype=np.int64)
     raise MuseforgeError("the dataset has no windows")

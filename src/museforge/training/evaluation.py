@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.metrics import music_metrics
+from museforge.metrics import music_metrics, windows_meter_fit
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
 from museforge.sampling.generation import Generation
@@ -111,22 +111,47 @@ class Evaluator:
         self.facts = data.facts
         self.batch_size = batch_size
         g = torch.Generator().manual_seed(seed + METRICS_SEED_OFFSET)
-        self.metric_melody = data.evaluation_windows(n_metrics)[:, 0]
+        real = data.evaluation_windows(n_metrics)
+        self.metric_melody = real[:, 0]
+        self.metric_grid, self.metric_meters = data.evaluation_grids(n_metrics)
+        self.rhythm = [k for k, t in enumerate(self.facts.tracks) if t["is_drum"] or t["role"] == "bass"]
+        #: The real drums and bass of the metric windows, ``(n, R, T, P)``.
+        self.metric_rhythm = real[:, 1:][:, self.rhythm]
         self.metric_noise = torch.randn((len(self.metric_melody), noise_dim), generator=g)
         sample = data.consecutive_windows(n_samples)
         self.sample_melody = sample[:, 0]
+        self.sample_grid = data.consecutive_grids(n_samples)
         self.sample_noise = torch.randn((len(self.sample_melody), noise_dim), generator=g)
 
     def generate(
-        self, generator: torch.nn.Module, card: dict[str, Any], melody: np.ndarray, noise: Tensor
+        self, generator: torch.nn.Module, card: dict[str, Any], melody: np.ndarray, noise: Tensor, grid: np.ndarray
     ) -> np.ndarray:
-        """Generated accompaniment as notes, as composing makes them: ``(n, T, P)`` -> ``(n, K, T, P)`` bool."""
-        return Generation.from_card(generator, card).notes(melody, noise)
+        """Generated accompaniment as notes, as composing makes them: ``(n, T, P)`` melody windows and their
+        ``(n, T, 2)`` metric grids -> ``(n, K, T, P)`` bool."""
+        return Generation.from_card(generator, card).notes(melody, noise, grid)
 
     def metrics(self, generator: torch.nn.Module, card: dict[str, Any]) -> dict[str, dict[str, float | None]]:
         """Metrics of the fixed batch of generated windows (``card``: the run's card, for the note policy)."""
-        accompaniment = self.generate(generator, card, self.metric_melody, self.metric_noise)
-        return roll_metrics(self.metric_melody, accompaniment, self.facts)
+        return self.measure(generator, card)[0]
+
+    def measure(self, generator: torch.nn.Module, card: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Metrics of the fixed batch of generated windows, and their meter fit per meter next to the real windows'
+        (``{"3/4": {"windows", "generated": {beat_onset_share, downbeat_rate}, "real": {...}}}``; empty without
+        drums or bass)."""
+        accompaniment = self.generate(generator, card, self.metric_melody, self.metric_noise, self.metric_grid)
+        table = roll_metrics(self.metric_melody, accompaniment, self.facts)
+        meter: dict[str, Any] = {}
+        if self.rhythm:
+            resolution = self.facts.resolution
+            mine = windows_meter_fit(accompaniment[:, self.rhythm], self.metric_grid, self.metric_meters, resolution)
+            theirs = windows_meter_fit(self.metric_rhythm, self.metric_grid, self.metric_meters, resolution)
+            for key, real_fit in theirs.items():
+                meter[key] = {
+                    "windows": real_fit["windows"],
+                    "generated": {k: v for k, v in mine[key].items() if k != "windows"},
+                    "real": {k: v for k, v in real_fit.items() if k != "windows"},
+                }
+        return table, meter
 
     def write_sample(
         self, generator: torch.nn.Module, card: dict[str, Any], folder: Path, epoch: int, title: str
@@ -134,7 +159,7 @@ class Evaluator:
         """Render the fixed sample to ``folder/epoch_NNN.mid`` and ``.png``; returns their names."""
         if len(self.sample_melody) == 0:
             return {}
-        accompaniment = self.generate(generator, card, self.sample_melody, self.sample_noise)
+        accompaniment = self.generate(generator, card, self.sample_melody, self.sample_noise, self.sample_grid)
         return write_sample_files(to_multitrack(self.sample_melody, accompaniment, self.facts), folder, epoch, title)
 
 

@@ -85,6 +85,7 @@ def gradient_penalty(
     real: Tensor,
     fake: Tensor,
     alpha: Tensor,
+    *meter: Tensor,
 ) -> Tensor:
     """WGAN-GP penalty ``E[(||grad D(melody, x_hat)|| - 1)^2]`` with ``x_hat = alpha * real + (1 - alpha) * fake``.
 
@@ -102,6 +103,8 @@ def gradient_penalty(
         ``(B, K, T, P)`` real rolls and generated probabilities (``fake`` detached).
     alpha : Tensor
         ``(B,)`` mixing weights in ``[0, 1]``.
+    meter : Tensor
+        At most one: ``(B, T, 2)`` metric grid, for a meter-aware critic.
 
     Returns
     -------
@@ -110,7 +113,7 @@ def gradient_penalty(
     """
     a = alpha.to(real.dtype).view(-1, *([1] * (real.dim() - 1)))
     mixed = (a * real + (1.0 - a) * fake.to(real.dtype)).requires_grad_(True)
-    scores = critic(melody, mixed).float()
+    scores = critic(melody, mixed, *meter).float()
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     norms = grad.float().flatten(1).norm(2, dim=1)
     return ((norms - 1.0) ** 2).mean()

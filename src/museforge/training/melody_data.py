@@ -53,15 +53,18 @@ class MelodyFacts:
 
 
 def song_melodies(genre: str, split: str) -> tuple[list[list[Note]], list[int], dict[str, Any]]:
-    """Each song's melody line in ``split`` of a built dataset: notes ``(MIDI pitch, start, end)``, bars, manifest."""
+    """Each song's melody line in ``split`` of a built dataset (its 4/4 windows): notes ``(MIDI pitch, start, end)``,
+    bars, manifest."""
 
     dataset = load_dataset(genre)
     m = dataset.manifest
     steps_per_bar, lowest = int(m["steps_per_bar"]), int(m["lowest_pitch"])
     melody_track = int(m.get("melody_track", 0))
-    windows = np.asarray(dataset.windows(split))[:, melody_track]  # (N, T, P)
-    songs = np.asarray(dataset.song_index(split))
-    bars = np.asarray(dataset.bars(split))
+    # the windows in 4/4: the token grammar counts 4-beat bars, and windows of other meters do not fall on them
+    four = (np.asarray(dataset.meters(split)) == (4, 4)).all(axis=1)
+    windows = np.asarray(dataset.windows(split))[four][:, melody_track]  # (N, T, P)
+    songs = np.asarray(dataset.song_index(split))[four]
+    bars = np.asarray(dataset.bars(split))[four]
     window_bars = int(m["n_bars"])
     out: list[list[Note]] = []
     lengths: list[int] = []

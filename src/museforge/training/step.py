@@ -36,7 +36,7 @@ from museforge.training.losses import critic_loss, generator_loss, gradient_pena
 SUM_KEYS: tuple[str, ...] = ("generator_loss", "discriminator_loss", "real_score", "fake_score", "gradient_penalty")
 
 #: ``(melody (B, T, P), real accompaniment (B, K, T, P))`` of one critic batch.
-Batch = tuple[Tensor, Tensor]
+Batch = tuple[Tensor, ...]
 
 #: Parameters (generator and critic together) from which bf16 autocast pays on a CPU with native bf16: measured
 #: 1.02-1.42x on the bench's cases from the shipped pop recipe (0.44M) up, 0.85x on the tests' tiny MuseGAN (23k).
@@ -130,6 +130,8 @@ class AdversarialStep:
         parameters = sum(p.numel() for m in (generator, critic) for p in m.parameters())
         #: Whether the forward passes run under bf16 autocast (else float32).
         self.use_autocast = not plain and (force_autocast or (autocast and bf16_pays(self.device, parameters)))
+        #: Whether the networks read the batches' metric grids.
+        self.meter_aware = bool(getattr(generator, "meter_aware", False))
         self.g_forward: Callable[..., Tensor] = generator_forward or generator
         self.d_forward: Callable[..., Tensor] = critic_forward or critic
         if compile and not plain:
@@ -149,12 +151,15 @@ class AdversarialStep:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _critic_scores(self, melody: Tensor, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    def _critic_scores(
+        self, melody: Tensor, real: Tensor, fake: Tensor, extra: tuple[Tensor, ...]
+    ) -> tuple[Tensor, Tensor]:
         """Scores ``(B,)`` of real and fake windows: one critic pass, or two in plain mode."""
         if self.plain:
-            return self.d_forward(melody, real), self.d_forward(melody, fake)
+            return self.d_forward(melody, real, *extra), self.d_forward(melody, fake, *extra)
         batch = melody.shape[0]
-        scores = self.d_forward(torch.cat([melody, melody]), torch.cat([real, fake])).float()
+        doubled = tuple(torch.cat([x, x]) for x in extra)
+        scores = self.d_forward(torch.cat([melody, melody]), torch.cat([real, fake]), *doubled).float()
         return scores[:batch], scores[batch:]
 
     def __call__(self, batches: Iterable[Batch], rng: torch.Generator | None = None) -> Tensor:
@@ -162,8 +167,9 @@ class AdversarialStep:
 
         Parameters
         ----------
-        batches : iterable of (Tensor, Tensor)
-            ``update_ratio`` pairs ``(melody (B, T, P), real (B, K, T, P))`` on the device, float32.
+        batches : iterable of tuples of Tensor
+            ``update_ratio`` batches ``(melody (B, T, P), real (B, K, T, P)[, meter (B, T, 2)])`` on the device,
+            float32; the metric grid is passed on to networks that read it (``meter_aware``).
         rng : torch.Generator, optional
             Draws the noise and the penalty's mixing weights (on the device).
 
@@ -178,19 +184,21 @@ class AdversarialStep:
             raise ValueError("a step needs at least one critic batch")
         d_sums = torch.zeros(4, device=self.device)
         logits = torch.empty(0)
-        for i, (melody, real) in enumerate(batches):
+        extra: tuple[Tensor, ...] = ()
+        for i, (melody, real, *rest) in enumerate(batches):
             batch = melody.shape[0]
+            extra = tuple(rest[:1]) if self.meter_aware else ()
             noise = self.generator.sample_noise(batch, generator=rng)  # type: ignore[operator]
             # the last batch's windows also serve the generator update, so its graph is kept
             with torch.set_grad_enabled(i == len(batches) - 1), self._autocast():
-                logits = self.g_forward(melody, noise)
+                logits = self.g_forward(melody, noise, *extra)
             fake = torch.sigmoid(logits.detach()).to(real.dtype)
             with self._autocast():
-                real_scores, fake_scores = self._critic_scores(melody, real, fake)
+                real_scores, fake_scores = self._critic_scores(melody, real, fake, extra)
                 loss = critic_loss(self.loss, real_scores.float(), fake_scores.float())
                 if self.penalty_weight > 0:
                     alpha = torch.rand(batch, generator=rng, device=self.device)
-                    penalty = gradient_penalty(self.critic, melody, real, fake, alpha)
+                    penalty = gradient_penalty(self.critic, melody, real, fake, alpha, *extra)
                     loss = loss + self.penalty_weight * penalty
                 else:
                     penalty = torch.zeros((), device=self.device)
@@ -202,7 +210,7 @@ class AdversarialStep:
         self.critic.requires_grad_(False)
         try:
             with self._autocast():
-                g_loss = generator_loss(self.loss, self.d_bare(melody, torch.sigmoid(logits)).float())
+                g_loss = generator_loss(self.loss, self.d_bare(melody, torch.sigmoid(logits), *extra).float())
             self.g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
             self.g_opt.step()

@@ -121,14 +121,25 @@ class GanTask(Task):
         model_defaults = make_config(
             config.architecture, {k: v for k, v in config.model_config.items() if k == "n_bars"}
         )
-        self.data = TrainingData(
-            config.genre, model_defaults.n_bars, device, augment=config.augment, common_key=config.common_key
+        # a new MuseGAN reads the metric grid unless told not to; a resumed run keeps what it was built with
+        meter_aware = config.architecture == "musegan" and bool(
+            config.model_config.get("meter_aware", not config.resume)
         )
-        if config.architecture == "musegan" and not config.resume and "pattern_tracks" not in config.model_config:
-            # drums play a bar pattern with learnt variation (docs/quality.md); stored with the run, so a resume
-            # rebuilds the same networks, and models trained before keep theirs
+        self.data = TrainingData(
+            config.genre,
+            model_defaults.n_bars,
+            device,
+            augment=config.augment,
+            common_key=config.common_key,
+            all_meters=meter_aware,
+        )
+        if config.architecture == "musegan" and not config.resume:
+            # drums play a bar pattern with learnt variation (docs/quality.md), and the networks read each window's
+            # metric grid (its meter); stored with the run, so a resume rebuilds the same networks, and models
+            # trained before keep theirs
             drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
-            config = dataclasses.replace(config, model_config={**config.model_config, "pattern_tracks": drums})
+            defaults = {"pattern_tracks": drums, "meter_aware": True}
+            config = dataclasses.replace(config, model_config={**defaults, **config.model_config})
         self.config = config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
@@ -182,8 +193,8 @@ class GanTask(Task):
         return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
 
     def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
-        generated = self.evaluator.metrics(self.generator, card)
-        return {"metrics": {"generated": generated, "training_data": card.get("train_data_metrics")}}
+        generated, meter = self.evaluator.measure(self.generator, card)
+        return {"metrics": {"generated": generated, "training_data": card.get("train_data_metrics")}, "meter": meter}
 
     def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
         return self.evaluator.write_sample(self.generator, card, folder, epoch, title)

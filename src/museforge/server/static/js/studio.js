@@ -168,7 +168,10 @@ const ACTIONS = {
 let working = false;
 
 function modelOption(c) {
-  if (c.kind === "pretrained") return el("option", { value: c.name, text: `${c.name} (pretrained ${c.architecture || ""})` });
+  if (c.kind === "pretrained") {
+    const meters = c.meters && c.meters.length ? `; ${c.meters.join(", ")}` : "";
+    return el("option", { value: c.name, text: `${c.name} (pretrained ${c.architecture || ""}${meters})` });
+  }
   return el("option", { value: c.name, text: `${c.name} (${c.genre || c.architecture}, ${c.epochs_done ?? "?"} epochs)` });
 }
 
