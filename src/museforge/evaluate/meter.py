@@ -8,16 +8,11 @@ from typing import Any
 import numpy as np
 
 from museforge.evaluate.compare import compare
-from museforge.metrics.meter import windows_meter_fit
+from museforge.metrics.meter import rhythm_tracks, windows_meter_fit
 from museforge.model_files import ModelCard
 
 #: Windows a meter needs in the split to be measured (fewer give a share no one should ship on).
 MIN_METER_WINDOWS = 20
-
-
-def rhythm_tracks(card: ModelCard) -> list[int]:
-    """The accompaniment tracks (model order) that carry the meter: drums and bass."""
-    return [k for k, t in enumerate(card.tracks) if t.get("is_drum") or t.get("role") == "bass"]
 
 
 def meter_comparison(
@@ -38,7 +33,7 @@ def meter_comparison(
         ``{"3/4": {"windows": n, "beat_onset_share": {generated, real, gap}, "downbeat_rate": {...}}}``; empty
         for a model without drums or bass.
     """
-    tracks = rhythm_tracks(card)
+    tracks = rhythm_tracks(card.tracks)
     if not tracks:
         return {}
     resolution = card.resolution
@@ -56,4 +51,4 @@ def meter_comparison(
     return out
 
 
-__all__ = ["MIN_METER_WINDOWS", "meter_comparison", "rhythm_tracks"]
+__all__ = ["MIN_METER_WINDOWS", "meter_comparison"]

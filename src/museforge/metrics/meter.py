@@ -6,7 +6,8 @@ What a beat is: :mod:`museforge.music.meter`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,11 @@ def meter_fit(
         "beat_onset_share": float(onsets[:, beats].sum() / total) if total else None,
         "downbeat_rate": float(np.mean([any_onset[s] for s, _ in full])) if full else None,
     }
+
+
+def rhythm_tracks(tracks: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The indices of the tracks (``{role, is_drum}`` each) that carry the meter: drums and bass."""
+    return [k for k, t in enumerate(tracks) if t.get("is_drum") or t.get("role") == "bass"]
 
 
 def roll_onsets(rolls: np.ndarray) -> np.ndarray:
@@ -88,4 +94,4 @@ def windows_meter_fit(
     return out
 
 
-__all__ = ["beat_mask", "beat_steps", "meter_fit", "roll_onsets", "windows_meter_fit"]
+__all__ = ["beat_mask", "beat_steps", "meter_fit", "rhythm_tracks", "roll_onsets", "windows_meter_fit"]

@@ -51,22 +51,29 @@ def window_starts(length: int, window: int, bar_lines: Sequence[int] | np.ndarra
     bar lines after the last one continue at its last bar's length.
     """
     hop = max(1, window // 2)
-    lines = sorted({int(v) for v in (bar_lines if bar_lines is not None else [])})
-    if not lines:
+    if bar_lines is None or not len(bar_lines):
         n_windows = max(1, math.ceil(max(length - window, 0) / hop) + 1)
         return [w * hop for w in range(n_windows)]
-    first = lines[1] - lines[0] if len(lines) > 1 else window
-    last = lines[-1] - lines[-2] if len(lines) > 1 else window
-    while lines[0] > 0:
-        lines.insert(0, lines[0] - max(1, first))
-    while lines[-1] < length:
-        lines.append(lines[-1] + max(1, last))
+    lines = extended_bar_lines(bar_lines, length, window)
     starts = [max(line for line in lines if line <= 0)]
     while starts[-1] + window < length:
         here = starts[-1]
         inside = [line for line in lines if here < line < here + window]
         starts.append(min(inside, key=lambda line: abs(line - here - hop)) if inside else here + hop)
     return starts
+
+
+def extended_bar_lines(bar_lines: Sequence[int] | np.ndarray, length: int, window: int) -> list[int]:
+    """``bar_lines`` (at least one) sorted, continued back to step 0 or before by the first bar's length (a pickup)
+    and on to ``length`` or after by the last bar's (a bar of ``window`` steps when there is only one line)."""
+    lines = sorted({int(v) for v in bar_lines})
+    first = max(1, lines[1] - lines[0] if len(lines) > 1 else window)
+    last = max(1, lines[-1] - lines[-2] if len(lines) > 1 else window)
+    while lines[0] > 0:
+        lines.insert(0, lines[0] - first)
+    while lines[-1] < length:
+        lines.append(lines[-1] + last)
+    return lines
 
 
 def bar_lines_of(grid: np.ndarray) -> np.ndarray:
@@ -112,10 +119,9 @@ def generate_probabilities(
     if grid is not None and generation.meter_aware:
         grid_padded = np.zeros((padded.shape[0], np.asarray(grid).shape[1]), dtype=np.float32)
         grid_padded[before : before + length] = grid
-        lines = bar_lines_of(grid)
-        if before and len(lines):  # the bar lines before the first, one first bar apart (as window_starts counts)
-            size = int(lines[1] - lines[0]) if len(lines) > 1 else window
-            grid_padded[before + np.arange(int(lines[0]) - size, -before - 1, -size), 0] = 1.0
+        if before:  # the pickup's bar lines before step 0, as window_starts placed the windows on them
+            pickup = [line for line in extended_bar_lines(bar_lines_of(grid), length, window) if line < 0]
+            grid_padded[before + np.asarray(pickup, dtype=np.int64), 0] = 1.0
         grids = np.stack([grid_padded[before + s : before + s + window] for s in starts])
     if noise is None:
         noise = window_noise(generation.generator, len(starts), rng)
@@ -139,4 +145,11 @@ def melody_window_starts(generation: Generation, length: int, window: int, grid:
     return window_starts(length, window, lines)
 
 
-__all__ = ["bar_lines_of", "generate_probabilities", "melody_window_starts", "window_noise", "window_starts"]
+__all__ = [
+    "bar_lines_of",
+    "extended_bar_lines",
+    "generate_probabilities",
+    "melody_window_starts",
+    "window_noise",
+    "window_starts",
+]

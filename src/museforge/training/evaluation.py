@@ -18,6 +18,7 @@ from torch import Tensor
 
 from museforge.errors import MuseforgeError
 from museforge.metrics import music_metrics, windows_meter_fit
+from museforge.metrics.meter import rhythm_tracks
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
 from museforge.sampling.generation import Generation
@@ -114,7 +115,7 @@ class Evaluator:
         real = data.evaluation_windows(n_metrics)
         self.metric_melody = real[:, 0]
         self.metric_grid, self.metric_meters = data.evaluation_grids(n_metrics)
-        self.rhythm = [k for k, t in enumerate(self.facts.tracks) if t["is_drum"] or t["role"] == "bass"]
+        self.rhythm = rhythm_tracks(self.facts.tracks)
         #: The real drums and bass of the metric windows, ``(n, R, T, P)``.
         self.metric_rhythm = real[:, 1:][:, self.rhythm]
         self.metric_noise = torch.randn((len(self.metric_melody), noise_dim), generator=g)
