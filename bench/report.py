@@ -17,6 +17,20 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line, rule, *body])
 
 
+def hardware_line(machine: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """What the figures ran on, in words: the CPU model, whether it computes bf16 natively, and (once there are
+    training rows) the precision the fast step ran in, since the machines the bench runs on differ."""
+    bf16 = "native bf16 (AVX512-BF16 or AMX)" if machine.get("cpu_native_bf16") else "no native bf16"
+    line = f"CPU: {machine['cpu']}, {machine['cpu_cores']} cores, kernels {machine['cpu_capability']}, {bf16}"
+    if machine.get("gpu"):
+        line += f"; GPU: {machine['gpu']}"
+    if rows:
+        ran = sorted({r["precision"] for r in rows})
+        line += "; the fast step ran " + (" and ".join(ran) if len(ran) > 1 else f"in {ran[0]}")
+        line += " (bf16 ran)" if "bf16" in ran else " (bf16 did not run)"
+    return line
+
+
 def _ratio(value: float, spread: list[float] | None = None) -> str:
     """``2.61x (2.40-2.75)``: the ratio of the medians, and the lowest and highest round-by-round ratio."""
     text = f"{value:.2f}x"

@@ -25,7 +25,7 @@ import torch
 
 from bench.cases import COMPOSE_BARS, COMPOSE_MELODY, GPU_PEAK_TFLOPS, MIN_ROUNDS, TRAIN_CASES
 from bench.measure import load_average, unpooled_malloc
-from bench.report import compose_table, gpu_targets, speed_table, work_table
+from bench.report import compose_table, gpu_targets, hardware_line, speed_table, work_table
 from bench.training import bench_training, step_memory
 from museforge.training.step import cpu_has_native_bf16
 
@@ -49,10 +49,14 @@ def machine(device: torch.device) -> dict[str, Any]:
 
 
 def _cpu_name() -> str:
+    """The CPU's model name, with its family and model numbers (a virtual machine's name often hides the rest)."""
     try:
+        fields: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
     except OSError:
         pass
     return platform.processor() or "unknown"
@@ -103,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = args.peak_tflops or (gpu_peak_tflops(report["machine"]["gpu"]) if device.type == "cuda" else None)
     report["machine"]["peak_tflops"] = peak
     print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()), flush=True)
+    print(hardware_line(report["machine"], []), flush=True)
     if args.rounds < MIN_ROUNDS:
         print(f"bench: {args.rounds} round(s), fewer than {MIN_ROUNDS}: a smoke run, not figures", flush=True)
     for case in TRAIN_CASES:
@@ -142,6 +147,7 @@ def _print(report: dict[str, Any], device: torch.device) -> None:
             "ratios as medians (lowest-highest round); the stored reference figures were measured elsewhere, at "
             "another load (issue 7)"
         )
+        print(hardware_line(report["machine"], report["training"]))
         print(speed_table(report["training"]))
         print(
             "\nWork: FLOPs per sample of each variant's own step (matrix products and convolutions, forward and both "

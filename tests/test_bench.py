@@ -38,6 +38,7 @@ def test_bench_measures_the_tutorial_shape_fast_plain_and_the_reference(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| musegan @ tutorial shape |" in done.stdout and "48 -> " in done.stdout
     assert "fewer than 5: a smoke run" in done.stdout and "load average" in done.stdout
+    assert "CPU: " in done.stdout and "native bf16" in done.stdout and "the fast step ran" in done.stdout
     report = json.loads(out.read_text())
     (row,) = report["training"]
     assert (row["batch"], row["update_ratio"], row["rounds"]) == (16, 1, 1)

@@ -1,7 +1,11 @@
-"""Building blocks both GANs share: pitch padding, time factorisation, per-track grouped convolutions.
+"""Building blocks both GANs share: pitch padding, time factorisation, per-track grouped layers and their norms.
 
-Tensors follow one layout throughout: a melody is ``(B, T, P)`` and an accompaniment ``(B, K, T, P)``, where
-``T = n_bars * steps_per_bar`` time steps, ``P`` pitches (column 0 is ``lowest_pitch``) and ``K`` tracks.
+At the networks' edges a melody is ``(B, T, P)`` and an accompaniment ``(B, K, T, P)``, where
+``T = n_bars * steps_per_bar`` time steps, ``P`` pitches (column 0 is ``lowest_pitch``) and ``K`` tracks. Inside
+the MuseGAN, activations are in the **track-rows layout** ``(K, N, H, W, C)``: tracks first, channels last. Each
+per-track layer (:class:`TrackDownsample`, :class:`TrackUpsample`) is then one batched matrix product over the
+tracks whose input rows and output are views of that layout, and its norm (:class:`TrackBatchNorm`,
+:class:`TrackLayerNorm`) works on it in place of PyTorch's ``(N, K * C, H, W)`` ones, with the same parameters.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from museforge.errors import MuseforgeError
 
 #: Negative slope of every LeakyReLU in the critics and encoders.
 LEAKY_SLOPE = 0.2
+#: A per-track product with fewer output channels than this, not a multiple of 4, runs with zero columns up to the
+#: next multiple of 4, cut off after: MKL's batched products with 11 output columns (the tutorial-shape critic's
+#: private streams) ran 1.7-2.1x slower, forward and backward, than with 12 (docs/performance.md).
+NARROW_OUTPUT = 16
 
 
 def probabilities(logits: Tensor) -> Tensor:
@@ -123,18 +131,41 @@ def downsampling_factors(steps: int) -> list[int]:
     return factors + prime_factors(steps)
 
 
+def track_blocks(x: Tensor, kernel_size: tuple[int, int]) -> Tensor:
+    """Each non-overlapping ``kh x kw`` block of a track-rows map as one row.
+
+    Parameters
+    ----------
+    x : Tensor
+        ``(G, N, H, W, C)``: ``G`` groups (tracks) of ``N`` maps, channels last; ``H`` and ``W`` multiples of
+        ``(kh, kw)``.
+    kernel_size : tuple of int
+        ``(kh, kw)``.
+
+    Returns
+    -------
+    Tensor
+        ``(G, N * H/kh * W/kw, kh * kw * C)``, rows in ``(N, H/kh, W/kw)`` order, each row in ``(kh, kw, C)``
+        order. A view (no copy) when ``kh == 1`` or ``W == kw``, as in every MuseGAN layer.
+    """
+    g, n, h, w, c = x.shape
+    kh, kw = kernel_size
+    return x.reshape(g, n, h // kh, kh, w // kw, kw * c).transpose(3, 4).reshape(g, -1, kh * kw * c)
+
+
 class TrackDownsample(nn.Module):
-    """``K`` per-track convolutions with ``kernel_size == stride`` (non-overlapping), as one op.
+    """``K`` per-track convolutions with ``kernel_size == stride`` (non-overlapping), as one batched product.
 
     Mathematically this is ``nn.Conv2d(K * in_channels, K * out_channels, kernel, stride=kernel, groups=K)``
-    (same weight and bias layout) plus, for an optional input shared by all tracks (e.g. the melody),
-    ``nn.Conv2d(shared_channels, K * out_channels, kernel, stride=kernel, bias=False)``: the same linear map as
-    concatenating the shared input to every track's input, without copying it ``K`` times. Track ``k`` owns
-    channels ``[k * C, (k + 1) * C)`` of input and output (tracks folded into channels). Because the kernels
-    do not overlap, every output cell is a linear map of its own ``kh x kw`` input block, so the layer runs as
-    one batched matrix product over the tracks; that is several times faster than PyTorch's grouped
-    convolution on CPU, above all in the double backward of a gradient penalty. ``n_tracks=1`` gives a plain
-    non-overlapping convolution.
+    (same weight and bias layout, so the parameters are interchangeable) plus, for an optional input shared by
+    all tracks (e.g. the melody), ``nn.Conv2d(shared_channels, K * out_channels, kernel, stride=kernel,
+    bias=False)``: the same linear map as concatenating the shared input to every track's input, without copying
+    it ``K`` times. Because the kernels do not overlap, every output cell is a linear map of its own ``kh x kw``
+    input block, so the layer is ONE batched matrix product over the tracks (plus one product of the shared
+    input, which also adds the bias), on activations kept in the track-rows layout ``(K, N, H, W, C)``: each
+    block is a row of that layout without any copy when ``kh == 1`` or the block spans the whole width, and the
+    output is already in the layout the next layer reads. ``n_tracks=1`` gives a plain non-overlapping
+    convolution.
 
     Parameters
     ----------
@@ -174,51 +205,49 @@ class TrackDownsample(nn.Module):
             else None
         )
 
-    def _columns(self, x: Tensor, groups: int) -> Tensor:
-        """``(N, G * C, H, W) -> (G, N * Ho * Wo, C * kh * kw)``: each output cell's input block as a row."""
-        n, gc, h, w = x.shape
-        kh, kw = self.kernel_size
-        ho, wo = h // kh, w // kw
-        x = x.reshape(n, groups, gc // groups, ho, kh, wo, kw).permute(1, 0, 3, 5, 2, 4, 6)
-        return x.reshape(groups, n * ho * wo, -1)
-
-    def forward(self, x: Tensor, shared: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, shared: Tensor | None = None, *, joined: bool = False) -> Tensor:
         """Apply the convolution.
 
         Parameters
         ----------
         x : Tensor
-            ``(N, K * in_channels, H, W)``, track-major channels.
+            ``(K, N, H, W, in_channels)``, track-rows layout; with ``joined``, ``(K, N, H, W, in_channels +
+            shared_channels)``: each track's channels followed by the shared input's.
         shared : Tensor, optional
-            ``(N, shared_channels, H, W)``; required when the layer has a shared input.
+            ``(N, H, W, shared_channels)``; required when the layer has a shared input and ``x`` is not joined.
+        joined : bool
+            ``x`` already holds the shared input beside each track's (the caller wrote both in the one copy that
+            makes its track-rows layout): one product with each track's weights stacked on the shared ones,
+            instead of a product of the shared input added to the tracks' product.
 
         Returns
         -------
         Tensor
-            ``(N, K * out_channels, H / kh, W / kw)``.
+            ``(K, N, H / kh, W / kw, out_channels)``.
         """
-        n, _, h, w = x.shape
-        k, c_out = self.n_tracks, self.out_channels
+        k, n, h, w, _ = x.shape
+        c_out = self.out_channels
         kh, kw = self.kernel_size
-        weight = self.weight.view(k, c_out, -1).transpose(1, 2)  # (K, C_in * kh * kw, C_out)
-        base = _base(k, c_out, self.bias)  # (K, 1, C_out) or None
-        if self.shared_weight is not None:
+        weight = self.weight.view(k, c_out, -1, kh, kw)
+        if self.shared_weight is not None and joined:
+            weight = torch.cat([weight, self.shared_weight.view(k, c_out, -1, kh, kw)], dim=2)
+        # (K, C_out, C_in, kh, kw) -> (K, kh * kw * C_in, C_out): rows in the blocks' (kh, kw, C) order
+        weight = weight.permute(0, 3, 4, 2, 1).reshape(k, -1, c_out)
+        base = None if self.bias is None else self.bias.view(k, 1, c_out)
+        extra = (-c_out) % 4 if c_out < NARROW_OUTPUT else 0  # zero columns (see NARROW_OUTPUT)
+        if self.shared_weight is not None and not joined:
             if shared is None:
                 raise ValueError("TrackDownsample built with shared_channels needs a shared input")
-            shared_out = self._columns(shared, 1)[0] @ self.shared_weight.view(k * c_out, -1).t()
-            shared_out = shared_out.view(-1, k, c_out).transpose(0, 1)  # (K, N * Ho * Wo, C_out)
-            base = shared_out if base is None else shared_out + base
-        cols = self._columns(x, k)
+            shared_weight = self.shared_weight.permute(2, 3, 1, 0).reshape(-1, k * c_out)
+            rows = track_blocks(shared.unsqueeze(0), self.kernel_size)[0]
+            shared_out = rows @ shared_weight if self.bias is None else torch.addmm(self.bias, rows, shared_weight)
+            base = shared_out.view(-1, k, c_out).transpose(0, 1)  # (K, N * Ho * Wo, C_out), bias included
+        if extra:
+            weight = F.pad(weight, (0, extra))
+            base = None if base is None else F.pad(base, (0, extra))
+        cols = track_blocks(x, self.kernel_size)
         y = torch.bmm(cols, weight) if base is None else torch.baddbmm(base, cols, weight)
-        ho, wo = h // kh, w // kw
-        return y.view(k, n, ho, wo, c_out).permute(1, 0, 4, 2, 3).reshape(n, k * c_out, ho, wo)
-
-
-def _base(n_tracks: int, channels: int, bias: Tensor | None, repeat: int = 1) -> Tensor | None:
-    """A per-track bias ``(K * channels,)`` as ``(K, 1, channels * repeat)`` (each value ``repeat`` times)."""
-    if bias is None:
-        return None
-    return bias.view(n_tracks, 1, channels, 1).expand(-1, -1, -1, repeat).reshape(n_tracks, 1, channels * repeat)
+        return y[..., :c_out].reshape(k, n, h // kh, w // kw, c_out)
 
 
 class TrackUpsample(nn.Module):
@@ -227,9 +256,10 @@ class TrackUpsample(nn.Module):
     Mathematically this is ``nn.ConvTranspose2d(K * in_channels, K * out_channels, kernel, stride=kernel,
     groups=K)`` (same weight and bias layout, so the parameters are interchangeable) plus, for an optional
     input shared by all tracks, ``nn.ConvTranspose2d(shared_channels, K * out_channels, kernel, stride=kernel,
-    bias=False)``. Because the kernels do not overlap, each input cell maps linearly to its own
-    ``kh x kw`` output block, so the layer runs as one batched matrix product over the tracks and a reshape,
-    which is several times faster than PyTorch's transposed convolution on CPU.
+    bias=False)``. Because the kernels do not overlap, each input cell maps linearly to its own ``kh x kw``
+    output block, so the layer is one batched matrix product over the tracks (plus one product of the shared
+    input, which also adds the bias) in the track-rows layout ``(K, N, H, W, C)``; the output blocks are written
+    in ``(kh, kw, C)`` order, which is already the next layer's layout (no copy) when ``kh == 1`` or ``W == 1``.
 
     Parameters
     ----------
@@ -276,50 +306,138 @@ class TrackUpsample(nn.Module):
         Parameters
         ----------
         x : Tensor
-            ``(N, K * in_channels, H, W)``, track-major channels.
+            ``(K, N, H, W, in_channels)``, track-rows layout.
         shared : Tensor, optional
-            ``(N, shared_channels, H, W)``; required when the layer has a shared input.
+            ``(N, H, W, shared_channels)``; required when the layer has a shared input.
 
         Returns
         -------
         Tensor
-            ``(N, K * out_channels, H * kh, W * kw)``.
+            ``(K, N, H * kh, W * kw, out_channels)``.
         """
-        n, _, h, w = x.shape
-        k, c_in, c_out = self.n_tracks, self.in_channels, self.out_channels
+        k, n, h, w, c_in = x.shape
+        c_out = self.out_channels
         kh, kw = self.kernel_size
-        d = c_out * kh * kw  # one input cell's output block
-        rows = x.reshape(n, k, c_in, h * w).permute(1, 0, 3, 2).reshape(k, n * h * w, c_in)
-        base = _base(k, c_out, self.bias, kh * kw)  # (K, 1, d) or None
+        blocks = kh * kw
+        # (K * C_in, C_out, kh, kw) -> (K, C_in, kh * kw * C_out): each input cell's output block in (kh, kw, C)
+        weight = self.weight.view(k, c_in, c_out, blocks).transpose(2, 3).reshape(k, c_in, -1)
+        bias = None if self.bias is None else self.bias.view(k, 1, c_out).expand(k, blocks, c_out)
+        base = None if bias is None else bias.reshape(k, 1, -1)
         if self.shared_weight is not None:
             if shared is None:
                 raise ValueError("TrackUpsample built with shared_channels needs a shared input")
-            shared_rows = shared.reshape(n, -1, h * w).transpose(1, 2).reshape(n * h * w, -1)
-            shared_out = (shared_rows @ self.shared_weight.view(-1, k * d)).view(-1, k, d).transpose(0, 1)
-            base = shared_out if base is None else shared_out + base
-        weight = self.weight.view(k, c_in, d)
-        y = torch.bmm(rows, weight) if base is None else torch.baddbmm(base, rows, weight)  # (K, N * H * W, d)
-        y = y.view(k, n, h, w, c_out, kh, kw).permute(1, 0, 4, 2, 5, 3, 6)
-        return y.reshape(n, k * c_out, h * kh, w * kw)
+            cs = self.shared_weight.shape[0]
+            shared_weight = self.shared_weight.view(cs, k, c_out, blocks).transpose(2, 3).reshape(cs, -1)
+            rows = shared.reshape(-1, cs)
+            shared_out = rows @ shared_weight if bias is None else torch.addmm(bias.reshape(-1), rows, shared_weight)
+            base = shared_out.view(-1, k, blocks * c_out).transpose(0, 1)  # (K, N * H * W, d), bias included
+        rows = x.reshape(k, -1, c_in)
+        y = torch.bmm(rows, weight) if base is None else torch.baddbmm(base, rows, weight)
+        y = y.view(k, n, h, w, kh, kw, c_out).transpose(3, 4)
+        return y.reshape(k, n, h * kh, w * kw, c_out)
 
 
-def norm2d(kind: str, channels: int, groups: int = 1) -> nn.Module:
-    """A normalisation layer for ``(N, channels, H, W)`` maps.
+def spread(values: Tensor, n_tracks: int, x: Tensor) -> Tensor:
+    """Per-channel values ``(K * C,)`` repeated over one map of ``x`` ``(K, N, H, W, C)``: ``(K, 1, H * W * C)``."""
+    c = x.shape[-1]
+    cells = x.shape[2] * x.shape[3]
+    return values.view(n_tracks, 1, 1, c).expand(-1, -1, cells, -1).reshape(n_tracks, 1, cells * c)
+
+
+class TrackBatchNorm(nn.BatchNorm2d):
+    """Batch norm of each track's channels on the track-rows layout ``(K, N, H, W, C)``.
+
+    The parameters and buffers are those of ``nn.BatchNorm2d(K * C)`` over track-major channels (checkpoints are
+    interchangeable), and so is the maths: per channel, statistics over ``(N, H, W)`` in training (the running
+    ones updated with the unbiased variance), the running ones in evaluation. One track runs PyTorch's own batch
+    norm on the ``(N * H * W, C)`` rows; several normalise with one ``var_mean`` and one ``addcmul`` (the
+    per-channel scale and shift spread over a whole map, see :func:`spread`).
+    """
+
+    def __init__(self, n_tracks: int, channels: int) -> None:
+        super().__init__(n_tracks * channels)
+        self.n_tracks = n_tracks
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(K, N, H, W, C) -> (K, N, H, W, C)``."""
+        k, c = self.n_tracks, x.shape[-1]
+        running_mean, running_var, batches = self.running_mean, self.running_var, self.num_batches_tracked
+        assert running_mean is not None and running_var is not None and batches is not None  # tracked, as built
+        momentum = self.momentum
+        if self.training:
+            batches.add_(1)
+            momentum = 1.0 / float(batches) if momentum is None else momentum  # None: a cumulative average
+        factor = momentum or 0.0
+        rows = x.reshape(k, -1, c)
+        if k == 1:
+            y = F.batch_norm(
+                rows[0], running_mean, running_var, self.weight, self.bias, self.training, factor, self.eps
+            )
+            return y.view(x.shape)
+        if self.training:
+            var, mean = torch.var_mean(rows, dim=1, keepdim=True, correction=0)  # (K, 1, C)
+            n = rows.shape[1]
+            with torch.no_grad():
+                running_mean.lerp_(mean.view(-1).to(running_mean.dtype), factor)
+                running_var.lerp_(var.view(-1).to(running_var.dtype) * (n / max(n - 1, 1)), factor)
+        else:
+            mean, var = running_mean.view(k, 1, c), running_var.view(k, 1, c)
+        scale = self.weight.view(k, 1, c) * torch.rsqrt(var + self.eps)
+        shift = self.bias.view(k, 1, c) - mean * scale
+        y = torch.addcmul(spread(shift.view(-1), k, x), x.reshape(k, x.shape[1], -1), spread(scale.view(-1), k, x))
+        return y.view(x.shape)
+
+
+class TrackLayerNorm(nn.GroupNorm):
+    """Layer norm of each track of each sample on the track-rows layout ``(K, N, H, W, C)``, with a per-channel
+    affine: the parameters and maths of ``nn.GroupNorm(K, K * C)`` over track-major channels (statistics of each
+    track of each sample over ``(H, W, C)``), as one ``layer_norm`` without affine over the ``K * N`` contiguous
+    maps and one ``addcmul`` with the affine spread over a whole map (a per-channel broadcast over an innermost
+    axis of a few channels is several times slower). ``layer_norm`` rather than ``group_norm``: its double
+    backward (the gradient penalty's) is 1.4-2.6x faster on the CPU."""
+
+    def __init__(self, n_tracks: int, channels: int) -> None:
+        super().__init__(n_tracks, n_tracks * channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(K, N, H, W, C) -> (K, N, H, W, C)``."""
+        k, n = self.num_groups, x.shape[1]
+        size = (x[0, 0].numel(),)
+        if k == 1:  # one affine for all rows: layer_norm applies it itself
+            return F.layer_norm(
+                x.reshape(n, -1), size, spread(self.weight, 1, x)[0, 0], spread(self.bias, 1, x)[0, 0], self.eps
+            ).view(x.shape)
+        y = F.layer_norm(x.reshape(k, n, -1), size, eps=self.eps)
+        return torch.addcmul(spread(self.bias, k, x), y, spread(self.weight, k, x)).view(x.shape)
+
+
+def track_norm(kind: str, n_tracks: int, channels: int) -> nn.Module:
+    """A normalisation of ``(K, N, H, W, C)`` track-rows maps: ``"batch"`` (:class:`TrackBatchNorm`, generators
+    only), ``"layer"`` (:class:`TrackLayerNorm`, per sample and track, safe for WGAN-GP critics) or ``"none"``."""
+    if kind == "batch":
+        return TrackBatchNorm(n_tracks, channels)
+    if kind == "layer":
+        return TrackLayerNorm(n_tracks, channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    """A normalisation layer for ``(N, channels, H, W)`` maps (the U-Net's).
 
     Parameters
     ----------
     kind : str
-        ``"batch"`` (batch norm: generators only), ``"layer"`` (per-sample layer norm over each of ``groups``
-        channel groups with a per-channel affine, safe for WGAN-GP critics) or ``"none"``.
+        ``"batch"`` (batch norm: generators only), ``"layer"`` (per-sample layer norm over all channels with a
+        per-channel affine, safe for WGAN-GP critics) or ``"none"``.
     channels : int
         Number of channels.
-    groups : int
-        For ``"layer"``: normalise each group of ``channels // groups`` channels on its own (one per track).
     """
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
-        return nn.GroupNorm(groups, channels)
+        return nn.GroupNorm(1, channels)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}")

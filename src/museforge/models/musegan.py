@@ -12,12 +12,16 @@ with transposed convolutions: first over time (``upsampling_factors``, e.g. 3 ce
 steps), then over pitch (``(1, n_octaves)`` then ``(1, 12)``). The melody encoder's feature map at each
 resolution is also fed to the generator layer working at that resolution, so notes line up with the melody.
 
-All ``K`` private bar generators run as ONE grouped convolution per layer (tracks folded into channels, see
+All ``K`` private bar generators run as ONE batched matrix product per layer (see
 :class:`~museforge.models.layers.TrackUpsample`); there is no Python loop over tracks or bars and no host sync.
+Activations stay in the track-rows layout ``(K, N, H, W, C)`` (tracks first, channels last) from the first layer
+to the last, which is the layout each next product reads, so no copy sits between the products; the output is
+put in ``(B, K, T, P)`` order once, at the end.
 
 Critic
 ------
-Private per-track streams (one grouped convolution) over ``[melody, track k]`` (pitch ``(1, 12)``, then time),
+Private per-track streams (one batched product per layer) over ``[melody, track k]`` (pitch ``(1, 12)``, then
+time; the accompaniment is put in the track-rows layout once, octaves as rows, since no kernel crosses an octave),
 then a shared stream over the concatenation of all tracks, plus a chroma stream over the 12 pitch classes of
 melody and tracks; per-bar features meet in a convolution across bars and a linear layer gives one score.
 Layer norm (per sample, per track in the private streams), never batch norm, so WGAN-GP stays valid.
@@ -33,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
@@ -40,13 +45,14 @@ from museforge.models.base import Critic, GanConfig, Generator
 from museforge.models.layers import (
     LEAKY_SLOPE,
     TrackDownsample,
+    TrackLayerNorm,
     TrackUpsample,
     check_shape,
     chroma,
     downsampling_factors,
-    norm2d,
     octave_padding,
     pad_pitch,
+    track_norm,
     upsampling_factors,
 )
 from museforge.music.meter import GRID_CHANNELS, window_grid
@@ -137,14 +143,14 @@ class MuseGANConfig(GanConfig):
 
 
 def metric_input(melody: Tensor, grid: Tensor | None, default: Tensor, pad: tuple[int, int]) -> Tensor:
-    """The melody, octave-padded, with the metric grid as extra channels spread over the pitch axis:
-    ``(B, T, P)`` and ``(B, T, G)`` (None: ``default``, ``(T, G)``) -> ``(B, 1 + G, T, 12 * n_octaves)``."""
-    mel = pad_pitch(melody, *pad).unsqueeze(1)
+    """The melody, octave-padded, with the metric grid as extra channels (last) spread over the pitch axis:
+    ``(B, T, P)`` and ``(B, T, G)`` (None: ``default``, ``(T, G)``) -> ``(B, T, 12 * n_octaves, 1 + G)``."""
+    mel = pad_pitch(melody, *pad).unsqueeze(-1)
     if grid is None:
         grid = default.unsqueeze(0).expand(melody.shape[0], -1, -1)
     check_shape("meter", grid, (melody.shape[0], melody.shape[1], default.shape[1]))
-    spread = grid.to(mel.dtype).transpose(1, 2).unsqueeze(-1).expand(-1, -1, -1, mel.shape[-1])
-    return torch.cat([mel, spread], dim=1)
+    spread = grid.to(mel.dtype).unsqueeze(2).expand(-1, -1, mel.shape[2], -1)
+    return torch.cat([mel, spread], dim=-1)
 
 
 def four_four_grid(cfg: MuseGANConfig) -> Tensor:
@@ -167,7 +173,7 @@ class MelodyEncoder(nn.Module):
 
         def block(c_in: int, kernel: tuple[int, int]) -> nn.Sequential:
             conv = TrackDownsample(1, c_in, c, kernel, bias=norm == "none")
-            return nn.Sequential(conv, norm2d(norm, c), nn.LeakyReLU(LEAKY_SLOPE))
+            return nn.Sequential(conv, track_norm(norm, 1, c), nn.LeakyReLU(LEAKY_SLOPE))
 
         self.pitch = block(1 + cfg.grid_channels, (1, 12))
         self.octave = block(c, (1, n_octaves))
@@ -181,24 +187,26 @@ class MelodyEncoder(nn.Module):
         Parameters
         ----------
         bars : Tensor
-            ``(N, 1 + G, S, 12 * n_octaves)``, one octave-padded bar of melody per row (``N = B * n_bars``), with
-            the ``G`` channels of its metric grid when the model is meter-aware.
+            ``(1, N, S, 12 * n_octaves, 1 + G)``, one octave-padded bar of melody per row (``N = B * n_bars``)
+            in the track-rows layout (one track), with the ``G`` channels of its metric grid when the model is
+            meter-aware.
 
         Returns
         -------
         vector : Tensor
             ``(N, melody_dim)``.
         features : list of Tensor
-            Coarse to fine: ``(N, c, prod(factors[:i]), 1)`` for each generator time layer ``i >= 1``,
-            then ``(N, c, S, 1)`` and ``(N, c, S, n_octaves)``.
+            Coarse to fine, channels last: ``(N, prod(factors[:i]), 1, c)`` for each generator time layer
+            ``i >= 1``, then ``(N, S, 1, c)`` and ``(N, S, n_octaves, c)``.
         """
         pitch = self.pitch(bars)
         h = self.octave(pitch)
-        features = [pitch, h]
+        features = [pitch[0], h[0]]
         for layer in self.time:
             h = layer(h)
-            features.append(h)
-        return self.vector(h.flatten(1)), features[::-1]
+            features.append(h[0])
+        n, s, _, c = features[-1].shape
+        return self.vector(h.view(n, s, c).transpose(1, 2).flatten(1)), features[::-1]
 
 
 class MuseGANGenerator(Generator):
@@ -244,7 +252,7 @@ class MuseGANGenerator(Generator):
             TrackUpsample(k, ci, co, kern, shared_channels=cs, bias=norm == "none" or i == len(kernels) - 1)
             for i, (ci, co, kern, cs) in enumerate(zip(c_in, c_out, kernels, c_shared, strict=True))
         )
-        self.norms = nn.ModuleList(norm2d(norm, k * c) for c in channels)
+        self.norms = nn.ModuleList(track_norm(norm, k, c) for c in channels)
         pattern = cfg.pattern_indices()
         self.register_buffer("pattern_tracks", torch.tensor(pattern, dtype=torch.long), persistent=False)
         # how much each pattern track varies from bar to bar, as a logit: sigmoid(-1.0986) = 0.25
@@ -274,36 +282,46 @@ class MuseGANGenerator(Generator):
         z_shared, z_shared_t, z_private, z_private_t = noise.split([d, d, k * d, k * d], dim=1)
 
         bar_shared = self.shared_temporal(z_shared_t).reshape(bsz, n_bars, d)
-        bar_private = self.private_temporal(z_private_t.unsqueeze(-1)).reshape(bsz, k, n_bars, d)
+        bar_private = self._private_temporal(z_private_t).view(k, bsz, n_bars, d)
 
         if self.meter_aware:
-            bars = metric_input(melody, meter, self.default_grid, self.pad)
-            bars = bars.reshape(bsz, -1, n_bars, self.steps_per_bar, bars.shape[-1]).transpose(1, 2)
-            bars = bars.reshape(n, -1, self.steps_per_bar, bars.shape[-1])
+            bars = metric_input(melody, meter, self.default_grid, self.pad)  # (B, T, 12 * n_octaves, 1 + G)
         else:
-            bars = pad_pitch(melody, *self.pad).reshape(n, 1, self.steps_per_bar, -1)
-        melody_vector, melody_features = self.melody_encoder(bars)
+            bars = pad_pitch(melody, *self.pad).unsqueeze(-1)
+        melody_vector, melody_features = self.melody_encoder(bars.reshape(1, n, self.steps_per_bar, -1, bars.shape[-1]))
 
         shared = torch.cat(
             [z_shared.unsqueeze(1).expand(bsz, n_bars, d), bar_shared, melody_vector.reshape(bsz, n_bars, -1)],
             dim=2,
-        ).reshape(n, -1, 1, 1)
+        ).reshape(n, 1, 1, -1)
         private = torch.cat(
-            [z_private.reshape(bsz, 1, k, d).expand(bsz, n_bars, k, d), bar_private.transpose(1, 2)], dim=3
-        ).reshape(n, k * 2 * d, 1, 1)
+            [z_private.view(bsz, k, 1, d).transpose(0, 1).expand(k, bsz, n_bars, d), bar_private], dim=3
+        ).reshape(k, n, 1, 1, 2 * d)
 
-        x = self.layers[0](private, shared)
+        x = self.layers[0](private, shared)  # (K, N, H, W, C) from here on
         for layer, norm, cond in zip(self.layers[1:], self.norms, melody_features, strict=True):
             x = layer(torch.relu(norm(x)), cond)
         below, _ = self.pad
-        x = x[..., below : below + self.n_pitches]  # (B * n_bars, K, S, P)
-        x = x.reshape(bsz, n_bars, k, self.steps_per_bar, self.n_pitches).transpose(1, 2)  # (B, K, bars, S, P)
+        x = x.view(k, bsz, n_bars, self.steps_per_bar, -1)[..., below : below + self.n_pitches]  # (K, B, bars, S, P)
         if self.bar_variation is not None:
             mean = x.mean(dim=2, keepdim=True)
             weight = torch.ones(k, device=x.device, dtype=x.dtype)
             weight = weight.index_put((self.pattern_tracks,), torch.sigmoid(self.bar_variation).to(x.dtype))
-            x = mean + weight.view(1, k, 1, 1, 1) * (x - mean)
-        return x.reshape(bsz, k, self.n_steps, self.n_pitches)
+            x = mean + weight.view(k, 1, 1, 1, 1) * (x - mean)
+        return x.transpose(0, 1).reshape(bsz, k, self.n_steps, self.n_pitches)
+
+    def _private_temporal(self, z: Tensor) -> Tensor:
+        """The private temporal network (``K`` grouped 1x1 convolutions, as batched products):
+        ``(B, K * z_dim) -> (K, B, n_bars * z_dim)``."""
+        first, _, second = self.private_temporal
+        assert isinstance(first, nn.Conv1d) and isinstance(second, nn.Conv1d) and first.bias is not None
+        assert second.bias is not None
+        k = self.n_tracks
+        z = z.view(z.shape[0], k, -1).transpose(0, 1)  # (K, B, z_dim)
+        w1 = first.weight.view(k, -1, z.shape[-1]).transpose(1, 2)  # (K, z_dim, hidden)
+        h = torch.relu(torch.baddbmm(first.bias.view(k, 1, -1), z, w1))
+        w2 = second.weight.view(k, -1, h.shape[-1]).transpose(1, 2)  # (K, hidden, n_bars * z_dim)
+        return torch.baddbmm(second.bias.view(k, 1, -1), h, w2)
 
 
 class MuseGANCritic(Critic):
@@ -321,15 +339,15 @@ class MuseGANCritic(Critic):
         factors = downsampling_factors(cfg.steps_per_bar) or [1]
         cp = max(1, c // 2)
 
-        def act(channels: int, groups: int = 1) -> nn.Sequential:
-            return nn.Sequential(norm2d("layer", channels, groups), nn.LeakyReLU(LEAKY_SLOPE))
+        def act(channels: int, tracks: int = 1) -> nn.Sequential:
+            return nn.Sequential(TrackLayerNorm(tracks, channels), nn.LeakyReLU(LEAKY_SLOPE))
 
         # private per-track streams over [melody, track]: pitch within octaves, then the finest time factor
         self.meter_aware = cfg.meter_aware
         self.register_buffer("default_grid", four_four_grid(cfg), persistent=False)
         self.private_pitch = TrackDownsample(k, 1, cp, (1, 12), shared_channels=1 + cfg.grid_channels)
-        self.private_pitch_act = act(k * cp, k)
-        self.private_time = nn.Sequential(TrackDownsample(k, cp, cp, (factors[0], 1)), act(k * cp, k))
+        self.private_pitch_act = act(cp, k)
+        self.private_time = nn.Sequential(TrackDownsample(k, cp, cp, (factors[0], 1)), act(cp, k))
         # shared stream over all tracks: across octaves, then the remaining time factors down to one per bar
         shared: list[nn.Module] = [TrackDownsample(1, k * cp, 4 * c, (1, n_octaves)), act(4 * c)]
         width = 4 * c
@@ -366,14 +384,40 @@ class MuseGANCritic(Critic):
             ``(B,)`` raw scores, higher = more real.
         """
         self.check_inputs(melody, accompaniment)
-        mel = pad_pitch(melody, *self.pad).unsqueeze(1)  # (B, 1, T, 12 * n_octaves)
+        bsz, k = accompaniment.shape[:2]
+        mel = pad_pitch(melody, *self.pad)  # (B, T, 12 * n_octaves)
         acc = pad_pitch(accompaniment, *self.pad)  # (B, K, T, 12 * n_octaves)
-        given = metric_input(melody, meter, self.default_grid, self.pad) if self.meter_aware else mel
-        x = self.private_pitch_act(self.private_pitch(acc, given))
-        x = self.shared(self.private_time(x))  # (B, 8c, n_bars, 1)
-        c = self.chroma(chroma(torch.cat([mel, acc], dim=1)))  # (B, 2c, n_bars, 1)
-        x = self.bars(torch.cat([x, c], dim=1))
-        return self.out(x.flatten(1)).squeeze(1)
+        t, octaves = acc.shape[2], acc.shape[3] // 12
+        given = metric_input(melody, meter, self.default_grid, self.pad) if self.meter_aware else mel.unsqueeze(-1)
+        # private streams in the track-rows layout with each octave as its own rows (no kernel crosses an octave)
+        tracks = acc.view(bsz, k, t, octaves, 12, 1).permute(1, 0, 3, 2, 4, 5)  # (K, B, n_octaves, T, 12, 1)
+        shared = given.view(bsz, t, octaves, 12, -1).transpose(1, 2)  # (B, n_octaves, T, 12, 1 + G)
+        if given.shape[-1] == 1:  # the melody alone: beside each track, in the one copy, for one product
+            joined = torch.cat([tracks, shared.expand(k, -1, -1, -1, -1, -1)], dim=-1)
+            x = self.private_pitch(joined.view(k, -1, t, 12, 2), joined=True)  # (K, B * n_octaves, T, 1, cp)
+        else:  # with the grid, rows 4x as wide: the melody's product is added to the tracks' instead
+            x = self.private_pitch(tracks.reshape(k, -1, t, 12, 1), shared.reshape(-1, t, 12, given.shape[-1]))
+        cp = x.shape[-1]
+        x = self.private_pitch_act(x.view(k, bsz, -1, 1, cp)).view(k, -1, t, 1, cp)  # normalised per track, sample
+        conv, act = self.private_time
+        x = act(conv(x).view(k, bsz, -1, 1, cp))  # (K, B, n_octaves * T', 1, cp)
+        # the shared stream reads every track and octave of a time step: (1, B, T', n_octaves, K * cp)
+        x = x.view(k, bsz, octaves, -1, cp).permute(1, 3, 2, 0, 4).reshape(1, bsz, -1, octaves, k * cp)
+        x = self.shared(x)  # (1, B, n_bars, 1, 8c)
+        classes = torch.cat([chroma(mel).unsqueeze(-1), chroma(acc).permute(0, 2, 3, 1)], dim=-1)  # (B, T, 12, 1 + K)
+        c = self.chroma(classes.unsqueeze(0))  # (1, B, n_bars, 1, 2c)
+        return self._across_bars(torch.cat([x, c], dim=-1).view(bsz, self.n_bars, -1))
+
+    def _across_bars(self, x: Tensor) -> Tensor:
+        """The convolution across bars (an ``nn.Conv2d`` over ``span`` bars, as one product over the windows),
+        its norm and the score: ``(B, n_bars, C) -> (B,)``."""
+        conv, act = self.bars
+        assert isinstance(conv, nn.Conv2d)
+        bsz, span = x.shape[0], conv.kernel_size[0]
+        windows = x.unfold(1, span, 1)  # (B, n_bars - span + 1, C, span): the conv weight's (C, span) order
+        y = F.linear(windows.reshape(-1, windows.shape[2] * span), conv.weight.flatten(1), conv.bias)
+        y = act(y.view(1, bsz, -1, 1, y.shape[-1]))  # (1, B, n_bars - span + 1, 1, 8c)
+        return self.out(y.view(bsz, -1, y.shape[-1]).transpose(1, 2).flatten(1)).squeeze(1)
 
 
 def build(config: MuseGANConfig) -> tuple[MuseGANGenerator, MuseGANCritic]:
