@@ -37,6 +37,7 @@ def museforge_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """A fresh, empty data home for each test."""
     home = tmp_path_factory.mktemp("museforge_home")
     monkeypatch.setenv("MUSEFORGE_HOME", str(home))
+    monkeypatch.setenv("MUSEFORGE_SHARED_DATASETS", str(SHARED_DATASETS))  # a folder the studio may build from
     return home
 
 

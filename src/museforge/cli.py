@@ -34,6 +34,7 @@ from museforge.commands.music import (
     cmd_serve,
 )
 from museforge.errors import MuseforgeError
+from museforge.pipelines.work import work_limits
 
 Handler = Callable[[argparse.Namespace], int]
 #: Genres, for suggestions (the library checks them; these only help a mistyped one).
@@ -245,7 +246,9 @@ def build_parser() -> Parser:
         "enhance", help="rewrite notes with the AR-CNN: harmonise a melody, or redo tracks or bars of a composition"
     )
     enhance.add_argument("--melody", required=True, help="a sample name, a melody MIDI file or a composition MIDI file")
-    enhance.add_argument("--model", default="bach", help="a shipped enhance model (bach) or a trained arcnn model")
+    enhance.add_argument(
+        "--model", type=_own("enhance"), default="bach", help="a shipped enhance model (bach) or a trained arcnn model"
+    )
     enhance.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     enhance.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     enhance.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
@@ -266,7 +269,9 @@ def build_parser() -> Parser:
 
     extend = commands.add_parser("extend", help="continue a melody for some bars with the melody Transformer")
     extend.add_argument("--melody", required=True, help="a sample name or a MIDI file")
-    extend.add_argument("--model", default="melody", help="a shipped extend model (melody) or a trained transformer")
+    extend.add_argument(
+        "--model", type=_own("extend"), default="melody", help="a shipped extend model (melody), a trained transformer"
+    )
     extend.add_argument("--bars", type=int, default=8, help="bars to add (default 8)")
     extend.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     extend.add_argument("--wav", metavar="FILE.wav", help="also render audio")
@@ -336,6 +341,11 @@ def _genre(text: str) -> str:
     return text.lower() if text.lower() in GENRE_NAMES or "+" in text else text
 
 
+def _own(technique: str) -> Callable[[str], str]:
+    """A technique's model name, also as `models list` writes a shipped one: ``enhance/bach`` is ``bach``."""
+    return lambda text: text.removeprefix(f"{technique}/")
+
+
 def _seed(maximum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -377,7 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _leaf_parser(parser, argv).unknown(extras)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with work_limits(announce=_say):  # a long rewrite says how long it will take before it starts
+            return handler(args)
     except MuseforgeError as error:
         print(f"museforge: error: {error}", file=sys.stderr)
         return 2
@@ -395,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _say(line: str) -> None:
+    print(f"museforge: {line}", file=sys.stderr)
 
 
 def _leaf_parser(parser: Parser, argv: Sequence[str] | None) -> Parser:

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,6 +50,11 @@ METRICS_FILE = "metrics.jsonl"
 SAMPLES_DIR = "samples"
 #: Creating this file in a model folder asks the process training it to save and stop.
 STOP_FILE = "STOP"
+#: How a run ended when its card could not say so (a full disk): ``{"status", "error"}``, a few hundred bytes.
+LAST_WORDS_FILE = "last_words.json"
+#: Room a training run keeps in its folder, given up to write how it ended when the disk fills.
+RESERVE_FILE = ".reserve"
+RESERVE_BYTES = 64 * 1024
 #: ``format`` of a model card.
 CARD_FORMAT = "museforge-model"
 
@@ -195,6 +201,11 @@ def read_card(folder: Path) -> dict[str, Any]:
     card = read_json(Path(folder) / MODEL_JSON, f"model card of {Path(folder).name!r}")
     if card.get("format") != CARD_FORMAT:
         raise MuseforgeError(f"{Path(folder) / MODEL_JSON} is not a museforge model card")
+    last_words = Path(folder) / LAST_WORDS_FILE
+    if card.get("status") == "training" and last_words.is_file():  # the run ended but could not write its card
+        with contextlib.suppress(MuseforgeError):
+            ending = read_json(last_words, "how the run ended")
+            card.update(status=str(ending.get("status", "failed")), error=ending.get("error"))
     return card
 
 
@@ -244,6 +255,19 @@ def pid_exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def sweep_killed_creations(name: str = "*") -> list[Path]:
+    """Remove the hidden staging folders (``.<name>.creating.<pid>``) of model creations whose process is gone
+    (killed mid-creation) under ``models_dir()``; ``name`` narrows it to one model. Returns what was removed."""
+    root = models_dir()
+    removed = []
+    for staging in root.glob(f".{name}.creating.*") if root.is_dir() else []:
+        pid = staging.name.rsplit(".", 1)[-1]
+        if not pid.isdigit() or not pid_exists(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
 
 
 #: Models being trained by this process (a server may train several, in threads).
@@ -307,8 +331,11 @@ def compose_refusal(name: str, folder: Path, card: dict[str, Any]) -> str | None
 
 # ---------------------------------------------------------------------------------------------- listing
 def summary(card: dict[str, Any]) -> dict[str, Any]:
-    """The facts ``museforge models list`` shows about one model."""
+    """The facts ``museforge models list`` shows about one model: the losses of its last epoch, or of the steps of
+    the epoch it stopped inside when that came later (``partial_epoch``)."""
     last = card.get("last_epoch") or {}
+    partial = card.get("partial_epoch") or {}
+    losses = partial if int(partial.get("epoch") or 0) > int(last.get("epoch") or 0) else last
     folder = models_dir() / str(card.get("name"))
     return {
         "name": card.get("name"),
@@ -321,11 +348,11 @@ def summary(card: dict[str, Any]) -> dict[str, Any]:
         "steps_per_epoch": card.get("steps_per_epoch"),
         "total_steps": card.get("total_steps"),
         "hyperparameters": card.get("hyperparameters", {}),
-        "generator_loss": last.get("generator_loss"),
-        "discriminator_loss": last.get("discriminator_loss"),
-        "wasserstein_estimate": last.get("wasserstein_estimate"),
-        "loss": last.get("loss"),
-        "validation_loss": last.get("validation_loss"),
+        "generator_loss": losses.get("generator_loss"),
+        "discriminator_loss": losses.get("discriminator_loss"),
+        "wasserstein_estimate": losses.get("wasserstein_estimate"),
+        "loss": losses.get("loss"),
+        "validation_loss": losses.get("validation_loss"),
         "metrics": last.get("metrics"),
         "created_at": card.get("created_at"),
         "updated_at": card.get("updated_at"),

@@ -6,7 +6,9 @@ bytes of real, valid files (the built-in melodies written by museforge) or from 
 truncations, byte mutations, random bodies behind a valid header, meta events far past the music (huge deltas),
 many tracks (and a track count of 32,768 or more), odd meters (0/4, 1/64, 255/2^255), SMPTE timing, zero ticks
 per beat, huge note deltas, notes never switched off, running status without a status, undefined status bytes,
-unknown chunks, lying chunk lengths, and files with very many notes.
+unknown chunks, lying chunk lengths, files with very many notes, same-pitch notes stacked and held for thousands of
+beats, notes never ended before a far end of track, and files at the documented limits and one past them (meter
+and tempo changes per file, notes per melody and per file).
 """
 
 from __future__ import annotations
@@ -169,6 +171,42 @@ def long_piece(rng: random.Random, base: bytes) -> bytes:
     return header(1, 480) + chunk(body + end_of_track())
 
 
+def overlaps(rng: random.Random, base: bytes) -> bytes:
+    """The audit's N1: thousands of notes of one pitch struck (together or one after another) and held long."""
+    n, held, step = rng.choice([1000, 4000, 16000]), rng.choice([480 * 64, 480 * 2048]), rng.choice([0, 1, 120])
+    ons = b"\x00\x90\x3c\x5a" + (varlen(step) + b"\x3c\x5a") * (n - 1)
+    offs = varlen(held) + b"\x3c\x00" + b"\x00\x3c\x00" * (n - 1)
+    return header(1, 480) + chunk(ons + offs + end_of_track())
+
+
+def unended(rng: random.Random, base: bytes) -> bytes:
+    """Notes switched on and never off, then an end of track far later (they end with it)."""
+    n = rng.choice([10, 1000, 20000])
+    ons = b"".join(varlen(rng.choice([0, 60])) + bytes([0x90, 36 + i % 60, 80]) for i in range(n))
+    return header(1, 480) + chunk(ons + end_of_track(rng.choice([480, 480 * 2000, 480 * 20000])))
+
+
+def at_limits(rng: random.Random, base: bytes) -> bytes:
+    """A documented limit exactly, or one past it: meter or tempo changes per file over several tracks, notes in
+    the melody (chords of 128 on each sixteenth)."""
+    from museforge.music.inputs import MAX_MELODY_NOTES
+    from museforge.music.smf import MAX_CHANGES
+
+    extra = rng.choice([0, 1])
+    kind = rng.choice(["meters", "tempi", "notes"])
+    if kind == "notes":
+        chords, rest = divmod(MAX_MELODY_NOTES + extra, 128)
+        strike = lambda k: b"".join(b"\x00" + bytes([p, 90]) for p in range(k))  # noqa: E731
+        release = lambda k: b"".join((b"\x78" if p == 0 else b"\x00") + bytes([p, 0]) for p in range(k))  # noqa: E731
+        body = b"\x00\x90" + (strike(128) + release(128)) * chords + strike(rest) + release(rest)
+        return header(1, 480) + chunk(body[:2] + body[3:] + end_of_track())
+    event = (lambda: meter(3, 2, 1)) if kind == "meters" else (lambda: tempo(500_000, 1))
+    first = rng.randint(1, MAX_CHANGES - 1)
+    counts = [first, MAX_CHANGES + extra - first]
+    tracks = [note(60 + i, 0, 480) + event() * count + end_of_track() for i, count in enumerate(counts)]
+    return header(len(tracks), 480) + b"".join(chunk(track) for track in tracks)
+
+
 Family = Callable[[random.Random, bytes], bytes]
 #: Every family and its share of the inputs (the cheap, varied ones most often).
 FAMILIES: list[tuple[Family, int]] = [
@@ -186,6 +224,9 @@ FAMILIES: list[tuple[Family, int]] = [
     (many_notes, 1),
     (many_meta, 1),
     (long_piece, 2),
+    (overlaps, 2),
+    (unended, 2),
+    (at_limits, 1),
 ]
 
 

@@ -5,8 +5,10 @@ Run as a script (a fresh process, so that its peak memory is its own)::
     python tests/fuzz/run.py --count 1000 --seed 0 > report.json
 
 Every input must end in a result or a clean one-line error (compose: a MuseforgeError; upload: 201 or a 4xx
-answer), within ``--limit`` seconds each. The report counts outcomes and lists every crash and every slow input,
-with the process's peak resident memory above what it held after warming up.
+answer), within ``--limit`` seconds each. Long pieces (the ``long_piece``, ``overlaps`` and ``unended`` families)
+also go through Enhance under the studio's work limit. The report counts outcomes and lists every crash and every
+slow input, with the process's peak resident memory above what it held after warming up; ``run_list`` lists every
+run as ``[input, target, seconds, MB the process's peak rose by]``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from tests.fuzz.midi_inputs import fuzz_inputs  # noqa: E402
 
 #: Hard stop for one input (a hang is reported, not waited for).
 WATCHDOG_SECONDS = 60
+#: Families whose inputs Enhance rewrites too (long pieces).
+ENHANCE_FAMILIES = ("long_piece", "overlaps", "unended")
 
 
 class Hang(Exception):
@@ -56,6 +60,8 @@ def main() -> None:
 
     from museforge.errors import MuseforgeError
     from museforge.pipelines.compose import compose
+    from museforge.pipelines.enhance import enhance
+    from museforge.pipelines.work import REQUEST_MAX_PASSES, work_limits
     from museforge.server.app import create_app
 
     signal.signal(signal.SIGALRM, _alarm)
@@ -66,6 +72,7 @@ def main() -> None:
     crashes: list[dict[str, Any]] = []
     slow: list[dict[str, Any]] = []
     disagree: list[dict[str, Any]] = []
+    runs: list[list[Any]] = []
     slowest = 0.0
 
     def record(kind: str) -> None:
@@ -85,21 +92,28 @@ def main() -> None:
             path = work / "input.mid"
             path.write_bytes(data)
             accepted: dict[str, bool] = {}
-            for target in ("compose", "upload"):
-                started = time.perf_counter()
+            targets = ["compose", "upload"] + (["enhance"] if label.endswith(ENHANCE_FAMILIES) else [])
+            for target in targets:
+                started, peak_before = time.perf_counter(), peak_rss_mb()
                 signal.alarm(WATCHDOG_SECONDS)
                 try:
-                    if target == "compose":
+                    if target in ("compose", "enhance"):
                         try:
-                            compose(path, args.genre, seed=0, out_midi=home / "out.mid")
-                            record("compose: composed")
-                            accepted[target] = True
+                            if target == "compose":
+                                compose(path, args.genre, seed=0, out_midi=home / "out.mid")
+                            else:
+                                with work_limits(REQUEST_MAX_PASSES):
+                                    enhance(path, "bach", seed=0, out_midi=home / "out.mid")
+                            record("compose: composed" if target == "compose" else "enhance: rewritten")
+                            if target == "compose":
+                                accepted[target] = True
                         except MuseforgeError as error:
                             message = str(error)
                             if not message or "\n" in message or message.endswith("()"):
                                 crashes.append({"input": label, "target": target, "error": f"bad message {message!r}"})
-                            record("compose: refused")
-                            accepted[target] = False
+                            record(f"{target}: refused")
+                            if target == "compose":
+                                accepted[target] = False
                     else:
                         response = client.post("/api/melodies/upload", files={"file": ("in.mid", data, "audio/midi")})
                         if response.status_code >= 500:
@@ -112,6 +126,7 @@ def main() -> None:
                 finally:
                     signal.alarm(0)
                 seconds = time.perf_counter() - started
+                runs.append([label, target, round(seconds, 3), round(peak_rss_mb() - peak_before, 1)])
                 slowest = max(slowest, seconds)
                 if seconds > args.limit:
                     slow.append({"input": label, "target": target, "seconds": round(seconds, 2)})
@@ -119,7 +134,7 @@ def main() -> None:
                 disagree.append({"input": label, "composed": accepted["compose"], "uploaded": accepted["upload"]})
     report = {
         "inputs": inputs,
-        "runs": 2 * inputs,
+        "runs": len(runs),
         "outcomes": dict(sorted(outcomes.items())),
         "crashes": crashes,
         "slow": slow,
@@ -127,6 +142,7 @@ def main() -> None:
         "slowest_seconds": round(slowest, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "peak_above_warm_mb": round(peak_rss_mb() - baseline, 1),
+        "run_list": runs,
     }
     json.dump(report, sys.stdout, indent=2)
     print()

@@ -97,6 +97,57 @@ def test_repeated_notes_stay_apart_from_held_notes(tmp_path: Path) -> None:
     assert back.notes(0) == sorted(repeated + held, key=lambda n: (n[1], n[0]))
 
 
+def test_the_written_file_reads_in_another_parser_event_for_event(tmp_path: Path) -> None:
+    # every kind of event the writer makes, read back by mido: tempo and meter changes, names and programs, a
+    # note re-struck where the last one ends (the off before the on), drums on channel 10, a rest of 5,000
+    # beats (a four-byte delta), running status between notes and a Latin-1 name
+    piano = [(60, 0, 2, 70), (60, 2, 4, 90), (64, 0, 4, 80), (62, 20_000, 20_001, 100)]
+    multitrack = Multitrack.from_notes(
+        [TrackNotes("Klavier ä", "piano", 4, False, piano), TrackNotes("Kit", "drums", 0, True, [(36, 1, 2, 100)])],
+        resolution=4,
+        tempos=[(0, 100.0), (4, 150.0)],
+        time_signatures=[(0, 3, 4), (6, 6, 8)],
+    )
+    write_midi(multitrack, tmp_path / "all.mid")
+    parsed = mido.MidiFile(tmp_path / "all.mid")
+    assert parsed.type == 1 and parsed.ticks_per_beat == 480
+
+    def events(track: mido.MidiTrack) -> list[tuple[int, str]]:
+        now, out = 0, []
+        for message in track:
+            now += message.time
+            out.append((now, str(message.copy(time=0))))
+        return out
+
+    conductor, keys, kit = (events(t) for t in parsed.tracks)
+    assert conductor == [
+        (0, str(mido.MetaMessage("time_signature", numerator=3, denominator=4))),
+        (0, str(mido.MetaMessage("set_tempo", tempo=600_000))),
+        (480, str(mido.MetaMessage("set_tempo", tempo=400_000))),
+        (720, str(mido.MetaMessage("time_signature", numerator=6, denominator=8))),
+        (720, str(mido.MetaMessage("end_of_track"))),
+    ]
+    on = lambda tick, note, velocity: (tick, str(mido.Message("note_on", note=note, velocity=velocity)))  # noqa: E731
+    off = lambda tick, note: (tick, str(mido.Message("note_off", note=note, velocity=0)))  # noqa: E731
+    assert keys == [
+        (0, str(mido.MetaMessage("track_name", name="Klavier ä"))),
+        (0, str(mido.Message("program_change", program=4))),
+        on(0, 60, 70),
+        on(0, 64, 80),
+        off(240, 60),
+        on(240, 60, 90),
+        off(480, 64),  # offs at one tick in the order of their notes' starts
+        off(480, 60),
+        on(2_400_000, 62, 100),
+        off(2_400_120, 62),
+        (2_400_120, str(mido.MetaMessage("end_of_track"))),
+    ]
+    assert [m for _, m in kit][2:4] == [
+        str(mido.Message("note_on", channel=9, note=36, velocity=100)),
+        str(mido.Message("note_off", channel=9, note=36, velocity=0)),
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

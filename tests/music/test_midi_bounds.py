@@ -19,6 +19,7 @@ import pytest
 
 from museforge.errors import MuseforgeError
 from museforge.music import smf
+from museforge.music.inputs import MAX_MELODY_NOTES
 from museforge.music.midi import MAX_PARTS, read_midi
 from museforge.music.pianoroll import downbeats_from_time_signatures
 from museforge.music.smf import MAX_TRACKS, parse_smf
@@ -43,6 +44,14 @@ def one_line(error: pytest.ExceptionInfo[MuseforgeError]) -> str:
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     return subprocess.run([*MUSEFORGE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_fresh(code: str, timeout: float = 300) -> str:
+    """Run Python ``code`` in a fresh process (its peak memory its own); returns its standard output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def bomb(first_meter: bytes = meter(4, 2)) -> bytes:
@@ -80,10 +89,7 @@ def test_the_bomb_composes_in_seconds_and_little_memory(tmp_path: Path) -> None:
         f"compose({str(path)!r}, 'jazz', seed=1, out_midi=__import__('pathlib').Path({str(tmp_path / 'o.mid')!r}))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout.split()[-1]) < 1024  # MB, the whole process with torch and the model (was 2.9 GB)
+    assert int(run_fresh(code).split()[-1]) < 1024  # MB, the whole process with torch and the model (was 2.9 GB)
 
 
 def test_many_tracks_are_refused_from_the_header_before_any_parsing(tmp_path: Path) -> None:
@@ -252,3 +258,69 @@ def test_reading_a_huge_declared_chunk_does_not_allocate_it(tmp_path: Path) -> N
         tracemalloc.stop()
     one_line(error)
     assert peak < 1024 * 1024  # bytes: the declared length is never allocated
+
+
+def meter_changes(counts: list[int]) -> bytes:
+    """One track per count, each with that many meter changes a tick apart after one note (and its end of track)."""
+    tracks = [note(60, 0, 480) + meter(3, 2, 1) * count + end_of_track() for count in counts]
+    return header(len(counts)) + b"".join(chunk(track) for track in tracks)
+
+
+def test_tempo_and_meter_changes_are_counted_per_file_off_by_none() -> None:
+    limit = smf.MAX_CHANGES
+    exactly = parse_smf(meter_changes([limit - 1000, 1000]))  # the limit, end-of-track events not counted
+    assert sum(len(t.signatures) for t in exactly.tracks) == limit
+    with pytest.raises(MuseforgeError, match=f"has more than {limit:,} meter changes") as error:
+        parse_smf(meter_changes([limit - 1000, 1001]))
+    one_line(error)
+    # the audit's file spread its changes over many tracks, each under the old per-track count (12 s, 851 MB)
+    with pytest.raises(MuseforgeError, match="meter changes"):
+        parse_smf(meter_changes([30_000] * 3))
+    tempi = header(1) + chunk(note(60, 0, 480) + tempo(500_000, 1) * limit + meter(3, 2, 1) + end_of_track())
+    parsed = parse_smf(tempi)  # tempo and meter changes are counted apart
+    assert len(parsed.tracks[0].tempos) == limit and len(parsed.tracks[0].signatures) == 1
+
+
+def chords(n_steps: int, n_pitches: int = 128) -> bytes:
+    """A sixteenth-note chord of ``n_pitches`` pitches on each of ``n_steps`` steps: one track, running status."""
+    strike = b"".join(b"\x00" + bytes([p, 90]) for p in range(n_pitches))
+    release = b"".join((b"\x78" if p == 0 else b"\x00") + bytes([p, 0]) for p in range(n_pitches))
+    body = b"\x00\x90" + strike[1:] + (release + strike) * (n_steps - 1) + release
+    return header(1) + chunk(body + end_of_track())
+
+
+def test_note_and_event_limits_are_off_by_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(smf, "MAX_NOTES", 4 * 128)
+    assert sum(len(t.notes) for t in parse_smf(chords(4)).tracks) == 4 * 128
+    with pytest.raises(MuseforgeError, match="has more than 512 notes"):
+        parse_smf(chords(5))
+    monkeypatch.setattr(smf, "MAX_EVENTS", 2 * 4 * 128 + 1)  # every note's two events and the end of track
+    parse_smf(chords(4))
+    monkeypatch.setattr(smf, "MAX_EVENTS", 2 * 4 * 128)
+    with pytest.raises(MuseforgeError, match="events"):
+        parse_smf(chords(4))
+
+
+@pytest.mark.slow
+def test_a_file_at_the_note_limit_is_refused_at_once_and_a_dense_melody_composes(tmp_path: Path) -> None:
+    # 7,812 chords of 128 notes: 999,936 notes, the most a file may hold (the audit: compose took 58 s and 1.3 GB,
+    # mostly writing the melody back out message by message, into a file of more notes than the reader takes)
+    full = write(tmp_path, chords(smf.MAX_NOTES // 128), "million.mid")
+    dense = write(tmp_path, chords(MAX_MELODY_NOTES // 128), "dense.mid")  # 781 chords: 99,968 notes
+    out = tmp_path / "o.mid"
+    code = (
+        "import resource, pathlib\n"
+        "from museforge.errors import MuseforgeError\n"
+        "from museforge.pipelines.compose import compose\n"
+        "try:\n"
+        f"    compose(pathlib.Path({str(full)!r}), 'jazz', seed=1)\n"
+        "except MuseforgeError as error:\n"
+        "    print(error)\n"
+        f"result = compose(pathlib.Path({str(dense)!r}), 'jazz', seed=1, out_midi=pathlib.Path({str(out)!r}))\n"
+        "print(result.summary['tracks'][0]['notes'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    refusal, counts = run_fresh(code).strip().splitlines()
+    assert refusal == f"the melody has 999,936 notes; the limit is {MAX_MELODY_NOTES:,}"
+    notes, megabytes = map(int, counts.split())
+    assert notes == 781 * 128 and read_midi(out, resolution=4).count_notes(0) == notes
+    assert megabytes < 1024  # the whole process, torch and the model included

@@ -34,7 +34,7 @@ def run_fuzz(count: int, seed: int, tmp_path: Path) -> dict[str, Any]:
 
 
 def check(report: dict[str, Any], count: int) -> None:
-    assert report["inputs"] == count and report["runs"] == 2 * count
+    assert report["inputs"] == count and report["runs"] == len(report["run_list"]) >= 2 * count
     assert report["crashes"] == []
     assert report["slow"] == [] and report["slowest_seconds"] < 10
     assert report["peak_above_warm_mb"] < 1024

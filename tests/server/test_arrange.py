@@ -180,9 +180,17 @@ def test_build_a_dataset_from_the_studio(client: TestClient, shared_datasets: Pa
     assert build["dataset"]["built"] and build["dataset"]["windows"]["train"] > 0
     options = {g["value"]: g for g in client.get("/api/training/options").json()["genres"]}
     assert options["bach"]["dataset_built"] is True
-    missing = client.post("/api/datasets/pop/build", json={"source": "/no/such/folder"})
+    assert client.get("/api/datasets/BACH/build").json()["status"] == "completed"  # any case, as the POST takes it
+    missing = client.post("/api/datasets/pop/build", json={"source": str(shared_datasets / "no_such_folder")})
     assert missing.status_code == 400 and "does not exist" in missing.json()["detail"]
     assert client.post("/api/datasets/techno/build", json={}).status_code == 404
+    # outside the dataset folders a folder that exists and one that does not get the same answer
+    outside = [client.post("/api/datasets/pop/build", json={"source": s}) for s in ("/etc", "/no/such/folder")]
+    assert [answer.status_code for answer in outside] == [400, 400]
+    details = [answer.json()["detail"].split(" is not inside ")[1] for answer in outside]
+    assert details[0] == details[1] and "MUSEFORGE_DATASET_ROOTS" in details[0]
+    escape = client.post("/api/datasets/pop/build", json={"source": f"{shared_datasets}/../../../etc"})
+    assert escape.status_code == 400 and "is not inside" in escape.json()["detail"]
 
 
 @pytest.mark.parametrize(("meter", "bar_steps"), [((3, 4), 36), ((6, 8), 36), ((4, 4), 48)])

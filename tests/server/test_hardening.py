@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,17 @@ def test_cross_origin_posts_without_a_body_are_refused_before_anything_runs(clie
     assert response.status_code == 403
     # the same request from the studio's own origin reaches the route (which then judges it)
     assert client.post(path, headers={"Origin": "http://localhost"}).status_code in (404, 422)
+
+
+def test_a_wav_mix_renders_only_for_the_studios_pages_and_clients_outside_the_browser(client: TestClient) -> None:
+    composed = client.post("/api/compositions", json={"melody": "twinkle", "model": "bach", "seed": 2, "wav": False})
+    mix = f"/api/compositions/{composed.json()['id']}/wav?tracks=0,1"
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
+        refused = client.get(mix, headers=headers)  # an <audio> element on another site
+        assert refused.status_code == 403 and "cross-origin" in refused.json()["detail"], headers
+    own = client.get(mix, headers={"Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 200 and own.headers["content-type"] == "audio/wav"
+    assert client.get(mix).status_code == 200  # curl, scripts
 
 
 def test_reading_stays_open_to_any_page_but_sends_no_cors_headers(client: TestClient) -> None:
@@ -143,3 +155,40 @@ def test_a_full_disk_gives_507_not_500(small_disk: Path, monkeypatch: pytest.Mon
             response = client.get(path)
             assert response.status_code in (200, 507), (path, response.text)
         assert not [p for p in small_disk.rglob("*.tmp")]  # no half-written file left behind
+
+
+def test_an_unexpected_error_is_a_json_500_and_one_line_in_the_log(
+    museforge_home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from museforge.server.app import create_app
+
+    app = create_app()
+
+    def broken() -> None:  # a route with a bug, as the audit's 500s were
+        raise ZeroDivisionError("division by zero")
+
+    app.add_api_route("/api/broken", broken)
+    with TestClient(app, base_url="http://localhost") as client:  # raises in the test if the error escapes
+        capfd.readouterr()
+        response = client.get("/api/broken")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error: ZeroDivisionError: division by zero"}
+    logged = capfd.readouterr().err.strip().splitlines()
+    assert logged == ["museforge: GET /api/broken -> 500: internal error: ZeroDivisionError: division by zero"]
+
+
+def test_the_server_clears_the_staging_folders_of_model_creations_killed_before_it_started(
+    museforge_home: Path,
+) -> None:
+    from museforge.server.app import create_app
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no process has now, as a killed creation's
+    models = museforge_home / "models"
+    killed, running = models / f".ghost.creating.{dead.pid}", models / f".busy.creating.{os.getpid()}"
+    for folder in (killed, running):
+        folder.mkdir(parents=True)
+        (folder / "model.json.tmp").write_text("{}")
+    with TestClient(create_app(), base_url="http://localhost") as client:
+        assert client.get("/api/models").status_code == 200
+    assert not killed.exists() and running.exists()  # a creation still under way is left alone

@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from museforge.music.melodies import get_melody, melody_to_multitrack
-from museforge.music.midi import read_midi
-from museforge.music.pianoroll import Multitrack
+from museforge.music.midi import read_midi, write_midi
+from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.pipelines.work import REQUEST_MAX_PASSES
 from tests.tiny_models import TINY_MODEL
 
 #: Few iterations and bars keep every request to a second or two on a shared CPU.
@@ -308,3 +309,29 @@ def test_generate_with_a_rewrite_pass_and_refuse_one_for_a_genre_without_an_enha
     assert (
         client.post("/api/compositions", json={"melody": "twinkle", "model": "bach", "rewrite": -1}).status_code == 422
     )
+
+
+def test_a_rewrite_past_the_request_work_limit_is_refused_at_once_and_what_fits_is_said(
+    client: TestClient, tmp_path: Path
+) -> None:
+    # the audit: Enhance on a 512-bar melody took 261 s at the default 32 iterations, holding a compose slot
+    ode = melody_to_multitrack(get_melody("ode_to_joy"), 12)
+    long = tmp_path / "long.mid"
+    times = 512 // ode.n_bars
+    notes = [(p, s + k * ode.n_steps, e + k * ode.n_steps, v) for k in range(times) for p, s, e, v in ode.notes(0)]
+    write_midi(ode.with_tracks([TrackNotes("Piano", "melody", 0, False, notes)], n_steps=times * ode.n_steps), long)
+    uploaded = client.post("/api/melodies/upload", files={"file": ("long.mid", long.read_bytes(), "audio/midi")})
+    assert uploaded.status_code == 201, uploaded.text
+    body = {"melody_id": uploaded.json()["id"], "iterations": 32, "seed": 1, "wav": False, "png": False}
+    refused = client.post("/api/enhancements", json=body)
+    assert refused.status_code == 400, refused.text
+    windows, limit = int(refused.json()["detail"].split()[1]), REQUEST_MAX_PASSES
+    assert refused.json()["detail"] == (
+        f"rewriting {windows} windows x 32 iterations is {windows * 32:,} window passes, over the limit of "
+        f"{limit:,} here: ask for at most {limit // windows} iteration{'s' if limit // windows > 1 else ''}, or "
+        "rewrite fewer bars"
+    )
+    compose = {"melody_id": uploaded.json()["id"], "model": "bach", "rewrite": 32, "seed": 1}
+    assert client.post("/api/compositions", json=compose).status_code == 400
+    few = client.post("/api/enhancements", json={**body, "iterations": limit // windows, "bars": [1, 8]})
+    assert few.status_code == 201, few.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -207,3 +208,17 @@ def test_a_temperature_near_zero_rewrites_greedily_instead_of_crashing(temperatu
     )
     assert out.returncode == 0, out.stderr
     assert read_midi(tmp_path / "e.mid", resolution=4).n_tracks == 4  # the melody and the three voices
+
+
+def test_the_cli_says_how_long_a_long_rewrite_will_take_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from museforge import cli
+    from museforge.pipelines import work
+
+    monkeypatch.setattr(work, "ANNOUNCE_SECONDS", 0.0)  # every rewrite counts as long
+    out = tmp_path / "e.mid"
+    assert cli.main(["enhance", "--melody", "twinkle", "--out", str(out), "--iterations", "4", "--seed", "1"]) == 0
+    said = capsys.readouterr().err
+    assert re.search(r"^museforge: rewriting \d+ windows x 4 iterations: about \d+ s on a 2-core CPU$", said, re.M)
+    assert out.is_file()

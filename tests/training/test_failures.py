@@ -126,9 +126,12 @@ def test_a_full_disk_keeps_the_last_checkpoint(
     assert last.startswith("museforge.errors.MuseforgeError: cannot write checkpoint") and "too large" in last
     card = show_model("full")
     assert card["checkpoint"]["step"] == 4 and card["epochs_done"] == 0  # the mid-epoch one survived
+    # the card could not be written either: the run's few bytes of last words say how it ended
+    assert card["status"] == "failed" and card["error"].startswith("cannot write checkpoint")
     assert not [p for p in model_dir("full").iterdir() if p.name.endswith(".tmp")]
     result = train(resume_config("full"), progress=False)
     assert result["status"] == "completed" and result["epochs_done"] == 2
+    assert show_model("full")["error"] is None and not (model_dir("full") / "last_words.json").exists()
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from museforge.jobs.records import (
     remove_stop_file,
     worker_alive,
 )
+from museforge.model_files import sweep_killed_creations
 from museforge.store import (
     FAILED,
     INTERRUPTED,
@@ -95,6 +96,7 @@ class JobManager:
     # -------------------------------------------------------------------------------- life cycle
     def start(self) -> None:
         """Recover jobs left ``training`` by an earlier server, then start the dispatcher thread."""
+        sweep_killed_creations()  # staging folders of model creations killed while no server ran
         self.recover()
         self._stopping.clear()
         # the dispatcher runs in a copy of this context: the data home the server was created over (paths.using_home)

@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from museforge.errors import MuseforgeError
 from museforge.models.base import GanConfig
 from museforge.models.layers import check_shape, chroma, octave_padding, pad_pitch
 
@@ -55,6 +54,7 @@ class ARCNNConfig(GanConfig):
 
     architecture: ClassVar[str] = "arcnn"
     positive: ClassVar[tuple[str, ...]] = ("base_channels", "max_channels", "depth")
+    size_limits: ClassVar[dict[str, int]] = {"depth": 5}
 
     n_tracks: int = 3
     n_bars: int = 4
@@ -64,12 +64,6 @@ class ARCNNConfig(GanConfig):
     base_channels: int = 32
     max_channels: int = 128
     depth: int = 3
-
-    def validate(self) -> None:
-        """Raise :class:`MuseforgeError` on a value out of range."""
-        super().validate()
-        if self.depth > 5:
-            raise MuseforgeError(f"arcnn config: depth must be <= 5, got {self.depth}")
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:

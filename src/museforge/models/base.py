@@ -24,6 +24,28 @@ from torch import Tensor, nn
 from museforge.errors import MuseforgeError
 from museforge.models.layers import check_shape, probabilities
 
+#: The largest value each size setting of a network's config accepts (any architecture that has it). Past these a
+#: network has hundreds of millions of parameters or more (a U-Net of 2,048 channels: half a billion), more than a
+#: run here could train; the ``large`` presets stay far below (512 channels, depth 4, 8 layers of 384).
+SIZE_LIMITS: dict[str, int] = {
+    **dict.fromkeys(("base_channels", "max_channels", "critic_base_channels", "melody_channels"), 1024),
+    **dict.fromkeys(("noise_channels", "temporal_hidden", "melody_dim", "z_dim", "noise_dim"), 1024),
+    **dict.fromkeys(("depth", "critic_depth"), 8),
+    "n_layer": 32,
+    "n_head": 32,
+    "n_embd": 2048,
+    "block_size": 8192,
+}
+
+
+def check_size_limits(config: object, architecture: str) -> None:
+    """Raise :class:`MuseforgeError` where a size setting of ``config`` passes :data:`SIZE_LIMITS` (or the
+    stricter bound of its own ``size_limits``)."""
+    for name, limit in {**SIZE_LIMITS, **getattr(config, "size_limits", {})}.items():
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > limit:
+            raise MuseforgeError(f"{architecture} config: {name} must be <= {limit:,}, got {value:,}")
+
 
 class GanConfig:
     """Mixin for the per-architecture config dataclasses: the fields every GAN shares, and checks.
@@ -34,6 +56,8 @@ class GanConfig:
 
     architecture: ClassVar[str] = ""
     positive: ClassVar[tuple[str, ...]] = ()
+    #: Bounds stricter than :data:`SIZE_LIMITS` for this architecture.
+    size_limits: ClassVar[dict[str, int]] = {}
     n_tracks: int
     n_bars: int
     steps_per_bar: int
@@ -50,6 +74,7 @@ class GanConfig:
         for name in ("n_tracks", "n_bars", "steps_per_bar", "n_pitches", *self.positive):
             if getattr(self, name) < 1:
                 raise MuseforgeError(f"{self.architecture} config: {name} must be >= 1, got {getattr(self, name)}")
+        check_size_limits(self, self.architecture)
         if self.lowest_pitch < 0 or self.lowest_pitch + self.n_pitches > 128:
             raise MuseforgeError(
                 f"{self.architecture} config: pitches {self.lowest_pitch}..{self.lowest_pitch + self.n_pitches - 1}"

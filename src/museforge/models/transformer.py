@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
+from museforge.models.base import check_size_limits
 from museforge.music.tokens import VOCAB_SIZE
 
 
@@ -56,6 +57,7 @@ class TransformerConfig:
         for name in (*self.positive, "steps_per_bar", "n_pitches"):
             if getattr(self, name) < 1:
                 raise MuseforgeError(f"transformer config: {name} must be >= 1, got {getattr(self, name)}")
+        check_size_limits(self, "transformer")
         if self.n_embd % self.n_head:
             raise MuseforgeError(f"transformer config: n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
         if not 0.0 <= self.dropout < 1.0:

@@ -115,7 +115,7 @@ def melody_track_choices(melody: str | Path | Multitrack, resolution: int = 4) -
                 "program": int(music.programs[i]),
                 "instrument": program_name(music.programs[i], music.is_drum[i]),
                 "is_drum": bool(music.is_drum[i]),
-                "notes": len(music.notes(i)),
+                "notes": music.count_notes(i),
                 "pitch_range": [int(pitches.min()), int(pitches.max())] if len(pitches) else None,
                 "melody": i == guess,
             }
@@ -158,6 +158,25 @@ def melody_roll(melody: Multitrack, lowest_pitch: int, n_pitches: int) -> np.nda
     return fold_pitches(top, lowest_pitch, n_pitches)
 
 
+#: Most notes in the melody a pipeline takes (other tracks of its file may hold more): a composition holds the
+#: melody and its accompaniment, and must stay under the MIDI reader's million notes to be read back.
+MAX_MELODY_NOTES = 100_000
+
+
+def check_melody(music: Multitrack, melody_track: str | int | None = None, what: str = "the melody") -> int:
+    """The index of the melody in ``music`` (:func:`select_melody_track`) once it passes every check a pipeline
+    makes of its input: pitched notes, at most :data:`MAX_BARS` four-beat bars and :data:`MAX_MELODY_NOTES` notes.
+
+    Uploads and compose both check through here, so a file the studio keeps is a file compose takes.
+    """
+    index = select_melody_track(music, melody_track)
+    check_length(music, what)
+    notes = music.count_notes(index)
+    if notes > MAX_MELODY_NOTES:
+        raise MuseforgeError(f"{what} has {notes:,} notes; the limit is {MAX_MELODY_NOTES:,}")
+    return index
+
+
 def check_length(music: Multitrack, what: str = "the melody") -> None:
     """Raise :class:`MuseforgeError` when ``music`` is longer than :data:`MAX_BARS` four-beat bars."""
     bars = math.ceil(music.n_steps / (4 * music.resolution))  # what MAX_BARS counts
@@ -168,7 +187,9 @@ def check_length(music: Multitrack, what: str = "the melody") -> None:
 
 
 __all__ = [
+    "MAX_MELODY_NOTES",
     "check_length",
+    "check_melody",
     "load_melody",
     "load_music",
     "melody_roll",

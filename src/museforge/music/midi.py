@@ -1,5 +1,5 @@
 """Read Standard MIDI Files into a :class:`Multitrack` (parsed by :mod:`museforge.music.smf`, with hard bounds)
-and write them back (with mido).
+and write them back (encoded by :mod:`museforge.music.smf_writer`).
 
 Reading quantizes note onsets and offsets to ``resolution`` steps per quarter-note beat, in the file's own ticks
 (so tempo changes do not move notes off the grid), or, when beat times are given (POP909's beat annotations),
@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import mido
 import numpy as np
 
 from museforge.errors import MuseforgeError
-from museforge.files import atomic_write
+from museforge.files import atomic_write_bytes
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.music.smf import read_smf
+from museforge.music.smf_writer import TrackEvents, encode_smf, tempo_meta, time_signature_meta, track_name_meta
 from museforge.music.tracks import role_for_track
 
 DRUM_CHANNEL = 9
@@ -216,18 +216,14 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
     resolution = multitrack.resolution
     ppq = math.lcm(WRITE_TICKS_PER_BEAT, resolution)
     ticks_per_step = ppq // resolution
-    midi = mido.MidiFile(type=1, ticks_per_beat=ppq)
-
-    conductor = mido.MidiTrack()
-    events: list[tuple[int, int, mido.MetaMessage]] = []
-    for step, num, den in multitrack.time_signatures:
-        events.append((step * ticks_per_step, 0, mido.MetaMessage("time_signature", numerator=num, denominator=den)))
-    for step, bpm in multitrack.tempos:
-        tempo = mido.bpm2tempo(float(np.clip(bpm, MIN_TEMPO, MAX_TEMPO)))
-        events.append((step * ticks_per_step, 1, mido.MetaMessage("set_tempo", tempo=tempo)))
-    conductor.extend(_delta_times(events))
-    midi.tracks.append(conductor)
-
+    conductor = TrackEvents(
+        metas=[time_signature_meta(step * ticks_per_step, num, den) for step, num, den in multitrack.time_signatures]
+        + [
+            tempo_meta(step * ticks_per_step, float(np.clip(bpm, MIN_TEMPO, MAX_TEMPO)))
+            for step, bpm in multitrack.tempos
+        ]
+    )
+    tracks = [conductor]
     pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
     n_pitched = 0
     for index in range(multitrack.n_tracks):
@@ -236,29 +232,9 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
         else:
             channel = pitched_channels[n_pitched % len(pitched_channels)]
             n_pitched += 1
-        track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=multitrack.names[index], time=0))
-        track.append(mido.Message("program_change", channel=channel, program=multitrack.programs[index], time=0))
-        note_events: list[tuple[int, int, mido.Message]] = []
-        for pitch, start, end, velocity in multitrack.notes(index):
-            note_events.append(
-                (start * ticks_per_step, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
-            )
-            # Offs sort before ons at the same tick, so a repeated note is re-struck cleanly.
-            note_events.append(
-                (end * ticks_per_step, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0))
-            )
-        track.extend(_delta_times(note_events))
-        midi.tracks.append(track)
-
-    atomic_write(path, midi.save)
-
-
-def _delta_times(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> list:
-    """Sort ``(tick, order, message)`` events and turn absolute ticks into delta times."""
-    messages = []
-    now = 0
-    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
-        messages.append(message.copy(time=tick - now))
-        now = tick
-    return messages
+        notes = multitrack.note_array(index)
+        notes[:, 1:3] *= ticks_per_step
+        tracks.append(
+            TrackEvents([track_name_meta(multitrack.names[index])], channel, multitrack.programs[index], notes)
+        )
+    atomic_write_bytes(path, encode_smf(ppq, tracks))

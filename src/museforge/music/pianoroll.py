@@ -167,6 +167,14 @@ class Multitrack:
         """
         return roll_to_notes(self.rolls[track], self.onsets[track])
 
+    def note_array(self, track: int) -> np.ndarray:
+        """:meth:`notes` as an int64 array of shape (notes, 4), for bulk work on long pieces."""
+        return roll_to_note_array(self.rolls[track], self.onsets[track])
+
+    def count_notes(self, track: int) -> int:
+        """How many notes :meth:`notes` gives for one track, without listing them."""
+        return int(np.count_nonzero(_note_starts(self.rolls[track] > 0, self.onsets[track])))
+
     def select(self, indices: list[int]) -> Multitrack:
         """A new multitrack with only the given tracks, in that order."""
         return Multitrack(
@@ -236,17 +244,38 @@ def downbeats_from_time_signatures(
 def _paint_notes(roll: np.ndarray, onsets: np.ndarray, notes: list[tuple[int, int, int, int]]) -> None:
     """Write ``(pitch, start, end, velocity)`` notes into a (time, 128) roll and onset mask in place.
 
-    Overlapping notes keep the louder velocity; empty notes and pitches outside 0..127 are skipped.
+    Same-pitch overlaps play as a synthesizer plays one key struck again while it sounds: the new note restarts
+    it (an onset, at the new note's velocity) and the key sounds until the last of their ends. Of notes struck
+    together on one pitch the loudest wins. Empty notes and pitches outside 0..127 are skipped. The work is
+    linear in the notes plus the roll's cells, whatever the notes' lengths and overlaps: every cell is painted
+    once, through a running sum over the roll (int16, twice the roll's size), never a list of note cells.
     """
     if not notes:
         return
     pitch, start, end, velocity = np.asarray(notes, dtype=np.int64).reshape(-1, 4).T
     keep = (end > start) & (start >= 0) & (pitch >= 0) & (pitch < N_MIDI_PITCHES)
     pitch, start, end, velocity = pitch[keep], start[keep], end[keep], np.clip(velocity[keep], 1, 127)
-    lengths = end - start
-    first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # where each note's cells begin in the flat list
-    steps = np.repeat(start, lengths) + np.arange(int(lengths.sum())) - first
-    np.maximum.at(roll, (steps, np.repeat(pitch, lengths)), np.repeat(velocity, lengths).astype(roll.dtype))
+    if not len(pitch):
+        return
+    order = np.lexsort((velocity, start, pitch))  # by pitch, then start, the loudest last among equal starts
+    pitch, start, end, velocity = pitch[order], start[order], end[order], velocity[order]
+    n_steps = roll.shape[0]
+    end = np.minimum(end, n_steps)
+    # How long the key has sounded by each note: the running maximum of the ends so far, per pitch (a pitch's
+    # offset lifts its ends above every earlier pitch's, so one running maximum serves all).
+    lift = pitch * (n_steps + 1)
+    sounding_until = np.maximum.accumulate(end + lift) - lift
+    same_pitch_next = np.append(pitch[1:] == pitch[:-1], False)
+    next_start = np.append(start[1:], 0)
+    stop = np.where(same_pitch_next, np.minimum(next_start, sounding_until), sounding_until)
+    painted = stop > start  # a note restarted at its own step by a louder one paints nothing
+    pitch, start, stop, velocity = pitch[painted], start[painted], stop[painted], velocity[painted]
+    # Painted stretches of one pitch are disjoint, so each (step, pitch) gets at most one rise and one fall.
+    change = np.zeros((n_steps + 1, N_MIDI_PITCHES), dtype=np.int16)
+    change[start, pitch] += velocity.astype(np.int16)
+    change[stop, pitch] -= velocity.astype(np.int16)
+    level = np.cumsum(change[:n_steps], axis=0, dtype=np.int16)
+    np.maximum(roll, level.astype(roll.dtype), out=roll)
     onsets[start, pitch] = True
 
 
@@ -264,23 +293,32 @@ def roll_to_notes(roll: np.ndarray, onsets: np.ndarray | None = None) -> list[tu
     -------
     list of (pitch, start_step, end_step, velocity), sorted by start then pitch.
     """
+    return list(map(tuple, roll_to_note_array(roll, onsets).tolist()))
+
+
+def roll_to_note_array(roll: np.ndarray, onsets: np.ndarray | None = None) -> np.ndarray:
+    """:func:`roll_to_notes` as an int64 array of shape (notes, 4): pitch, start step, end step, velocity.
+
+    A note starts at an onset or where sound begins after silence, and lasts until the first step after its start
+    that is silent or starts another note of its pitch.
+    """
     sounding = roll > 0
-    if onsets is None:
-        onsets = np.zeros_like(sounding)
-    # A note starts where an onset is marked or where sound begins after silence.
+    n_steps = roll.shape[0]
+    starts = _note_starts(sounding, onsets)
+    # Pitch-major, with one silent step after each pitch's time, so a search never runs into the next pitch.
+    stops_here = np.ones((sounding.shape[1], n_steps + 1), dtype=bool)
+    stops_here[:, :n_steps] = ~sounding.T | starts.T
+    stops = np.flatnonzero(stops_here)
+    pitch, start = np.nonzero(starts.T)
+    offset = pitch * (n_steps + 1)
+    end = stops[np.searchsorted(stops, offset + start, side="right")] - offset
+    velocity = roll[start, pitch].astype(np.int64) if roll.dtype != bool else np.full(len(start), 100)
+    order = np.lexsort((pitch, start))
+    return np.stack([pitch, start, end, velocity], axis=1).astype(np.int64)[order]
+
+
+def _note_starts(sounding: np.ndarray, onsets: np.ndarray | None) -> np.ndarray:
+    """Where notes start in a (time, pitch) bool roll: at marked onsets and where sound begins after silence."""
     previous = np.zeros_like(sounding)
     previous[1:] = sounding[:-1]
-    starts = sounding & (onsets | ~previous)
-    velocities = roll if roll.dtype != bool else np.full(roll.shape, 100, dtype=np.uint8)
-    notes: list[tuple[int, int, int, int]] = []
-    n_steps = roll.shape[0]
-    for pitch in np.flatnonzero(sounding.any(axis=0)):
-        col_start = np.flatnonzero(starts[:, pitch])
-        col_sound = sounding[:, pitch]
-        for k, start in enumerate(col_start):
-            limit = col_start[k + 1] if k + 1 < len(col_start) else n_steps
-            silent = np.flatnonzero(~col_sound[start:limit])
-            end = start + (silent[0] if len(silent) else limit - start)
-            notes.append((int(pitch), int(start), int(end), int(velocities[start, pitch])))
-    notes.sort(key=lambda n: (n[1], n[0]))
-    return notes
+    return sounding & ~previous if onsets is None else sounding & (onsets | ~previous)

@@ -29,7 +29,7 @@ MAX_TRACKS = 1024
 MAX_EVENTS = 4_000_000
 #: Most notes in one file.
 MAX_NOTES = 1_000_000
-#: Most tempo changes, and most time-signature changes, in one file.
+#: Most tempo changes, and most time-signature changes, in one file (each; a file may hold exactly this many).
 MAX_CHANGES = 65_536
 
 #: Data bytes after each channel-message status (high nibble), per the MIDI 1.0 specification.
@@ -115,6 +115,7 @@ class _Parser:
         self.max_tick: int | None = None
         self.events_left = MAX_EVENTS
         self.notes_left = MAX_NOTES
+        self.changes_left = {0x51: MAX_CHANGES, 0x58: MAX_CHANGES}  # tempo, time signature: per file
 
     def parse(self) -> Smf:
         data = self.data
@@ -234,6 +235,8 @@ class _Parser:
                 track.programs.setdefault(channel, first)
             if events > self.events_left:
                 raise _TooLarge(f"has more than {MAX_EVENTS:,} events")
+        if events > self.events_left:  # meta events skip the check in the loop
+            raise _TooLarge(f"has more than {MAX_EVENTS:,} events")
         self.events_left -= events
         if pos != end:
             raise _Malformed("an event runs past the end of its track")
@@ -248,14 +251,19 @@ class _Parser:
         return track
 
     def _meta(self, track: SmfTrack, kind: int, body: bytes, tick: int) -> None:
-        """Keep the meta events the reader uses: track name, tempo, time signature (others are skipped)."""
+        """Keep the meta events the reader uses: track name, tempo, time signature (others are skipped).
+
+        Tempo and time-signature changes count against :data:`MAX_CHANGES` each, per file.
+        """
         if kind == 0x03:
             track.name = body.decode("latin-1")
             return
-        if self.max_tick is not None and tick > self.max_tick:
-            return  # a change after every possible note cannot affect the music
-        if len(track.tempos) + len(track.signatures) >= MAX_CHANGES:
-            raise _TooLarge(f"has more than {MAX_CHANGES:,} tempo or meter changes in one track")
+        if kind not in self.changes_left or (self.max_tick is not None and tick > self.max_tick):
+            return  # other meta events, and changes after every possible note, cannot affect the music
+        if not self.changes_left[kind]:
+            what = "tempo" if kind == 0x51 else "meter"
+            raise _TooLarge(f"has more than {MAX_CHANGES:,} {what} changes")
+        self.changes_left[kind] -= 1
         if kind == 0x51 and len(body) >= 3:
             tempo = int.from_bytes(body[:3], "big")
             if tempo > 0:

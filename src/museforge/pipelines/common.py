@@ -43,6 +43,13 @@ def melody_track_notes(source: Multitrack) -> TrackNotes:
     return TrackNotes(name, "melody", source.programs[0], False, source.notes(0))
 
 
+def kept_track(music: Multitrack, index: int) -> TrackNotes:
+    """Track ``index`` of ``music`` as it is (name, role, program, notes): a track a pipeline carries through."""
+    return TrackNotes(
+        music.names[index], music.roles[index], music.programs[index], music.is_drum[index], music.notes(index)
+    )
+
+
 def generated_notes(sounding: np.ndarray, lowest: int, is_drum: bool) -> list[Note]:
     """Notes of one generated track: ``sounding`` (time, P) bool in the model's pitch window from ``lowest``."""
     roll = np.zeros((sounding.shape[0], 128), dtype=bool)
@@ -116,6 +123,7 @@ __all__ = [
     "accompaniment_track",
     "gan_summary",
     "generated_notes",
+    "kept_track",
     "melody_track_notes",
     "meter_note",
 ]

@@ -29,7 +29,7 @@ from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
 from museforge.music.form import bar_spans, melody_repeats
-from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track, transpose_melody
+from museforge.music.inputs import check_melody, load_music, melody_roll, transpose_melody
 from museforge.music.meter import multitrack_grid
 from museforge.music.pianoroll import Multitrack
 from museforge.pipelines.common import (
@@ -48,11 +48,12 @@ from museforge.pipelines.controls import (
     retempo,
 )
 from museforge.pipelines.gan import load_gan
+from museforge.pipelines.work import check_rewrite_work
 from museforge.pretrained import technique_card_path
 from museforge.render.outputs import check_output_paths, write_outputs
 from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
-from museforge.sampling.gibbs import revise_piece
+from museforge.sampling.gibbs import revise_piece, windows_to_rewrite
 
 
 def compose(
@@ -98,10 +99,12 @@ def compose(
     reviser = _reviser(card, rewrite) if rewrite else None
 
     music = load_music(melody, card.resolution)
-    melody_index = select_melody_track(music, melody_track)
+    melody_index = check_melody(music, melody_track)
     source = transpose_melody(music.select([melody_index]), int(transpose))
-    check_length(source)
 
+    if reviser is not None:
+        assert reviser[1].window is not None  # an AR-CNN card has its window
+        check_rewrite_work(windows_to_rewrite(np.ones((1, source.n_steps), dtype=bool), reviser[1].window), rewrite)
     rng = torch.Generator().manual_seed(seed)
     generation = Generation.from_card(gan.generator, card, threshold=threshold)
     melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)

@@ -31,13 +31,15 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
-from museforge.music.inputs import check_length, load_music, melody_roll, select_melody_track
+from museforge.music.inputs import check_melody, load_music, melody_roll
+from museforge.music.instruments import program_name
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
-from museforge.pipelines.common import PipelineResult, accompaniment_track
+from museforge.pipelines.common import PipelineResult, accompaniment_track, kept_track
 from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
+from museforge.pipelines.work import check_rewrite_work
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
-from museforge.sampling.gibbs import REWRITE_START_RATIO, rewrite_piece
+from museforge.sampling.gibbs import REWRITE_START_RATIO, rewrite_piece, windows_to_rewrite
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -202,9 +204,10 @@ def enhance(
     network, card = load_model(model, "enhance")
     lowest = card.lowest_pitch
     source = load_music(melody, card.resolution)
-    check_length(source, "the music")
-    rolls, mapping, others = _piece_rolls(source, card, select_melody_track(source, melody_track))
+    rolls, mapping, others = _piece_rolls(source, card, check_melody(source, melody_track, "the music"))
     editable = _editable(card, source, mapping, tracks, bars)
+    assert card.window is not None  # an AR-CNN card has its window
+    check_rewrite_work(windows_to_rewrite(editable, card.window), iterations)
     # a track with no notes where it may change is written afresh; one with notes there is revised
     start_ratio = [REWRITE_START_RATIO if rolls[v][editable[v]].any() else 1.0 for v in range(len(rolls))]
     rng = torch.Generator().manual_seed(seed)
@@ -234,11 +237,14 @@ def enhance(
     for k, spec in enumerate(card.tracks, start=1):
         velocity = 80 if not spec["is_drum"] else 100
         played = _track_notes(source, mapping[k], notes[k], editable[k], lowest, velocity)
-        out_tracks.append(accompaniment_track(spec, played))
-    for i in others:
-        out_tracks.append(
-            TrackNotes(source.names[i], source.roles[i], source.programs[i], source.is_drum[i], source.notes(i))
-        )
+        match = mapping[k]
+        if match is None:  # a voice the input did not have: the model's own instrument
+            out_tracks.append(accompaniment_track(spec, played))
+        else:  # the input's track, revised: its name and instrument stay
+            out_tracks.append(
+                TrackNotes(source.names[match], spec["role"], source.programs[match], bool(spec["is_drum"]), played)
+            )
+    out_tracks += [kept_track(source, i) for i in others]
     result = source.with_tracks(out_tracks)
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
     summary = {
@@ -256,9 +262,34 @@ def enhance(
         "notes_in": int(sum(len(_note_keys(r)) for r in rolls)),
         "notes_added": added,
         "notes_removed": removed,
+        **_what_changed(card, source, mapping, others, editable, model),
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
     return PipelineResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+def _what_changed(
+    card: ModelCard, source: Multitrack, mapping: list[int | None], others: list[int], editable: np.ndarray, model: str
+) -> dict[str, Any]:
+    """The tracks the model added (the input had no such track), the input's tracks it left alone (the model has
+    no such track) and a sentence saying so for a piece with accompaniment (None when there is nothing to say)."""
+    added = [
+        (spec["role"], program_name(int(spec["program"]), bool(spec["is_drum"])))
+        for k, spec in enumerate(card.tracks, start=1)
+        if mapping[k] is None and editable[k].any()
+    ]
+    kept = [source.roles[i] for i in others]
+    parts = []
+    if added and source.n_tracks > 1:  # under a bare melody, writing the voices is what Enhance is for
+        voices = ", ".join(f"{role} ({instrument})" for role, instrument in added)
+        parts.append(f"added {voices}: the input had no such track")
+    if kept:
+        parts.append(f"kept {', '.join(kept)} as they were: the {model} model has no such track")
+    return {
+        "added_tracks": [role for role, _ in added],
+        "kept_tracks": kept,
+        "changes_note": "; ".join(parts) or None,
+    }
 
 
 __all__ = [

@@ -9,7 +9,8 @@ grid, moved to the model's common key (its scale to C major / A minor) and token
 the model then writes token after token under a grammar that keeps every note inside the melody's bars (its
 meter), never on top of the note before, and inside the model's pitch window; sampling uses ``temperature`` and
 ``top_k``. The continuation is moved back to the melody's key and written after the melody, at its tempo.
-Extend then Compose gives a longer piece with accompaniment.
+The input's other tracks (a composition's accompaniment) are kept as they were: they fall silent in the new bars,
+and the summary says so. Extend then Compose (or Enhance) gives a longer piece with accompaniment.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.models.loading import load_model
 from museforge.music import tokens as tok
-from museforge.music.inputs import load_melody
+from museforge.music.inputs import check_melody, load_music
 from museforge.music.keys import pitch_key_shift
 from museforge.music.melodies import MAX_BARS
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.pipelines.common import PipelineResult
+from museforge.pipelines.common import PipelineResult, kept_track
 from museforge.pipelines.controls import check_temperature, resolve_seed
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
 from museforge.sampling.continuation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, continue_melody
@@ -69,7 +70,9 @@ def extend(
     check_output_paths(out_midi, wav, png)
     network, card = load_model(model, "extend")
     resolution = card.resolution
-    source = load_melody(melody, resolution, melody_track)
+    music = load_music(melody, resolution)
+    index = check_melody(music, melody_track)
+    source = music.select([index])
     numerator, denominator = source.meter
     steps_per_bar = numerator * resolution * 4 // denominator
     if not 1 <= steps_per_bar <= tok.MAX_POSITIONS:
@@ -87,7 +90,9 @@ def extend(
     added = [(p - shift, s, e, 90) for p, s, e in new if 0 <= p - shift < 128]
     total = (n_bars + bars) * steps_per_bar
     track = TrackNotes(source.names[0], "melody", source.programs[0], False, [*source.notes(0), *added])
-    result = source.with_tracks([track], n_steps=total)
+    others = [i for i in range(music.n_tracks) if i != index and music.rolls[i].any()]
+    kept = [kept_track(music, i) for i in others]
+    result = source.with_tracks([track, *kept], n_steps=total)
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"extended: {source.names[0]}")
     summary = {
         "model": model,
@@ -102,9 +107,21 @@ def extend(
         "notes_in": len(line),
         "notes_added": len(added),
         "tempo": result.tempo,
+        "kept_tracks": [music.roles[i] for i in others],
+        "changes_note": _kept_note([music.roles[i] for i in others], n_bars),
         **tracks_and_files(result, out_midi, wav_path, png_path),
     }
     return PipelineResult(result, Path(out_midi), wav_path, png_path, summary)
+
+
+def _kept_note(kept: list[str], bars_in: int) -> str | None:
+    """What became of the input's other tracks (None when it was a melody alone)."""
+    if not kept:
+        return None
+    return (
+        f"kept {', '.join(kept)} as they were: they stop after bar {bars_in}; Generate or Enhance the result to "
+        "accompany the new bars"
+    )
 
 
 __all__ = ["DEFAULT_BARS", "check_controls", "extend"]

@@ -49,7 +49,7 @@ def tracks_and_files(
                 "program": result.programs[i],
                 "instrument": program_name(result.programs[i], result.is_drum[i]),
                 "is_drum": result.is_drum[i],
-                "notes": len(result.notes(i)),
+                "notes": result.count_notes(i),
             }
             for i in range(result.n_tracks)
         ],

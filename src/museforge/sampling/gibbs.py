@@ -339,6 +339,15 @@ def rewrite_piece(
     return state[:, :steps], probs[:, :steps]
 
 
+def windows_to_rewrite(editable: np.ndarray, window: int) -> int:
+    """How many of :func:`rewrite_piece`'s windows hold a step that may change (``editable`` ``(V, S)`` bool): its
+    work is this many windows times the iterations."""
+    steps, hop = editable.shape[1], window // 2
+    changing = np.any(np.asarray(editable, dtype=bool), axis=0, keepdims=False).reshape(-1)
+    n_windows = max(1, math.ceil(max(0, steps - window) / hop) + 1)
+    return sum(bool(changing[w * hop : w * hop + window].any()) for w in range(n_windows))
+
+
 def revise_piece(
     network: torch.nn.Module,
     card: ModelCard,
@@ -371,4 +380,5 @@ __all__ = [
     "rewrite",
     "rewrite_piece",
     "voices_from_card",
+    "windows_to_rewrite",
 ]

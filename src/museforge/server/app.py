@@ -8,6 +8,7 @@ existing name, 400 for the rest; malformed requests get 422 with the same one-li
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import sys
@@ -138,13 +139,43 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(status_code=422, content={"detail": _validation_message(errors), "errors": errors})
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        if is_full_disk(error, request.app.state.settings.data_dir):
-            detail = f"the disk of the data folder is full ({type(error).__name__}: {error}); free some space"
-            return JSONResponse(status_code=507, content={"detail": detail})
-        traceback.print_exception(error, file=sys.stderr)
-        return JSONResponse(status_code=500, content={"detail": f"internal error: {type(error).__name__}: {error}"})
+
+class ErrorAnswers:
+    """ASGI middleware: an unexpected error becomes a JSON answer (507 for a full disk, else 500) and one line in
+    the log, ``METHOD path -> status: Error: message`` (a traceback only with ``$MUSEFORGE_DEBUG``), instead of
+    the server's "Exception in ASGI application" and its traceback."""
+
+    def __init__(self, app: ASGIApp, data_dir: Path) -> None:
+        self.app = app
+        self.data_dir = data_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            if is_full_disk(error, self.data_dir):
+                code, detail = (
+                    507,
+                    f"the disk of the data folder is full ({type(error).__name__}: {error}); free some space",
+                )
+            else:
+                code, detail = 500, f"internal error: {type(error).__name__}: {error}"
+            line = " ".join(f"{scope.get('method', '')} {scope.get('path', '')} -> {code}: {detail}".split())
+            print(f"museforge: {line}", file=sys.stderr, flush=True)
+            if os.environ.get("MUSEFORGE_DEBUG"):
+                traceback.print_exception(error, file=sys.stderr)
+            if not started:  # an answer already under way (a stream) can only be cut short
+                await JSONResponse(status_code=code, content={"detail": detail})(scope, receive, send)
 
 
 def _install_docs(app: FastAPI) -> None:
@@ -199,6 +230,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: Settings | None 
     app.state.jobs = jobs
     app.state.compose_slots = threading.BoundedSemaphore(settings.compose_workers)
     _install_error_handlers(app)
+    app.add_middleware(ErrorAnswers, data_dir=settings.data_dir)  # innermost: every route's unexpected error
     install_not_found_page(app)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
     app.add_middleware(DataHome, data_dir=settings.data_dir)

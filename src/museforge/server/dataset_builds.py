@@ -67,13 +67,25 @@ class DatasetBuilds:
             build = self._builds.get(genre)
             return DatasetBuild(**build) if build else None
 
-    def start(self, genre: str, source: str | None = None, limit: int | None = None) -> DatasetBuild:
-        """Start building ``genre``; returns the new build's status. ConflictError while one is running."""
+    def start(
+        self, genre: str, source: str | None = None, limit: int | None = None, roots: tuple[Path, ...] = ()
+    ) -> DatasetBuild:
+        """Start building ``genre``; returns the new build's status. ConflictError while one is running.
+
+        ``source`` must be a folder inside one of ``roots``; outside them the answer is the same whether or not the
+        folder exists, so a request learns nothing of the server's other folders.
+        """
 
         genre = get_genre(genre).name  # an unknown genre is refused before anything starts
         root = None
         if source:
-            root = Path(source).expanduser()
+            root = Path(source).expanduser().resolve()
+            if not any(root.is_relative_to(allowed) for allowed in roots):
+                listed = ", ".join(str(allowed) for allowed in roots) or "none"
+                raise MuseforgeError(
+                    f"the source folder {source} is not inside the server's dataset folders ({listed}; "
+                    "MUSEFORGE_DATASET_ROOTS sets them)"
+                )
             if not root.is_dir():
                 raise MuseforgeError(f"the source folder {source} does not exist on the server")
         with self._lock:

@@ -9,7 +9,9 @@ Two rules, as an ASGI middleware in front of everything:
 - **Origin**: a request that can change something (any method but GET, HEAD and OPTIONS) from a browser must come
   from the studio's own pages: its ``Origin`` must be this server (scheme-less ``host:port`` equal to ``Host``),
   and without an ``Origin``, ``Sec-Fetch-Site`` must not say ``cross-site``. Clients that are not browsers
-  (the CLI, curl, scripts) send neither header and pass. Answer: 403.
+  (the CLI, curl, scripts) send neither header and pass. Answer: 403. A GET that renders and writes a file, the
+  WAV mix of some tracks (``.../wav?tracks=...``), counts as a change: an audio element on another site cannot
+  make the server render mixes.
 
 No CORS headers are ever sent, so browsers also keep other sites from reading any answer.
 """
@@ -76,11 +78,17 @@ class LocalOnly:
             )
             await JSONResponse(status_code=400, content={"detail": detail})(scope, receive, send)
             return
-        if scope.get("method", "GET").upper() not in SAFE_METHODS and not _same_origin(headers, host):
+        changes = scope.get("method", "GET").upper() not in SAFE_METHODS or _renders(scope)
+        if changes and not _same_origin(headers, host):
             detail = "cross-origin requests are refused: use the studio's own pages or a client outside the browser"
             await JSONResponse(status_code=403, content={"detail": detail})(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _renders(scope: Scope) -> bool:
+    """Whether a GET makes the server render and write a file: a composition's WAV mix of chosen tracks."""
+    return str(scope.get("path", "")).endswith("/wav") and b"tracks=" in (scope.get("query_string") or b"")
 
 
 def _same_origin(headers: dict[bytes, str], host: str) -> bool:

@@ -26,6 +26,9 @@ class Settings:
     max_upload_bytes : largest accepted MIDI upload.
     job_poll_interval : seconds between the job dispatcher's rounds.
     bound_host : the host name the server listens on (``--host``); requests may name it in their Host header.
+    dataset_roots : the folders a dataset build's ``source`` may lie in (with their subfolders): the data home, the
+        user's home folder and ``$MUSEFORGE_SHARED_DATASETS``, or the ``os.pathsep``-separated
+        ``$MUSEFORGE_DATASET_ROOTS`` instead; a request cannot make the server look anywhere else.
     """
 
     data_dir: Path
@@ -34,6 +37,7 @@ class Settings:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     job_poll_interval: float = 0.5
     bound_host: str | None = None
+    dataset_roots: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -43,9 +47,21 @@ class Settings:
             "data_dir": home.resolve(),
             "max_jobs": _env_int("MUSEFORGE_MAX_JOBS", 1),
             "compose_workers": _env_int("MUSEFORGE_COMPOSE_WORKERS", 2),
+            "dataset_roots": _dataset_roots(home),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _dataset_roots(home: Path) -> tuple[Path, ...]:
+    """The resolved folders dataset builds may read (see :class:`Settings`)."""
+    listed = os.environ.get("MUSEFORGE_DATASET_ROOTS")
+    if listed and listed.strip():
+        folders = [Path(part) for part in listed.split(os.pathsep) if part.strip()]
+    else:
+        shared = os.environ.get("MUSEFORGE_SHARED_DATASETS")
+        folders = [home, Path.home(), *([Path(shared)] if shared else [])]
+    return tuple(dict.fromkeys(folder.expanduser().resolve() for folder in folders))
 
 
 def _env_int(name: str, default: int) -> int:

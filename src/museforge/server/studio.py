@@ -21,11 +21,13 @@ from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.model_files import GAN_ARCHITECTURES
-from museforge.music.inputs import melody_track_choices
-from museforge.music.melodies import MAX_BARS, SampleMelody, get_melody, list_melodies, melody_to_multitrack
+from museforge.music.inputs import check_melody, melody_track_choices
+from museforge.music.keys import key_name
+from museforge.music.melodies import SampleMelody, get_melody, list_melodies, melody_to_multitrack
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.pipelines.common import PipelineResult
+from museforge.pipelines.work import REQUEST_MAX_PASSES, work_limits
 from museforge.server.responses import Composer, Composition, MelodyTrack, Roll, RollTrack, UserMelody
 from museforge.server.responses import SampleMelody as SampleMelodyOut
 from museforge.server.schemas import ComposeRequest, MelodySource, RecordedMelody
@@ -35,8 +37,6 @@ from museforge.store import Store, check_id, check_model_name, new_id
 RESOLUTION = 12
 #: Keyboard recordings snap to sixteenth notes.
 RECORD_GRID_BEATS = 0.25
-#: Longest uploaded melody, in 4-beat bars (the compose pipeline's limit).
-MAX_MELODY_BARS = MAX_BARS
 MIDI_MAGIC = b"MThd"
 RECORDED_PROGRAM = 0
 RECORDED_VELOCITY = 100
@@ -116,7 +116,9 @@ def _display_name(filename: str | None, fallback: str) -> str:
 
 def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
     numerator, denominator = multitrack.meter
+    pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i]]
     return {
+        "key": key_name((p, end - start) for i in pitched for p, start, end, _ in multitrack.notes(i)),
         "bars": multitrack.n_bars,
         "tempo": round(multitrack.tempo, 3),
         "time_signature": [numerator, denominator],
@@ -172,22 +174,12 @@ def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int)
             multitrack = read_midi(candidate, resolution=RESOLUTION)
         except (ArithmeticError, ValueError, IndexError) as error:  # a value the reader could not take
             raise MuseforgeError(f"{name} is not a readable MIDI file ({type(error).__name__}: {error})") from None
-        _check_playable(multitrack, name)
+        check_melody(multitrack, what=name)  # what compose checks, so compose takes what is kept
         melody_id = new_id()
         final = store.melodies_dir / f"{melody_id}.mid"
         shutil.move(candidate, final)
     row = store.add_melody(name, "upload", final, _melody_info(multitrack), melody_id)
     return user_melody_json(store, row, roll=True, music=multitrack)
-
-
-def _check_playable(multitrack: Multitrack, name: str) -> None:
-    # meters no bar can have (0/4, 3/0) never get here: read_midi drops them as it reads
-    pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i] and multitrack.rolls[i].any()]
-    if not pitched:
-        raise MuseforgeError(f"{name} has no pitched notes (only drums or silence)")
-    bars = _melody_info(multitrack)["bars"]
-    if bars > MAX_MELODY_BARS:
-        raise MuseforgeError(f"{name} is {bars} bars long; the limit is {MAX_MELODY_BARS} bars")
 
 
 def save_recording(store: Store, recording: RecordedMelody) -> UserMelody:
@@ -305,7 +297,7 @@ def produce(
     folder = store.compositions_dir / composition_id
     folder.mkdir(parents=True)
     try:
-        with slots:
+        with slots, work_limits(REQUEST_MAX_PASSES):  # a request gets seconds of rewriting, not hours
             result = run(Outputs(folder, request))
         roll = multitrack_json(result.multitrack)
         (folder / "roll.json").write_text(json.dumps(roll.model_dump()), encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ from torch import Tensor
 import museforge
 from museforge.errors import MuseforgeError
 from museforge.files import TEMP_SUFFIX, fsync_dir, sweep_temporary
-from museforge.model_files import now
+from museforge.model_files import LAST_WORDS_FILE, RESERVE_BYTES, RESERVE_FILE, now, sweep_killed_creations
 from museforge.models.weights import load_module, module_tensors, read_tensors
 from museforge.training import checkpoints as ckpt
 from museforge.training import registry
@@ -31,14 +32,6 @@ from museforge.training.distributed import (
     rng_key,
 )
 from museforge.training.run_state import RunState
-
-
-def _sweep_staging(folder: Path) -> None:
-    """Remove the staging folders of creations of ``folder`` whose process is gone (killed mid-creation)."""
-    for staging in folder.parent.glob(f".{folder.name}.creating.*"):
-        pid = staging.name.rsplit(".", 1)[-1]
-        if not pid.isdigit() or not registry.pid_exists(int(pid)):
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_debris(folder: Path) -> bool:
@@ -123,7 +116,7 @@ class RunFolder(RunState):
         staging = final.with_name(f".{final.name}.creating.{os.getpid()}")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            _sweep_staging(final)
+            sweep_killed_creations(final.name)
             staging.mkdir()
         except OSError as exc:
             raise MuseforgeError(f"cannot create the model folder {final}: {exc.strerror or exc}") from exc
@@ -158,6 +151,7 @@ class RunFolder(RunState):
         finally:
             self.folder = final
         fsync_dir(final.parent)
+        self._keep_room()
 
     def _read_checkpoint(self, card: dict[str, Any] | None) -> dict[str, dict[str, Tensor]]:
         """Check the stored run against this one and read its last checkpoint (process 0).
@@ -236,6 +230,7 @@ class RunFolder(RunState):
             "error": None,
         }
         registry.write_card(self.folder, self.card)
+        self._keep_room()
 
     def _truncate_history(self) -> None:
         """Drop epoch records written after the checkpoint (a kill between the log and the checkpoint)."""
@@ -246,14 +241,34 @@ class RunFolder(RunState):
             ckpt.atomic_write_bytes(path, b"".join(ckpt.json_line(r) for r in keep))
 
     def _set_status(self, status: str, error: str | None = None) -> None:
-        """Record a status without a checkpoint (best effort: a full disk must not hide the first error)."""
+        """Record a status without a checkpoint (best effort: a full disk must not hide the first error).
+
+        When the card cannot be written (a full disk), the run gives up the room it kept (:data:`RESERVE_FILE`)
+        and tries again, then writes its last words, a few hundred bytes that the card's reader takes over a
+        "training" card (:func:`museforge.model_files.read_card`).
+        """
         if not self.ctx.is_main or not self.card:
             return
         stamp = now()
         card = {**self.card, "status": status, "error": error, "updated_at": stamp, "finished_at": stamp}
-        with contextlib.suppress(MuseforgeError):
-            registry.write_card(self.folder, card)
+        for attempt in range(2):
+            try:
+                registry.write_card(self.folder, card)
+            except MuseforgeError:
+                if attempt == 0:
+                    (self.folder / RESERVE_FILE).unlink(missing_ok=True)
+                continue
             self.card = card
+            return
+        words = json.dumps({"status": status, "error": (error or "")[:300]}).encode()
+        with contextlib.suppress(MuseforgeError):
+            ckpt.atomic_write_bytes(self.folder / LAST_WORDS_FILE, words)
+
+    def _keep_room(self) -> None:
+        """A fresh start or resume: forget earlier last words and keep room to record how this run ends."""
+        (self.folder / LAST_WORDS_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError, MuseforgeError):
+            ckpt.atomic_write_bytes(self.folder / RESERVE_FILE, bytes(RESERVE_BYTES))
 
     # ------------------------------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, **card_changes: Any) -> None:

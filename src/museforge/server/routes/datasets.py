@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 from museforge.datasets.sources import GENRES, get_genre
 from museforge.errors import NotFoundError
 from museforge.server.dataset_builds import DatasetBuilds, dataset_summary
+from museforge.server.deps import SettingsDep
 from museforge.server.responses import Dataset, DatasetBuild, DatasetBuildStatus
 from museforge.server.schemas import DatasetBuildRequest
 
@@ -36,16 +37,17 @@ def list_datasets(request: Request) -> list[Dataset]:
 
 
 @router.post("/{genre}/build", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetBuild)
-def build_dataset(genre: str, body: DatasetBuildRequest, request: Request) -> DatasetBuild:
-    """Start building a genre's dataset in the background; poll ``GET /api/datasets/{genre}/build``."""
-    return _builds(request).start(genre, body.source, body.limit)
+def build_dataset(genre: str, body: DatasetBuildRequest, request: Request, settings: SettingsDep) -> DatasetBuild:
+    """Start building a genre's dataset in the background; poll ``GET /api/datasets/{genre}/build``. A ``source``
+    folder must lie in the server's dataset folders (``MUSEFORGE_DATASET_ROOTS``)."""
+    return _builds(request).start(genre, body.source, body.limit, settings.dataset_roots)
 
 
 @router.get("/{genre}/build", response_model=DatasetBuildStatus, response_model_exclude_unset=True)
 def build_status(genre: str, request: Request) -> DatasetBuildStatus:
     """The latest build of a genre: ``status`` (building, completed, failed), songs ``done`` of ``total``."""
 
-    get_genre(genre)
+    genre = get_genre(genre).name  # as the build was started: any case
     build = _builds(request).get(genre)
     if build is None:
         raise NotFoundError(f"no build of the {genre} dataset was started since the server started")
