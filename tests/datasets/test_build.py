@@ -280,7 +280,10 @@ def test_not_built_and_status(shared_datasets: Path) -> None:
     assert dataset_status("pop") is None
     with pytest.raises(MuseforgeError) as error:
         load_dataset("pop")
-    assert str(error.value) == "dataset 'pop' is not built: run museforge datasets build pop --source DIR"
+    assert str(error.value) == (
+        "dataset 'pop' is not built: run museforge datasets download pop, then museforge datasets build pop "
+        "(or museforge datasets build pop --source DIR with a copy of its sources)"
+    )
     with pytest.raises(NotFoundError):
         load_dataset("polka")
     build_dataset("bach", shared_datasets, limit=3, n_bars=2, hop_bars=2)

@@ -109,7 +109,8 @@ def test_the_size_sets_the_parameters_and_the_estimate_says_so(shared_datasets, 
     assert large["parameters"] > 10 * small["parameters"] and large["seconds"] > 10 * small["seconds"]
     line = describe_estimate(TrainConfig(name="x", genre="bach", architecture="unet", size="small", epochs=20))
     assert line.startswith("estimated time: about") and "estimate" in line
-    assert "build the dataset first" in describe_estimate(TrainConfig(name="x", genre="jazz", architecture="musegan"))
+    unbuilt = describe_estimate(TrainConfig(name="x", genre="jazz", architecture="musegan"))
+    assert "the jazz dataset is not built: run museforge datasets download jazz" in unbuilt
 
 
 def test_settings_stored_by_earlier_versions_under_model_are_read_as_the_architecture() -> None:

@@ -120,8 +120,7 @@ def test_each_tab_keeps_its_melody_and_a_new_melody_clears_the_result(
     assert page.is_hidden("#result-card")
     page.click("#generate")
     assert "choose a melody" in page.text_content("#generate-error")
-    page.set_input_files("#upload-file", str(shared_datasets / CHORALE))
-    page.click("#upload-button")
+    page.set_input_files("#upload-file", str(shared_datasets / CHORALE))  # choosing the file uploads it
     page.wait_for_selector("#upload-tracks:not([hidden])")
     rows = page.locator("#upload-track-table tbody tr")
     assert rows.count() == 4
@@ -196,6 +195,10 @@ def test_training_shows_progress_inside_the_epoch_and_datasets_build(
     page.wait_for_function(
         "/samples\\/s · about .* left/.test(document.querySelector('#watch-step-text').textContent)", timeout=90_000
     )
+    # the epoch under way, said once: "epoch 1 of 50 · step 3 of 7", not "epoch 0 of 50 · step 3 of 7 in epoch 1"
+    epoch = page.text_content("#watch-progress-text").split()
+    assert epoch[0] == "epoch" and int(epoch[1]) >= 1 and epoch[2:] == ["of", "50"], epoch
+    assert "in epoch" not in page.text_content("#watch-step-text")
     page.wait_for_function(
         "document.querySelector('#watch-step-text').textContent.includes('evaluating')", timeout=90_000, polling=50
     )

@@ -84,8 +84,7 @@ def test_upload_a_midi_and_compose_with_a_user_model(
     open_studio(page)
     page.click("#tab-upload")
     chorale = shared_datasets / "bach" / "jsb_chorales_czhuang" / "midi_derived_satb" / "valid" / "jsb_valid_040.mid"
-    page.set_input_files("#upload-file", str(chorale))
-    page.click("#upload-button")
+    page.set_input_files("#upload-file", str(chorale))  # choosing the file uploads it
     page.wait_for_function("document.querySelector('#melody-title').textContent.startsWith('Uploaded')")
     page.select_option("#model-select", TINY_MODEL)
     generate_and_check(page, [0])
@@ -112,6 +111,10 @@ def test_record_a_melody_on_the_keyboard(page: object, server_url: str, screensh
         "document.querySelector('#melody-title').textContent.startsWith('Recorded melody')", timeout=15_000
     )
     screenshot(page, "record")
+    title = page.text_content("#melody-title")
+    key = [part.strip() for part in title.split("·") if part.strip().endswith(("major", "minor"))]
+    written = page.eval_on_selector("#transpose", "s => s.options[s.selectedIndex].text")
+    assert key and written == f"{key[0]} (as written)", (title, written)
     recorded = httpx.get(f"{server_url}/api/melodies/user", timeout=10).json()[0]
     roll = httpx.get(f"{server_url}/api/melodies/user/{recorded['id']}", timeout=10).json()["roll"]
     pitches = [note[0] for note in roll["tracks"][0]["notes"]]

@@ -10,7 +10,7 @@ from museforge.errors import MuseforgeError
 
 
 def cmd_datasets_list(args: argparse.Namespace) -> int:
-    from museforge.datasets.cache import datasets_report
+    from museforge.datasets.cache import build_command, datasets_report
 
     report = datasets_report()
     if args.json:
@@ -25,7 +25,7 @@ def cmd_datasets_list(args: argparse.Namespace) -> int:
             roles = ", ".join(t["role"] for t in status.get("tracks", []))
             built = f"built: {counts} windows from {songs} songs (train / valid / test); tracks: {roles}"
         else:
-            built = f"not built: museforge datasets build {entry['genre']} --source DIR"
+            built = f"not built: {build_command(entry['genre'])}"
         print(f"{entry['genre']} ({entry['architecture']}) {built}")
         for source in entry["sources"]:
             print(f"  {source['title']}: {source['repository']} @ {source['commit'][:10]}")

@@ -145,7 +145,7 @@ def cmd_models_show(args: argparse.Namespace) -> int:
 def cmd_models_stop(args: argparse.Namespace) -> int:
 
     request_stop(args.name)
-    print(f"asked model {args.name} to stop; it saves a checkpoint first")
+    print(f"asked model {args.name} to stop: it stops after its current step and saves a checkpoint")
     return 0
 
 

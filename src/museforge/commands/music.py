@@ -104,8 +104,10 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         f"{', '.join(summary['rewritten_tracks'])} in {summary['iterations']} iterations, "
         f"{summary['notes_added']} notes added, {summary['notes_removed']} removed"
     )
-    rows = [[t["name"], t["role"], t["notes"]] for t in summary["tracks"]]
-    print(table(rows, ["track", "role", "notes"]))
+    if summary.get("changes_note"):
+        print(f"note: {summary['changes_note']}")
+    rows = [[t["name"], t["role"], t["instrument"], t["notes"]] for t in summary["tracks"]]
+    print(table(rows, ["track", "role", "instrument", "notes"]))
     print_files(summary)
     return 0
 
@@ -132,6 +134,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
         f"{summary['bars_in']} bars of {summary['meter']} + {summary['bars_added']} new bars "
         f"({summary['notes_added']} notes), model {summary['model']}, seed {summary['seed']}"
     )
+    if summary.get("changes_note"):
+        print(f"note: {summary['changes_note']}")
     print_files(summary)
     return 0
 

@@ -42,7 +42,7 @@ from museforge.datasets.sources import GENRES, get_genre
 from museforge.datasets.windows import transposed as transpose_windows
 from museforge.errors import MuseforgeError
 from museforge.music.pianoroll import N_PITCHES
-from museforge.paths import datasets_dir
+from museforge.paths import datasets_dir, downloads_dir
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -213,14 +213,27 @@ def load_dataset(genre: str) -> Dataset:
     folder = dataset_dir(name)
     manifest = _read_manifest(folder)
     if manifest is None or not (folder / WINDOWS).is_file():
-        source = "" if name == "bach" else " --source DIR"
-        raise MuseforgeError(f"dataset '{name}' is not built: run museforge datasets build {name}{source}")
+        raise MuseforgeError(f"dataset '{name}' is not built: {build_command(name)}")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise MuseforgeError(
             f"dataset '{name}' has format {manifest.get('format_version')} (this museforge reads "
             f"{FORMAT_VERSION}): rebuild it with museforge datasets build {name}"
         )
     return Dataset(name, folder, manifest)
+
+
+def build_command(genre: str) -> str:
+    """How to build ``genre``'s dataset on this machine, as a user types it: bach offline from music21's bundled
+    chorales, a genre already downloaded from its download, any other one downloaded first (or from a copy)."""
+    name = get_genre(genre).name
+    if name == "bach":
+        return "run museforge datasets build bach (offline, from music21's bundled chorales)"
+    if (downloads_dir() / name).is_dir():
+        return f"run museforge datasets build {name} (from its download in {downloads_dir()})"
+    return (
+        f"run museforge datasets download {name}, then museforge datasets build {name} "
+        f"(or museforge datasets build {name} --source DIR with a copy of its sources)"
+    )
 
 
 def dataset_status(genre: str) -> dict | None:

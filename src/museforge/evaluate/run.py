@@ -368,6 +368,7 @@ def evaluate_samples(
     if split not in HELD_OUT_SPLITS:
         raise MuseforgeError(f"real music comes from a held-out split: choose {' or '.join(HELD_OUT_SPLITS)}")
     generator, card, kind, _history, status = _load_model(name)
+    held = _held_out(card, split, real_windows)  # a dataset not built is said at once, before any composing
     grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
     n_pitches, window = card.n_pitches, card.window
     assert window is not None  # every GAN card has its window
@@ -401,7 +402,6 @@ def evaluate_samples(
         raise MuseforgeError("no built-in melody is as long as one window of this model")
     melody = np.concatenate(melodies)
     generated = np.concatenate(outputs)
-    held = _held_out(card, split, real_windows)
     real, available = held.windows, held.available
     fake = np.concatenate([melody[:, None], generated], axis=1)
     overlap = [cell_overlap(a[None], b[None])[0] for a, b in _seed_pairs(outputs, len(seeds))]

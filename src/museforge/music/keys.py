@@ -125,6 +125,31 @@ def pitch_key_shift(pitches: Iterable[int]) -> int:
     return int(common_key_shift(scale_tonics(histogram[None]))[0])
 
 
+#: Tonic names as the studio's key menu spells them.
+TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def key_name(notes: Iterable[tuple[int, int]]) -> str | None:
+    """The key a listener would name for ``notes`` (``(MIDI pitch, length)`` pairs, any unit), e.g. ``"G major"``
+    or ``"E minor"``; None for no notes.
+
+    The Krumhansl-Schmuckler estimate: of the 24 major and minor keys, the one whose Krumhansl-Kessler profile
+    correlates best with the notes' pitch classes weighted by length.
+    """
+    histogram = np.zeros(12)
+    for pitch, length in notes:
+        histogram[int(pitch) % 12] += max(float(length), 0.0)
+    if not histogram.any() or histogram.std() == 0:
+        return None if not histogram.any() else f"{TONIC_NAMES[int(np.argmax(histogram))]} major"
+    fits = [
+        (float(np.corrcoef(histogram, np.roll(profile, tonic))[0, 1]), tonic, mode)
+        for mode, profile in (("major", _KK_MAJOR), ("minor", _KK_MINOR))
+        for tonic in range(12)
+    ]
+    _, tonic, mode = max(fits)
+    return f"{TONIC_NAMES[tonic]} {mode}"
+
+
 def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | None = None) -> NDArray[np.bool_]:
     """Move each window's pitched tracks by its own number of semitones; drums stay; notes pushed out are dropped.
 
@@ -165,8 +190,10 @@ def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | N
 __all__ = [
     "MAJOR_SCALE",
     "SCALES",
+    "TONIC_NAMES",
     "common_key_shift",
     "in_scale_mask",
+    "key_name",
     "onset_histograms",
     "onsets",
     "pitch_class_matrix",

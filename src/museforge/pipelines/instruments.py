@@ -20,8 +20,6 @@ from museforge.pretrained import pretrained_card_path
 
 #: Share of a track's generated notes an instrument must be able to play to be suggested for it.
 FIT_SHARE = 0.95
-#: Share of the notes the card's program must be able to play to stay the default.
-DEFAULT_SHARE = 0.9
 
 
 def played_pitches(model: str, seeds: int = 2) -> list[np.ndarray]:
@@ -61,24 +59,19 @@ def fit_share(pitches: np.ndarray, program: int, role: str = "") -> float:
     return float(np.mean((pitches >= span[0]) & (pitches <= span[1])))
 
 
-def _choose(pitches: np.ndarray, card_program: int, role: str) -> tuple[int, list[int]]:
-    """``(default program, suggested programs)`` for a pitched track that plays ``pitches``."""
+def _suggest(pitches: np.ndarray, card_program: int, role: str) -> list[int]:
+    """The programs to offer a pitched track that plays ``pitches``, the card's first: the card's instrument
+    family (the basses for a bass, whatever their fit), then every other program that can play at least
+    :data:`FIT_SHARE` of the notes; each group the best fitting and narrowest first."""
     shares = {p: fit_share(pitches, p, role) for p in range(128) if p not in NOT_SUGGESTED}
-    if fit_share(pitches, card_program, role) >= DEFAULT_SHARE:
-        default = card_program
-    else:
-        family = [p for p in shares if p // 8 == card_program // 8]
-        best = max(family, key=lambda p: (shares[p], -p))
-        default = best if shares[best] >= DEFAULT_SHARE else max(shares, key=lambda p: (shares[p], -p))
 
-    def order(p: int) -> tuple[bool, float, int, int]:
+    def order(p: int) -> tuple[float, int, int]:
         span = playable_range(p, role) or (0, 127)
-        return p // 8 != card_program // 8, -round(shares[p], 2), span[1] - span[0], p
+        return -round(shares[p], 2), span[1] - span[0], p
 
-    suggested = sorted((p for p, share in shares.items() if share >= FIT_SHARE), key=order)
-    if default in suggested:
-        suggested.remove(default)
-    return default, [default, *suggested]
+    family = sorted((p for p in shares if p // 8 == card_program // 8 and p != card_program), key=order)
+    others = sorted((p for p, share in shares.items() if share >= FIT_SHARE and p // 8 != card_program // 8), key=order)
+    return [card_program, *family, *others]
 
 
 def instrument_choices(model: str) -> list[dict[str, Any]]:
@@ -86,11 +79,10 @@ def instrument_choices(model: str) -> list[dict[str, Any]]:
 
     The notes the model writes for each track are measured by composing every built-in melody with two seeds
     (about a second, cached per model). Each entry: ``role``, ``is_drum``, ``played_range`` ([lowest, highest]
-    MIDI pitch written; None for drums or a silent track), ``default_program`` (the card's program when it can
-    play at least 90 % of those notes, else the best fitting one of its family, else the best fitting one),
-    ``default_name``, ``default_fit`` (share of the notes the default can play) and ``suggested``:
-    ``[{"program", "name", "fit"}]``, the default first, then every program that can play at least 95 % of the
-    notes, the default's family first (drum kits for drums).
+    MIDI pitch written; None for drums or a silent track), ``default_program`` (the card's program: what
+    ``museforge compose`` plays the track on, however well it fits a half-trained model's notes), ``default_name``,
+    ``default_fit`` (share of the notes the default can play) and ``suggested``: ``[{"program", "name", "fit"}]``
+    as :func:`_suggest` orders them, the default first (drum kits for drums).
     """
     card = find_model(model).card
     measured = _measured(model, _card_stamp(model))
@@ -98,10 +90,9 @@ def instrument_choices(model: str) -> list[dict[str, Any]]:
     for spec, played in zip(card.tracks, measured, strict=True):
         program, is_drum, role = int(spec["program"]), bool(spec["is_drum"]), str(spec["role"])
         pitches = np.asarray(played, dtype=np.int64)
-        if is_drum:
-            default, suggested = program, [program, *(p for p in DRUM_KITS if p != program)]
-        else:
-            default, suggested = _choose(pitches, program, role)
+        default = program
+        kits = [program, *(p for p in DRUM_KITS if p != program)]
+        suggested = kits if is_drum else _suggest(pitches, program, role)
         out.append(
             {
                 "role": role,

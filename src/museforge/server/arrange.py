@@ -76,7 +76,7 @@ def regenerate(
 
     def run(out: studio.Outputs) -> PipelineResult:
         if not request.tracks:
-            return _revoice(previous, request, out, model)
+            return _revoice(previous, request, out, row)
         from museforge.pipelines.regenerate import regenerate as regenerate_tracks
 
         result = regenerate_tracks(
@@ -100,8 +100,16 @@ def regenerate(
     return studio.produce(store, request, slots, technique="compose", label=label, run=run)  # type: ignore[arg-type]
 
 
-def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, model: str) -> PipelineResult:
-    """The same notes with other General MIDI programs for the roles in ``request.programs``."""
+#: Summary keys of a composition that say what its files hold now, not how its notes were made.
+_FILE_FACTS = ("tracks", "midi", "wav", "png", "regenerated_tracks", "regenerated_bars", "instruments_changed")
+
+
+def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, row: dict[str, Any]) -> PipelineResult:
+    """The same notes with other General MIDI programs for the roles in ``request.programs``.
+
+    The notes are the composition's own, so the result keeps how they were made: its model, seed (a later
+    regenerate keeps the shared noise), meter and bars; only the tracks and the files are new.
+    """
 
     if not request.programs:
         raise MuseforgeError("give the tracks to regenerate, or programs to change the instruments")
@@ -115,8 +123,13 @@ def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, mo
         int(request.programs.get(role, program)) for role, program in zip(music.roles, music.programs, strict=True)
     ]
     result = dataclasses.replace(music, programs=programs)
+    model = str(row["model"])
     wav_path, png_path = write_outputs(result, out.midi, out.wav, out.png, f"{model}: {music.names[0]}")
-    summary = {"model": model, "instruments_changed": dict(request.programs), "bars": music.n_bars}
+    before = row.get("summary")
+    facts = before.items() if isinstance(before, dict) else ()
+    summary = {key: value for key, value in facts if key not in _FILE_FACTS}
+    summary.update({"model": model, "seed": row.get("seed"), "bars": music.n_bars, "previous": row["id"]})
+    summary["instruments_changed"] = dict(request.programs)
     summary.update({"tempo": result.tempo, **tracks_and_files(result, out.midi, wav_path, png_path)})
     return PipelineResult(result, out.midi, wav_path, png_path, summary)
 

@@ -88,6 +88,7 @@ class UserMelody(_Shape):
     bars: int
     tempo: float
     time_signature: list[int]
+    key: str | None = Field(None, description='the key its notes suggest, e.g. "G major" (None: no pitched notes)')
     tracks: int = Field(description="tracks in the file")
     notes: int
     roll: Roll | None = None

@@ -7,6 +7,7 @@ left) for ``on_progress``, and each epoch's record (losses, speed, the task's mu
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
@@ -48,6 +49,16 @@ class EpochLog(RunState):
                 "eta_s": left / steps_per_s if steps_per_s > 0 else None,
             }
         )
+
+    def _partial_epoch(self) -> dict[str, Any]:
+        """The card's ``partial_epoch`` when a run stops inside an epoch: its number, the steps done and their mean
+        losses (the card's losses until that epoch ends); nothing when it stops on an epoch's edge."""
+        values = self._read_sums(check=False)
+        if not self.update_in_epoch or not all(math.isfinite(v) for v in values):
+            return {}
+        means = {key: value / self.update_in_epoch for key, value in zip(self.task.sum_keys, values, strict=True)}
+        partial = {"epoch": self.epoch + 1, "steps": self.update_in_epoch, **self.task.loss_log(means)}
+        return {"partial_epoch": partial}
 
     def _log_epoch(self, values: list[float], complete: bool) -> None:
         """Evaluate the generator, write the epoch's sample and record (process 0); the card gets the record."""

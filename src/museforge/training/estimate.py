@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from typing import Any
 
-from museforge.datasets.cache import dataset_status
+from museforge.datasets.cache import build_command, dataset_status
 from museforge.pretrained import PRETRAINED_DIR
 from museforge.training.config import SIZE_PRESETS, TrainConfig
 
@@ -113,17 +115,53 @@ def describe_estimate(config: TrainConfig) -> str:
         return "estimated time: shown by the progress bar once the first steps are measured (resumed run)"
     estimate = estimate_run(config)
     if estimate is None:
-        return f"estimated time: unknown (build the dataset first: museforge datasets build {config.genre})"
+        if "+" in config.genre or dataset_status(config.genre) is not None:
+            return "estimated time: unknown (nothing was measured for this model)"
+        return f"estimated time: unknown (the {config.genre} dataset is not built: {build_command(config.genre)})"
     minutes = estimate["seconds"] / 60
-    amount = f"{max(1, math.ceil(minutes))} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+    if estimate["seconds"] < 60:
+        amount = f"{max(10, 10 * math.ceil(estimate['seconds'] / 10))} s"
+    else:
+        amount = f"{math.ceil(minutes)} min" if minutes < 90 else f"{minutes / 60:.1f} h"
     bound = "at least " if estimate["at_least"] else "about "
     size = f"{estimate['size']} model"
     if estimate["parameters"] and estimate["small_parameters"] and estimate["at_least"]:
         size += f", {estimate['parameters'] / estimate['small_parameters']:.1f}x the parameters of small"
+    busy = cpu_busy()
+    crowded = ""
+    if busy is not None and busy >= BUSY_SHARE:
+        crowded = (
+            f"; the CPU is busy with other work now ({busy:.0%} of {os.cpu_count()} cores): the run's threads then "
+            "wait on each other and it can take several times longer"
+        )
     return (
-        f"estimated time: {bound}{amount} for {estimate['steps']} steps on a 2-core CPU ({size}; an estimate from "
-        f"the shipped models' measured training speed; a GPU is faster)"
+        f"estimated time: {bound}{amount} for {estimate['steps']} steps on a 2-core CPU that is otherwise idle "
+        f"({size}; an estimate from the shipped models' measured training speed; a GPU is faster){crowded}"
     )
 
 
-__all__ = ["describe_estimate", "estimate_run"]
+#: Share of the CPU in use by other work above which the estimate warns that the run will be slower: with one
+#: core of two busy, a small jazz MuseGAN's steps took 15x longer on torch's 2 threads (67 s against 4.6 s).
+BUSY_SHARE = 0.5
+
+
+def cpu_busy(seconds: float = 0.25) -> float | None:
+    """Share (0-1) of all cores busy over ``seconds``, from ``/proc/stat`` (None where there is none)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total_a, idle_a = sample()
+        time.sleep(seconds)
+        total_b, idle_b = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total_b - total_a
+    return None if total <= 0 else 1.0 - (idle_b - idle_a) / total
+
+
+__all__ = ["BUSY_SHARE", "cpu_busy", "describe_estimate", "estimate_run"]

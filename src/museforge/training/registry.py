@@ -105,6 +105,9 @@ def show_model(name: str) -> dict[str, Any]:
     The result carries at least ``architecture``, ``genre``, ``status``, ``hyperparameters``,
     ``epochs_done`` and the last epoch's ``generator_loss`` and ``discriminator_loss``.
     """
+    technique, _, bare = name.partition("/")
+    if bare and technique in TECHNIQUES:  # "enhance/bach", as `models list` names a shipped Enhance model
+        return _show_shipped(bare, technique)
     folder = model_dir(name)
     if not (folder / MODEL_JSON).is_file():
         return _show_shipped(name)
@@ -135,18 +138,22 @@ def show_model(name: str) -> dict[str, Any]:
     }
 
 
-def _show_shipped(name: str) -> dict[str, Any]:
-    """:func:`show_model` of a shipped model: a genre's GAN, else an Enhance or Extend model of that name."""
+def _show_shipped(name: str, only: str | None = None) -> dict[str, Any]:
+    """:func:`show_model` of a shipped model: a genre's GAN, else an Enhance or Extend model of that name (only
+    ``only``'s, a technique, when given)."""
     paths = [(pretrained_card_path(name), None), *((technique_card_path(t, name), t) for t in TECHNIQUES)]
+    if only is not None:
+        paths = [(technique_card_path(only, validate_name(name)), only)]
     card_path, technique = next(((p, t) for p, t in paths if p is not None), (None, None))
     if card_path is None:
-        raise NotFoundError(f"no model named {name!r} (see `museforge models list`)")
+        shown = f"{only}/{name}" if only else name
+        raise NotFoundError(f"no model named {shown!r} (see `museforge models list`)")
     card = read_json(card_path, "model card")
     history = card.get("history") if isinstance(card.get("history"), list) else []
     return {
         **card,
         **summary({**card, "name": name}),
-        "name": name,
+        "name": f"{technique}/{name}" if technique else name,
         "status": f"shipped ({technique})" if technique else "shipped",
         "can_compose": technique is None,
         "path": str(card_path),
@@ -190,7 +197,8 @@ def pretrained_path(genre: str) -> Path:
 
 def list_shipped() -> list[dict[str, Any]]:
     """The models that ship with museforge, as ``museforge models list`` shows them: each genre's GAN (status
-    ``shipped``), then the Enhance and Extend models (status ``shipped (<technique>)``, with ``technique``)."""
+    ``shipped``), then the Enhance and Extend models (status ``shipped (<technique>)``, with ``technique``), named
+    ``<technique>/<name>`` (``enhance/bach``) so that none shares a genre model's name."""
     shipped = [
         {
             "name": c["genre"],
@@ -203,7 +211,7 @@ def list_shipped() -> list[dict[str, Any]]:
     ]
     shipped += [
         {
-            "name": c["name"],
+            "name": f"{technique}/{c['name']}",
             "architecture": c.get("architecture"),
             "genre": c.get("genre"),
             "status": f"shipped ({technique})",

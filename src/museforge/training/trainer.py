@@ -444,7 +444,7 @@ class Trainer(RunFolder, EpochLog):
                         self._report_progress("training")
                     if self._should_stop():
                         self._pause_clock()
-                        self._save_checkpoint(status="stopped", finished_at=now())
+                        self._save_checkpoint(status="stopped", finished_at=now(), **self._partial_epoch())
                         if self.ctx.is_main:
                             with contextlib.suppress(OSError):
                                 (self.folder / registry.STOP_FILE).unlink()

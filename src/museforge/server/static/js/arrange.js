@@ -35,9 +35,10 @@ export async function loadInstruments(model) {
     list.replaceChildren();
     return;
   }
+  list.replaceChildren(el("span", { class: "muted", text: `loading the tracks of ${model}…` }));
   try {
     if (!programs.length) programs = await api("/api/instruments");
-    const loaded = await api(`/api/composers/${encodeURIComponent(model)}/instruments`);
+    const loaded = await choicesOf(model);
     if (list.dataset.model !== model) return; // another model was chosen meanwhile
     choices = loaded;
     list.replaceChildren(
@@ -49,14 +50,33 @@ export async function loadInstruments(model) {
     );
     list.dataset.loaded = "1";
   } catch (error) {
+    if (list.dataset.model !== model) return;
     list.replaceChildren();
+    list.dataset.loaded = "failed"; // compose with the model's own tracks and instruments
     showError($("#generate-error"), error);
   }
 }
 
-/** Compose's request fields from the controls: tracks (when not all), programs, tempo, transpose, repeats. */
-export function arrangement() {
+const choiceCache = new Map(); // model -> Promise of its instrument choices
+
+/** The tracks of a composing `model` with their instrument choices (asked once per page). */
+export function choicesOf(model) {
+  if (!choiceCache.has(model)) {
+    const request = api(`/api/composers/${encodeURIComponent(model)}/instruments`);
+    request.catch(() => choiceCache.delete(model)); // a failure is asked again next time
+    choiceCache.set(model, request);
+  }
+  return choiceCache.get(model);
+}
+
+/** Compose's request fields from the controls for `model`: tracks (when not all), programs, tempo, transpose,
+ * repeats. Throws while another model's tracks are shown (they are not this model's). */
+export function arrangement(model) {
   const body = {};
+  const list = $("#compose-tracks");
+  if (model && (list.dataset.model !== model || list.dataset.loaded === "")) {
+    throw new Error(`the tracks of ${model} are still loading: try again in a moment`);
+  }
   const boxes = [...document.querySelectorAll("#compose-tracks .generate-track")];
   const chosen = boxes.filter((b) => b.checked).map((b) => b.dataset.role);
   if (boxes.length && !chosen.length) throw new Error("tick at least one track to generate");
@@ -81,7 +101,8 @@ const TONICS = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 export function fillKeys(key) {
   const select = $("#transpose");
   const before = select.value || "0";
-  const match = /^([A-G][#b]?)\s+(major|minor)/i.exec(key || "");
+  const spelled = (key || "").replace("-flat", "b").replace("-sharp", "#"); // "D-flat major" is "Db major"
+  const match = /^([A-G][#b]?)\s+(major|minor)/i.exec(spelled);
   const tonic = match ? TONICS.indexOf(match[1].replace("Db", "C#").replace("Gb", "F#")) : -1;
   const options = [];
   for (let shift = -6; shift <= 6; shift++) {

@@ -183,10 +183,12 @@ export function drawLineChart(canvas, series, options = {}) {
   const left = 48;
   const right = 10;
   const top = options.title ? 24 : 10;
-  const legendRows = Math.ceil(series.filter((s) => s.label).length / 3);
+  ctx.font = "11px system-ui, sans-serif";
+  const labelled = series.filter((s) => s.label);
+  const legend = legendLayout(ctx, labelled.map((s) => s.label), width);
+  const legendRows = legend.rows;
   const bottom = 26 + legendRows * 15;
   const points = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p[1])));
-  ctx.font = "11px system-ui, sans-serif";
   if (options.title) {
     ctx.fillStyle = "#1d2330";
     ctx.font = "600 12px system-ui, sans-serif";
@@ -274,15 +276,12 @@ export function drawLineChart(canvas, series, options = {}) {
       }
     }
   }
-  // legend
-  let lx = left;
-  let ly = height - legendRows * 15 - 2;
+  // legend: as many entries a row as fit the width, whole (a narrow chart gets more rows, never cut words)
   ctx.textBaseline = "middle";
-  series.filter((s) => s.label).forEach((s, index) => {
-    if (index && index % 3 === 0) {
-      lx = left;
-      ly += 15;
-    }
+  const legendTop = height - legendRows * 15 - 2;
+  labelled.forEach((s, index) => {
+    const [lx, row] = legend.positions[index];
+    const ly = legendTop + row * 15;
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2;
     ctx.setLineDash(s.dashed ? [5, 3] : []);
@@ -293,9 +292,27 @@ export function drawLineChart(canvas, series, options = {}) {
     ctx.setLineDash([]);
     ctx.fillStyle = "#344054";
     ctx.fillText(s.label, lx + 22, ly + 6);
-    lx += Math.max(110, ctx.measureText(s.label).width + 40);
   });
+  canvas.dataset.legendRight = String(Math.round(Math.max(0, ...labelled.map((s, i) => legend.positions[i][0] + 22 + ctx.measureText(s.label).width))));
   return points.length;
+}
+
+/** Where each legend entry goes, `[x, row]`, laid out left to right and wrapped at `width`; and the rows used. */
+function legendLayout(ctx, labels, width) {
+  const start = 8;
+  const positions = [];
+  let x = start;
+  let row = 0;
+  for (const label of labels) {
+    const entry = 22 + ctx.measureText(label).width;
+    if (x > start && x + entry > width - 4) {
+      x = start;
+      row += 1;
+    }
+    positions.push([x, row]);
+    x += entry + 14;
+  }
+  return { positions, rows: labels.length ? row + 1 : 0 };
 }
 
 export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];

@@ -1,7 +1,7 @@
 // museforge studio, models page: train a model, watch its losses and metrics live, stop/resume, manage models.
 import { api, showError, showHealth } from "./api.js";
 import { $, el, formatTime } from "./common.js";
-import { PALETTE, drawLineChart } from "./draw.js";
+import { drawCharts as drawRecords } from "./charts.js";
 
 const FINAL = ["completed", "failed", "stopped", "interrupted"];
 const state = {
@@ -119,79 +119,8 @@ $("#train-form").addEventListener("submit", async (event) => {
   }
 });
 
-// ------------------------------------------------------------------------------------------------ charts
-function flatMetrics(metrics) {
-  // {role: {name: value}} or {name: value} -> Map "name" -> Map role -> value
-  const out = new Map();
-  if (!metrics || typeof metrics !== "object") return out;
-  for (const [key, value] of Object.entries(metrics)) {
-    if (value && typeof value === "object") {
-      for (const [name, v] of Object.entries(value)) {
-        if (!out.has(name)) out.set(name, new Map());
-        out.get(name).set(key, Number(v));
-      }
-    } else {
-      if (!out.has(key)) out.set(key, new Map());
-      out.get(key).set("", Number(value));
-    }
-  }
-  return out;
-}
-
-function splitMetrics(record) {
-  const m = record.metrics || {};
-  if (m.generated || m.training_data) return [m.generated, m.training_data];
-  return [record.metrics, record.train_metrics];
-}
-
 function drawCharts() {
-  const epochs = state.epochs;
-  const number = (v) => (v === null || v === undefined ? NaN : Number(v));
-  // GANs log the generator's loss, the critic's whole loss (a WGAN-GP critic's includes 10x its gradient
-  // penalty) and the Wasserstein estimate (mean critic score of real minus generated music); the AR-CNN and
-  // Transformer one loss and its validation twin. Lines a run does not log are left out.
-  const lines = [
-    ["generator_loss", "generator loss", "#1f77b4"],
-    ["discriminator_loss", "critic loss (with gradient penalty)", "#ff7f0e"],
-    ["wasserstein_estimate", "Wasserstein estimate (real - generated score)", "#2ca02c"],
-    ["loss", "loss", "#9467bd"],
-    ["validation_loss", "validation loss", "#8c564b"],
-  ];
-  drawLineChart($("#loss-chart"), lines
-    .map(([key, label, color]) => ({ label, color, points: epochs.map((r) => [r.epoch, number(r[key])]) }))
-    .filter((s) => s.points.some((p) => Number.isFinite(p[1]))), { xLabel: "epoch" });
-
-  const generated = epochs.map((r) => flatMetrics(splitMetrics(r)[0]));
-  const reference = epochs.map((r) => flatMetrics(splitMetrics(r)[1]));
-  const names = [];
-  const roles = [];
-  for (const table of [...generated, ...reference]) {
-    for (const [name, byRole] of table) {
-      if (!names.includes(name)) names.push(name);
-      for (const role of byRole.keys()) if (!roles.includes(role)) roles.push(role);
-    }
-  }
-  const container = $("#metric-charts");
-  const existing = new Map([...container.querySelectorAll("canvas")].map((c) => [c.dataset.metric, c]));
-  for (const name of names) {
-    let canvas = existing.get(name);
-    if (!canvas) {
-      canvas = el("canvas", { class: "chart mini", "data-metric": name });
-      container.append(canvas);
-    }
-    const series = [];
-    roles.forEach((role, index) => {
-      const color = PALETTE[index % PALETTE.length];
-      const mine = epochs.map((r, i) => [r.epoch, generated[i].get(name)?.get(role) ?? NaN]);
-      const target = epochs.map((r, i) => [r.epoch, reference[i].get(name)?.get(role) ?? NaN]);
-      if (mine.some((p) => Number.isFinite(p[1]))) series.push({ label: role || "generated", color, points: mine });
-      if (target.some((p) => Number.isFinite(p[1]))) {
-        series.push({ label: "", color, dashed: true, step: true, points: target });
-      }
-    });
-    if (series.some((s) => s.dashed)) series.push({ label: "training data", color: "#667085", dashed: true, points: [] });
-    drawLineChart(canvas, series, { title: name.replaceAll("_", " ") });
-  }
+  drawRecords(state.epochs);
 }
 
 function showSample(modelName, epoch) {
@@ -229,9 +158,11 @@ function showProgress(progress) {
     bar.style.width = "0";
     return;
   }
-  const inEpoch = `step ${progress.step_in_epoch} of ${progress.steps_per_epoch} in epoch ${progress.epoch}`;
+  const inEpoch = `step ${progress.step_in_epoch} of ${progress.steps_per_epoch}`;
+  const total = Number($("#watch-card").dataset.epochs) || progress.epoch;
+  $("#watch-progress-text").textContent = `epoch ${Math.min(progress.epoch, total)} of ${total}`;
   if (progress.phase === "evaluating") {
-    text.textContent = `· ${inEpoch} done · evaluating epoch ${progress.epoch}: music metrics and a sample…`;
+    text.textContent = `· ${inEpoch} done · evaluating the epoch: music metrics and a sample…`;
   } else {
     const speed = progress.samples_per_s ? ` · ${progress.samples_per_s.toFixed(1)} samples/s` : "";
     const eta = progress.eta_s !== null && progress.eta_s !== undefined ? ` · about ${formatDuration(progress.eta_s)} left` : "";
@@ -248,10 +179,13 @@ function setStatus(job, totalEpochs) {
   badge.className = `badge ${job.status}`;
   badge.textContent = job.status + (job.stop_requested && job.status === "training" ? " (stopping…)" : "");
   $("#watch-card").dataset.status = job.status;
-  const done = state.epochs.length ? Math.max(...state.epochs.map((r) => r.epoch)) : job.epochs_done || 0;
+  const whole = state.epochs.filter((r) => r.complete !== false); // a run ended by max steps logs a partial epoch
+  const done = whole.length ? Math.max(...whole.map((r) => r.epoch)) : job.epochs_done || 0;
   const total = totalEpochs || (job.config && job.config.epochs) || done || 1;
   $("#watch-progress").style.width = `${Math.min(100, (100 * done) / total)}%`;
-  $("#watch-progress-text").textContent = `epoch ${done} of ${total}`;
+  $("#watch-card").dataset.epochs = String(total);
+  // while it trains, the epoch under way ("epoch 1 of 2", as showProgress says it); else the epochs finished
+  $("#watch-progress-text").textContent = job.status === "training" ? `epoch ${Math.min(done + 1, total)} of ${total}` : `${done} of ${total} epochs done`;
   if (job.status !== "training") showProgress(null);
   $("#stop-job").hidden = !(job.status === "queued" || job.status === "training");
   $("#resume-job").hidden = !(job.status === "interrupted" || job.status === "stopped");
@@ -376,13 +310,13 @@ async function refreshJobs() {
   $("#no-jobs").hidden = jobs.length > 0;
   body.replaceChildren(...jobs.map((job) => {
     const row = el("tr", { "data-job-id": job.id, class: state.watched && state.watched.jobId === job.id ? "selected" : "" },
-      el("td", { text: job.model_name }),
-      el("td", { text: `${job.config.genre} · ${job.config.architecture || job.config.model}` }),
-      el("td", {},
+      el("td", { text: job.model_name, "data-label": "Model" }),
+      el("td", { text: `${job.config.genre} · ${job.config.architecture || job.config.model}`, "data-label": "Genre" }),
+      el("td", { "data-label": "Status" },
         el("span", { class: `badge ${job.status}`, text: job.status }),
         job.error && job.status !== "completed" ? el("div", { class: "job-error", text: job.error }) : null),
-      el("td", { text: `${job.epochs_done} / ${job.config.epochs}` }),
-      el("td", { text: formatTime(job.started_at || job.created_at) }),
+      el("td", { text: `${job.epochs_done} / ${job.config.epochs}`, "data-label": "Epochs" }),
+      el("td", { text: formatTime(job.started_at || job.created_at), "data-label": "Started" }),
       el("td", { class: "actions" },
         el("button", { class: "small", text: "Watch", onclick: () => watchJob(job) })));
     return row;
@@ -395,11 +329,11 @@ async function refreshModels() {
     const models = await api("/api/models");
     $("#no-models").hidden = models.length > 0;
     $("#models-table tbody").replaceChildren(...models.map((m) => el("tr", { "data-model": m.name },
-      el("td", { text: m.name }),
-      el("td", { text: m.genre || "" }),
-      el("td", { text: m.architecture || "" }),
-      el("td", {}, el("span", { class: `badge ${m.status}`, text: m.status || "" })),
-      el("td", { text: m.epochs_done }),
+      el("td", { text: m.name, "data-label": "Name" }),
+      el("td", { text: m.genre || "", "data-label": "Genre" }),
+      el("td", { text: m.architecture || "", "data-label": "Architecture" }),
+      el("td", { "data-label": "Status" }, el("span", { class: `badge ${m.status}`, text: m.status || "" })),
+      el("td", { text: m.epochs_done, "data-label": "Epochs" }),
       el("td", { class: "actions" },
         el("button", { class: "small", text: "Show", onclick: () => showModel(m.name) }), " ",
         canCompose(m.status) ? el("a", { class: "button small", href: `/?model=${encodeURIComponent(m.name)}`, text: "Compose" }) : null, " ",

@@ -105,8 +105,22 @@ export function followAudio(audio, canvas, line, getRoll) {
     move();
   });
   audio.addEventListener("seeked", move);
-  audio.addEventListener("pause", () => cancelAnimationFrame(frame));
+  // paused: the playhead stays where the music stopped, marked as paused; a new source (another result, a mix)
+  // hides it until its position is known again
+  audio.addEventListener("pause", () => {
+    cancelAnimationFrame(frame);
+    if (!line.hidden) move();
+  });
+  audio.addEventListener("emptied", () => placePlayhead(line, canvas, getRoll(), null));
   audio.addEventListener("ended", () => placePlayhead(line, canvas, getRoll(), null));
+  window.addEventListener("resize", () => {
+    if (!line.hidden) move(); // the roll was drawn again at another width
+  });
+  for (const event of ["play", "pause", "emptied"]) {
+    audio.addEventListener(event, () => {
+      line.dataset.state = audio.paused ? "paused" : "playing";
+    });
+  }
 }
 
 /**

@@ -3,8 +3,8 @@
 import { api, showError } from "./api.js";
 import { $, el } from "./common.js";
 import { drawPianoRoll, rollLegend } from "./draw.js";
-import { instrumentSelect } from "./arrange.js";
-import { audible, followAudio, setMix, toggle } from "./player.js";
+import { choicesOf, instrumentSelect } from "./arrange.js";
+import { audible, followAudio, placePlayhead, setMix, toggle } from "./player.js";
 
 const TITLES = { compose: "Your composition", enhance: "Enhanced", extend: "Extended melody" };
 const NEXT = {
@@ -84,6 +84,7 @@ function show(index) {
   const urls = composition.urls;
   const audio = $("#result-audio");
   audio.pause();
+  placePlayhead($("#result-playhead"), $("#result-roll"), composition.roll, null); // the old result's position
   if (urls.wav) {
     audio.src = urls.wav;
     audio.dataset.tracks = "";
@@ -118,6 +119,7 @@ function drawMixer(composition) {
   const roll = composition.roll;
   const composed = composition.technique === "compose";
   const summary = Object.fromEntries(((composition.summary || {}).tracks || []).map((t) => [t.role, t]));
+  $("#mixer").dataset.curated = "";
   const rows = roll.tracks.map((track, index) => {
     const melody = track.role === "melody";
     const choice = { role: track.role, is_drum: track.is_drum, default_program: track.program, suggested: [] };
@@ -138,6 +140,22 @@ function drawMixer(composition) {
   $("#regen-from").value = "";
   $("#regen-to").value = "";
   syncRegenerate();
+  if (composed) {
+    choicesOf(composition.model).then((choices) => curateInstruments(composition, choices)).catch(() => {});
+  }
+}
+
+/** Give each track's instrument select the model's curated list (the suggestions first), as before generating. */
+function curateInstruments(composition, choices) {
+  if (current() !== composition) return;
+  const mixer = $("#mixer");
+  for (const old of mixer.querySelectorAll("select.instrument")) {
+    const choice = choices.find((c) => c.role === old.dataset.role);
+    if (!choice) continue;
+    const program = Number(old.value);
+    old.replaceWith(instrumentSelect(choice, program, (chosen) => changeInstrument(choice.role, chosen)));
+  }
+  mixer.dataset.curated = "1";
 }
 
 function syncRegenerate() {
@@ -216,6 +234,7 @@ function summarise(composition, technique) {
   if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
   if (s.tracks) rows.push(["Tracks", s.tracks.map((t) => `${t.name}${t.instrument ? ` on ${t.instrument}` : ""} (${t.notes})`).join(", ")]);
   if (s.meter_note) rows.push(["Meter", s.meter_note]);
+  if (s.changes_note) rows.push(["Note", s.changes_note]);
   $("#result-summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "" })]));
 }
 

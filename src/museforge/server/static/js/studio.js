@@ -88,10 +88,12 @@ async function chooseSample(name) {
 function userMelody(melody) {
   const what = melody.kind === "recorded" ? "Recorded melody" : `Uploaded: ${melody.name}`;
   const meter = melody.time_signature ? ` · ${melody.time_signature.join("/")}` : "";
+  const key = melody.key ? ` · ${melody.key}` : "";
   return {
     key: `user:${melody.id}`,
     source: { melody_id: melody.id },
-    title: `${what} · ${melody.bars} bars${meter} · ${melody.tempo} bpm · ${melody.notes} notes`,
+    title: `${what} · ${melody.bars} bars${meter} · ${melody.tempo} bpm${key} · ${melody.notes} notes`,
+    keyName: melody.key,
     roll: melody.roll,
     fullRoll: melody.roll,
     tracks: melody.track_list || [],
@@ -122,19 +124,21 @@ function pickTrack(melody, index, first = false) {
   setMelody("upload", chosen);
 }
 
-$("#upload-button").addEventListener("click", async () => {
+// choosing the file uploads it: one step, as the tab's name says
+$("#upload-file").addEventListener("change", async () => {
   const file = $("#upload-file").files[0];
-  if (!file) {
-    showError($("#melody-error"), new Error("choose a MIDI file first"));
-    return;
-  }
+  if (!file) return;
+  showError($("#melody-error"), null);
+  $("#upload-status").textContent = `uploading ${file.name}…`;
   const form = new FormData();
   form.append("file", file);
   try {
     const melody = userMelody(await api("/api/melodies/upload", { method: "POST", body: form }));
     setMelody("upload", melody);
     if (melody.tracks.length > 1) showUploadTracks(melody);
+    $("#upload-status").textContent = "";
   } catch (error) {
+    $("#upload-status").textContent = "";
     showError($("#melody-error"), error);
   }
 });
@@ -184,7 +188,7 @@ function fillModels(select, models, preferred, button, shippedLabel = "Shipped m
   );
   if (!models.length) select.append(el("option", { value: "", text: "no models available" }));
   button.dataset.noModel = models.length ? "" : "1";
-  button.disabled = working || !models.length;
+  syncButton(button);
   if (preferred && models.some((c) => c.name === preferred)) select.value = preferred;
 }
 
@@ -274,6 +278,23 @@ function source() {
   return melody ? { ...melody.source } : null;
 }
 
+/** A technique's button is enabled when nothing runs, it has a model, and that model's tracks are loaded. */
+function syncButton(button) {
+  button.disabled = working || button.dataset.noModel === "1" || button.dataset.loading === "1";
+}
+
+/** A new Compose model: Generate waits until its tracks and instruments are in (the old ones are not its own). */
+async function chooseComposer() {
+  const button = $("#generate");
+  const model = $("#model-select").value;
+  button.dataset.loading = "1";
+  syncButton(button);
+  await loadInstruments(model);
+  if ($("#model-select").value !== model) return; // another model was chosen meanwhile: its load decides
+  button.dataset.loading = "";
+  syncButton(button);
+}
+
 let elapsedTimer = null;
 const WORKING = { regenerate: "regenerating…", instrument: "changing the instrument…" };
 
@@ -283,9 +304,8 @@ function setWorking(name) {
   clearInterval(elapsedTimer);
   $("#model-card").dataset.working = name || "";
   for (const [key, action] of Object.entries(ACTIONS)) {
-    const button = $(action.button);
-    button.disabled = working || button.dataset.noModel === "1";
-    button.classList.toggle("busy", key === name);
+    syncButton($(action.button));
+    $(action.button).classList.toggle("busy", key === name);
   }
   for (const radio of document.querySelectorAll('input[name="source"]')) radio.disabled = working || (radio.value === "result" && !current());
   syncRegenerate();
@@ -313,7 +333,7 @@ async function run(name) {
   let body;
   try {
     body = { ...input, ...readControls(name) };
-    if (name === "compose") Object.assign(body, arrangement());
+    if (name === "compose") Object.assign(body, arrangement($("#model-select").value));
     else delete body.melody_track; // Enhance and Extend take the file's own melody
   } catch (error) {
     showError($("#generate-error"), error);
@@ -362,8 +382,8 @@ let redrawTimer = null;
 
 initResult(resultShown, () => working, (name) => setWorking(name));
 initRecorder((melody) => setMelody("record", userMelody(melody)));
-$("#model-select").addEventListener("change", () => loadInstruments($("#model-select").value));
+$("#model-select").addEventListener("change", chooseComposer);
 showHealth();
 loadSamples().catch((error) => showError($("#melody-error"), error));
-loadComposers().then(() => loadInstruments($("#model-select").value));
+loadComposers().then(chooseComposer);
 loadTechniques();
