@@ -127,7 +127,7 @@ def _drums_only(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("not_midi", "not a readable MIDI"),
+        ("not_midi", "x.mid is not MIDI (it starts with b'hello', not b'MThd'): a melody is a Standard MIDI File"),
         ("no_notes", "has no notes"),
         ("drums_only", "only drums"),
         ("unknown_sample", "no sample melody"),

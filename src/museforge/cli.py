@@ -213,15 +213,20 @@ def build_parser() -> Parser:
         "regenerate", help="generate some tracks or bars of a composition again, keeping every other note"
     )
     regenerate.add_argument("previous", metavar="PREVIOUS.mid", help="a composition written by museforge compose")
-    which = regenerate.add_mutually_exclusive_group(required=True)
-    which.add_argument("--genre", type=_genre, help="the shipped model of this genre (the one that composed it)")
-    which.add_argument("--model", help="the model that composed it (a trained model or a genre)")
+    which = regenerate.add_mutually_exclusive_group()
+    which.add_argument(
+        "--genre", type=_genre, help="the shipped model of this genre that composed it (default: the file says)"
+    )
+    which.add_argument(
+        "--model", help="the model that composed it (a trained model or a genre; default: the one the file names)"
+    )
     regenerate.add_argument("--tracks", help="comma-separated roles to generate again (default: all)")
     regenerate.add_argument("--bars", metavar="N[-M]", help="generate only these bars again (1-based, inclusive)")
     regenerate.add_argument(
         "--previous-seed",
         type=_seed(COMPOSE_SEED_MAX),
-        help="the seed PREVIOUS was composed with: MuseGAN keeps its shared ideas and redraws only what changes",
+        help="the seed PREVIOUS was composed with (default: the file says): MuseGAN keeps its shared ideas and "
+        "redraws only what changes",
     )
     regenerate.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
     regenerate.add_argument(

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,34 @@ def test_a_run_stopped_in_its_first_epoch_reports_its_losses(museforge_home: Pat
         written["partial_epoch"]["generator_loss"], rel=1e-3
     )
     assert stopped_in < 60, stopped_in
+
+
+def test_a_melody_that_is_not_midi_says_what_it_is_and_what_is_taken(museforge_home: Path, tmp_path: Path) -> None:
+
+    tune = tmp_path / "tune.wav"
+    with wave.open(str(tune), "wb") as out:  # a real WAV recording of a tune
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(1600))
+    done = run_cli(
+        "compose", "--melody", str(tune), "--genre", "jazz", "--out", str(tmp_path / "o.mid"), home=museforge_home
+    )
+    one_line_error(done, "tune.wav is a RIFF file (WAV audio), not MIDI", "Standard MIDI File (.mid, .midi)")
+    score = tmp_path / "tune.musicxml"
+    score.write_text('<?xml version="1.0"?><score-partwise/>')
+    one_line_error(
+        run_cli("enhance", "--melody", str(score), "--out", str(tmp_path / "e.mid"), home=museforge_home),
+        "is an XML file",
+    )
+    missing = run_cli(
+        "compose",
+        "--melody",
+        "../midi/tune.wav",
+        "--genre",
+        "jazz",
+        "--out",
+        str(tmp_path / "o.mid"),
+        home=museforge_home,
+    )
+    one_line_error(missing, "../midi/tune.wav: no such file")  # a path, not "no sample melody named"

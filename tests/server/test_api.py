@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from museforge.music.file_kinds import ACCEPTED
 from museforge.music.midi import read_midi, write_midi
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from tests.tiny_models import TINY_MODEL
@@ -77,7 +80,14 @@ def test_upload_rejects_bad_files(client: TestClient, shared_datasets: Path, tmp
 
     assert upload(b"") == (400, "the uploaded file is empty")
     code, detail = upload(b"%PDF-1.4 not music")
-    assert code == 400 and "not a MIDI file" in detail
+    assert (code, detail) == (400, f"x.mid is a PDF document, not MIDI: {ACCEPTED}")
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as out:  # a real WAV file, as a user records a tune
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(800))
+    assert upload(wav.getvalue(), "tune.wav") == (400, f"tune.wav is a RIFF file (WAV audio), not MIDI: {ACCEPTED}")
     code, detail = upload(real_midi(shared_datasets).read_bytes()[:60])
     assert code == 400 and "not a readable MIDI file" in detail
     code, detail = upload(b"MThd" + b"\0" * 1_100_000)

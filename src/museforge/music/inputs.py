@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from museforge.errors import MuseforgeError
+from museforge.music.file_kinds import not_midi_message, read_head
 from museforge.music.instruments import program_name
 from museforge.music.melodies import MAX_BARS, get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
@@ -26,8 +27,14 @@ def load_music(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
         if melody.resolution != resolution:
             raise MuseforgeError(f"melody is at {melody.resolution} steps per beat; the model needs {resolution}")
         return melody
-    if isinstance(melody, Path) or str(melody).lower().endswith((".mid", ".midi")):
-        return read_midi(Path(melody), resolution=resolution)
+    path = Path(melody)
+    looks_like_a_file = isinstance(melody, Path) or "/" in str(melody) or path.suffix != ""
+    if looks_like_a_file and path.is_file():
+        head = read_head(path)
+        if not head.startswith(b"MThd"):  # a WAV, an MP3, a score: say what it is instead of a parser's reason
+            raise MuseforgeError(not_midi_message(path.name, head))
+    if looks_like_a_file or str(melody).lower().endswith((".mid", ".midi")):
+        return read_midi(path, resolution=resolution)
     return melody_to_multitrack(get_melody(str(melody)), resolution=resolution)
 
 

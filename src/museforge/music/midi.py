@@ -5,22 +5,36 @@ Reading quantizes note onsets and offsets to ``resolution`` steps per quarter-no
 (so tempo changes do not move notes off the grid), or, when beat times are given (POP909's beat annotations),
 by the beats heard in the audio-time of the file. Tracks are split per (MIDI track, channel); each gets a role
 from its name, program and drum channel.
+
+What made a piece (:attr:`Multitrack.metadata`: technique, model, seed, settings) travels in the file as one text
+meta event in the conductor track: :data:`~museforge.music.smf.METADATA_PREFIX` then compact JSON of at most
+:data:`~museforge.music.smf.MAX_METADATA_BYTES` bytes. Reading keeps it when it is a JSON object and ignores it
+otherwise (too long, not JSON, not an object), so a file with odd metadata reads as one without.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from museforge.errors import MuseforgeError
 from museforge.files import atomic_write_bytes
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.music.smf import read_smf
-from museforge.music.smf_writer import TrackEvents, encode_smf, tempo_meta, time_signature_meta, track_name_meta
+from museforge.music.smf import MAX_METADATA_BYTES, METADATA_PREFIX, read_smf
+from museforge.music.smf_writer import (
+    TrackEvents,
+    encode_smf,
+    tempo_meta,
+    text_meta,
+    time_signature_meta,
+    track_name_meta,
+)
 from museforge.music.tracks import role_for_track
 
 DRUM_CHANNEL = 9
@@ -121,11 +135,43 @@ def read_midi(
         signatures = [(int(to_step(np.array([t]))[0]), n, d) for t, n, d in signature_ticks] or [(0, 4, 4)]
         tempos, signatures = _from_step_zero(tempos), _from_step_zero(signatures)
     multitrack = Multitrack.from_notes(tracks, resolution, tempos=tempos, time_signatures=signatures)
+    multitrack.metadata = decode_metadata(smf.metadata)
     if downbeat_times is not None and beat_times is not None:
         beats = _seconds_to_beats(np.asarray(downbeat_times, dtype=np.float64), np.asarray(beat_times))
         steps = np.unique(np.rint(beats * resolution).astype(np.int64))
         multitrack.downbeats = steps[(steps >= 0) & (steps < max(multitrack.n_steps, 1))]
     return multitrack
+
+
+def read_midi_metadata(path: str | Path) -> dict[str, Any] | None:
+    """What made the piece in the MIDI file at ``path`` (see the module docstring), or None when it does not say.
+
+    Raises :class:`MuseforgeError` when the file cannot be read as MIDI, as :func:`read_midi` does.
+    """
+    return decode_metadata(read_smf(Path(path)).metadata)
+
+
+def encode_metadata(metadata: dict[str, Any]) -> bytes:
+    """The body of the text meta event that holds ``metadata``: the prefix and compact JSON.
+
+    Raises :class:`MuseforgeError` when the JSON is longer than the reader keeps (a pipeline wrote too much).
+    """
+    text = json.dumps(metadata, separators=(",", ":"), sort_keys=True, ensure_ascii=True, allow_nan=False)
+    if len(text) > MAX_METADATA_BYTES:
+        raise MuseforgeError(f"the piece's metadata is {len(text):,} bytes; a MIDI file holds {MAX_METADATA_BYTES:,}")
+    return METADATA_PREFIX + text.encode("ascii")
+
+
+def decode_metadata(body: bytes | None) -> dict[str, Any] | None:
+    """The metadata of a text event's ``body`` (after the prefix, bounded by the parser): a dict, or None when
+    there is none or it is not a JSON object."""
+    if body is None:
+        return None
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _step_grid(
@@ -207,8 +253,9 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
     """Write a multitrack as a type-1 MIDI file: a conductor track, then one track per multitrack track.
 
     Each track keeps its name and GM program; drum tracks go to channel 10; pitched tracks take the other
-    channels in turn. The tempo map and time signatures are written as given. The file is written to a
-    temporary name and renamed, so a failure never leaves half a file.
+    channels in turn. The tempo map and time signatures are written as given, and the multitrack's metadata (if
+    any) as a text event in the conductor track. The file is written to a temporary name and renamed, so a
+    failure never leaves half a file.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -223,6 +270,8 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
             for step, bpm in multitrack.tempos
         ]
     )
+    if multitrack.metadata is not None:
+        conductor.metas.insert(0, text_meta(0, encode_metadata(multitrack.metadata)))
     tracks = [conductor]
     pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
     n_pitched = 0

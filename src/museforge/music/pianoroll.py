@@ -9,6 +9,7 @@ Everything else (reading, writing, windows for training) converts to or from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +57,10 @@ class Multitrack:
         ``(step, numerator, denominator)``, the first at step 0.
     downbeats : np.ndarray, shape (bars,), int
         Step index of each bar start. Derived from the time signatures unless given (e.g. from beat annotations).
+    metadata : dict, optional
+        What made the music (technique, model, seed, settings), as museforge writes it into a MIDI file and reads
+        it back; None when unknown. :meth:`select` keeps it (the same piece); :meth:`with_tracks` does not (new
+        music says what made it itself).
     """
 
     rolls: np.ndarray
@@ -68,6 +73,7 @@ class Multitrack:
     tempos: list[tuple[int, float]] = field(default_factory=lambda: [(0, 120.0)])
     time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
     downbeats: np.ndarray | None = None
+    metadata: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.rolls.ndim != 3 or self.rolls.shape[2] != N_MIDI_PITCHES:
@@ -188,6 +194,7 @@ class Multitrack:
             tempos=list(self.tempos),
             time_signatures=list(self.time_signatures),
             downbeats=self.downbeats,
+            metadata=self.metadata,
         )
 
     def binarized(self, lowest_pitch: int = LOWEST_PITCH, n_pitches: int = N_PITCHES) -> np.ndarray:

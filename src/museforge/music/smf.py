@@ -10,6 +10,10 @@ Semantics follow the MIDI 1.0 file specification as the project has always read 
 with velocity 0 is a note-off, overlapping notes of one pitch and channel end first-in first-out, notes never
 switched off end with their track, data bytes above 127 are clipped, the last track name wins, and the first
 program change of each channel is that channel's program.
+
+The first text event that starts with :data:`METADATA_PREFIX` and is at most :data:`MAX_METADATA_BYTES` long
+after it is kept as the file's museforge metadata (what made the piece, see :mod:`museforge.music.midi`); larger
+ones, and every other text event, are skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ MAX_EVENTS = 4_000_000
 MAX_NOTES = 1_000_000
 #: Most tempo changes, and most time-signature changes, in one file (each; a file may hold exactly this many).
 MAX_CHANGES = 65_536
+#: What starts the text meta event in which museforge writes what made a piece.
+METADATA_PREFIX = b"museforge:"
+#: Largest museforge metadata kept, in bytes after the prefix (a longer one is ignored).
+MAX_METADATA_BYTES = 4096
 
 #: Data bytes after each channel-message status (high nibble), per the MIDI 1.0 specification.
 _CHANNEL_DATA = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
@@ -56,10 +64,12 @@ class SmfTrack:
 
 @dataclass
 class Smf:
-    """A parsed file: ticks per quarter note and its tracks."""
+    """A parsed file: ticks per quarter note, its tracks and its museforge metadata (the bytes after the prefix;
+    None when it has none)."""
 
     ticks_per_beat: int
     tracks: list[SmfTrack]
+    metadata: bytes | None = None
 
 
 def read_smf(path: Path, max_beats: float | None = None) -> Smf:
@@ -116,6 +126,7 @@ class _Parser:
         self.events_left = MAX_EVENTS
         self.notes_left = MAX_NOTES
         self.changes_left = {0x51: MAX_CHANGES, 0x58: MAX_CHANGES}  # tempo, time signature: per file
+        self.metadata: bytes | None = None
 
     def parse(self) -> Smf:
         data = self.data
@@ -146,7 +157,7 @@ class _Parser:
                 raise _Malformed(f"track {len(tracks) + 1} is cut short")
             tracks.append(self._track(pos, pos + length))
             pos += length
-        return Smf(division, tracks)
+        return Smf(division, tracks, self.metadata)
 
     def _varlen(self, pos: int, end: int) -> tuple[int, int]:
         """A variable-length quantity (at most 4 bytes) at ``pos``: (value, next position)."""
@@ -251,12 +262,21 @@ class _Parser:
         return track
 
     def _meta(self, track: SmfTrack, kind: int, body: bytes, tick: int) -> None:
-        """Keep the meta events the reader uses: track name, tempo, time signature (others are skipped).
+        """Keep the meta events the reader uses: track name, tempo, time signature, the first museforge metadata
+        (others are skipped).
 
         Tempo and time-signature changes count against :data:`MAX_CHANGES` each, per file.
         """
         if kind == 0x03:
             track.name = body.decode("latin-1")
+            return
+        if kind == 0x01:
+            if (
+                self.metadata is None
+                and body.startswith(METADATA_PREFIX)
+                and len(body) - len(METADATA_PREFIX) <= MAX_METADATA_BYTES
+            ):
+                self.metadata = bytes(body[len(METADATA_PREFIX) :])
             return
         if kind not in self.changes_left or (self.max_tick is not None and tick > self.max_tick):
             return  # other meta events, and changes after every possible note, cannot affect the music

@@ -16,7 +16,7 @@ import numpy as np
 from museforge.errors import MuseforgeError
 
 #: Meta event types the project writes.
-META_TRACK_NAME, META_TEMPO, META_TIME_SIGNATURE, META_END_OF_TRACK = 0x03, 0x51, 0x58, 0x2F
+META_TEXT, META_TRACK_NAME, META_TEMPO, META_TIME_SIGNATURE, META_END_OF_TRACK = 0x01, 0x03, 0x51, 0x58, 0x2F
 #: The largest delta time a variable-length quantity can hold (four bytes of seven bits).
 MAX_DELTA = 2**28 - 1
 _NOTE_OFF, _NOTE_ON, _PROGRAM = 0x80, 0x90, 0xC0
@@ -54,6 +54,11 @@ def time_signature_meta(tick: int, numerator: int, denominator: int) -> tuple[in
 def track_name_meta(name: str) -> tuple[int, int, bytes]:
     """A track-name meta event at tick 0 (Latin-1, as the reader decodes it; other characters become '?')."""
     return 0, META_TRACK_NAME, name.encode("latin-1", errors="replace")
+
+
+def text_meta(tick: int, body: bytes) -> tuple[int, int, bytes]:
+    """A text meta event holding ``body`` as it is (the caller encodes and bounds it)."""
+    return tick, META_TEXT, bytes(body)
 
 
 def encode_smf(ticks_per_beat: int, tracks: list[TrackEvents]) -> bytes:

@@ -36,6 +36,18 @@ class PipelineResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+def made_by(technique: str, model: str, seed: int, **settings: Any) -> dict[str, Any]:
+    """What made a piece, for its MIDI file (:attr:`Multitrack.metadata`): the technique, model and seed, and the
+    ``settings`` that shaped it (those that are None are left out). Small and JSON-ready; ``regenerate`` reads
+    the model and seed back (:func:`museforge.pipelines.regenerate.regenerate`)."""
+    return {
+        "technique": technique,
+        "model": model,
+        "seed": int(seed),
+        **{key: value for key, value in settings.items() if value is not None},
+    }
+
+
 def melody_track_notes(source: Multitrack) -> TrackNotes:
     """The melody as the composition's first track; its name says it is the melody (so reading the file back
     finds it), e.g. ``"Piano (melody)"`` for a melody taken from a file's piano track."""
@@ -124,6 +136,7 @@ __all__ = [
     "gan_summary",
     "generated_notes",
     "kept_track",
+    "made_by",
     "melody_track_notes",
     "meter_note",
 ]

@@ -38,6 +38,7 @@ from museforge.pipelines.common import (
     accompaniment_track,
     gan_summary,
     generated_notes,
+    made_by,
     melody_track_notes,
 )
 from museforge.pipelines.controls import (
@@ -130,6 +131,19 @@ def compose(
         notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]))
         out_tracks.append(accompaniment_track(spec, notes, gan.programs.get(spec["role"])))
     result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
+    result.metadata = made_by(
+        "compose",
+        model,
+        seed,
+        genre=card.get("genre"),
+        tracks=[str(card.tracks[k]["role"]) for k in gan.tracks],
+        variation=gan.variation,
+        sampling=sampling,
+        threshold=threshold,
+        rewrite=rewrite,
+        tempo=tempo,
+        transpose=int(transpose),
+    )
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
     facts = {
         "rewrite": rewrite,

@@ -52,6 +52,15 @@ def check_temperature(temperature: float) -> None:
         raise MuseforgeError(f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature!r}")
 
 
+def check_same_model(what: str, made_with: str, model: str) -> None:
+    """Raise :class:`MuseforgeError` unless ``model`` is ``made_with``, the model that composed ``what``."""
+    if model != made_with:
+        raise MuseforgeError(
+            f"{what} was composed by the model {made_with!r}, not {model!r}: regenerate it with {made_with!r} "
+            "(or name no model to use that one)"
+        )
+
+
 def resolve_seed(seed: int | None) -> int:
     """``seed`` checked (:func:`check_seed`), or a fresh random seed for None: the seed a summary reports, with
     which the same call makes the same music again."""
@@ -129,6 +138,7 @@ __all__ = [
     "TEMPO_RANGE",
     "check_iterations",
     "check_programs",
+    "check_same_model",
     "check_seed",
     "check_temperature",
     "check_tempo",

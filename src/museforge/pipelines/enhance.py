@@ -35,7 +35,7 @@ from museforge.music.inputs import check_melody, load_music, melody_roll
 from museforge.music.instruments import program_name
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
-from museforge.pipelines.common import PipelineResult, accompaniment_track, kept_track
+from museforge.pipelines.common import PipelineResult, accompaniment_track, kept_track, made_by
 from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
 from museforge.pipelines.work import check_rewrite_work
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
@@ -246,6 +246,19 @@ def enhance(
             )
     out_tracks += [kept_track(source, i) for i in others]
     result = source.with_tracks(out_tracks)
+    rewritten_roles = [r for r, e in zip(["melody", *card.roles], np.any(editable, axis=1), strict=True) if e]
+    result.metadata = made_by(
+        "enhance",
+        model,
+        seed,
+        genre=card.get("genre"),
+        tracks=rewritten_roles,
+        bars=list(bars) if bars else None,
+        iterations=iterations,
+        max_add=max_add,
+        max_remove=max_remove,
+        temperature=temperature,
+    )
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
     summary = {
         "model": model,
@@ -256,7 +269,7 @@ def enhance(
         "max_add": max_add,
         "max_remove": max_remove,
         "temperature": temperature,
-        "rewritten_tracks": [r for r, e in zip(["melody", *card.roles], np.any(editable, axis=1), strict=True) if e],
+        "rewritten_tracks": rewritten_roles,
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),
         "notes_in": int(sum(len(_note_keys(r)) for r in rolls)),

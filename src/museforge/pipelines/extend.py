@@ -27,7 +27,7 @@ from museforge.music.inputs import check_melody, load_music
 from museforge.music.keys import pitch_key_shift
 from museforge.music.melodies import MAX_BARS
 from museforge.music.pianoroll import Multitrack, TrackNotes
-from museforge.pipelines.common import PipelineResult, kept_track
+from museforge.pipelines.common import PipelineResult, kept_track, made_by
 from museforge.pipelines.controls import check_temperature, resolve_seed
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
 from museforge.sampling.continuation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, continue_melody
@@ -93,6 +93,7 @@ def extend(
     others = [i for i in range(music.n_tracks) if i != index and music.rolls[i].any()]
     kept = [kept_track(music, i) for i in others]
     result = source.with_tracks([track, *kept], n_steps=total)
+    result.metadata = made_by("extend", model, seed, bars_added=bars, temperature=temperature, top_k=top_k)
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"extended: {source.names[0]}")
     summary = {
         "model": model,

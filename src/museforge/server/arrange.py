@@ -20,6 +20,7 @@ from museforge.music.inputs import melody_track_choices
 from museforge.music.instruments import DRUM_KITS, GM_PROGRAM_NAMES
 from museforge.music.midi import read_midi
 from museforge.pipelines.common import PipelineResult
+from museforge.pipelines.controls import check_same_model
 from museforge.render.audio import render_wav
 from museforge.render.outputs import tracks_and_files, write_outputs
 from museforge.server import studio
@@ -68,6 +69,8 @@ def regenerate(
         raise MuseforgeError(f"composition {composition_id} was {row['technique']}ed: only composed music regenerates")
     previous = studio.composition_file(row, "midi")
     model = str(row["model"])
+    if request.model is not None:
+        check_same_model(f"composition {row['id']}", model, request.model)
     studio.check_composer(model)
     if request.bars and request.bars[0] > request.bars[1]:
         raise MuseforgeError(f"bars must go from the first to the last: {request.bars[0]}-{request.bars[1]}")

@@ -177,6 +177,11 @@ class RegenerateRequest(_Body, ArrangeFields):
     With no ``tracks``, only the ``programs`` change: the same notes on other instruments.
     """
 
+    model: str | None = Field(
+        None,
+        description="the model that composed it (default: that one; another model is refused)",
+        max_length=64,
+    )
     tracks: list[Role] = Field(default_factory=list, description="accompaniment roles to generate again", max_length=16)
     bars: (
         tuple[Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)], Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)]] | None

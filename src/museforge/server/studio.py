@@ -21,6 +21,7 @@ from typing import Any
 
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.model_files import GAN_ARCHITECTURES
+from museforge.music.file_kinds import not_midi_message
 from museforge.music.inputs import check_melody, melody_track_choices
 from museforge.music.keys import key_name
 from museforge.music.melodies import SampleMelody, get_melody, list_melodies, melody_to_multitrack
@@ -165,7 +166,7 @@ def save_upload(store: Store, data: bytes, filename: str | None, max_bytes: int)
     if len(data) > max_bytes:
         raise MuseforgeError(f"{name} is {len(data)} bytes; the upload limit is {max_bytes} bytes (1 MB)")
     if not data.startswith(MIDI_MAGIC):
-        raise MuseforgeError(f"{name} is not a MIDI file (it does not start with 'MThd')")
+        raise MuseforgeError(not_midi_message(name, data[:16]))
     store.melodies_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=store.melodies_dir) as scratch:
         candidate = Path(scratch) / (name if name.lower().endswith((".mid", ".midi")) else f"{name}.mid")
