@@ -132,7 +132,8 @@ def main() -> None:
                     signal.alarm(0)
                 seconds = time.perf_counter() - started
                 runs.append([label, target, round(seconds, 3), round(peak_rss_mb() - peak_before, 1)])
-                slowest = max(slowest, seconds) if target != "enhance" else slowest
+                if target != "enhance":
+                    slowest = max(slowest, seconds)
                 if seconds > (args.enhance_limit if target == "enhance" else args.limit):
                     slow.append({"input": label, "target": target, "seconds": round(seconds, 2)})
             if len(accepted) == 2 and accepted["compose"] != accepted["upload"]:
