@@ -189,6 +189,30 @@ def train_technique(key: str, source: Path, minutes: float, max_steps: int, resu
     return {"model": key, "seconds": seconds, "steps": steps, "weights": str(weights)}
 
 
+def record_drum_kit(genre: str) -> dict[str, list[int]]:
+    """Write the kit the genre's training data play (``data.drum_kit``) into its shipped card, as a training run
+    of today's code records it: for models trained before kits were recorded."""
+    import torch
+
+    from museforge.model_files import ModelCard
+    from museforge.training.data import TrainingData
+
+    card_path = PRETRAINED_DIR / f"{genre}.json"
+    card = json.loads(card_path.read_text())
+    parsed = ModelCard(card)
+    data = TrainingData(
+        genre,
+        int(parsed.model_config.get("n_bars", card["data"]["n_bars"])),
+        torch.device("cpu"),
+        augment=False,
+        common_key=parsed.common_key,
+        all_meters=parsed.meter_aware,
+    )
+    card["data"]["drum_kit"] = data.facts.drum_kit
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return data.facts.drum_kit
+
+
 def evaluate_card(genre: str, samples: int = 1000) -> dict:
     """Evaluate the shipped model of ``genre`` on the test split's melodies and on the built-in melodies, and
     record where it stands against the shipping bar in its card."""
@@ -244,6 +268,8 @@ def main() -> None:
     for genre in genres:
         if not args.evaluate_only:
             print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
+        elif "drum_kit" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
+            print(json.dumps({"genre": genre, "drum_kit": record_drum_kit(genre)}), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)
 
 

@@ -184,6 +184,7 @@ def build_parser() -> Parser:
     compose.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     compose.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     compose.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    compose.add_argument("--musicxml", metavar="FILE.musicxml", help="also write sheet music (MusicXML)")
     compose.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
     _add_controls(compose)
     compose.add_argument(
@@ -205,6 +206,12 @@ def build_parser() -> Parser:
         metavar="0-1",
         help="where the melody repeats: 0 repeats the accompaniment note for note, 1 writes it afresh "
         "(default: the model's, measured on its genre's real songs)",
+    )
+    compose.add_argument(
+        "--keep-tracks",
+        action="store_true",
+        help="keep the melody file's other tracks (chords, bass...) in the output as they are; the model reads the "
+        "melody alone and writes its own accompaniment",
     )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
@@ -244,6 +251,7 @@ def build_parser() -> Parser:
     regenerate.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     regenerate.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     regenerate.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    regenerate.add_argument("--musicxml", metavar="FILE.musicxml", help="also write sheet music (MusicXML)")
     regenerate.add_argument("--json", action="store_true", help="print a JSON summary")
     regenerate.set_defaults(handler=cmd_regenerate)
 
@@ -257,6 +265,7 @@ def build_parser() -> Parser:
     enhance.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     enhance.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     enhance.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    enhance.add_argument("--musicxml", metavar="FILE.musicxml", help="also write sheet music (MusicXML)")
     enhance.add_argument("--iterations", type=int, default=32, help="sampling iterations (default 32)")
     enhance.add_argument(
         "--max-add", type=float, default=400.0, metavar="PERCENT", help="most notes added, %% of the input's (400)"
@@ -281,6 +290,7 @@ def build_parser() -> Parser:
     extend.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
     extend.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     extend.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    extend.add_argument("--musicxml", metavar="FILE.musicxml", help="also write sheet music (MusicXML)")
     extend.add_argument("--temperature", type=float, help="creative risk (default 0.9; higher: bolder)")
     extend.add_argument("--top-k", type=int, help="draw among the k likeliest tokens (default 20; 0: all)")
     extend.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")

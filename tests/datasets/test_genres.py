@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
+import torch
 
 from museforge.datasets.build import build_dataset
 from museforge.datasets.cache import Dataset, load_dataset
 from museforge.errors import NotFoundError
 from museforge.music.pianoroll import LOWEST_PITCH
+from museforge.training.data import TrainingData
 
 SPLITS = ("train", "valid", "test")
 
@@ -145,6 +147,11 @@ def test_jazz_roles_pickups_and_paired_drums(shared_datasets: Path, tmp_path: Pa
             bars = windows[:, 3].reshape(len(windows), 4, 48, 84)
             assert bars.any(axis=(2, 3)).all()  # drums in every bar
             assert (dataset.transposed(windows, 4)[:, 3] == windows[:, 3]).all()
+            # the Roland kit's hi-hat edges (22, 26; 22 would fold to 34), tom rim (58), crash edges (52, 55) are
+            # on their General MIDI instruments' keys
+            assert not windows[:, 3][..., [26 - 24, 34 - 24, 58 - 24, 52 - 24, 55 - 24]].any()
+    kit = TrainingData("jazz", n_bars=4, device=torch.device("cpu"), augment=False).facts.drum_kit["drums"]
+    assert {36, 38, 44, 51} <= set(kit) <= set(range(35, 82))  # kick, snare, pedal hi-hat and the ride
 
     # Autumn Leaves opens with a 3-beat pickup: the first bar starts with the first bass note, at beat 3.
     window, bar, start = _window(dataset, "Autumn_Leaves")

@@ -108,9 +108,11 @@ def test_the_written_file_reads_in_another_parser_event_for_event(tmp_path: Path
         tempos=[(0, 100.0), (4, 150.0)],
         time_signatures=[(0, 3, 4), (6, 6, 8)],
     )
+    multitrack.key_signatures = [(0, -3, True), (4, 2, False)]  # C minor (three flats), then D major
     write_midi(multitrack, tmp_path / "all.mid")
     parsed = mido.MidiFile(tmp_path / "all.mid")
     assert parsed.type == 1 and parsed.ticks_per_beat == 480
+    assert read_midi(tmp_path / "all.mid", 4).key_signatures == [(0, -3, True), (4, 2, False)]
 
     def events(track: mido.MidiTrack) -> list[tuple[int, str]]:
         now, out = 0, []
@@ -122,7 +124,9 @@ def test_the_written_file_reads_in_another_parser_event_for_event(tmp_path: Path
     conductor, keys, kit = (events(t) for t in parsed.tracks)
     assert conductor == [
         (0, str(mido.MetaMessage("time_signature", numerator=3, denominator=4))),
+        (0, str(mido.MetaMessage("key_signature", key="Cm"))),
         (0, str(mido.MetaMessage("set_tempo", tempo=600_000))),
+        (480, str(mido.MetaMessage("key_signature", key="D"))),
         (480, str(mido.MetaMessage("set_tempo", tempo=400_000))),
         (720, str(mido.MetaMessage("time_signature", numerator=6, denominator=8))),
         (720, str(mido.MetaMessage("end_of_track"))),

@@ -203,3 +203,25 @@ def test_record_in_other_meters(client: TestClient, meter: tuple[int, int], bar_
     melody = recorded.json()
     assert melody["time_signature"] == list(meter) and melody["bars"] == 2
     assert melody["roll"]["downbeats"][:2] == [0, bar_steps]
+
+
+def test_an_uploads_other_tracks_are_named_and_kept_when_asked(
+    client: TestClient, shared_datasets: Path, tmp_path: Path
+) -> None:
+    data = (shared_datasets / CHORALE).read_bytes()  # soprano, alto, tenor, bass
+    uploaded = client.post("/api/melodies/upload", files={"file": ("chorale.mid", data, "audio/midi")}).json()
+    source = read_midi(shared_datasets / CHORALE, resolution=12)
+    others = [t for t in uploaded["track_list"] if not t["melody"]]
+    dropped = compose(client, melody=None, melody_id=uploaded["id"])
+    assert dropped["summary"]["other_tracks"] == {"names": [t["name"] for t in others], "kept": False}
+    music, _ = fetch_midi(client, dropped, tmp_path)
+    assert music.n_tracks == 4  # the melody and the jazz model's piano, bass and drums
+    kept = compose(client, melody=None, melody_id=uploaded["id"], keep_tracks=True, transpose=-3)
+    assert kept["summary"]["other_tracks"]["kept"] is True
+    music, _ = fetch_midi(client, kept, tmp_path, "kept.mid")
+    assert music.n_tracks == 4 + len(others)
+    for track in others:  # after the model's tracks, as they were, moved with the melody
+        index = music.names.index(track["name"], 4)
+        assert [(p, s) for p, s, _, _ in music.notes(index)] == [
+            (p - 3, s) for p, s, _, _ in source.notes(track["index"])
+        ]

@@ -19,7 +19,7 @@ def test_compose_a_sample_and_fetch_every_file(client: TestClient, model_home: P
     composition = response.json()
     assert composition["model"] == TINY_MODEL and composition["seed"] == 11 and composition["source"] == "studio"
     assert composition["melody"] == "twinkle"
-    assert set(composition["urls"]) == {"midi", "wav", "png", "roll"}
+    assert set(composition["urls"]) == {"midi", "wav", "png", "musicxml", "roll"}
     roles = [t["role"] for t in composition["roll"]["tracks"]]
     assert roles[0] == "melody" and len(roles) >= 2
 
@@ -53,7 +53,7 @@ def test_compose_an_uploaded_and_a_recorded_melody(client: TestClient, model_hom
         response = client.post("/api/compositions", json=body)
         assert response.status_code == 201, response.text
         composition = response.json()
-        assert composition["melody"] == label and set(composition["urls"]) == {"midi", "roll"}
+        assert composition["melody"] == label and set(composition["urls"]) == {"midi", "musicxml", "roll"}
         assert client.get(f"/api/compositions/{composition['id']}/wav").status_code == 404
 
 

@@ -92,7 +92,7 @@ def test_enhance_a_sample_keeps_the_melody_and_writes_the_models_voices(client: 
     enhanced = response.json()
     assert enhanced["technique"] == "enhance" and enhanced["model"] == "bach" and enhanced["seed"] == 3
     assert enhanced["melody"] == "twinkle" and enhanced["source"] == "studio"
-    assert set(enhanced["urls"]) == {"midi", "wav", "png", "roll"}
+    assert set(enhanced["urls"]) == {"midi", "wav", "png", "musicxml", "roll"}
     assert enhanced["summary"]["iterations"] == 8 and enhanced["summary"]["rewritten_tracks"] == voices()
     written = fetch_midi(client, enhanced, tmp_path, "enhanced.mid")
     assert pitches_and_times(written, "melody") == twinkle()  # the tune, unchanged
@@ -105,7 +105,7 @@ def test_enhance_a_sample_keeps_the_melody_and_writes_the_models_voices(client: 
     assert client.get(enhanced["urls"]["png"]).content.startswith(b"\x89PNG")
     # the same seed gives the same music
     again = client.post("/api/enhancements", json={"melody": "twinkle", **FAST_ENHANCE, "wav": False, "png": False})
-    assert again.json()["roll"] == enhanced["roll"] and set(again.json()["urls"]) == {"midi", "roll"}
+    assert again.json()["roll"] == enhanced["roll"] and set(again.json()["urls"]) == {"midi", "musicxml", "roll"}
 
 
 def test_generate_then_enhance_rewrites_the_accompaniment(client: TestClient, tmp_path: Path) -> None:
@@ -199,7 +199,7 @@ def test_stored_results_are_listed_shown_and_downloaded(client: TestClient, tmp_
     assert bad.status_code == 400 and "unknown technique" in bad.json()["detail"]
     shown = client.get(f"/api/compositions/{extended['id']}").json()
     assert shown["technique"] == "extend" and shown["summary"]["bars_added"] == 2
-    assert set(shown["urls"]) == {"midi", "wav", "roll"}
+    assert set(shown["urls"]) == {"midi", "wav", "musicxml", "roll"}
     assert client.get(shown["urls"]["roll"]).json() == extended["roll"]
     midi = client.get(enhanced["urls"]["midi"])
     assert (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import signal
 import threading
@@ -59,8 +60,12 @@ def check_report(progress: dict[str, Any], epochs: int) -> None:
     assert progress["step"] == (progress["epoch"] - 1) * per_epoch + progress["step_in_epoch"], progress
     if progress["phase"] == "training":
         assert progress["samples_per_s"] > 0 and progress["eta_s"] > 0, progress
+        # the mean losses of the epoch's updates so far: the loss chart's points inside the epoch
+        losses = progress["losses"]
+        assert {"generator_loss", "discriminator_loss", "wasserstein_estimate"} <= set(losses), progress
+        assert all(math.isfinite(value) for value in losses.values()), progress
     else:  # the metrics and the sample after a whole epoch
-        assert progress["step_in_epoch"] == per_epoch, progress
+        assert progress["step_in_epoch"] == per_epoch and progress["losses"] is None, progress
 
 
 def test_progress_moves_forward_through_the_epochs_until_the_job_stops(client: TestClient, bach_home: Path) -> None:

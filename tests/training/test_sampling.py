@@ -93,3 +93,35 @@ def test_the_card_policy_takes_single_lines_and_holds_from_the_training_data() -
     assert policy.monophonic == (True, False, False, False)
     assert policy.hold == pytest.approx((DEFAULT_HOLD * 0.75**2, 0.0, DEFAULT_HOLD, DEFAULT_HOLD))
     assert track_hold(1.0, 1.5) == 0.0 and track_hold(1.0, None) == 1.0
+
+
+def test_a_drum_track_plays_only_its_datas_kit() -> None:
+    from museforge.sampling.notes import NotePolicy
+
+    card = {
+        "data": {
+            "lowest_pitch": 24,
+            "n_pitches": 84,
+            "tracks": [{"role": "bass", "is_drum": False}, {"role": "drums", "is_drum": True}],
+            "drum_kit": {"drums": [36, 38, 42]},
+        }
+    }
+    policy = NotePolicy.from_card(card)
+    assert policy.kits == (None, (12, 14, 18))
+    probs = np.zeros((1, 2, 8, 84), dtype=np.float32)
+    probs[0, :, :, 14] = 0.9  # the snare, in the kit, and the bass's D1
+    probs[0, :, :, 74] = 0.99  # key 98 on the drums: no kit piece of the data; the bass's D7
+    notes = policy.decode(probs)
+    assert notes[0, 1, :, 14].all() and not notes[0, 1, :, 74].any()
+    assert notes[0, 0, :, 74].all()  # a pitched track is not limited
+    drawn = policy.decode(probs, mode="bernoulli", generator=torch.Generator().manual_seed(0))
+    assert not drawn[0, 1][:, [c for c in range(84) if c not in (12, 14, 18)]].any()
+    # A card without a kit (models trained before kits were recorded) plays every key, as before.
+    del card["data"]["drum_kit"]
+    assert NotePolicy.from_card(card).kits == ()
+    assert NotePolicy.from_card(card).decode(probs)[0, 1, :, 74].all()
+    card["data"]["drum_kit"] = {"drums": ["kick"]}
+    with pytest.raises(MuseforgeError, match=r"malformed: data\.drum_kit"):
+        NotePolicy.from_card(card)
+    with pytest.raises(MuseforgeError, match="kits has 1 entries for 2 tracks"):
+        to_notes(probs, kits=[None])

@@ -145,6 +145,21 @@ def test_upload_takes_one_step_and_names_the_key(page: object, shared_datasets: 
     assert written == f"{key} (as written)", (title, written)
 
 
+def test_an_uploads_other_tracks_are_named_and_kept_when_ticked(page: object, shared_datasets: Path) -> None:
+    open_studio(page, "jazz")
+    page.click("#tab-upload")
+    page.set_input_files("#upload-file", str(shared_datasets / CHORALE))  # soprano (the melody), alto, tenor, bass
+    page.wait_for_function("document.querySelector('#melody-title').textContent.startsWith('Uploaded')")
+    generate(page)
+    assert summary(page)["Input's other tracks"].startswith("Alto, Tenor, Bass: not used")
+    assert "Alto" not in summary(page)["Tracks"]
+    page.check("#source-melody")  # the upload again, not the result
+    page.check("#keep-tracks")
+    generate(page)
+    assert summary(page)["Input's other tracks"] == "Alto, Tenor, Bass: kept as they were"
+    assert "Alto on" in summary(page)["Tracks"] and "Tenor on" in summary(page)["Tracks"]
+
+
 def test_the_models_page_at_400_px_shows_every_column_and_explains_each_chart(browser: object, server_url: str) -> None:
     shots = Path(os.environ["MUSEFORGE_SCREENSHOTS"]) if os.environ.get("MUSEFORGE_SCREENSHOTS") else None
     for width in (400, 1280):

@@ -15,8 +15,10 @@ from museforge.commands.output import (
     print_json,
     programs_argument,
     record,
+    sheet_music_path,
     table,
     tracks_argument,
+    write_sheet_music,
 )
 from museforge.errors import MuseforgeError
 
@@ -24,6 +26,7 @@ from museforge.errors import MuseforgeError
 def cmd_compose(args: argparse.Namespace) -> int:
     from museforge.pipelines.compose import compose
 
+    sheet_music = sheet_music_path(args)
     result = compose(
         melody_argument(args.melody),
         args.model or args.genre,
@@ -37,7 +40,9 @@ def cmd_compose(args: argparse.Namespace) -> int:
         tempo=args.tempo,
         transpose=args.transpose,
         melody_track=args.melody_track,
+        keep_tracks=args.keep_tracks,
     )
+    write_sheet_music(result, sheet_music)
     record(result, args.melody)
     if args.json:
         print_json(result.summary)
@@ -51,6 +56,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     from museforge.pipelines.regenerate import regenerate
 
     bars = bar_range(args.bars)
+    sheet_music = sheet_music_path(args)
     result = regenerate(
         Path(args.previous),
         args.model or args.genre,
@@ -63,6 +69,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         with_repeats=args.with_repeats,
         **output_paths(args),
     )
+    write_sheet_music(result, sheet_music)
     record(result, args.previous)
     if args.json:
         print_json(result.summary)
@@ -81,6 +88,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 def cmd_enhance(args: argparse.Namespace) -> int:
     from museforge.pipelines.enhance import enhance
 
+    sheet_music = sheet_music_path(args)
     result = enhance(
         melody_argument(args.melody),
         args.model,
@@ -94,6 +102,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         bars=bar_range(args.bars),
         melody_track=args.melody_track,
     )
+    write_sheet_music(result, sheet_music)
     record(result, args.melody)
     summary = result.summary
     if args.json:
@@ -116,6 +125,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
     from museforge.pipelines.extend import extend
 
     controls = {"temperature": args.temperature, "top_k": args.top_k}
+    sheet_music = sheet_music_path(args)
     result = extend(
         melody_argument(args.melody),
         args.model,
@@ -125,6 +135,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         melody_track=args.melody_track,
         **{key: value for key, value in controls.items() if value is not None},
     )
+    write_sheet_music(result, sheet_music)
     record(result, args.melody)
     summary = result.summary
     if args.json:

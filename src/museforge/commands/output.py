@@ -1,4 +1,5 @@
-"""What the commands share: JSON and table printing, number formats, melody arguments, recording results."""
+"""What the commands share: JSON and table printing, number formats, melody arguments, output files (sheet music
+too), recording results."""
 
 from __future__ import annotations
 
@@ -63,8 +64,29 @@ def output_paths(args: Any) -> OutputPaths:
     }
 
 
+def sheet_music_path(args: Any) -> Path | None:
+    """A command's ``--musicxml``, checked (its name and folder) before any music is made; None without it."""
+    if not getattr(args, "musicxml", None):
+        return None
+    from museforge.render.outputs import check_output_paths
+
+    path = Path(args.musicxml)
+    check_output_paths(None, musicxml=path)
+    return path
+
+
+def write_sheet_music(result: Any, path: Path | None) -> None:
+    """Write a pipeline's result as MusicXML to ``path`` (nothing when None) and name the file in its summary."""
+    if path is None:
+        return
+    from museforge.render.musicxml import write_musicxml
+
+    write_musicxml(result.multitrack, path)
+    result.summary["musicxml"] = str(path)
+
+
 def print_files(summary: dict[str, Any]) -> None:
-    for kind in ("midi", "wav", "png"):
+    for kind in ("midi", "wav", "png", "musicxml"):
         if summary.get(kind):
             print(f"wrote {summary[kind]}")
 
@@ -109,6 +131,14 @@ def composition_lines(summary: dict[str, Any], melody_track: bool = True) -> lis
     chosen = summary.get("melody_track") or {}
     if melody_track and chosen.get("of", 1) > 1:
         lines.append(f"melody: track {chosen['index']} ({chosen['name']}) of {chosen['of']}")
+    others = summary.get("other_tracks") or {}
+    if others.get("names"):
+        names = ", ".join(others["names"])
+        lines.append(
+            f"kept as they were (the model reads the melody alone): {names}"
+            if others.get("kept")
+            else f"not used (the model reads the melody alone; --keep-tracks keeps them in the output): {names}"
+        )
     if summary.get("transpose"):
         lines.append(f"melody moved {summary['transpose']:+d} semitones")
     if summary.get("repeated_bars"):

@@ -15,7 +15,9 @@ with drums in every bar, and each window draws one segment of its own meter at r
 from the grooves of its own split (Groove's train/validation/test = our train/valid/test) or, where that split
 has none of its meter, of any split; a window of a meter no Groove beat plays (6/8) is left out. The drums are
 independent of the tune they are paired with, which the manifest notes say. Without the Groove folder the dataset
-has no drums track.
+has no drums track. The Groove drummers played a Roland kit, whose hi-hat edges, third tom's rim and crash edges
+are keys General MIDI plays as other instruments (or not at all): they are moved onto their own instrument's key
+(:data:`museforge.music.drums.ROLAND_TD11_TO_GM`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_di
 from museforge.datasets.cache import SplitData
 from museforge.datasets.windows import BEATS_PER_BAR, SkipSong, SongRef, merge_tracks
 from museforge.errors import MuseforgeError
+from museforge.music.drums import ROLAND_TD11_TO_GM, roland_to_general_midi
 from museforge.music.meter import bar_steps
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import N_PITCHES, Multitrack
@@ -130,7 +133,9 @@ def finalize(
         f"Drums: Groove MIDI jazz beats (fills left out) cut into {n_bars * BEATS_PER_BAR}-beat segments starting "
         f"on a bar line with drums in every bar ({counts} segments), each lead-sheet window paired with one of "
         f"its own meter at random (seed {DRUM_SEED}) from its own split where it has one; the drums are not "
-        "played with the tune they are paired with."
+        "played with the tune they are paired with. Roland TD-11 keys moved to their General MIDI instrument: "
+        + ", ".join(f"{a} -> {b}" for a, b in ROLAND_TD11_TO_GM.items())
+        + "."
         + (
             " Windows left out for want of drums in their meter: "
             + ", ".join(f"{m} ({n})" for m, n in sorted(unpaired.items()))
@@ -164,7 +169,7 @@ def drum_segments(groove: Path, resolution: int, n_bars: int) -> dict[str, dict[
             continue
         split = GROOVE_SPLITS.get(row.get("split", ""), "train")
         try:
-            multitrack = read_midi(groove / row["midi_filename"], resolution)
+            multitrack = roland_to_general_midi(read_midi(groove / row["midi_filename"], resolution))
         except MuseforgeError:
             continue
         drums = [i for i in range(multitrack.n_tracks) if multitrack.is_drum[i]]

@@ -94,7 +94,7 @@ def read_progress(store: Store, job_id: str) -> dict[str, Any] | None:
     """A job's latest progress inside its epoch, or None when its worker has reported none.
 
     ``{phase: "training" | "evaluating", epoch, step, total_steps, steps_per_epoch, step_in_epoch, samples_per_s,
-    eta_s, time}`` (see :func:`museforge.training.train`'s ``on_progress``; ``time`` is when it was written).
+    eta_s, losses, time}`` (see :func:`museforge.training.train`'s ``on_progress``; ``time`` is when it was written).
     """
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(progress_path(store, job_id).read_text(encoding="utf-8"))

@@ -136,18 +136,34 @@ def key_name(notes: Iterable[tuple[int, int]]) -> str | None:
     The Krumhansl-Schmuckler estimate: of the 24 major and minor keys, the one whose Krumhansl-Kessler profile
     correlates best with the notes' pitch classes weighted by length.
     """
+    key = estimate_key(notes)
+    return None if key is None else f"{TONIC_NAMES[key[0]]} {key[1]}"
+
+
+def estimate_key(notes: Iterable[tuple[int, int]]) -> tuple[int, str] | None:
+    """``(tonic 0-11, "major" or "minor")`` of :func:`key_name`'s estimate; None for no notes."""
     histogram = np.zeros(12)
     for pitch, length in notes:
         histogram[int(pitch) % 12] += max(float(length), 0.0)
     if not histogram.any() or histogram.std() == 0:
-        return None if not histogram.any() else f"{TONIC_NAMES[int(np.argmax(histogram))]} major"
+        return None if not histogram.any() else (int(np.argmax(histogram)), "major")
     fits = [
         (float(np.corrcoef(histogram, np.roll(profile, tonic))[0, 1]), tonic, mode)
         for mode, profile in (("major", _KK_MAJOR), ("minor", _KK_MINOR))
         for tonic in range(12)
     ]
     _, tonic, mode = max(fits)
-    return f"{TONIC_NAMES[tonic]} {mode}"
+    return tonic, mode
+
+
+def key_signature(tonic: int, mode: str) -> tuple[int, bool]:
+    """The key signature of a key: ``(sharps -6..5, minor)`` (flats below 0; F# / Gb major is written 6 flats).
+
+    >>> key_signature(7, "major"), key_signature(4, "minor"), key_signature(10, "major")
+    ((1, False), (1, True), (-2, False))
+    """
+    major = (int(tonic) + (3 if mode == "minor" else 0)) % 12
+    return (major * 7 + 6) % 12 - 6, mode == "minor"
 
 
 def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | None = None) -> NDArray[np.bool_]:
@@ -192,8 +208,10 @@ __all__ = [
     "SCALES",
     "TONIC_NAMES",
     "common_key_shift",
+    "estimate_key",
     "in_scale_mask",
     "key_name",
+    "key_signature",
     "onset_histograms",
     "onsets",
     "pitch_class_matrix",

@@ -25,11 +25,13 @@ import numpy as np
 
 from museforge.errors import MuseforgeError
 from museforge.files import atomic_write_bytes
+from museforge.music.keys import estimate_key, key_signature
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.music.smf import MAX_METADATA_BYTES, METADATA_PREFIX, read_smf
 from museforge.music.smf_writer import (
     TrackEvents,
     encode_smf,
+    key_signature_meta,
     tempo_meta,
     text_meta,
     time_signature_meta,
@@ -91,9 +93,11 @@ def read_midi(
     parts: dict[tuple[int, int], _Part] = {}
     tempo_ticks: list[tuple[int, float]] = []
     signature_ticks: list[tuple[int, int, int]] = []
+    key_ticks: list[tuple[int, int, bool]] = []
     for track_index, track in enumerate(smf.tracks):
         tempo_ticks += track.tempos
         signature_ticks += [(t, n, d) for t, n, d in track.signatures if _plausible_meter(n, d)]
+        key_ticks += track.keys
         for channel, pitch, start, end, velocity in track.notes:
             part = parts.get((track_index, channel))
             if part is None:
@@ -136,6 +140,8 @@ def read_midi(
         tempos, signatures = _from_step_zero(tempos), _from_step_zero(signatures)
     multitrack = Multitrack.from_notes(tracks, resolution, tempos=tempos, time_signatures=signatures)
     multitrack.metadata = decode_metadata(smf.metadata)
+    if key_ticks and beat_times is None:
+        multitrack.key_signatures = _from_step_zero([(int(to_step(np.array([t]))[0]), k, m) for t, k, m in key_ticks])
     if downbeat_times is not None and beat_times is not None:
         beats = _seconds_to_beats(np.asarray(downbeat_times, dtype=np.float64), np.asarray(beat_times))
         steps = np.unique(np.rint(beats * resolution).astype(np.int64))
@@ -249,13 +255,27 @@ def _median_tempo(beat_times: np.ndarray) -> float:
     return float(np.clip(60.0 / np.median(gaps), MIN_TEMPO, MAX_TEMPO)) if len(gaps) else 120.0
 
 
+def written_keys(multitrack: Multitrack) -> list[tuple[int, int, bool]]:
+    """The key signatures a file of ``multitrack`` states: its own, else the one of the key its melody (or, with
+    no melody track, its pitched tracks) is heard in (:func:`museforge.music.keys.estimate_key`, notes weighted by
+    length; the accompaniment follows the melody's key), else none."""
+    if multitrack.key_signatures is not None:
+        return list(multitrack.key_signatures)
+    melody = [i for i in range(multitrack.n_tracks) if multitrack.roles[i] == "melody" and multitrack.rolls[i].any()]
+    chosen = melody or [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i]]
+    pitched = [multitrack.note_array(i) for i in chosen]
+    notes = np.concatenate(pitched) if pitched else np.zeros((0, 4), dtype=np.int64)
+    key = estimate_key(zip(notes[:, 0].tolist(), (notes[:, 2] - notes[:, 1]).tolist(), strict=True))
+    return [] if key is None else [(0, *key_signature(*key))]
+
+
 def write_midi(multitrack: Multitrack, path: str | Path) -> None:
     """Write a multitrack as a type-1 MIDI file: a conductor track, then one track per multitrack track.
 
     Each track keeps its name and GM program; drum tracks go to channel 10; pitched tracks take the other
-    channels in turn. The tempo map and time signatures are written as given, and the multitrack's metadata (if
-    any) as a text event in the conductor track. The file is written to a temporary name and renamed, so a
-    failure never leaves half a file.
+    channels in turn. The tempo map and time signatures are written as given, the key signatures of
+    :func:`written_keys`, and the multitrack's metadata (if any) as a text event in the conductor track. The
+    file is written to a temporary name and renamed, so a failure never leaves half a file.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -265,6 +285,7 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
     ticks_per_step = ppq // resolution
     conductor = TrackEvents(
         metas=[time_signature_meta(step * ticks_per_step, num, den) for step, num, den in multitrack.time_signatures]
+        + [key_signature_meta(step * ticks_per_step, sharps, minor) for step, sharps, minor in written_keys(multitrack)]
         + [
             tempo_meta(step * ticks_per_step, float(np.clip(bpm, MIN_TEMPO, MAX_TEMPO)))
             for step, bpm in multitrack.tempos

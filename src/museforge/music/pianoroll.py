@@ -61,6 +61,10 @@ class Multitrack:
         What made the music (technique, model, seed, settings), as museforge writes it into a MIDI file and reads
         it back; None when unknown. :meth:`select` keeps it (the same piece); :meth:`with_tracks` does not (new
         music says what made it itself).
+    key_signatures : list of tuple, optional
+        ``(step, sharps, minor)``: the key signatures the music states (sharps -7..7, flats below 0), the first at
+        step 0; None when it states none (a writer then names the key it hears). :meth:`select` and
+        :meth:`with_tracks` keep them (the same piece's key).
     """
 
     rolls: np.ndarray
@@ -74,6 +78,7 @@ class Multitrack:
     time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
     downbeats: np.ndarray | None = None
     metadata: dict[str, Any] | None = None
+    key_signatures: list[tuple[int, int, bool]] | None = None
 
     def __post_init__(self) -> None:
         if self.rolls.ndim != 3 or self.rolls.shape[2] != N_MIDI_PITCHES:
@@ -155,15 +160,17 @@ class Multitrack:
     def with_tracks(
         self, tracks: list[TrackNotes], n_steps: int | None = None, tempos: list[tuple[int, float]] | None = None
     ) -> Multitrack:
-        """A multitrack of ``tracks`` on this one's grid, with its tempo map (or ``tempos``) and meters, and its
-        length (or ``n_steps``): what a pipeline returns for its input."""
-        return Multitrack.from_notes(
+        """A multitrack of ``tracks`` on this one's grid, with its tempo map (or ``tempos``), meters and key
+        signatures, and its length (or ``n_steps``): what a pipeline returns for its input."""
+        music = Multitrack.from_notes(
             tracks,
             self.resolution,
             n_steps=self.n_steps if n_steps is None else n_steps,
             tempos=list(self.tempos) if tempos is None else tempos,
             time_signatures=list(self.time_signatures),
         )
+        music.key_signatures = None if self.key_signatures is None else list(self.key_signatures)
+        return music
 
     def notes(self, track: int) -> list[tuple[int, int, int, int]]:
         """The notes of one track as ``(pitch, start_step, end_step, velocity)``, sorted by start then pitch.
@@ -183,18 +190,26 @@ class Multitrack:
 
     def select(self, indices: list[int]) -> Multitrack:
         """A new multitrack with only the given tracks, in that order."""
+        return self.with_rolls(self.rolls[indices], self.onsets[indices], indices)
+
+    def with_rolls(self, rolls: np.ndarray, onsets: np.ndarray, tracks: list[int] | None = None) -> Multitrack:
+        """The same piece (grid, tempo map, meters, bar lines, key signatures, metadata) with other ``rolls`` and
+        ``onsets``: those of this one's ``tracks`` (names, roles, programs; default all, in order), their notes
+        moved or re-keyed."""
+        chosen = list(range(self.n_tracks)) if tracks is None else list(tracks)
         return Multitrack(
-            rolls=self.rolls[indices],
-            onsets=self.onsets[indices],
-            names=[self.names[i] for i in indices],
-            roles=[self.roles[i] for i in indices],
-            programs=[self.programs[i] for i in indices],
-            is_drum=[self.is_drum[i] for i in indices],
+            rolls=rolls,
+            onsets=onsets,
+            names=[self.names[i] for i in chosen],
+            roles=[self.roles[i] for i in chosen],
+            programs=[self.programs[i] for i in chosen],
+            is_drum=[self.is_drum[i] for i in chosen],
             resolution=self.resolution,
             tempos=list(self.tempos),
             time_signatures=list(self.time_signatures),
             downbeats=self.downbeats,
             metadata=self.metadata,
+            key_signatures=None if self.key_signatures is None else list(self.key_signatures),
         )
 
     def binarized(self, lowest_pitch: int = LOWEST_PITCH, n_pitches: int = N_PITCHES) -> np.ndarray:

@@ -59,6 +59,7 @@ class SmfTrack:
     programs: dict[int, int] = field(default_factory=dict)
     tempos: list[tuple[int, float]] = field(default_factory=list)  # tick, quarter notes per minute
     signatures: list[tuple[int, int, int]] = field(default_factory=list)  # tick, numerator, denominator
+    keys: list[tuple[int, int, bool]] = field(default_factory=list)  # tick, sharps (-7..7, flats < 0), minor
     end_tick: int = 0
 
 
@@ -125,7 +126,7 @@ class _Parser:
         self.max_tick: int | None = None
         self.events_left = MAX_EVENTS
         self.notes_left = MAX_NOTES
-        self.changes_left = {0x51: MAX_CHANGES, 0x58: MAX_CHANGES}  # tempo, time signature: per file
+        self.changes_left = {0x51: MAX_CHANGES, 0x58: MAX_CHANGES, 0x59: MAX_CHANGES}  # tempo, meter, key: per file
         self.metadata: bytes | None = None
 
     def parse(self) -> Smf:
@@ -262,10 +263,10 @@ class _Parser:
         return track
 
     def _meta(self, track: SmfTrack, kind: int, body: bytes, tick: int) -> None:
-        """Keep the meta events the reader uses: track name, tempo, time signature, the first museforge metadata
-        (others are skipped).
+        """Keep the meta events the reader uses: track name, tempo, time signature, key signature, the first
+        museforge metadata (others are skipped; a key signature outside -7..7 sharps or modes is).
 
-        Tempo and time-signature changes count against :data:`MAX_CHANGES` each, per file.
+        Tempo, time-signature and key-signature changes count against :data:`MAX_CHANGES` each, per file.
         """
         if kind == 0x03:
             track.name = body.decode("latin-1")
@@ -281,7 +282,7 @@ class _Parser:
         if kind not in self.changes_left or (self.max_tick is not None and tick > self.max_tick):
             return  # other meta events, and changes after every possible note, cannot affect the music
         if not self.changes_left[kind]:
-            what = "tempo" if kind == 0x51 else "meter"
+            what = {0x51: "tempo", 0x58: "meter"}.get(kind, "key signature")
             raise _TooLarge(f"has more than {MAX_CHANGES:,} {what} changes")
         self.changes_left[kind] -= 1
         if kind == 0x51 and len(body) >= 3:
@@ -290,3 +291,7 @@ class _Parser:
                 track.tempos.append((tick, 60_000_000 / tempo))
         elif kind == 0x58 and len(body) >= 2:
             track.signatures.append((tick, body[0], 2 ** min(body[1], 16)))
+        elif kind == 0x59 and len(body) >= 2:
+            sharps = body[0] - 256 if body[0] > 127 else body[0]
+            if -7 <= sharps <= 7 and body[1] in (0, 1):
+                track.keys.append((tick, sharps, bool(body[1])))

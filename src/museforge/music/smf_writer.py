@@ -17,6 +17,7 @@ from museforge.errors import MuseforgeError
 
 #: Meta event types the project writes.
 META_TEXT, META_TRACK_NAME, META_TEMPO, META_TIME_SIGNATURE, META_END_OF_TRACK = 0x01, 0x03, 0x51, 0x58, 0x2F
+META_KEY_SIGNATURE = 0x59
 #: The largest delta time a variable-length quantity can hold (four bytes of seven bits).
 MAX_DELTA = 2**28 - 1
 _NOTE_OFF, _NOTE_ON, _PROGRAM = 0x80, 0x90, 0xC0
@@ -49,6 +50,11 @@ def time_signature_meta(tick: int, numerator: int, denominator: int) -> tuple[in
     """A time-signature meta event (``denominator`` a power of two; 24 clocks a click, 8 32nds a quarter)."""
     exponent = max(int(denominator), 1).bit_length() - 1
     return tick, META_TIME_SIGNATURE, bytes([numerator & 0xFF, exponent, 24, 8])
+
+
+def key_signature_meta(tick: int, sharps: int, minor: bool) -> tuple[int, int, bytes]:
+    """A key-signature meta event: ``sharps`` -7..7 (flats below 0), major or minor."""
+    return tick, META_KEY_SIGNATURE, bytes([int(sharps) & 0xFF, int(bool(minor))])
 
 
 def track_name_meta(name: str) -> tuple[int, int, bytes]:

@@ -6,14 +6,17 @@ Compose and regenerate end the same way (:func:`gan_summary`), and every pipelin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
+from museforge.music.dynamics import Dynamics, shaped
+from museforge.music.inputs import MAX_MELODY_NOTES
 from museforge.music.pianoroll import Multitrack, TrackNotes, roll_to_notes
 from museforge.music.tracks import melody_track_name
 from museforge.render.outputs import tracks_and_files
@@ -62,11 +65,40 @@ def kept_track(music: Multitrack, index: int) -> TrackNotes:
     )
 
 
-def generated_notes(sounding: np.ndarray, lowest: int, is_drum: bool) -> list[Note]:
-    """Notes of one generated track: ``sounding`` (time, P) bool in the model's pitch window from ``lowest``."""
+def other_tracks(music: Multitrack, melody_index: int) -> list[int]:
+    """The tracks of ``music`` with notes besides the melody: what a multi-track file brings with its tune."""
+    return [i for i in range(music.n_tracks) if i != melody_index and music.onsets[i].any()]
+
+
+def kept_tracks(music: Multitrack, indices: Sequence[int], transpose: int = 0) -> list[TrackNotes]:
+    """Tracks ``indices`` of ``music`` as they are, pitched ones moved by ``transpose`` semitones with the melody.
+
+    Raises :class:`MuseforgeError` when they hold more than :data:`MAX_MELODY_NOTES` notes together (the output
+    stays a file museforge reads back) or a moved note would leave MIDI's 0..127.
+    """
+    total = sum(music.count_notes(i) for i in indices)
+    if total > MAX_MELODY_NOTES:
+        raise MuseforgeError(f"the other tracks have {total:,} notes; at most {MAX_MELODY_NOTES:,} can be kept")
+    out = []
+    for i in indices:
+        track = kept_track(music, i)
+        if transpose and not track.is_drum:
+            notes = [(p + transpose, s, e, v) for p, s, e, v in track.notes]
+            if any(not 0 <= n[0] <= 127 for n in notes):
+                raise MuseforgeError(
+                    f"moving track {track.name!r} {transpose:+d} semitones takes notes outside MIDI's range"
+                )
+            track = TrackNotes(track.name, track.role, track.program, track.is_drum, notes)
+        out.append(track)
+    return out
+
+
+def generated_notes(sounding: np.ndarray, lowest: int, is_drum: bool, dynamics: Dynamics) -> list[Note]:
+    """Notes of one generated track: ``sounding`` (time, P) bool in the model's pitch window from ``lowest``, with
+    the velocities of the piece's ``dynamics`` (:mod:`museforge.music.dynamics`)."""
     roll = np.zeros((sounding.shape[0], 128), dtype=bool)
     roll[:, lowest : lowest + sounding.shape[1]] = sounding
-    return [(p, s, e, 100 if is_drum else 80) for p, s, e, _ in roll_to_notes(roll)]
+    return shaped(roll_to_notes(roll), dynamics, is_drum)
 
 
 def accompaniment_track(spec: Mapping[str, Any], notes: list[Note], program: int | None = None) -> TrackNotes:
@@ -136,7 +168,9 @@ __all__ = [
     "gan_summary",
     "generated_notes",
     "kept_track",
+    "kept_tracks",
     "made_by",
     "melody_track_notes",
     "meter_note",
+    "other_tracks",
 ]

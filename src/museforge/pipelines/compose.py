@@ -28,6 +28,7 @@ from torch import nn
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
+from museforge.music.dynamics import Dynamics
 from museforge.music.form import bar_spans, melody_repeats
 from museforge.music.inputs import check_melody, load_music, melody_roll, transpose_melody
 from museforge.music.meter import multitrack_grid
@@ -38,8 +39,10 @@ from museforge.pipelines.common import (
     accompaniment_track,
     gan_summary,
     generated_notes,
+    kept_tracks,
     made_by,
     melody_track_notes,
+    other_tracks,
 )
 from museforge.pipelines.controls import (
     check_iterations,
@@ -74,6 +77,7 @@ def compose(
     tempo: float | None = None,
     transpose: int = 0,
     melody_track: str | int | None = None,
+    keep_tracks: bool = False,
 ) -> PipelineResult:
     """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
 
@@ -88,8 +92,11 @@ def compose(
     some strains come back exactly and the others take after the first time (:mod:`museforge.sampling.form`; default
     the model card's, measured against its genre's real songs). ``rewrite`` > 0 revises the accompaniment with the
     Enhance model of the same genre and tracks in that many iterations
-    (:func:`museforge.sampling.gibbs.revise_piece`). Files are written only where a path is given (``out_midi``
-    None: ``summary["midi"]`` is None). Raises :class:`MuseforgeError` on bad input before anything is written.
+    (:func:`museforge.sampling.gibbs.revise_piece`). The model reads the melody alone: the other tracks of a
+    multi-track file (chords, a bass...) are left out, or with ``keep_tracks`` kept in the output as they are (moved
+    with the melody by ``transpose``); the summary names them (``other_tracks``). Files are written only where a
+    path is given (``out_midi`` None: ``summary["midi"]`` is None). Raises :class:`MuseforgeError` on bad input
+    before anything is written.
     """
     check_output_paths(out_midi, wav, png)
     seed = resolve_seed(seed)
@@ -102,6 +109,8 @@ def compose(
     music = load_music(melody, card.resolution)
     melody_index = check_melody(music, melody_track)
     source = transpose_melody(music.select([melody_index]), int(transpose))
+    others = other_tracks(music, melody_index)
+    kept = kept_tracks(music, others, int(transpose)) if keep_tracks else []
 
     if reviser is not None:
         assert reviser[1].window is not None  # an AR-CNN card has its window
@@ -111,6 +120,7 @@ def compose(
     melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)
     spans = bar_spans(source.n_steps, source.downbeats)
     form_rng = np.random.default_rng(seed)
+    grid = multitrack_grid(source)
     sounding = accompany(
         generation,
         melody_view,
@@ -120,17 +130,18 @@ def compose(
         form_rng=form_rng,
         variation=gan.variation,
         mode=sampling,
-        grid=multitrack_grid(source),
+        grid=grid,
     )
     if reviser is not None:
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
 
     out_tracks = [melody_track_notes(source)]
+    dynamics = Dynamics.of(grid, source.resolution)
     for k in gan.tracks:
         spec = card.tracks[k]
-        notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]))
+        notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]), dynamics)
         out_tracks.append(accompaniment_track(spec, notes, gan.programs.get(spec["role"])))
-    result = source.with_tracks(out_tracks, tempos=retempo(list(source.tempos), tempo))
+    result = source.with_tracks([*out_tracks, *kept], tempos=retempo(list(source.tempos), tempo))
     result.metadata = made_by(
         "compose",
         model,
@@ -143,6 +154,7 @@ def compose(
         rewrite=rewrite,
         tempo=tempo,
         transpose=int(transpose),
+        keep_tracks=keep_tracks or None,
     )
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"{card.get('genre', model)}: {source.names[0]}")
     facts = {
@@ -150,6 +162,7 @@ def compose(
         "transpose": int(transpose),
         "variation": gan.variation,
         "repeated_bars": len(melody_repeats(melody_view, spans)),
+        "other_tracks": {"names": [music.names[i] for i in others], "kept": bool(keep_tracks)},
     }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)

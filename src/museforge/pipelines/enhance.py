@@ -21,7 +21,9 @@ dropped and the removed notes it is least sure of are restored.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,13 @@ import torch
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
+from museforge.music.dynamics import Dynamics, shaped
 from museforge.music.inputs import check_melody, load_music, melody_roll
 from museforge.music.instruments import program_name
+from museforge.music.meter import multitrack_grid
 from museforge.music.pianoroll import Multitrack, TrackNotes, fold_pitches, roll_to_notes
 from museforge.music.tracks import melody_track_name
-from museforge.pipelines.common import PipelineResult, accompaniment_track, kept_track, made_by
+from museforge.pipelines.common import Note, PipelineResult, accompaniment_track, kept_track, made_by
 from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
 from museforge.pipelines.work import check_rewrite_work
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
@@ -48,6 +52,8 @@ DEFAULT_ITERATIONS = 32
 DEFAULT_MAX_ADD = 4.0
 DEFAULT_MAX_REMOVE = 0.5
 DEFAULT_TEMPERATURE = 1.0
+#: Velocity of the melody notes Enhance adds to a melody that has no notes of its own to match.
+MELODY_VELOCITY = 90
 
 
 def check_controls(iterations: int, max_add: float, max_remove: float, temperature: float) -> None:
@@ -155,11 +161,16 @@ def _editable(
 
 
 def _track_notes(
-    source: Multitrack, index: int | None, roll: np.ndarray, editable: np.ndarray, lowest: int, velocity: int
-) -> list[tuple[int, int, int, int]]:
+    source: Multitrack,
+    index: int | None,
+    roll: np.ndarray,
+    editable: np.ndarray,
+    lowest: int,
+    voiced: Callable[[list[Note]], list[Note]],
+) -> list[Note]:
     """The notes of one output track: the input's own notes on the steps that may not change (their pitches and
     velocities as they were, repeated notes kept apart; a note that runs into a rewritten stretch is cut at its
-    edge), the rewritten roll's notes on the steps that may.
+    edge), the rewritten roll's notes on the steps that may, with the velocities ``voiced`` gives them.
 
     ``roll`` is the track's ``(S, P)`` bool roll from :func:`apply_budgets`, ``editable`` its ``(S,)`` steps."""
     kept = source.notes(index) if index is not None else []
@@ -171,7 +182,7 @@ def _track_notes(
         edges = np.flatnonzero(np.diff(np.concatenate([[False], fixed, [False]]).astype(np.int8)))
         notes += [(pitch, start + int(a), start + int(b), vel) for a, b in zip(edges[::2], edges[1::2], strict=True)]
     rewritten = roll & editable[:, None]
-    notes += [(p + lowest, s, e, velocity) for p, s, e, _ in roll_to_notes(rewritten)]
+    notes += voiced([(p + lowest, s, e, v) for p, s, e, v in roll_to_notes(rewritten)])
     return sorted(notes, key=lambda n: (n[1], n[0]))
 
 
@@ -225,18 +236,25 @@ def enhance(
 
     melody_index = mapping[0]
     assert melody_index is not None
+    dynamics = Dynamics.of(multitrack_grid(source), source.resolution)
+
+    def melody_voiced(added: list[Note]) -> list[Note]:  # the melody's new notes: as loud as its own
+        kept = [v for *_, v in source.notes(melody_index)]
+        level = int(np.median(kept)) if kept else MELODY_VELOCITY
+        return [(p, s, e, level) for p, s, e, _ in added]
+
     out_tracks = [
         TrackNotes(
             melody_track_name(source.names[melody_index], source.programs[melody_index]),
             "melody",
             source.programs[melody_index],
             False,
-            _track_notes(source, melody_index, notes[0], editable[0], lowest, 90),
+            _track_notes(source, melody_index, notes[0], editable[0], lowest, melody_voiced),
         )
     ]
     for k, spec in enumerate(card.tracks, start=1):
-        velocity = 80 if not spec["is_drum"] else 100
-        played = _track_notes(source, mapping[k], notes[k], editable[k], lowest, velocity)
+        voiced = functools.partial(shaped, dynamics=dynamics, is_drum=bool(spec["is_drum"]))
+        played = _track_notes(source, mapping[k], notes[k], editable[k], lowest, voiced)
         match = mapping[k]
         if match is None:  # a voice the input did not have: the model's own instrument
             out_tracks.append(accompaniment_track(spec, played))

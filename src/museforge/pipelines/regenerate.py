@@ -31,6 +31,7 @@ import torch
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
+from museforge.music.dynamics import Dynamics
 from museforge.music.form import Repeat, bar_spans, melody_repeats
 from museforge.music.inputs import load_music, melody_roll, select_melody_track
 from museforge.music.meter import multitrack_grid
@@ -271,6 +272,7 @@ def regenerate(
     )
 
     specs = card.tracks
+    dynamics = Dynamics.of(grid, music.resolution)
     mapping = _previous_tracks(music, melody_index, card.roles)
     out_tracks = [TrackNotes(music.names[melody_index], "melody", music.programs[melody_index], False, source.notes(0))]
     for k, spec in enumerate(specs):
@@ -280,7 +282,7 @@ def regenerate(
             if before is not None:
                 out_tracks.append(_same_track(music, before, spec["role"], kept))
             continue
-        notes = merge_notes(kept, generated_notes(sounding[k], lowest, bool(spec["is_drum"])), steps)
+        notes = merge_notes(kept, generated_notes(sounding[k], lowest, bool(spec["is_drum"]), dynamics), steps)
         program = chosen_programs.get(spec["role"], music.programs[before] if before is not None else None)
         track = accompaniment_track(spec, notes, program)
         if before is not None:

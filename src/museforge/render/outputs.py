@@ -1,6 +1,8 @@
 """Writing what a pipeline made: the checks on output paths, the MIDI / WAV / PNG files, the summary's tracks.
 
 Compose, regenerate, enhance, extend and the studio's mixes all end here, so their files and summaries look alike.
+Sheet music (MusicXML, :mod:`museforge.render.musicxml`) is written from any result on request; its path is
+checked here with the others.
 """
 
 from __future__ import annotations
@@ -15,19 +17,32 @@ from museforge.music.pianoroll import Multitrack
 from museforge.render.audio import render_wav
 
 #: The file name endings each output accepts.
-OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {"midi": (".mid", ".midi"), "wav": (".wav",), "png": (".png",)}
+OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "midi": (".mid", ".midi"),
+    "wav": (".wav",),
+    "png": (".png",),
+    "musicxml": (".musicxml", ".xml"),
+}
+_HINTS = {
+    "midi": "the MIDI file (--out)",
+    "wav": "audio (--wav)",
+    "png": "the piano roll (--png)",
+    "musicxml": "sheet music (--musicxml)",
+}
 
 
-def check_output_paths(out_midi: Path | None, wav: Path | None = None, png: Path | None = None) -> None:
+def check_output_paths(
+    out_midi: Path | None, wav: Path | None = None, png: Path | None = None, musicxml: Path | None = None
+) -> None:
     """Raise :class:`MuseforgeError` unless each given output path's folder exists and its suffix says its kind
-    (MIDI into ``.mid``/``.midi``, audio into ``.wav``, the picture into ``.png``): a MIDI file named ``x.wav`` is
-    refused rather than written under a name that lies."""
-    for kind, path in (("midi", out_midi), ("wav", wav), ("png", png)):
+    (MIDI into ``.mid``/``.midi``, audio into ``.wav``, the picture into ``.png``, sheet music into ``.musicxml``
+    or ``.xml``): a MIDI file named ``x.wav`` is refused rather than written under a name that lies."""
+    for kind, path in (("midi", out_midi), ("wav", wav), ("png", png), ("musicxml", musicxml)):
         if path is None:
             continue
         path = Path(path)
         if path.suffix.lower() not in OUTPUT_SUFFIXES[kind]:
-            hint = {"midi": "the MIDI file (--out)", "wav": "audio (--wav)", "png": "the piano roll (--png)"}[kind]
+            hint = _HINTS[kind]
             other = next((k for k, ends in OUTPUT_SUFFIXES.items() if path.suffix.lower() in ends), None)
             also = f"; for {other.upper()} use --{'out' if other == 'midi' else other}" if other else ""
             raise MuseforgeError(

@@ -11,7 +11,9 @@ note is only cut short, or a one-step blip only played, where the generator is s
 as long as the model keeps them likely, not while they flicker about 0.5). The best path is found exactly by the
 Viterbi algorithm, per cell for chordal tracks and over ``rest + pitches`` for single-line tracks (chorale voices,
 bass lines: at most one pitch per step). ``hold = 0`` is the plain threshold (and, for single lines, the most
-probable pitch where it passes). Drum hits are onsets: drum tracks are never smoothed.
+probable pitch where it passes). Drum hits are onsets: drum tracks are never smoothed, and a drum track whose
+card names its data's kit (``data.drum_kit``, :mod:`museforge.music.drums`) only plays that kit's keys: a key
+the data never (or almost never) hit, or one General MIDI does not play, gets no evidence at all.
 
 Modes:
 
@@ -33,6 +35,7 @@ from torch import Tensor
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
+from museforge.music.tracks import unique_roles
 
 #: The ways :func:`to_notes` knows.
 MODES: tuple[str, ...] = ("threshold", "bernoulli")
@@ -62,11 +65,15 @@ class NotePolicy:
         Per track: the log-odds cost of a pitch starting or stopping (0 for drums).
     threshold : float
         Probability at which a cell's evidence is neutral.
+    kits : tuple
+        Per track: the pitch columns a drum track may play (its data's kit), or None (every column); empty: no
+        track is limited.
     """
 
     monophonic: tuple[bool, ...]
     hold: tuple[float, ...]
     threshold: float = 0.5
+    kits: tuple[tuple[int, ...] | None, ...] = ()
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any], threshold: float = 0.5) -> NotePolicy:
@@ -77,15 +84,33 @@ class NotePolicy:
         hold = float(decoding.get("hold", DEFAULT_HOLD))
         facts = card.get("train_data_metrics") or {}
         holds = []
-        for track in ModelCard.of(card).tracks:
+        parsed = ModelCard.of(card)
+        for track in parsed.tracks:
             rate = (facts.get(track["role"]) or {}).get("one_step_note_rate")
             holds.append(0.0 if track["is_drum"] else track_hold(hold, rate))
-        return cls(monophonic=tuple(monophonic_tracks(card)), hold=tuple(holds), threshold=threshold)
+        kits = tuple(
+            None
+            if kit is None
+            else tuple(k - parsed.lowest_pitch for k in kit if 0 <= k - parsed.lowest_pitch < parsed.n_pitches)
+            for kit in drum_kits(parsed)
+        )
+        return cls(
+            monophonic=tuple(monophonic_tracks(card)),
+            hold=tuple(holds),
+            threshold=threshold,
+            kits=kits if any(k is not None for k in kits) else (),
+        )
 
     def decode(self, probs: Tensor | np.ndarray, mode: str = "threshold", generator: torch.Generator | None = None):
         """:func:`to_notes` under this policy: ``(..., K, T, P)`` probabilities -> bool of the same shape."""
         return to_notes(
-            probs, mode=mode, threshold=self.threshold, generator=generator, monophonic=self.monophonic, hold=self.hold
+            probs,
+            mode=mode,
+            threshold=self.threshold,
+            generator=generator,
+            monophonic=self.monophonic,
+            hold=self.hold,
+            kits=self.kits or None,
         )
 
 
@@ -145,6 +170,7 @@ def to_notes(
     generator: torch.Generator | None = None,
     monophonic: Sequence[bool] | None = None,
     hold: float | Sequence[float] = 0.0,
+    kits: Sequence[Sequence[int] | None] | None = None,
 ) -> Tensor | np.ndarray:
     """Turn note probabilities into a boolean piano roll.
 
@@ -165,6 +191,8 @@ def to_notes(
     hold : float or sequence of float
         Log-odds cost of a pitch starting or stopping, one value or one per track (axis ``-3``); 0 decodes cell by
         cell.
+    kits : sequence, optional
+        Per track (axis ``-3``): the pitch columns it may play, or None for all of them (a drum track's kit).
 
     Returns
     -------
@@ -201,6 +229,14 @@ def to_notes(
     flags = [bool(f) for f in monophonic] if monophonic is not None else [False] * n_tracks
     if monophonic is not None and (p.ndim < 3 or len(flags) != n_tracks):
         raise MuseforgeError(f"monophonic has {len(flags)} flags for {n_tracks} tracks")
+    if kits is not None:
+        if p.ndim < 3 or len(kits) != n_tracks:
+            raise MuseforgeError(f"kits has {len(kits)} entries for {n_tracks} tracks")
+        for k, kit in enumerate(kits):
+            if kit is not None:
+                outside = np.ones(evidence.shape[-1], dtype=bool)
+                outside[np.asarray(kit, dtype=np.int64)] = False
+                evidence[..., k, :, outside] = -_CLIP
     if p.ndim < 3:  # one track: (..., T, P)
         return _finish(_viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
     notes = np.empty(evidence.shape, dtype=bool)
@@ -218,6 +254,24 @@ def to_notes(
 def _finish(notes: np.ndarray, is_numpy: bool, device: torch.device | None) -> Tensor | np.ndarray:
     """Notes in the kind they came as: an array, or a tensor on the input's device."""
     return notes if is_numpy else torch.from_numpy(notes).to(device)
+
+
+def drum_kits(card: Mapping[str, Any]) -> list[list[int] | None]:
+    """Per accompaniment track of a model card: the General MIDI keys a drum track's training data play
+    (``data.drum_kit``, :mod:`museforge.music.drums`), None for a pitched track or a card without a kit."""
+    parsed = ModelCard.of(card)
+    kits = (parsed.get("data") or {}).get("drum_kit") or {}
+    if not isinstance(kits, Mapping):
+        return [None] * len(parsed.tracks)
+    try:
+        return [
+            sorted({int(key) for key in kits[role] if 0 <= int(key) < 128})
+            if track.get("is_drum") and kits.get(role)
+            else None
+            for role, track in zip(unique_roles(parsed.roles), parsed.tracks, strict=True)
+        ]
+    except (TypeError, ValueError):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.drum_kit") from None
 
 
 def track_hold(hold: float, one_step_rate: float | None) -> float:

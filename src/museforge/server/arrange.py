@@ -1,5 +1,5 @@
 """The studio's control over a result: instruments per track, regenerating tracks or bars, per-track audio mixes,
-the tracks of an uploaded file, and download names that say what the music is.
+sheet music, the tracks of an uploaded file, and download names that say what the music is.
 
 Everything here calls the library (:mod:`museforge.pipelines.compose`, :mod:`museforge.pipelines.regenerate`,
 :mod:`museforge.pipelines.instruments`); new music is stored as a new composition (so the page keeps a history and
@@ -104,7 +104,16 @@ def regenerate(
 
 
 #: Summary keys of a composition that say what its files hold now, not how its notes were made.
-_FILE_FACTS = ("tracks", "midi", "wav", "png", "regenerated_tracks", "regenerated_bars", "instruments_changed")
+_FILE_FACTS = (
+    "tracks",
+    "midi",
+    "wav",
+    "png",
+    "musicxml",
+    "regenerated_tracks",
+    "regenerated_bars",
+    "instruments_changed",
+)
 
 
 def _revoice(previous: Path, request: RegenerateRequest, out: studio.Outputs, row: dict[str, Any]) -> PipelineResult:
@@ -164,6 +173,31 @@ def mix_wav(store: Store, row: dict[str, Any], tracks: str) -> Path:
             old.unlink(missing_ok=True)
     render_wav(music.select(chosen), mix)
     return mix
+
+
+# ------------------------------------------------------------------------------------------ sheet music
+def sheet_music(store: Store, row: dict[str, Any], slots: threading.Semaphore) -> Path:
+    """The MusicXML score of a composition (:func:`museforge.render.musicxml.write_musicxml`), made from its MIDI
+    file on the first download and kept beside it as long as that file is unchanged.
+
+    ``slots`` bounds how many pieces are generated or notated at once (a long piece takes seconds).
+    """
+    midi = studio.composition_file(row, "midi")
+    folder = store.compositions_dir / check_id(row["id"], "composition")
+    key = hashlib.sha256(midi.read_bytes()).hexdigest()[:16]
+    sheet = folder / f"sheet-{key}.musicxml"  # a CLI composition's MIDI file may be written again: a new key
+    if sheet.is_file():
+        return sheet
+    from museforge.render.musicxml import write_musicxml
+
+    with slots:
+        if sheet.is_file():  # made by a request that held the slot before this one
+            return sheet
+        folder.mkdir(parents=True, exist_ok=True)  # a CLI composition has no folder of its own yet
+        for old in folder.glob("sheet-*.musicxml"):
+            old.unlink(missing_ok=True)  # the score of an earlier MIDI file
+        write_musicxml(read_midi(midi, resolution=studio.RESOLUTION), sheet)
+    return sheet
 
 
 # ------------------------------------------------------------------------------------------ download names

@@ -10,8 +10,8 @@ Two rules, as an ASGI middleware in front of everything:
   from the studio's own pages: its ``Origin`` must be this server (scheme-less ``host:port`` equal to ``Host``),
   and without an ``Origin``, ``Sec-Fetch-Site`` must not say ``cross-site``. Clients that are not browsers
   (the CLI, curl, scripts) send neither header and pass. Answer: 403. A GET that renders and writes a file, the
-  WAV mix of some tracks (``.../wav?tracks=...``), counts as a change: an audio element on another site cannot
-  make the server render mixes.
+  WAV mix of some tracks (``.../wav?tracks=...``) or the sheet music of a composition (``.../musicxml``), counts
+  as a change: an audio element or a link on another site cannot make the server render mixes or scores.
 
 No CORS headers are ever sent, so browsers also keep other sites from reading any answer.
 """
@@ -87,8 +87,12 @@ class LocalOnly:
 
 
 def _renders(scope: Scope) -> bool:
-    """Whether a GET makes the server render and write a file: a composition's WAV mix of chosen tracks."""
-    return str(scope.get("path", "")).endswith("/wav") and b"tracks=" in (scope.get("query_string") or b"")
+    """Whether a GET makes the server render and write a file: a composition's WAV mix of chosen tracks, or its
+    sheet music."""
+    path = str(scope.get("path", ""))
+    if path.startswith("/api/compositions/") and path.endswith("/musicxml"):
+        return True
+    return path.endswith("/wav") and b"tracks=" in (scope.get("query_string") or b"")
 
 
 def _same_origin(headers: dict[bytes, str], host: str) -> bool:

@@ -60,7 +60,9 @@ class Composition(_Shape):
     source: str = Field(description="studio or cli")
     created_at: str
     summary: dict[str, Any] = Field(description="bars, meter, tempo, tracks (name, role, program, instrument, notes)")
-    urls: dict[str, str] = Field(description="midi, wav, png and roll addresses (those that exist)")
+    urls: dict[str, str] = Field(
+        description="midi, wav, png, musicxml (sheet music) and roll addresses (those that exist)"
+    )
     roll: Roll | None = Field(None, description="the piano roll (in the answer to a POST)")
 
 

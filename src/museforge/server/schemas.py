@@ -169,6 +169,11 @@ class ComposeOptions(ArrangeFields):
     melody_track: Annotated[int, Field(ge=0, le=65535)] | Annotated[str, Field(max_length=64)] | None = Field(
         None, description="the track of an uploaded file that is the melody: its index or name (default: a guess)"
     )
+    keep_tracks: bool = Field(
+        False,
+        description="keep the uploaded file's other tracks in the result as they are (the model reads the melody "
+        "alone and writes its own accompaniment)",
+    )
 
 
 class RegenerateRequest(_Body, ArrangeFields):

@@ -115,6 +115,13 @@ def _display_name(filename: str | None, fallback: str) -> str:
     return base or fallback
 
 
+def _melody_title(name: str | None, fallback: str) -> str:
+    """A recording's title as shown (never a path): printable characters, one space between words, at most 64;
+    keeps letters like "è" and the "·" of an edited melody's "Edited · <original title>"."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(name or "")).split())[:64].strip()
+    return text or fallback
+
+
 def _melody_info(multitrack: Multitrack) -> dict[str, Any]:
     numerator, denominator = multitrack.meter
     pitched = [i for i in range(multitrack.n_tracks) if not multitrack.is_drum[i]]
@@ -207,7 +214,7 @@ def save_recording(store: Store, recording: RecordedMelody) -> UserMelody:
     if first_start >= bars * steps_per_bar:
         raise MuseforgeError(f"every note starts after the recording's {bars} bars")
     notes = [(p, s, min(e, bars * steps_per_bar), v) for p, s, e, v in notes if s < bars * steps_per_bar]
-    title = _display_name(recording.name, "Recorded melody")
+    title = _melody_title(recording.name, "Recorded melody")
     track = TrackNotes(title, "melody", RECORDED_PROGRAM, False, notes)
     meter = (numerator, denominator)
     multitrack = Multitrack.from_notes(
@@ -332,6 +339,7 @@ def create_composition(store: Store, request: ComposeRequest, slots: threading.S
             tempo=request.tempo,
             transpose=request.transpose,
             melody_track=request.melody_track,
+            keep_tracks=request.keep_tracks,
         )
 
     return produce(store, request, slots, technique="compose", label=label, run=run)
@@ -342,6 +350,8 @@ def composition_json(row: dict[str, Any], roll: Roll | None = None) -> Compositi
     base = f"/api/compositions/{row['id']}"
     files = {"midi": row["midi_path"], "wav": row["wav_path"], "png": row["png_path"]}
     urls = {kind: f"{base}/{kind}" for kind, path in files.items() if path}
+    if row["midi_path"]:
+        urls["musicxml"] = f"{base}/musicxml"  # the sheet music, made from the MIDI file when first asked for
     urls["roll"] = f"{base}/roll"
     keep = ("id", "melody", "technique", "model", "genre", "seed", "source", "created_at", "summary")
     return Composition(**{k: row[k] for k in keep}, urls=urls, roll=roll)
@@ -351,7 +361,7 @@ def composition_file(row: dict[str, Any], kind: str) -> Path:
     """The stored file of one kind (midi, wav, png) of a composition; NotFoundError when absent."""
     column = {"midi": "midi_path", "wav": "wav_path", "png": "png_path"}.get(kind)
     if column is None:
-        raise NotFoundError(f"no {kind!r} file kind: choose midi, wav or png")
+        raise NotFoundError(f"no {kind!r} file kind: choose midi, wav, png or musicxml")
     text = row[column]
     if not text:
         raise NotFoundError(f"composition {row['id']} has no {kind.upper()} file")

@@ -1,4 +1,5 @@
-"""What the studio's model and training routes do: the training form's options, model cards, samples, deletion."""
+"""What the studio's model and training routes do: the training form's options, model cards, samples (and their
+piano rolls), deletion."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from museforge.datasets.cache import dataset_status
 from museforge.datasets.sources import GENRES, get_genre
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.jobs.manager import JobManager
+from museforge.music.midi import read_midi
 from museforge.server import schemas
 from museforge.server.responses import (
     Choice,
@@ -22,10 +24,12 @@ from museforge.server.responses import (
     Limits,
     ModelDetail,
     QueuedJob,
+    Roll,
     TrainingEstimate,
     TrainingOptions,
 )
 from museforge.server.schemas import TrainRequest
+from museforge.server.studio import RESOLUTION, multitrack_json
 from museforge.store import ACTIVE_STATES, ConflictError, Store, check_model_name, model_folder
 from museforge.training.config import ARCHITECTURES, LOSSES, SIZES, TrainConfig, default_size
 from museforge.training.estimate import describe_estimate, estimate_run
@@ -184,6 +188,14 @@ def sample_file(name: str, filename: str) -> Path:
     if not path.is_file():
         raise NotFoundError(f"model {name!r} has no sample {filename}")
     return path
+
+
+def sample_roll(name: str, filename: str) -> Roll:
+    """The piano roll of an epoch's sample MIDI ``epoch_NNN.mid``, read back from the file: what the models page
+    plays when a learner listens to an epoch (the page's synth plays rolls, not MIDI files)."""
+    if not filename.endswith(".mid"):
+        raise NotFoundError(f"no roll for {filename!r}: a roll is read from a sample's MIDI file, epoch_NNN.mid")
+    return multitrack_json(read_midi(sample_file(name, filename), resolution=RESOLUTION))
 
 
 def delete_model(store: Store, name: str) -> DeletedModel:

@@ -16,6 +16,7 @@ with the trainer's random generator.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from torch import Tensor
 
 from museforge.datasets.cache import load_dataset, unpack
 from museforge.errors import MuseforgeError
+from museforge.music.drums import hit_counts, kit_pitches
 from museforge.music.keys import transpose_rolls
 from museforge.music.meter import window_grid
 from museforge.music.tracks import unique_roles
@@ -64,6 +66,9 @@ class DataFacts:
         Dataset windows per meter over all splits (``{"4/4": 20000, "3/4": 800}``): the meters the model has seen.
     meter_repeats : dict
         Times each meter's training windows are used per epoch (:func:`meter_repeats`; empty: each once).
+    drum_kit : dict
+        Per drum track role (as in :attr:`roles`): the General MIDI keys its training data play
+        (:func:`museforge.music.drums.kit_pitches`); decoding keeps the track on them.
     """
 
     genre: str
@@ -80,6 +85,7 @@ class DataFacts:
     common_key: bool = False
     meters: dict[str, int] = field(default_factory=lambda: {"4/4": 0})
     meter_repeats: dict[str, int] = field(default_factory=dict)
+    drum_kit: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -108,6 +114,7 @@ class DataFacts:
             "common_key": self.common_key,
             "meters": self.meters,
             "meter_repeats": self.meter_repeats,
+            "drum_kit": self.drum_kit,
         }
 
 
@@ -230,6 +237,7 @@ class TrainingData:
         ).astype(bool)
         splits = {k: split_windows(v, self.pieces) for k, v in splits.items()}
         grids = {k: split_grids(v, self.pieces) for k, v in grids.items()}
+        train_counts = {k: hit_counts(splits["train"][:, k]) for k, i in enumerate(self.order) if tracks[i]["is_drum"]}
         #: How many times each meter's training windows are used per epoch (:func:`meter_repeats`).
         self.meter_repeats: dict[str, int] = {}
         if all_meters:
@@ -264,6 +272,9 @@ class TrainingData:
             meters=dict(used.most_common()),
             meter_repeats=self.meter_repeats,
         )
+        roles = ["melody", *self.facts.roles]
+        kit = {roles[k]: kit_pitches(counts, self.facts.lowest_pitch) for k, counts in train_counts.items()}
+        self.facts = dataclasses.replace(self.facts, drum_kit=kit)
         self.device = device
         self.augment = augment and hi > lo
         self._packed_host = np.packbits(splits["train"], axis=-1)

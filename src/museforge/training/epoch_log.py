@@ -29,7 +29,9 @@ class EpochLog(RunState):
         return f"epoch {self.epoch + 1} {shown}"
 
     def _report_progress(self, phase: str) -> None:
-        """Call ``on_progress`` (if any) with where the run is, its speed in this epoch and the time left."""
+        """Call ``on_progress`` (if any) with where the run is, its speed in this epoch, the time left and, while
+        it trains, the mean losses of the epoch's updates so far (``losses``, the keys of an epoch's record; None
+        before its first update): the points of the loss chart inside an epoch."""
         if self.on_progress is None:
             return
         elapsed = self.epoch_train_time
@@ -37,9 +39,16 @@ class EpochLog(RunState):
             elapsed += time.perf_counter() - self._segment_start
         steps_per_s = self.update_in_epoch / elapsed if elapsed > 0 and self.update_in_epoch else 0.0
         left = max(0, self.total_steps - self.step)
+        losses = None
+        if phase == "training" and self.update_in_epoch:
+            values = self._read_sums(check=False)
+            if all(math.isfinite(v) for v in values):
+                means = {key: v / self.update_in_epoch for key, v in zip(self.task.sum_keys, values, strict=True)}
+                losses = self.task.loss_log(means)
         self.on_progress(
             {
                 "phase": phase,
+                "losses": losses,
                 "epoch": self.epoch + 1,
                 "step": self.step,
                 "total_steps": self.total_steps,

@@ -152,7 +152,8 @@ def train(
     on_progress : callable, optional
         Called at each progress refresh (about once a second, after a step) and before each epoch's
         evaluation with ``{epoch, step, total_steps, steps_per_epoch, step_in_epoch, samples_per_s, eta_s,
-        phase}``; ``phase`` is ``"training"`` or ``"evaluating"`` (the metrics and sample after an epoch).
+        phase, losses}``; ``phase`` is ``"training"`` or ``"evaluating"`` (the metrics and sample after an epoch),
+        ``losses`` the mean losses of the epoch's updates so far while it trains (else None).
 
     Returns
     -------

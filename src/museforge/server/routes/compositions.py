@@ -1,4 +1,5 @@
-"""``/api/compositions``: compose a melody with a model, list compositions, fetch MIDI, WAV, PNG and piano roll.
+"""``/api/compositions``: compose a melody with a model, list compositions, fetch MIDI, WAV, PNG, sheet music
+(MusicXML) and piano roll.
 
 Enhance's and Extend's results (``/api/enhancements``, ``/api/extensions``) are compositions too, with their
 ``technique``; they are listed, shown and downloaded here.
@@ -17,8 +18,13 @@ from museforge.server.schemas import ComposeRequest, RegenerateRequest
 from museforge.store import TECHNIQUES
 
 router = APIRouter(prefix="/api/compositions", tags=["compositions"])
-_MEDIA = {"midi": "audio/midi", "wav": "audio/wav", "png": "image/png"}
-_SUFFIX = {"midi": "mid", "wav": "wav", "png": "png"}
+_MEDIA = {
+    "midi": "audio/midi",
+    "wav": "audio/wav",
+    "png": "image/png",
+    "musicxml": "application/vnd.recordare.musicxml+xml",
+}
+_SUFFIX = {"midi": "mid", "wav": "wav", "png": "png", "musicxml": "musicxml"}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Composition)
@@ -58,11 +64,16 @@ def regenerate_composition(
 
 
 @router.get("/{composition_id}/{kind}", response_class=FileResponse)
-def composition_file(composition_id: str, kind: str, store: StoreDep, tracks: str | None = None) -> FileResponse:
-    """The composition's ``midi``, ``wav`` or ``png`` file, named after its melody, model and seed
-    (``twinkle-jazz-seed12.mid``); ``wav?tracks=0,2`` plays only those tracks (mute and solo)."""
+def composition_file(
+    composition_id: str, kind: str, store: StoreDep, slots: ComposeSlotsDep, tracks: str | None = None
+) -> FileResponse:
+    """The composition's ``midi``, ``wav``, ``png`` or ``musicxml`` file, named after its melody, model and seed
+    (``twinkle-jazz-seed12.mid``); ``wav?tracks=0,2`` plays only those tracks (mute and solo). ``musicxml`` is the
+    sheet music of every track, made from the MIDI file on the first download (any composition has it)."""
     row = store.get_composition(composition_id)
-    if tracks is not None and kind == "wav":
+    if kind == "musicxml":
+        path = arrange.sheet_music(store, row, slots)
+    elif tracks is not None and kind == "wav":
         path = arrange.mix_wav(store, row, tracks)
     else:
         path = studio.composition_file(row, kind)

@@ -7,7 +7,15 @@ from fastapi.responses import FileResponse
 
 from museforge.server import arrange, studio, training_service
 from museforge.server.deps import StoreDep
-from museforge.server.responses import Composer, DeletedModel, Instrument, InstrumentChoice, ModelDetail, ModelRow
+from museforge.server.responses import (
+    Composer,
+    DeletedModel,
+    Instrument,
+    InstrumentChoice,
+    ModelDetail,
+    ModelRow,
+    Roll,
+)
 
 router = APIRouter(prefix="/api", tags=["models"])
 
@@ -36,6 +44,12 @@ def model_sample(name: str, filename: str) -> FileResponse:
     path = training_service.sample_file(name, filename)
     media = "image/png" if path.suffix == ".png" else "audio/midi"
     return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/models/{name}/samples/{filename}/roll", response_model=Roll)
+def model_sample_roll(name: str, filename: str) -> Roll:
+    """The piano roll of an epoch's sample MIDI (``epoch_NNN.mid``) as JSON, for the page to play it."""
+    return training_service.sample_roll(name, filename)
 
 
 @router.get("/composers", response_model=list[Composer], response_model_exclude_unset=True)

@@ -2,7 +2,7 @@
 
 Enhance (the AR-CNN) and Extend (the melody Transformer) take what compose takes (a sample, an uploaded or
 recorded melody) or a stored composition, and store their result as a composition: ``/api/compositions/{id}``
-and its ``midi``, ``wav``, ``png`` and ``roll`` serve it.
+and its ``midi``, ``wav``, ``png``, ``musicxml`` and ``roll`` serve it.
 """
 
 from __future__ import annotations

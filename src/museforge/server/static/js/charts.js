@@ -41,7 +41,7 @@ export const LOSS_HELP = {
     "on (validation loss). Both should fall; a validation loss rising again means the model is memorising.",
 };
 
-function flatMetrics(metrics) {
+export function flatMetrics(metrics) {
   // {role: {name: value}} or {name: value} -> Map "name" -> Map role -> value
   const out = new Map();
   if (!metrics || typeof metrics !== "object") return out;
@@ -59,14 +59,17 @@ function flatMetrics(metrics) {
   return out;
 }
 
-function splitMetrics(record) {
+/** A record's metrics as [generated, training data] (either layout the runs have written). */
+export function splitMetrics(record) {
   const m = record.metrics || {};
   if (m.generated || m.training_data) return [m.generated, m.training_data];
   return [record.metrics, record.train_metrics];
 }
 
-/** Draw the loss chart and the metric charts of `epochs` (a run's records, in order). */
-export function drawCharts(epochs) {
+/** Draw the loss chart and the metric charts of `epochs` (a run's records, in order), each marked at the epoch
+ * `marker` (the one chosen in the epoch browser; none when null). `inside` are points inside the epoch being
+ * trained, `{x, losses}` (x: the epochs done plus the share of this one): the loss lines run through them. */
+export function drawCharts(epochs, marker = null, inside = []) {
   const number = (v) => (v === null || v === undefined ? NaN : Number(v));
   // GANs log the generator's loss, the critic's whole loss (a WGAN-GP critic's includes 10x its gradient
   // penalty) and the Wasserstein estimate (mean critic score of real minus generated music); the AR-CNN and
@@ -79,9 +82,17 @@ export function drawCharts(epochs) {
     ["validation_loss", "validation loss", "#8c564b"],
   ];
   const drawn = lines
-    .map(([key, label, color]) => ({ key, label, color, points: epochs.map((r) => [r.epoch, number(r[key])]) }))
+    .map(([key, label, color]) => ({
+      key,
+      label,
+      color,
+      points: epochs
+        .map((r) => [r.epoch, number(r[key])])
+        .concat(inside.map((p) => [p.x, number(p.losses[key])]))
+        .sort((a, b) => a[0] - b[0]),
+    }))
     .filter((s) => s.points.some((p) => Number.isFinite(p[1])));
-  drawLineChart($("#loss-chart"), drawn, { xLabel: "epoch" });
+  drawLineChart($("#loss-chart"), drawn, { xLabel: "epoch", marker });
   const gan = drawn.some((s) => s.key === "generator_loss");
   $("#loss-help").textContent = drawn.length ? LOSS_HELP[gan ? "gan" : "other"] : "";
 
@@ -116,6 +127,6 @@ export function drawCharts(epochs) {
       }
     });
     if (series.some((s) => s.dashed)) series.push({ label: "training data", color: "#667085", dashed: true, points: [] });
-    drawLineChart(canvas, series, { title: name.replaceAll("_", " ") });
+    drawLineChart(canvas, series, { title: name.replaceAll("_", " "), marker });
   }
 }

@@ -175,11 +175,14 @@ function formatTick(v) {
 
 /**
  * A line chart on a canvas. `series`: [{label, color, dashed, step, points: [[x, y], ...]}]; options {title,
- * xLabel}. Non-finite y values leave gaps; a `step` series (a reference value) is drawn as steps held across the
- * whole width. Returns the number of points drawn.
+ * xLabel, marker}. Non-finite y values leave gaps; a `step` series (a reference value) is drawn as steps held across
+ * the whole width; `marker` (an x value, e.g. the epoch chosen in the epoch browser) gets a vertical line.
+ * Returns the number of points drawn.
  */
 export function drawLineChart(canvas, series, options = {}) {
   const [ctx, width, height] = fitCanvas(canvas);
+  delete canvas.dataset.marker;
+  delete canvas.dataset.markerX;
   const left = 48;
   const right = 10;
   const top = options.title ? 24 : 10;
@@ -276,6 +279,12 @@ export function drawLineChart(canvas, series, options = {}) {
       }
     }
   }
+  const marker = options.marker === null || options.marker === undefined ? NaN : Number(options.marker);
+  if (Number.isFinite(marker) && marker >= xMin && marker <= xMax) drawMarker(ctx, Math.round(px(marker)), top, plotH);
+  if (Number.isFinite(marker)) {
+    canvas.dataset.marker = String(marker);
+    canvas.dataset.markerX = String(Math.round(px(marker)));
+  }
   // legend: as many entries a row as fit the width, whole (a narrow chart gets more rows, never cut words)
   ctx.textBaseline = "middle";
   const legendTop = height - legendRows * 15 - 2;
@@ -295,6 +304,25 @@ export function drawLineChart(canvas, series, options = {}) {
   });
   canvas.dataset.legendRight = String(Math.round(Math.max(0, ...labelled.map((s, i) => legend.positions[i][0] + 22 + ctx.measureText(s.label).width))));
   return points.length;
+}
+
+/** A vertical line at `x` across the plot, with a small flag at its top: the chosen epoch. */
+function drawMarker(ctx, x, top, plotH) {
+  ctx.strokeStyle = "#e8590c";
+  ctx.fillStyle = "#e8590c";
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash([4, 3]);
+  ctx.beginPath();
+  ctx.moveTo(x + 0.5, top);
+  ctx.lineTo(x + 0.5, top + plotH);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.beginPath();
+  ctx.moveTo(x - 4, top);
+  ctx.lineTo(x + 5, top);
+  ctx.lineTo(x + 0.5, top + 6);
+  ctx.closePath();
+  ctx.fill();
 }
 
 /** Where each legend entry goes, `[x, row]`, laid out left to right and wrapped at `width`; and the rows used. */

@@ -1,13 +1,16 @@
-// museforge studio, models page: train a model, watch its losses and metrics live, stop/resume, manage models.
+// museforge studio, models page: train a model, watch its losses and metrics live, stop/resume, manage models
+// (the epoch browser, a slider over the samples written after each epoch, is epochs.js).
 import { api, showError, showHealth } from "./api.js";
 import { $, el, formatTime } from "./common.js";
 import { drawCharts as drawRecords } from "./charts.js";
+import { chosenEpoch, setupEpochBrowser, showEpochs } from "./epochs.js";
 
 const FINAL = ["completed", "failed", "stopped", "interrupted"];
 const state = {
   options: null,
   watched: null, // {jobId, modelName} or {modelName}
   epochs: [],
+  inside: [], // the loss chart's points inside the epoch being trained: {x, losses}
   stream: null,
 };
 
@@ -120,7 +123,17 @@ $("#train-form").addEventListener("submit", async (event) => {
 });
 
 function drawCharts() {
-  drawRecords(state.epochs);
+  const done = state.epochs.length ? state.epochs[state.epochs.length - 1].epoch : 0;
+  state.inside = (state.inside || []).filter((p) => p.x > done); // an epoch's record replaces its running means
+  drawRecords(state.epochs, chosenEpoch(), state.inside);
+}
+
+/** A progress report's running mean losses, as a point of the loss chart inside the epoch it trains. */
+function addInsidePoint(progress) {
+  if (!progress.losses || !progress.steps_per_epoch || !progress.step_in_epoch) return;
+  const x = progress.epoch - 1 + Math.min(1, progress.step_in_epoch / progress.steps_per_epoch);
+  state.inside = (state.inside || []).filter((p) => p.x !== x).concat([{ x, losses: progress.losses }]);
+  drawCharts();
 }
 
 function showSample(modelName, epoch) {
@@ -209,11 +222,13 @@ function watchJob(job) {
   closeStream();
   state.watched = { jobId: job.id, modelName: job.model_name, job };
   state.epochs = [];
+  state.inside = [];
   $("#watch-card").hidden = false;
   $("#watch-card").dataset.jobId = job.id;
   $("#watch-title").textContent = `Training ${job.model_name} (${job.config.architecture || job.config.model} on ${job.config.genre})`;
   $("#metric-charts").replaceChildren();
   setStatus(job);
+  showEpochs(job.model_name, []);
   drawCharts();
   showSample(job.model_name, 0);
   const stream = new EventSource(`/api/jobs/${job.id}/events`);
@@ -225,11 +240,15 @@ function watchJob(job) {
     refreshJobs();
   });
   stream.addEventListener("progress", (event) => {
-    if (state.watched && state.watched.job.status === "training") showProgress(JSON.parse(event.data));
+    if (!state.watched || state.watched.job.status !== "training") return;
+    const progress = JSON.parse(event.data);
+    showProgress(progress);
+    if (progress.phase === "training") addInsidePoint(progress);
   });
   stream.addEventListener("epoch", (event) => {
     const record = JSON.parse(event.data);
     state.epochs = state.epochs.filter((r) => r.epoch !== record.epoch).concat([record]).sort((a, b) => a.epoch - b.epoch);
+    showEpochs(job.model_name, state.epochs);
     drawCharts();
     setStatus(state.watched.job);
     showSample(job.model_name, record.epoch);
@@ -253,6 +272,7 @@ async function showModel(name) {
     const model = await api(`/api/models/${encodeURIComponent(name)}`);
     state.watched = { modelName: name, job: { ...model, model_name: name, status: model.status, config: model.hyperparameters } };
     state.epochs = model.epochs || [];
+    state.inside = [];
     $("#watch-card").hidden = false;
     $("#watch-card").dataset.jobId = "";
     $("#watch-title").textContent = `Model ${name} (${model.architecture} on ${model.genre})`;
@@ -260,6 +280,7 @@ async function showModel(name) {
     setStatus(state.watched.job, model.hyperparameters && model.hyperparameters.epochs);
     $("#stop-job").hidden = true;
     $("#resume-job").hidden = true;
+    showEpochs(name, state.epochs, model.samples);
     drawCharts();
     showSample(name, state.epochs.length ? state.epochs[state.epochs.length - 1].epoch : 0);
   } catch (error) {
@@ -405,6 +426,7 @@ async function deleteModel(name) {
 }
 
 window.addEventListener("resize", () => drawCharts());
+setupEpochBrowser(() => drawCharts());
 showHealth();
 loadOptions().catch((error) => showError($("#train-error"), error));
 refreshJobs().catch(() => {});

@@ -28,8 +28,12 @@ export function stepAt(roll, seconds) {
 // ------------------------------------------------------------------------------------------------ the melody alone
 let preview = null; // {stop()} of the melody being played
 
-/** Play `roll`'s pitched notes with a soft synth, moving `line` over `canvas`; `done()` when it ends or stops. */
-export function playRoll(roll, canvas, line, done) {
+/**
+ * Play `roll`'s pitched notes with a soft synth, moving `line` over `canvas`; `done()` when it ends or stops.
+ * `place(line, canvas, roll, step)` shows where the music is (step null: stopped): the playhead over a drawn roll
+ * unless told otherwise (the models page fills a bar under a sample's picture).
+ */
+export function playRoll(roll, canvas, line, done, place = placePlayhead) {
   stopPreview();
   const ctx = audioContext();
   if (!ctx || !roll) return;
@@ -62,7 +66,7 @@ export function playRoll(roll, canvas, line, done) {
       stopPreview();
       return;
     }
-    placePlayhead(line, canvas, roll, Math.max(0, seconds / secondsPerStep));
+    place(line, canvas, roll, Math.max(0, seconds / secondsPerStep));
     frame = requestAnimationFrame(follow);
   };
   preview = {
@@ -75,7 +79,7 @@ export function playRoll(roll, canvas, line, done) {
           // already stopped
         }
       }
-      placePlayhead(line, canvas, roll, null);
+      place(line, canvas, roll, null);
       preview = null;
       done();
     },

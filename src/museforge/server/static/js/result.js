@@ -93,7 +93,13 @@ function show(index) {
     audio.removeAttribute("src");
     audio.hidden = true;
   }
-  for (const [selector, url] of [["#download-midi", urls.midi], ["#download-png", urls.png], ["#download-wav", urls.wav]]) {
+  const downloads = [
+    ["#download-midi", urls.midi],
+    ["#download-musicxml", urls.musicxml],
+    ["#download-png", urls.png],
+    ["#download-wav", urls.wav],
+  ];
+  for (const [selector, url] of downloads) {
     const link = $(selector);
     link.hidden = !url;
     if (url) link.href = url;
@@ -233,6 +239,8 @@ function summarise(composition, technique) {
   if (s.regenerated_tracks) rows.push(["Regenerated", `${s.regenerated_tracks.join(", ")}${s.regenerated_bars ? `, bars ${s.regenerated_bars.join("–")}` : ""}`]);
   if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
   if (s.tracks) rows.push(["Tracks", s.tracks.map((t) => `${t.name}${t.instrument ? ` on ${t.instrument}` : ""} (${t.notes})`).join(", ")]);
+  const others = s.other_tracks && s.other_tracks.names && s.other_tracks.names.length ? s.other_tracks : null;
+  if (others) rows.push(["Input's other tracks", `${others.names.join(", ")}: ${others.kept ? "kept as they were" : "not used (the model hears the melody alone; tick \u201cKeep my other tracks\u201d to keep them)"}`]);
   if (s.meter_note) rows.push(["Meter", s.meter_note]);
   if (s.changes_note) rows.push(["Note", s.changes_note]);
   $("#result-summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "" })]));

@@ -6,12 +6,14 @@ import { drawPianoRoll } from "./draw.js";
 import { arrangement, fillKeys, loadInstruments } from "./arrange.js";
 import { playRoll, previewing, stopPreview } from "./player.js";
 import { initRecorder } from "./recorder.js";
+import { closeEditor, editing, initEditor, openEditor } from "./melody_editor.js";
 import { addResult, clearResults, current, describe, initResult, redrawResult, syncRegenerate } from "./result.js";
 
 // Each tab keeps its own melody: switching tabs brings it back, and the active tab's is what Generate uses.
 const state = {
   tab: "sample",
-  melodies: { sample: null, record: null, upload: null }, // {key, source: {melody | melody_id, melody_track}, title, roll, key}
+  // {key, source: {melody | melody_id, melody_track}, title, name (the original title), meter, roll, keyName}
+  melodies: { sample: null, record: null, upload: null },
   samples: [],
 };
 const EMPTY = {
@@ -40,10 +42,12 @@ function showMelody() {
   const card = $("#melody-card");
   const before = card.dataset.melodyKey || "";
   card.dataset.melodyKey = melody ? melody.key : "";
+  if (editing() && (melody ? melody.key : "") !== before) closeEditor(); // another melody: leave the edit unsaved
   card.dataset.tab = state.tab;
   $("#melody-title").textContent = melody ? melody.title : EMPTY[state.tab] || "Choose a melody";
   drawPianoRoll($("#melody-roll"), melody ? melody.roll : null);
-  $("#play-melody").disabled = !melody;
+  $("#play-melody").disabled = !melody || editing();
+  $("#edit-melody").disabled = !melody;
   $("#upload-tracks").hidden = !(state.tab === "upload" && melody && melody.tracks && melody.tracks.length > 1);
   fillKeys(melody && melody.keyName);
   if ((melody ? melody.key : "") !== before) {
@@ -77,6 +81,8 @@ async function chooseSample(name) {
       key: `sample:${sample.name}`,
       source: { melody: sample.name },
       title: `Melody: ${sample.title} · ${sample.tempo} bpm · ${sample.key}`,
+      name: sample.title,
+      meter: sample.time_signature,
       roll: sample.roll,
       keyName: sample.key,
     });
@@ -86,13 +92,16 @@ async function chooseSample(name) {
 }
 
 function userMelody(melody) {
-  const what = melody.kind === "recorded" ? "Recorded melody" : `Uploaded: ${melody.name}`;
+  // a recording's name is "Recorded melody", an edited melody's "Edited · <original title>"
+  const what = melody.kind === "recorded" ? melody.name || "Recorded melody" : `Uploaded: ${melody.name}`;
   const meter = melody.time_signature ? ` · ${melody.time_signature.join("/")}` : "";
   const key = melody.key ? ` · ${melody.key}` : "";
   return {
     key: `user:${melody.id}`,
     source: { melody_id: melody.id },
     title: `${what} · ${melody.bars} bars${meter} · ${melody.tempo} bpm${key} · ${melody.notes} notes`,
+    name: melody.name,
+    meter: melody.time_signature,
     keyName: melody.key,
     roll: melody.roll,
     fullRoll: melody.roll,
@@ -159,7 +168,28 @@ $("#play-melody").addEventListener("click", () => {
   });
 });
 
-// ------------------------------------------------------------------------------------------------ techniques
+// ------------------------------------------------------------------------------------------------ edit the melody
+// The editor saves a new melody (a recording named "Edited · <original title>"): it becomes this tab's melody.
+$("#edit-melody").addEventListener("click", () => {
+  const melody = activeMelody();
+  if (editing()) {
+    closeEditor();
+    return;
+  }
+  if (!melody) return;
+  stopPreview();
+  $("#edit-melody").setAttribute("aria-pressed", "true");
+  $("#play-melody").disabled = true;
+  openEditor(melody, (saved) => setMelody(state.tab, userMelody(saved)));
+});
+
+function editorClosed() {
+  const melody = activeMelody();
+  $("#edit-melody").setAttribute("aria-pressed", "false");
+  $("#play-melody").disabled = !melody;
+  drawPianoRoll($("#melody-roll"), melody ? melody.roll : null); // drawn at its size again, now that it shows
+}
+
 // ------------------------------------------------------------------------------------------------ techniques
 // Compose, Enhance and Extend all take the input chosen in step 2 (the melody of step 1, or the result shown in
 // step 3) and give a stored composition, shown in step 3; the next one can then start from it.
@@ -333,8 +363,11 @@ async function run(name) {
   let body;
   try {
     body = { ...input, ...readControls(name) };
-    if (name === "compose") Object.assign(body, arrangement($("#model-select").value));
-    else delete body.melody_track; // Enhance and Extend take the file's own melody
+    if (name === "compose") {
+      Object.assign(body, arrangement($("#model-select").value));
+      const tracksShown = state.tab === "upload" && !$("#upload-tracks").hidden;
+      if (body.melody_id && tracksShown && $("#keep-tracks").checked) body.keep_tracks = true; // an upload's other tracks
+    } else delete body.melody_track; // Enhance and Extend take the file's own melody
   } catch (error) {
     showError($("#generate-error"), error);
     return;
@@ -382,6 +415,7 @@ let redrawTimer = null;
 
 initResult(resultShown, () => working, (name) => setWorking(name));
 initRecorder((melody) => setMelody("record", userMelody(melody)));
+initEditor(editorClosed);
 $("#model-select").addEventListener("change", chooseComposer);
 showHealth();
 loadSamples().catch((error) => showError($("#melody-error"), error));

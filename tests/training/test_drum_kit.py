@@ -1,0 +1,32 @@
+"""A model's drums stay on the kit its data play: the training run records it, composing keeps to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from museforge.datasets.build import build_dataset
+from museforge.model_files import read_card
+from museforge.pipelines.compose import compose
+from museforge.training import TrainConfig, train
+from museforge.training.registry import model_dir
+from tests.datasets.test_genres import _subset
+from tests.tiny_models import tiny_run
+
+
+def test_a_trained_models_drums_play_only_its_datas_kit(
+    shared_datasets: Path, museforge_home: Path, tmp_path: Path
+) -> None:
+    sheets = "jazz/openbook_realbook_with_bass/midis_with_bass"
+    files = [f"{sheets}/{t}.mid" for t in ("Autumn_Leaves", "Blue_Bossa", "Misty", "Tenderly")]
+    source = _subset(shared_datasets, tmp_path / "src", [*files, "jazz/groove_midi_drums_gmd"])
+    build_dataset("jazz", source, resolution=4)
+    train(TrainConfig(name="kit", **tiny_run("musegan", genre="jazz")), progress=False)
+    kit = read_card(model_dir("kit"))["data"]["drum_kit"]["drums"]
+    assert {36, 38, 51} <= set(kit) <= set(range(35, 82))
+    # two updates teach nothing: the drums' probabilities lie all over the keys, and only the kit's sound
+    music = compose("ode_to_joy", "kit", seed=0).multitrack
+    drums = music.roles.index("drums")
+    keys = set(np.flatnonzero(music.onsets[drums].any(axis=0)).tolist())
+    assert keys and keys <= set(kit)
