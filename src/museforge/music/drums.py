@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from museforge.music.keys import onsets
 from museforge.music.pianoroll import Multitrack
 
 #: The keys of the General MIDI percussion map (Acoustic Bass Drum 35 to Open Triangle 81).
@@ -61,10 +62,7 @@ def hit_counts(drums: np.ndarray) -> np.ndarray:
     A hit is a sounding cell whose step before is silent in the same column (a drum roll's notes are one-step
     onsets, or held ones the same as one hit).
     """
-    drums = np.asarray(drums, dtype=bool)
-    before = np.zeros_like(drums)
-    before[..., 1:, :] = drums[..., :-1, :]
-    hits = drums & ~before
+    hits = onsets(np.asarray(drums, dtype=bool))
     return hits.reshape(-1, hits.shape[-1]).sum(axis=0).astype(np.int64)
 
 

@@ -51,6 +51,8 @@ DRUM_VELOCITIES: dict[int, int] = {
     53: 80,  # ride, ride bell
 }
 OTHER_DRUM_VELOCITY = 72
+_DRUM_LEVELS = np.full(128, OTHER_DRUM_VELOCITY, dtype=np.int64)
+_DRUM_LEVELS[list(DRUM_VELOCITIES)] = list(DRUM_VELOCITIES.values())
 #: Snare keys, whose hits off the beat are ghost notes this much softer.
 SNARES, GHOST = frozenset({38, 40}), 34
 
@@ -124,7 +126,7 @@ def note_velocities(pitches: np.ndarray, starts: np.ndarray, dynamics: Dynamics,
     accents, on_beat = dynamics.at(starts)
     if not is_drum:
         return np.clip(ACCOMPANIMENT_VELOCITY + accents, 1, 127)
-    base = np.array([DRUM_VELOCITIES.get(int(p), OTHER_DRUM_VELOCITY) for p in pitches], dtype=np.int64)
+    base = _DRUM_LEVELS[np.clip(pitches, 0, 127)]
     ghost = np.isin(pitches, list(SNARES)) & ~on_beat
     return np.clip(base + accents - np.where(ghost, GHOST, 0), 1, 127)
 

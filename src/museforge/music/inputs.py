@@ -16,7 +16,7 @@ import numpy as np
 from museforge.errors import MuseforgeError
 from museforge.music.file_kinds import not_midi_message, read_head
 from museforge.music.instruments import program_name
-from museforge.music.keys import key_signature
+from museforge.music.keys import transposed_keys
 from museforge.music.melodies import MAX_BARS, get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack, fold_pitches
@@ -142,18 +142,6 @@ def transpose_melody(melody: Multitrack, semitones: int) -> Multitrack:
     onsets = np.roll(melody.onsets, semitones, axis=2)
     moved = melody.with_rolls(rolls, onsets)
     moved.key_signatures = transposed_keys(melody.key_signatures, semitones)
-    return moved
-
-
-def transposed_keys(keys: list[tuple[int, int, bool]] | None, semitones: int) -> list[tuple[int, int, bool]] | None:
-    """Key signatures ``(step, sharps, minor)`` of music moved by ``semitones`` (None stays None)."""
-    if keys is None:
-        return None
-    moved = []
-    for step, sharps, minor in keys:
-        major_tonic = (sharps * 7) % 12  # C=0 sharps, G=1, ..., F=-1
-        tonic = (major_tonic - (3 if minor else 0) + semitones) % 12
-        moved.append((step, *key_signature(tonic, "minor" if minor else "major")))
     return moved
 
 

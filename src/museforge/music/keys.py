@@ -166,6 +166,23 @@ def key_signature(tonic: int, mode: str) -> tuple[int, bool]:
     return (major * 7 + 6) % 12 - 6, mode == "minor"
 
 
+def signature_tonic(sharps: int, minor: bool) -> int:
+    """The tonic (0 = C ... 11 = B) of a key signature, the inverse of :func:`key_signature`: 1 sharp is G major
+    or E minor."""
+    return (int(sharps) * 7 - (3 if minor else 0)) % 12
+
+
+def transposed_keys(keys: list[tuple[int, int, bool]] | None, semitones: int) -> list[tuple[int, int, bool]] | None:
+    """Key signatures ``(step, sharps, minor)`` of music moved by ``semitones`` (None stays None)."""
+    if keys is None:
+        return None
+    moved = []
+    for step, sharps, minor in keys:
+        tonic = (signature_tonic(sharps, minor) + semitones) % 12
+        moved.append((step, *key_signature(tonic, "minor" if minor else "major")))
+    return moved
+
+
 def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | None = None) -> NDArray[np.bool_]:
     """Move each window's pitched tracks by its own number of semitones; drums stay; notes pushed out are dropped.
 
@@ -217,5 +234,7 @@ __all__ = [
     "pitch_class_matrix",
     "pitch_key_shift",
     "scale_tonics",
+    "signature_tonic",
     "transpose_rolls",
+    "transposed_keys",
 ]

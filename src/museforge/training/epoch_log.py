@@ -39,12 +39,7 @@ class EpochLog(RunState):
             elapsed += time.perf_counter() - self._segment_start
         steps_per_s = self.update_in_epoch / elapsed if elapsed > 0 and self.update_in_epoch else 0.0
         left = max(0, self.total_steps - self.step)
-        losses = None
-        if phase == "training" and self.update_in_epoch:
-            values = self._read_sums(check=False)
-            if all(math.isfinite(v) for v in values):
-                means = {key: v / self.update_in_epoch for key, v in zip(self.task.sum_keys, values, strict=True)}
-                losses = self.task.loss_log(means)
+        losses = self._running_losses() if phase == "training" else None
         self.on_progress(
             {
                 "phase": phase,
@@ -62,12 +57,21 @@ class EpochLog(RunState):
     def _partial_epoch(self) -> dict[str, Any]:
         """The card's ``partial_epoch`` when a run stops inside an epoch: its number, the steps done and their mean
         losses (the card's losses until that epoch ends); nothing when it stops on an epoch's edge."""
-        values = self._read_sums(check=False)
-        if not self.update_in_epoch or not all(math.isfinite(v) for v in values):
+        losses = self._running_losses()
+        if losses is None:
             return {}
+        return {"partial_epoch": {"epoch": self.epoch + 1, "steps": self.update_in_epoch, **losses}}
+
+    def _running_losses(self) -> dict[str, float] | None:
+        """The mean losses of the epoch's updates so far (as an epoch's record names them); None before its first
+        update or when one is not finite."""
+        if not self.update_in_epoch:
+            return None
+        values = self._read_sums(check=False)
+        if not all(math.isfinite(v) for v in values):
+            return None
         means = {key: value / self.update_in_epoch for key, value in zip(self.task.sum_keys, values, strict=True)}
-        partial = {"epoch": self.epoch + 1, "steps": self.update_in_epoch, **self.task.loss_log(means)}
-        return {"partial_epoch": partial}
+        return self.task.loss_log(means)
 
     def _log_epoch(self, values: list[float], complete: bool) -> None:
         """Evaluate the generator, write the epoch's sample and record (process 0); the card gets the record."""
