@@ -52,6 +52,7 @@ demo: install
 bench: install
 	$(PY) -m bench.run
 	$(PY) -m bench.load
+	$(PY) -m bench.jam
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -44,7 +44,8 @@ def _rows(comparison: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
-    from museforge.evaluate.run import _comparison, _generate, _Grid, _held_out
+    from museforge.evaluate.grid import MetricGrid
+    from museforge.evaluate.run import _comparison, _generate, _held_out
     from museforge.models.loading import load_model
     from museforge.sampling.generation import Generation
     from museforge.sampling.gibbs import harmonize_windows, revise_windows
@@ -52,7 +53,7 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
 
     network, card = load_model("bach", "enhance")
     data = card["data"]
-    grid = _Grid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
+    grid = MetricGrid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
     real = _held_out(card, "test", samples).windows
     rng = torch.Generator().manual_seed(seed)
     started = time.perf_counter()

@@ -128,3 +128,14 @@ def test_the_gpu_run_refuses_a_folder_without_datasets(tmp_path: Path) -> None:
     argv = ["bash", str(REPO / "scripts" / "gpu_run.sh"), str(tmp_path / "out"), "--data", str(tmp_path), "--smoke"]
     done = subprocess.run(argv, capture_output=True, text=True, env=_env(tmp_path), timeout=120)
     assert done.returncode == 2 and "no datasets/" in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_jam_bench_times_the_library_and_the_websocket_of_a_real_server(tmp_path: Path) -> None:
+    out = tmp_path / "jam.json"
+    argv = [sys.executable, "-m", "bench.jam", "--bars", "12", "--sessions", "2", "--bar-ms", "20", "--json", str(out)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=_env(tmp_path), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| websocket, a bar every 20 ms | 2 |" in done.stdout and "| websocket, stress | 2 |" in done.stdout
+    rows = json.loads(out.read_text())["jam"]
+    assert [row["sessions"] for row in rows] == [1, 1, 2, 2] and not any(row.get("errors") for row in rows)
+    assert all(0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"] for row in rows)

@@ -383,6 +383,7 @@ def test_write_results_markdown_for_shipped_models(home: Path, tmp_path: Path, m
     top = results[0]["largest_gap"]
     assert f"{top['track']} {top['metric'].replace('_', ' ')}" in text
     assert "### Voice leading" in text and "Real-vs-generated classifier" in text
+    assert "## Jam: playing along one bar ahead" in text and "\n| bach |" in text.split("## Jam", 1)[1]
     assert "MuseGAN" not in text.split("## bach", 1)[1]  # MuseGAN's numbers are for rock and pop only
     assert (docs / "results" / "bach.png").read_bytes()[:4] == b"\x89PNG"
     assert "![bach" in text and "(results/bach.png)" in text

@@ -30,6 +30,7 @@ from museforge.commands.music import (
     cmd_enhance,
     cmd_evaluate,
     cmd_extend,
+    cmd_jam,
     cmd_regenerate,
     cmd_serve,
 )
@@ -177,15 +178,8 @@ def build_parser() -> Parser:
     models_export.set_defaults(handler=cmd_models_export)
 
     compose = commands.add_parser("compose", help="write accompaniment for a melody with a genre model")
-    compose.add_argument("--melody", required=True, help="a sample name (museforge melodies list) or a MIDI file")
-    which = compose.add_mutually_exclusive_group(required=True)
-    which.add_argument("--genre", type=_genre, help="use the shipped model of this genre")
-    which.add_argument("--model", help="use this trained model (or a genre's shipped model)")
-    compose.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
-    compose.add_argument("--wav", metavar="FILE.wav", help="also render audio")
-    compose.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    _add_piece(compose)
     compose.add_argument("--musicxml", metavar="FILE.musicxml", help="also write sheet music (MusicXML)")
-    compose.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
     _add_controls(compose)
     compose.add_argument(
         "--sampling",
@@ -215,6 +209,21 @@ def build_parser() -> Parser:
     )
     compose.add_argument("--json", action="store_true", help="print a JSON summary")
     compose.set_defaults(handler=cmd_compose)
+
+    jam = commands.add_parser(
+        "jam", help="play a melody through a genre model bar by bar, as the studio's jam mode plays along live"
+    )
+    _add_piece(jam)
+    _add_controls(jam)
+    jam.add_argument("--variation", type=float, metavar="0-1", help="as compose's (default: the model's)")
+    jam.add_argument(
+        "--guess",
+        choices=("form", "last", "rest"),
+        default="form",
+        help="how the coming bar's melody is guessed: from the tune's form (default), the last bar again, or silence",
+    )
+    jam.add_argument("--json", action="store_true", help="print a JSON summary")
+    jam.set_defaults(handler=cmd_jam)
 
     regenerate = commands.add_parser(
         "regenerate", help="generate some tracks or bars of a composition again, keeping every other note"
@@ -333,6 +342,18 @@ def build_parser() -> Parser:
 
 
 MELODY_TRACK_HELP = "the track of a multi-track MIDI file that is the melody (default: the likeliest one)"
+
+
+def _add_piece(command: argparse.ArgumentParser) -> None:
+    """What a piece a GAN writes is made of and written to: the melody, the model, the files, the seed."""
+    command.add_argument("--melody", required=True, help="a sample name (museforge melodies list) or a MIDI file")
+    which = command.add_mutually_exclusive_group(required=True)
+    which.add_argument("--genre", type=_genre, help="use the shipped model of this genre")
+    which.add_argument("--model", help="use this trained model (or a genre's shipped model)")
+    command.add_argument("--out", required=True, metavar="FILE.mid", help="the MIDI file to write")
+    command.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    command.add_argument("--png", metavar="FILE.png", help="also draw the piano roll")
+    command.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
 
 
 def _add_controls(compose: argparse.ArgumentParser) -> None:

@@ -17,6 +17,8 @@ NOT_JSON = {
     ("GET", "/api/models/{name}/samples/{filename}"),
     ("GET", "/api/compositions/{composition_id}/{kind}"),
     ("GET", "/api/jobs/{job_id}/events"),
+    ("GET", "/api/sounds/{program}.wav"),
+    ("GET", "/api/sounds/drums/{kit}.wav"),
 }
 SCHEMAS = "#/components/schemas/"
 

@@ -52,6 +52,32 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jam(args: argparse.Namespace) -> int:
+    from museforge.pipelines.jam import jam
+
+    result = jam(
+        melody_argument(args.melody),
+        args.model or args.genre,
+        **output_paths(args),
+        seed=args.seed,
+        variation=args.variation,
+        guess=args.guess,
+        tracks=tracks_argument(args.tracks),
+        programs=programs_argument(args.program),
+        tempo=args.tempo,
+        transpose=args.transpose,
+        melody_track=args.melody_track,
+    )
+    record(result, args.melody)
+    if args.json:
+        print_json(result.summary)
+        return 0
+    print(f"played along bar by bar (each bar written before its melody was heard; guess: {args.guess})")
+    print("\n".join(composition_lines(result.summary)))
+    print_files(result.summary)
+    return 0
+
+
 def cmd_regenerate(args: argparse.Namespace) -> int:
     from museforge.pipelines.regenerate import regenerate
 

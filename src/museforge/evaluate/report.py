@@ -29,6 +29,7 @@ from museforge.evaluate import (
     evaluate_samples,
     save_evaluation_png,
 )
+from museforge.evaluate.jam_report import jam_section
 from museforge.evaluate.markdown import fmt, gap, name, table
 from museforge.evaluate.techniques_report import techniques_section
 from museforge.files import atomic_write
@@ -415,6 +416,7 @@ def write_results_markdown(
         *[f"- {sentence}" for sentence in summary],
         "",
         *sections,
+        *jam_section(genres, split=split, seed=seed),
         *techniques_section(),
     ]
     text = "\n".join(lines).rstrip() + "\n"

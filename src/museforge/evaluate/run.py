@@ -17,14 +17,13 @@ from museforge.datasets.cache import SPLITS, load_dataset, unpack
 from museforge.errors import MuseforgeError
 from museforge.evaluate.bar import shipping_bar
 from museforge.evaluate.classifier import two_sample_accuracy, window_features
-from museforge.evaluate.compare import clean, compare, compare_tables, largest_gap, number, voice_leading
+from museforge.evaluate.compare import compare, compare_tables, largest_gap, number, voice_leading
 from museforge.evaluate.form import form_comparison
+from museforge.evaluate.grid import MetricGrid
 from museforge.evaluate.meter import meter_comparison
 from museforge.evaluate.picture import save_evaluation_png
 from museforge.metrics import (
     cell_overlap,
-    music_metrics,
-    tonal_distances,
 )
 from museforge.model_files import ModelCard, live_status, read_history
 from museforge.models.loading import find_model
@@ -32,7 +31,7 @@ from museforge.music.form import bar_spans
 from museforge.music.inputs import melody_roll
 from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
 from museforge.music.meter import multitrack_grid, window_grid
-from museforge.music.tracks import unique_roles
+from museforge.sampling.causal import CausalAccompanist
 from museforge.sampling.form import accompany, default_variation
 from museforge.sampling.generation import Generation
 from museforge.training.data import split_grids, split_windows
@@ -62,36 +61,6 @@ def _load_model(name: str) -> tuple[Any, ModelCard, str, list[dict[str, Any]], s
         history = card["history"] if isinstance(card.get("history"), list) else []
         return generator, card, "pretrained", history, "completed"
     return generator, card, "user", read_history(found.path), live_status(found.card.to_dict())
-
-
-class _Grid:
-    """What the metrics need to know about a model's (or dataset's) windows."""
-
-    def __init__(self, tracks: list[dict[str, Any]], resolution: int, lowest: int, beats_per_bar: int) -> None:
-        self.tracks = tracks
-        self.roles = unique_roles([str(t["role"]) for t in tracks])
-        self.is_drum = [bool(t.get("is_drum", False)) for t in tracks]
-        self.drum_roles = [r for r, d in zip(self.roles, self.is_drum, strict=True) if d]
-        self.resolution = resolution
-        self.lowest = lowest
-        self.beats_per_bar = beats_per_bar
-
-    def metrics(
-        self, melody: NDArray[np.bool_], accompaniment: NDArray[np.bool_]
-    ) -> dict[str, dict[str, float | None]]:
-        """:func:`museforge.metrics.music_metrics` of windows, JSON-ready (None for no value)."""
-        table = music_metrics(
-            melody, accompaniment, self.tracks, self.roles, self.resolution, self.lowest, self.beats_per_bar
-        )
-        return {role: clean(row) for role, row in table.items()}
-
-    def tonal(self, rolls: NDArray[np.bool_], melody_role: str | None) -> dict[str, float | None]:
-        if melody_role is None:
-            roles, drums = self.roles, self.drum_roles
-        else:
-            roles = unique_roles([melody_role, *(str(t["role"]) for t in self.tracks)])
-            drums = [roles[1 + i] for i, d in enumerate(self.is_drum) if d]
-        return clean(tonal_distances(rolls, roles, self.resolution, self.lowest, drum_roles=drums))
 
 
 class HeldOut(NamedTuple):
@@ -165,7 +134,7 @@ def _header(kind: str, name: str, source: str, status: str, card: ModelCard, spl
     }
 
 
-def _comparison(grid: _Grid, card: ModelCard, fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
+def _comparison(grid: MetricGrid, card: ModelCard, fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
     """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first: ``tracks`` (every metric
     of every track and the ensemble), ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
     melody_role = str((card["data"].get("melody") or {}).get("role") or "melody")
@@ -279,7 +248,7 @@ def evaluate_model(
     timing: dict[str, float] = {}
 
     generator, card, kind, history, status = _load_model(name)
-    grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
+    grid = MetricGrid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
     held = _held_out(card, split, samples)
     real, songs, available, real_grids = held.windows, held.songs, held.available, held.grids
     timing["load"] = time.perf_counter() - started
@@ -348,10 +317,16 @@ SAMPLE_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
 def evaluate_samples(
-    name: str, *, seeds: Sequence[int] = SAMPLE_SEEDS, split: str = "test", real_windows: int = 1000
+    name: str,
+    *,
+    seeds: Sequence[int] = SAMPLE_SEEDS,
+    split: str = "test",
+    real_windows: int = 1000,
+    writer: str = "compose",
 ) -> dict[str, Any]:
     """Compose every built-in melody (:func:`museforge.music.melodies.list_melodies`) with each seed, as
-    ``museforge compose`` does, and compare the music's metrics with the real music of a held-out split.
+    ``museforge compose`` does (or, with ``writer="jam"``, as ``museforge jam`` plays along: each bar written before
+    its melody is heard), and compare the music's metrics with the real music of a held-out split.
 
     The compositions are cut into the model's windows (a trailing part window is left out) and measured with
     :func:`museforge.metrics.music_metrics`; the real column is the same measurement on ``real_windows`` windows
@@ -367,9 +342,11 @@ def evaluate_samples(
     started = time.perf_counter()
     if split not in HELD_OUT_SPLITS:
         raise MuseforgeError(f"real music comes from a held-out split: choose {' or '.join(HELD_OUT_SPLITS)}")
+    if writer not in ("compose", "jam"):
+        raise MuseforgeError(f"unknown writer {writer!r}: choose compose or jam")
     generator, card, kind, _history, status = _load_model(name)
     held = _held_out(card, split, real_windows)  # a dataset not built is said at once, before any composing
-    grid = _Grid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
+    grid = MetricGrid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
     n_pitches, window = card.n_pitches, card.window
     assert window is not None  # every GAN card has its window
     generation = Generation.from_card(generator, card)
@@ -382,19 +359,16 @@ def evaluate_samples(
         if usable == 0:
             continue
         names.append(info.name)
+        spans, piece_grid = bar_spans(source.n_steps, source.downbeats), multitrack_grid(source)
         for seed in seeds:
-            rng, form_rng = torch.Generator().manual_seed(int(seed)), np.random.default_rng(int(seed))
-            spans = bar_spans(source.n_steps, source.downbeats)
-            notes = accompany(
-                generation,
-                roll,
-                window,
-                spans,
-                rng=rng,
-                form_rng=form_rng,
-                variation=variation,
-                grid=multitrack_grid(source),
-            )
+            if writer == "jam":
+                accompanist = CausalAccompanist.for_card(generation, card, int(seed), variation)
+                notes = accompanist.play_through(roll, spans, piece_grid)
+            else:
+                rng, form_rng = torch.Generator().manual_seed(int(seed)), np.random.default_rng(int(seed))
+                notes = accompany(
+                    generation, roll, window, spans, rng=rng, form_rng=form_rng, variation=variation, grid=piece_grid
+                )
             notes = notes[:, :usable]  # (K, usable, P), as compose writes them
             outputs.append(notes.reshape(notes.shape[0], -1, window, n_pitches).transpose(1, 0, 2, 3))
             melodies.append(roll[:usable].reshape(-1, window, n_pitches))
@@ -466,7 +440,7 @@ def evaluate_data(genre: str, split: str = "train", *, max_windows: int = DATA_M
         raise MuseforgeError(f"max_windows must be a positive whole number, got {max_windows!r}")
     dataset = load_dataset(genre)
     manifest = dataset.manifest
-    grid = _Grid(
+    grid = MetricGrid(
         list(manifest["tracks"]),
         int(manifest["resolution"]),
         int(manifest["lowest_pitch"]),

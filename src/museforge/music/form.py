@@ -36,7 +36,7 @@ def bar_spans(
     return [(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
-def _signature(roll: np.ndarray, transposed: bool) -> tuple[tuple[int, bytes], int] | None:
+def bar_signature(roll: np.ndarray, transposed: bool) -> tuple[tuple[int, bytes], int] | None:
     """What a bar ``(steps, P)`` of melody sounds like, pitch-free when ``transposed``, and its lowest pitch."""
     steps, pitches = np.nonzero(roll)
     if not len(steps):
@@ -53,7 +53,7 @@ def melody_repeats(melody: np.ndarray, spans: list[tuple[int, int]], *, transpos
     first: dict[tuple[int, bytes], tuple[int, int]] = {}
     repeats = []
     for index, (start, end) in enumerate(spans):
-        found = _signature(melody[start:end], transposed)
+        found = bar_signature(melody[start:end], transposed)
         if found is None:
             continue
         key, low = found
@@ -65,4 +65,4 @@ def melody_repeats(melody: np.ndarray, spans: list[tuple[int, int]], *, transpos
     return repeats
 
 
-__all__ = ["Repeat", "bar_spans", "melody_repeats"]
+__all__ = ["Repeat", "bar_signature", "bar_spans", "melody_repeats"]

@@ -150,11 +150,15 @@ def melody_roll(melody: Multitrack, lowest_pitch: int, n_pitches: int) -> np.nda
 
     Returns a bool array of shape (time, n_pitches).
     """
-    sounding = melody.rolls[0] > 0
-    top = np.zeros_like(sounding)
+    return fold_pitches(top_line(melody.rolls[0] > 0), lowest_pitch, n_pitches)
+
+
+def top_line(sounding: np.ndarray) -> np.ndarray:
+    """The highest sounding pitch of each step: ``(time, 128)`` bool -> ``(time, 128)`` bool, one pitch a step."""
+    top = np.zeros_like(sounding, dtype=bool)
     steps = np.flatnonzero(sounding.any(axis=1))
     top[steps, 127 - np.argmax(sounding[steps, ::-1], axis=1)] = True
-    return fold_pitches(top, lowest_pitch, n_pitches)
+    return top
 
 
 #: Most notes in the melody a pipeline takes (other tracks of its file may hold more): a composition holds the
@@ -195,5 +199,6 @@ __all__ = [
     "melody_track_choices",
     "pick_melody_track",
     "select_melody_track",
+    "top_line",
     "transpose_melody",
 ]

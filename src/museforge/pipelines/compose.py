@@ -36,9 +36,7 @@ from museforge.music.pianoroll import Multitrack
 from museforge.pipelines.common import (
     DEFAULT_THRESHOLD,
     PipelineResult,
-    accompaniment_track,
     gan_summary,
-    generated_notes,
     kept_tracks,
     made_by,
     melody_track_notes,
@@ -135,12 +133,7 @@ def compose(
     if reviser is not None:
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
 
-    out_tracks = [melody_track_notes(source)]
-    dynamics = Dynamics.of(grid, source.resolution)
-    for k in gan.tracks:
-        spec = card.tracks[k]
-        notes = generated_notes(sounding[k], card.lowest_pitch, bool(spec["is_drum"]), dynamics)
-        out_tracks.append(accompaniment_track(spec, notes, gan.programs.get(spec["role"])))
+    out_tracks = [melody_track_notes(source), *gan.accompaniment(sounding, Dynamics.of(grid, source.resolution))]
     result = source.with_tracks([*out_tracks, *kept], tempos=retempo(list(source.tempos), tempo))
     result.metadata = made_by(
         "compose",

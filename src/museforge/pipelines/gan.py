@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from torch import nn
 
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
+from museforge.music.dynamics import Dynamics
+from museforge.music.pianoroll import TrackNotes
+from museforge.pipelines.common import accompaniment_track, generated_notes
 from museforge.pipelines.controls import check_programs, check_tracks
 from museforge.sampling.form import check_variation, default_variation
 
@@ -26,6 +30,16 @@ class GanModel:
     tracks: list[int]
     programs: dict[str, int]
     variation: float
+
+    def accompaniment(self, sounding: np.ndarray, dynamics: Dynamics) -> list[TrackNotes]:
+        """The chosen accompaniment tracks as notes: ``sounding`` ``(K, S, P)`` bool (every track of the model)
+        with the velocities of ``dynamics``, on the chosen programs."""
+        out = []
+        for k in self.tracks:
+            spec = self.card.tracks[k]
+            notes = generated_notes(sounding[k], self.card.lowest_pitch, bool(spec["is_drum"]), dynamics)
+            out.append(accompaniment_track(spec, notes, self.programs.get(spec["role"])))
+        return out
 
 
 def load_gan(

@@ -53,8 +53,9 @@ from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
 from museforge.sampling.windows import melody_window_starts, window_noise
 
-#: The techniques whose pieces a GAN composed: their metadata gives regenerate its model and seed.
-GAN_TECHNIQUES = ("compose", "regenerate")
+#: The techniques whose pieces a GAN composed: their metadata gives regenerate its model and seed (a jam's its model
+#: only: its noise drifted bar by bar, not window by window, so its seed does not give back compose's noise).
+GAN_TECHNIQUES = ("compose", "regenerate", "jam")
 
 
 def made_with(
@@ -75,7 +76,7 @@ def made_with(
         return model, previous_seed
     if model is not None:
         check_same_model(what, stored, model)
-    if previous_seed is None:
+    if previous_seed is None and made.get("technique") != "jam":
         try:
             check_seed(made.get("seed"))
             previous_seed = made.get("seed")

@@ -38,7 +38,7 @@ def default_variation(card: Mapping[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and 0.0 <= float(value) <= 1.0 else DEFAULT_VARIATION
 
 
-def _moved(block: np.ndarray, shift: int, is_drum: Sequence[bool]) -> np.ndarray:
+def moved_tracks(block: np.ndarray, shift: int, is_drum: Sequence[bool]) -> np.ndarray:
     """``(K, T, P)`` moved ``shift`` pitch columns up (pitched tracks only; what leaves the window is dropped)."""
     if not shift:
         return block
@@ -102,7 +102,7 @@ def follow_form(
         for repeat in strain:
             start, end = spans[repeat.bar]
             source_start, _ = spans[repeat.source]
-            source = _moved(probs[:, source_start : source_start + end - start], repeat.shift, is_drum)
+            source = moved_tracks(probs[:, source_start : source_start + end - start], repeat.shift, is_drum)
             out[:, start:end] = (1.0 - weight) * source + weight * probs[:, start:end]
         if again:
             exact += strain
@@ -117,7 +117,7 @@ def repeat_notes(
     for repeat in sorted(repeats, key=lambda r: r.bar):
         start, end = spans[repeat.bar]
         source_start, _ = spans[repeat.source]
-        out[:, start:end] = _moved(out[:, source_start : source_start + end - start], repeat.shift, is_drum)
+        out[:, start:end] = moved_tracks(out[:, source_start : source_start + end - start], repeat.shift, is_drum)
     return out
 
 
@@ -154,6 +154,7 @@ __all__ = [
     "check_variation",
     "default_variation",
     "follow_form",
+    "moved_tracks",
     "repeat_notes",
     "strains",
 ]

@@ -16,7 +16,7 @@ from museforge.music.keys import onset_histograms
 from museforge.sampling.generation import Generation
 
 
-def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     """Spherical interpolation between noise vectors ``a`` and ``b`` (both (noise_dim,)) at ``t`` in [0, 1]."""
     cos = torch.clamp((a * b).sum() / (a.norm() * b.norm() + 1e-8), -1.0, 1.0)
     omega = torch.arccos(cos)
@@ -37,7 +37,7 @@ def window_noise(
     rows = []
     for w in range(n_windows):
         k, t = divmod(w, anchor_every)
-        rows.append(_slerp(anchors[k], anchors[k + 1], t / anchor_every))
+        rows.append(slerp(anchors[k], anchors[k + 1], t / anchor_every))
     return torch.stack(rows)
 
 
@@ -150,6 +150,7 @@ __all__ = [
     "extended_bar_lines",
     "generate_probabilities",
     "melody_window_starts",
+    "slerp",
     "window_noise",
     "window_starts",
 ]

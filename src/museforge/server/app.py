@@ -32,6 +32,7 @@ from museforge.errors import ConflictError, MuseforgeError, NotFoundError, Stora
 from museforge.files import FULL_DISK_ERRNOS
 from museforge.jobs.manager import JobManager
 from museforge.server.guard import LocalOnly, allowed_host_names
+from museforge.server.jam import JamRoom
 from museforge.server.pages import install_not_found_page
 from museforge.server.routes import ROUTERS
 from museforge.server.settings import Settings
@@ -44,6 +45,9 @@ MULTIPART_SLACK = 16 * 1024
 #: Free space below which a failed file or database operation is reported as a full disk.
 LOW_DISK_BYTES = 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+OMP_WAIT_POLICY = "OMP_WAIT_POLICY"
+#: The WebSocket server refuses (closes) messages this many times larger than the jam's message cap.
+JAM_MESSAGE_SLACK = 4
 
 
 class UploadLimit:
@@ -229,6 +233,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: Settings | None 
     app.state.store = store
     app.state.jobs = jobs
     app.state.compose_slots = threading.BoundedSemaphore(settings.compose_workers)
+    app.state.jam_room = JamRoom(settings.jam_sessions)
     _install_error_handlers(app)
     app.add_middleware(ErrorAnswers, data_dir=settings.data_dir)  # innermost: every route's unexpected error
     install_not_found_page(app)
@@ -260,6 +265,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None
             f"museforge: warning: the studio has no login; serving on {host} lets others on the network use it",
             file=sys.stderr,
         )
+    # OpenMP threads that wait passively: with the default busy wait, a jam bar's few milliseconds of torch work
+    # took ~300 ms whenever another process kept the other core busy (6 ms passive; measured on a 2-core CPU). Read
+    # when torch loads, which the app does on its first piece of music; a value already set is kept.
+    os.environ.setdefault(OMP_WAIT_POLICY, "PASSIVE")
     app = create_app(data_dir, settings=Settings.from_env(data_dir, bound_host=host))
     print(f"museforge studio on http://{host}:{port}/ (API docs at /docs), data in {app.state.settings.data_dir}")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # a jam message over its cap gets an error and the jam goes on; one far over it never reaches the app
+    ws_max_size = JAM_MESSAGE_SLACK * app.state.settings.jam_max_message_bytes
+    uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=ws_max_size)

@@ -10,8 +10,13 @@ Two rules, as an ASGI middleware in front of everything:
   from the studio's own pages: its ``Origin`` must be this server (scheme-less ``host:port`` equal to ``Host``),
   and without an ``Origin``, ``Sec-Fetch-Site`` must not say ``cross-site``. Clients that are not browsers
   (the CLI, curl, scripts) send neither header and pass. Answer: 403. A GET that renders and writes a file, the
-  WAV mix of some tracks (``.../wav?tracks=...``) or the sheet music of a composition (``.../musicxml``), counts
-  as a change: an audio element or a link on another site cannot make the server render mixes or scores.
+  WAV mix of some tracks (``.../wav?tracks=...``), the sheet music of a composition (``.../musicxml``) or an
+  instrument's sounds (``/api/sounds/...``), counts as a change: an audio element or a link on another site cannot
+  make the server render mixes, scores or sounds.
+- **WebSocket** handshakes (the jam, ``/api/jam``) get both rules, the Origin rule always: a browser sends the
+  page's ``Origin`` with every handshake and no CORS rule protects a WebSocket, so a page on another site could
+  otherwise open a jam (cross-site WebSocket hijacking). A refused handshake is answered as the request would be
+  (403, or 400 for the Host), or closed before it is accepted where the server cannot answer it (also a 403).
 
 No CORS headers are ever sent, so browsers also keep other sites from reading any answer.
 """
@@ -31,6 +36,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Host names always served (besides IP addresses).
 LOCAL_NAMES = ("localhost",)
 ALLOWED_HOSTS_ENV = "MUSEFORGE_ALLOWED_HOSTS"
+#: The WebSocket close code of a refused connection.
+POLICY_VIOLATION = 1008
 
 
 def allowed_host_names(bound_host: str | None = None) -> frozenset[str]:
@@ -65,7 +72,7 @@ class LocalOnly:
         self.allowed = frozenset(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {key.lower(): value.decode("latin-1") for key, value in scope.get("headers") or []}
@@ -76,20 +83,32 @@ class LocalOnly:
                 f"unknown Host {host!r}: the studio answers to localhost, IP addresses and the name it was started "
                 f"on (add names to ${ALLOWED_HOSTS_ENV})"
             )
-            await JSONResponse(status_code=400, content={"detail": detail})(scope, receive, send)
+            await _refuse(scope, receive, send, 400, detail)
             return
-        changes = scope.get("method", "GET").upper() not in SAFE_METHODS or _renders(scope)
+        websocket = scope["type"] == "websocket"
+        changes = websocket or scope.get("method", "GET").upper() not in SAFE_METHODS or _renders(scope)
         if changes and not _same_origin(headers, host):
             detail = "cross-origin requests are refused: use the studio's own pages or a client outside the browser"
-            await JSONResponse(status_code=403, content={"detail": detail})(scope, receive, send)
+            await _refuse(scope, receive, send, 403, detail)
             return
         await self.app(scope, receive, send)
 
 
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    """Answer ``status`` with ``{"detail": ...}``; a WebSocket handshake the server cannot answer that way is
+    closed before it is accepted (the client sees a 403)."""
+    if scope["type"] == "websocket" and "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": detail[:120]})
+        return
+    await JSONResponse(status_code=status, content={"detail": detail})(scope, receive, send)
+
+
 def _renders(scope: Scope) -> bool:
-    """Whether a GET makes the server render and write a file: a composition's WAV mix of chosen tracks, or its
-    sheet music."""
+    """Whether a GET makes the server render and write a file: a composition's WAV mix of chosen tracks, its
+    sheet music, or an instrument's sounds."""
     path = str(scope.get("path", ""))
+    if path.startswith("/api/sounds/"):
+        return True
     if path.startswith("/api/compositions/") and path.endswith("/musicxml"):
         return True
     return path.endswith("/wav") and b"tracks=" in (scope.get("query_string") or b"")

@@ -11,6 +11,11 @@ from museforge.errors import MuseforgeError
 
 #: Largest accepted melody upload: 1 MB.
 MAX_UPLOAD_BYTES = 1_048_576
+#: Jam mode's defaults: sessions at once, largest message, notes in one bar's message, seconds without a message.
+JAM_SESSIONS = 4
+JAM_MAX_MESSAGE_BYTES = 64 * 1024
+JAM_MAX_NOTES = 256
+JAM_IDLE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,14 @@ class Settings:
     dataset_roots : the folders a dataset build's ``source`` may lie in (with their subfolders): the data home, the
         user's home folder and ``$MUSEFORGE_SHARED_DATASETS``, or the ``os.pathsep``-separated
         ``$MUSEFORGE_DATASET_ROOTS`` instead; a request cannot make the server look anywhere else.
+    jam_sessions : jam sessions (WebSocket connections to ``/api/jam``) open at once (``$MUSEFORGE_JAM_SESSIONS``,
+        default 4); one more is told so and closed.
+    jam_max_message_bytes : largest message a jam client may send (``$MUSEFORGE_JAM_MAX_MESSAGE_BYTES``, 64 KB).
+    jam_max_notes : most notes in one bar's message (``$MUSEFORGE_JAM_MAX_NOTES``, default 256).
+    jam_idle_seconds : a jam connection that sends nothing this long is closed (``$MUSEFORGE_JAM_IDLE_SECONDS``,
+        default 120).
+    jam_max_bars : most bars in one jam (``$MUSEFORGE_JAM_MAX_BARS``); None: the library's limit
+        (:data:`museforge.pipelines.jam.JAM_MAX_BARS`), which is never exceeded.
     """
 
     data_dir: Path
@@ -38,6 +51,11 @@ class Settings:
     job_poll_interval: float = 0.5
     bound_host: str | None = None
     dataset_roots: tuple[Path, ...] = ()
+    jam_sessions: int = JAM_SESSIONS
+    jam_max_message_bytes: int = JAM_MAX_MESSAGE_BYTES
+    jam_max_notes: int = JAM_MAX_NOTES
+    jam_idle_seconds: int = JAM_IDLE_SECONDS
+    jam_max_bars: int | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -48,6 +66,11 @@ class Settings:
             "max_jobs": _env_int("MUSEFORGE_MAX_JOBS", 1),
             "compose_workers": _env_int("MUSEFORGE_COMPOSE_WORKERS", 2),
             "dataset_roots": _dataset_roots(home),
+            "jam_sessions": _env_int("MUSEFORGE_JAM_SESSIONS", JAM_SESSIONS),
+            "jam_max_message_bytes": _env_int("MUSEFORGE_JAM_MAX_MESSAGE_BYTES", JAM_MAX_MESSAGE_BYTES),
+            "jam_max_notes": _env_int("MUSEFORGE_JAM_MAX_NOTES", JAM_MAX_NOTES),
+            "jam_idle_seconds": _env_int("MUSEFORGE_JAM_IDLE_SECONDS", JAM_IDLE_SECONDS),
+            "jam_max_bars": _env_int("MUSEFORGE_JAM_MAX_BARS", 0) or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from museforge.server.routes import compositions, datasets, health, jobs, melodies, models, techniques
+from museforge.server.routes import compositions, datasets, health, jam, jobs, melodies, models, sounds, techniques
 
 ROUTERS = (
     health.router,
@@ -12,4 +12,6 @@ ROUTERS = (
     compositions.router,
     techniques.router,
     datasets.router,
+    jam.router,
+    sounds.router,
 )

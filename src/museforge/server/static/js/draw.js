@@ -96,7 +96,8 @@ export function drawPianoRoll(canvas, roll) {
     ctx.moveTo(x(step) + 0.5, top);
     ctx.lineTo(x(step) + 0.5, top + plotHeight);
     ctx.stroke();
-    if (plotWidth / bars.length > 16 || index % 4 === 0) ctx.fillText(String(index + 1), x(step) + 3, top + plotHeight + 3);
+    const number = index + 1 + (roll.first_bar || 0); // a roll of a piece's later bars (the jam's) counts on
+    if (plotWidth / bars.length > 16 || index % 4 === 0) ctx.fillText(String(number), x(step) + 3, top + plotHeight + 3);
   });
   // drum lane separator
   const drumTop = top + pitchRows * rowHeight + rowHeight * 1.5;

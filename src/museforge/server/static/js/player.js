@@ -1,7 +1,7 @@
 // museforge studio: hearing music in the page. A playhead over a piano roll that follows whatever plays, the
 // melody alone through a small Web Audio synth, and the result's tracks muted or soloed (the server renders the mix).
 import { $, el } from "./common.js";
-import { audioContext } from "./recorder.js";
+import { audioContext } from "./keyboard.js";
 
 // The piano roll's plot margins (draw.js drawPianoRoll): the playhead lines up with its steps.
 const ROLL_LEFT = 34;

@@ -6,6 +6,8 @@ import { drawPianoRoll } from "./draw.js";
 import { arrangement, fillKeys, loadInstruments } from "./arrange.js";
 import { playRoll, previewing, stopPreview } from "./player.js";
 import { initRecorder } from "./recorder.js";
+import { initKeyboard } from "./keyboard.js";
+import { initJam, leaveJam } from "./jam.js";
 import { closeEditor, editing, initEditor, openEditor } from "./melody_editor.js";
 import { addResult, clearResults, current, describe, initResult, redrawResult, syncRegenerate } from "./result.js";
 
@@ -13,12 +15,13 @@ import { addResult, clearResults, current, describe, initResult, redrawResult, s
 const state = {
   tab: "sample",
   // {key, source: {melody | melody_id, melody_track}, title, name (the original title), meter, roll, keyName}
-  melodies: { sample: null, record: null, upload: null },
+  melodies: { sample: null, record: null, upload: null, jam: null },
   samples: [],
 };
 const EMPTY = {
   record: "Record a melody on the keyboard below; it stays here when you switch tabs.",
   upload: "Upload a MIDI file; it stays here when you switch tabs.",
+  jam: "Jam with the band above; a saved jam's melody shows here, its whole piece below.",
 };
 
 // ------------------------------------------------------------------------------------------------ tabs
@@ -27,6 +30,8 @@ for (const button of document.querySelectorAll(".tabs button")) {
     for (const other of document.querySelectorAll(".tabs button")) other.classList.toggle("active", other === button);
     for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.dataset.panel !== button.dataset.tab;
     state.tab = button.dataset.tab;
+    $("#keys-box").hidden = !["record", "jam"].includes(state.tab); // the keyboards play in these two
+    if (state.tab !== "jam") leaveJam();
     showMelody();
   });
 }
@@ -45,6 +50,7 @@ function showMelody() {
   if (editing() && (melody ? melody.key : "") !== before) closeEditor(); // another melody: leave the edit unsaved
   card.dataset.tab = state.tab;
   $("#melody-title").textContent = melody ? melody.title : EMPTY[state.tab] || "Choose a melody";
+  $("#melody-roll-box").hidden = state.tab === "jam" && !melody; // the jam draws its own roll until it is saved
   drawPianoRoll($("#melody-roll"), melody ? melody.roll : null);
   $("#play-melody").disabled = !melody || editing();
   $("#edit-melody").disabled = !melody;
@@ -413,8 +419,28 @@ window.addEventListener("resize", () => {
 });
 let redrawTimer = null;
 
+/** A saved jam as the jam tab's melody: its melody track, and the composition as the input of what comes next. */
+function jamMelody(composition) {
+  const s = composition.summary || {};
+  const name = composition.melody.replace(/^jammed:/, "");
+  return {
+    key: `jam:${composition.id}`,
+    source: { composition_id: composition.id },
+    title: `Jammed: ${name} · ${s.bars} bars · ${s.meter} · ${Math.round(s.tempo)} bpm with ${composition.model}`,
+    name,
+    meter: String(s.meter || "4/4").split("/").map(Number),
+    roll: { ...composition.roll, tracks: composition.roll.tracks.filter((t) => t.role === "melody") },
+    keyName: null,
+  };
+}
+
 initResult(resultShown, () => working, (name) => setWorking(name));
+initKeyboard();
 initRecorder((melody) => setMelody("record", userMelody(melody)));
+initJam((composition) => {
+  setMelody("jam", jamMelody(composition));
+  showResult(composition);
+});
 initEditor(editorClosed);
 $("#model-select").addEventListener("change", chooseComposer);
 showHealth();
