@@ -91,6 +91,7 @@ def test_evaluate_model_end_to_end(home: Path, tmp_path: Path) -> None:
     assert 0.0 <= clf["accuracy"] <= 1.0
     assert clf["accuracy"] > 0.9  # an untrained generator's noise is easy to tell from Bach
     assert clf["n_train"] + clf["n_test"] == 2 * len(real)
+    assert result["classifier_second"]["accuracy"] > 0.9  # boosted stumps on the same halves see it too
 
     top = result["largest_gap"]
     gaps = [
@@ -245,6 +246,20 @@ def test_classifier_without_groups_and_too_few_windows() -> None:
     assert ev.two_sample_accuracy(a[:1], b[:1])["accuracy"] is None
 
 
+def test_the_second_classifier_is_another_kind_of_learner() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0, 1, (600, 20)), rng.normal(0, 1, (600, 20))
+    for learner in ("logistic", "boosted_stumps"):  # the same distribution: chance either way
+        assert abs(ev.two_sample_accuracy(a, b, learner=learner)["accuracy"] - 0.5) < 0.07
+    wide = b.copy()
+    wide[:, 3] *= 3.0  # the same mean, three times the spread: no line separates the sets, two thresholds do
+    linear = ev.two_sample_accuracy(a, wide)
+    boosted = ev.two_sample_accuracy(a, wide, learner="boosted_stumps")
+    assert linear["accuracy"] < 0.57 < 0.62 < boosted["accuracy"] and "AdaBoost" in boosted["method"]
+    with pytest.raises(ValueError, match="unknown learner"):
+        ev.two_sample_accuracy(a, b, learner="forest")
+
+
 # ------------------------------------------------------------------------------------------------ shipping bar
 def cell(generated: float | None, real: float | None) -> dict[str, float | None]:
     gap = None if generated is None or real in (None, 0.0) else abs(generated - real) / abs(real)
@@ -388,6 +403,7 @@ def test_write_results_markdown_for_shipped_models(home: Path, tmp_path: Path, m
     assert (docs / "results" / "bach.png").read_bytes()[:4] == b"\x89PNG"
     assert "![bach" in text and "(results/bach.png)" in text
     assert not math.isnan(results[0]["classifier"]["accuracy"])
+    assert results[0]["classifier_second"]["accuracy"] is not None and "second classifier" in text
 
     with pytest.raises(NotFoundError, match="no shipped model for 'rock'"):
         write_results_markdown(docs / "results.md", models=["rock"])

@@ -98,11 +98,27 @@ def test_a_live_session_plays_what_the_file_path_plays() -> None:
     # held over a bar line is struck again in the next bar's answer; in the file it is one note)
     sounding = np.zeros((live.n_tracks - 1, live.n_steps, 128), dtype=bool)
     for bar, notes in enumerate(answers[:-1]):
-        for track, pitch, start, duration, velocity in notes:
+        for track, pitch, start, duration, velocity, _tied in notes:
             assert 0 <= start < 4 and 0 < duration <= 4 and 1 <= velocity <= 127
             first = bar * 48 + round(start * 12)
             sounding[track, first : first + round(duration * 12), pitch] = True
     assert np.array_equal(sounding, live.rolls[1:] > 0)
+    # a note marked tied goes on from the bar before: joined so, the answers are the file's notes one for one
+    joined: dict[int, list[list[int]]] = {track: [] for track in range(live.n_tracks - 1)}
+    ties = 0
+    for bar, notes in enumerate(answers[:-1]):
+        for track, pitch, start, duration, _velocity, tied in notes:
+            first, end = bar * 48 + round(start * 12), bar * 48 + round((start + duration) * 12)
+            if tied:
+                held = [n for n in joined[track] if n[0] == pitch and n[2] == first]
+                assert len(held) == 1 and first == bar * 48, (bar, track, pitch)
+                held[0][2] = end
+                ties += 1
+            else:
+                joined[track].append([pitch, first, end])
+    for track, notes in joined.items():
+        assert sorted(map(tuple, notes)) == sorted((p, s, e) for p, s, e, _ in live.notes(track + 1)), track
+    assert ties > 0  # jazz piano holds chords over bar lines in this piece
 
 
 def test_a_session_in_six_eight_plays_bars_of_three_beats() -> None:

@@ -65,8 +65,8 @@ def test_a_jam_is_played_bar_by_bar_saved_and_continued(client: TestClient, tmp_
             answer = play(ws, bar, TUNE[bar % 2] + (PICKUP if bar == 2 else []))
             assert answer["type"] == "accompaniment" and answer["bar"] == bar + 1, answer
             assert 0 <= answer["server_ms"] < 60_000
-            for track, pitch, beat, length, velocity in answer["notes"]:
-                assert 0 <= track < len(roles) and 0 <= pitch <= 127 and 1 <= velocity <= 127
+            for track, pitch, beat, length, velocity, tied in answer["notes"]:
+                assert 0 <= track < len(roles) and 0 <= pitch <= 127 and 1 <= velocity <= 127 and tied in (0, 1)
                 assert 0 <= beat < 3 and length > 0
             band[bar + 1] = answer["notes"]
         ws.send_json({"type": "save", "name": "Waltz\nfor me", "tempo": 90, "tempos": [[2, 120]], "wav": False})
@@ -95,7 +95,7 @@ def test_a_jam_is_played_bar_by_bar_saved_and_continued(client: TestClient, tmp_
     played.insert(5, (72, 2 * 36 - 3))  # the pickup, where it was played: the end of bar 1
     assert [(p, s) for p, s, _, _ in music.notes(music.track_index("melody"))] == played
     for index, role in enumerate(roles):
-        sent = {(p, round((bar * 3 + beat) * 12)) for bar in range(4) for t, p, beat, _, _ in band[bar] if t == index}
+        sent = {(p, round((bar * 3 + beat) * 12)) for bar in range(4) for t, p, beat, *_ in band[bar] if t == index}
         kept = {(pitch, start) for pitch, start, _, _ in music.notes(music.track_index(role))}
         assert kept <= sent, role  # a note held across bars is one note in the file, struck again in each message
         assert {start // 36 for _, start in kept} == {start // 36 for _, start in sent}, role

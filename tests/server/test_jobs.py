@@ -144,3 +144,12 @@ def test_a_musegan_job_stopped_in_the_studio_resumes(client: TestClient, bach_ho
     client.post(f"/api/jobs/{job_id}/stop")
     wait_for(lambda: client.get(f"/api/jobs/{job_id}").json()["status"] == "stopped", message="the second stop")
     assert client.get("/api/models/gan").json()["step"] > step_before
+
+
+def test_a_training_worker_drops_the_wait_policy_the_server_chose_and_keeps_the_users() -> None:
+    from museforge.jobs.manager import SERVER_WAIT_POLICY, worker_environment
+
+    chosen = worker_environment({"OMP_WAIT_POLICY": "PASSIVE", SERVER_WAIT_POLICY: "PASSIVE", "PATH": "/usr/bin"})
+    assert "OMP_WAIT_POLICY" not in chosen and SERVER_WAIT_POLICY not in chosen and chosen["PATH"] == "/usr/bin"
+    assert "MUSEFORGE_HOME" in chosen and "PYTHONPATH" in chosen
+    assert worker_environment({"OMP_WAIT_POLICY": "PASSIVE"})["OMP_WAIT_POLICY"] == "PASSIVE"  # the user's own

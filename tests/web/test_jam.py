@@ -1,9 +1,12 @@
 """Jam mode in a real browser: a melody played at 120 bpm through the page's Web MIDI path, the band scheduled
-ahead of every bar on the Web Audio clock, a tempo change on the way, and the saved jam's MIDI in time.
+ahead of every bar on the Web Audio clock, a tempo change on the way, and the saved jam's MIDI in time; notes the
+band holds over a bar line (``tied``) held on, not struck again, in the page and on a MIDI output.
 
-Chromium has no MIDI device here, so the page gets a MIDI input from an init script: a player that listens to the
-jam's clock (``window.museforgeJam.whenBeat``) and sends note-on and note-off messages at the beats of the tune,
-through ``onmidimessage`` as a keyboard would.
+Chromium has no MIDI device here, so the page gets a MIDI input and output from an init script: a player that
+listens to the jam's clock (``window.museforgeJam.whenBeat``) and sends note-on and note-off messages at the beats of
+the tune, through ``onmidimessage`` as a keyboard would, and a synth that notes what it is sent and when, in beats
+of the jam (``window.museforgeJam.beatAt``). The same script starts the jam with a fixed seed (a band that holds
+notes over bar lines with this tune) and keeps the server's messages.
 """
 
 from __future__ import annotations
@@ -26,17 +29,33 @@ TUNE = [
     for beat, pitch in enumerate(pitches)
 ]
 BARS = 4
+#: The band's seed: its ride cymbal rings over every bar line, and its piano and bass hold notes into bar 5.
+SEED = 0
+#: How far (in beats: 25 ms at 120 bpm) a MIDI message's time may be from its note's (the band's grid: 1/12 beat).
+BEAT_SLACK = 0.05
 FAKE_MIDI = """
 (() => {
   const input = { id: "test-in", name: "Test keyboard", type: "input", state: "connected", onmidimessage: null };
   const sent = [];
   const output = { id: "test-out", name: "Test synth", type: "output", state: "connected",
-                   send(data, at) { sent.push([...data]); } };
+                   send(data, at) {
+                     const when = at ?? performance.now();
+                     sent.push({ data: [...data], at: when, beat: window.museforgeJam.beatAt(when) });
+                   } };
   const access = { inputs: new Map([[input.id, input]]), outputs: new Map([[output.id, output]]),
                    onstatechange: null, sysexEnabled: false };
   navigator.requestMIDIAccess = () => Promise.resolve(access);
+  const received = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {  // the jam's messages: a fixed seed out, the answers kept
+    const message = JSON.parse(data);
+    if (message.type !== "start") return send.call(this, data);
+    this.addEventListener("message", (event) => received.push(JSON.parse(event.data)));
+    return send.call(this, JSON.stringify({ ...message, seed: __SEED__ }));
+  };
   window.testPlayer = {
     sent,
+    received,
     played: [],
     /** Play `tune` ([bar, beat, beats, pitch]) on the jam's clock, each bar once the one before it has begun. */
     play(tune) {
@@ -60,12 +79,24 @@ FAKE_MIDI = """
     },
   };
 })();
-"""
+""".replace("__SEED__", str(SEED))
 
 
-def test_jam_along_at_120_bpm_through_web_midi_and_save(
-    page: object, server_url: str, tmp_path: Path, screenshot: Shot
-) -> None:
+def answers(page: object) -> tuple[list[dict], dict[int, list[list]]]:
+    """The band's tracks (the ready message) and its notes per bar, as the server sent them."""
+    received = page.evaluate("window.testPlayer.received")
+    tracks = next(message["tracks"] for message in received if message["type"] == "ready")
+    return tracks, {message["bar"]: message["notes"] for message in received if message["type"] == "accompaniment"}
+
+
+def midi_channels(tracks: list[dict]) -> list[int]:
+    """Each track's MIDI channel as the page gives them: drums on channel 10 (9), the others in turn on the rest."""
+    pitched = iter(channel for channel in range(16) if channel != 9)
+    return [9 if track["is_drum"] else next(pitched) for track in tracks]
+
+
+def open_jam(page: object) -> None:
+    """The studio's jam tab with the fake MIDI keyboard connected: the jazz band, 120 bpm, 4/4, one bar's count-in."""
     page.add_init_script(FAKE_MIDI)
     page.goto("/")
     page.click("#tab-jam")
@@ -75,6 +106,12 @@ def test_jam_along_at_120_bpm_through_web_midi_and_save(
     page.select_option("#jam-meter", "4/4")
     page.select_option("#jam-count-in", "1")
     page.wait_for_function("document.querySelector('#midi-status').dataset.midi === 'connected'")
+
+
+def test_jam_along_at_120_bpm_through_web_midi_and_save(
+    page: object, server_url: str, tmp_path: Path, screenshot: Shot
+) -> None:
+    open_jam(page)
     outputs = page.eval_on_selector_all("#jam-midi-out option", "options => options.map(o => o.textContent)")
     assert "Test synth" in outputs  # the band may go to a MIDI synth instead of the page's sound
 
@@ -95,6 +132,12 @@ def test_jam_along_at_120_bpm_through_web_midi_and_save(
         assert not entry["late"] and entry["lead_ms"] > 0 and entry["dropped"] == 0, entry
         assert entry["scheduled_at"] < entry["bar_start"]
     assert all(entry["notes"] > 0 for entry in log)
+    tracks, band = answers(page)
+    for entry in log:  # tied notes held on in the page: a drum is not struck again, a voice sounds on (struck
+        tied = [note for note in band[entry["bar"]] if note[5]]  # afresh only where its sample would run out)
+        assert entry["tied"] + entry["tied_struck"] == len(tied), entry
+        assert entry["tied"] >= sum(tracks[note[0]]["is_drum"] for note in tied), entry
+    assert sum(entry["tied"] for entry in log) > 0, log
 
     page.fill("#jam-name", "Browser jam")
     page.click("#jam-save")
@@ -124,3 +167,60 @@ def test_jam_along_at_120_bpm_through_web_midi_and_save(
         assert abs((end - start) - beats * 12) <= 3
     band = [i for i in range(music.n_tracks) if music.roles[i] != "melody"]
     assert band and {start // bar_steps for i in band for _, start, _, _ in music.notes(i)} == set(range(BARS))
+
+
+def test_notes_held_over_a_bar_line_are_not_struck_again_on_a_midi_output(page: object) -> None:
+    open_jam(page)
+    page.select_option("#jam-midi-out", "test-out")  # the band plays on the test synth, not in the page
+    page.click("#jam-start")
+    page.wait_for_function("['count-in', 'playing'].includes(window.museforgeJam.state)", timeout=60_000)
+    page.evaluate(f"window.testPlayer.play({[list(note) for note in TUNE]})")
+    page.wait_for_function(f"window.museforgeJam.log.length > {BARS}", timeout=30_000)
+    page.click("#jam-stop")
+    log = page.evaluate("window.museforgeJam.log")
+    sent = page.evaluate("window.testPlayer.sent")
+    tracks, band = answers(page)
+    channels = midi_channels(tracks)
+
+    # what the synth should get: each note struck once, a tied note being the one before it held on to its end
+    notes: dict[tuple[int, int], list[list[float]]] = {}  # (channel, pitch) -> [[start, end], ...] in beats
+    ties: list[tuple[tuple[int, int], float, list[float]]] = []  # (channel, pitch), bar line, the note held on
+    assert [entry["bar"] for entry in log] == list(range(BARS + 1)), log
+    for entry in log:
+        bar = entry["bar"]
+        tied = sum(note[5] for note in band[bar])
+        held = entry["tied"] == tied  # else its answer came too late to hold: notes ended at the bar line
+        assert entry["dropped"] == 0 and entry["tied"] + entry["tied_struck"] == tied, entry
+        assert held or (entry["tied"] == 0 and entry["lead_ms"] < 40), entry
+        for track, pitch, beat, length, _, tie in band[bar]:
+            key, start, end = (channels[track], pitch), bar * 4 + beat, bar * 4 + beat + length
+            runs = notes.setdefault(key, [])
+            if tie and held:
+                before = [run for run in runs if abs(run[1] - start) < 1e-3]
+                assert beat == 0 and len(before) == 1, (bar, track, pitch)
+                before[0][1] = end
+                ties.append((key, start, before[0]))
+            else:
+                runs.append([start, end])
+    assert ties, "the band held no note over a bar line"
+
+    heard: dict[tuple[int, int], tuple[list[float], list[float]]] = {}  # (channel, pitch) -> (note-ons, note-offs)
+    for message in sent:
+        status, *data = message["data"]
+        if status & 0xF0 in (0x80, 0x90):
+            heard.setdefault((status & 0x0F, data[0]), ([], []))[status & 0xF0 == 0x80 or data[1] == 0].append(
+                message["beat"]
+            )
+    for key, start, (_, end) in ties:  # not struck again at the bar line; the note before ends where the tied one
+        ons, offs = heard[key]  # does (or the one tied to it in turn)
+        assert not any(abs(on - start) < BEAT_SLACK for on in ons), (key, start, ons)
+        assert not any(abs(off - start) < BEAT_SLACK for off in offs), (key, start, offs)
+        assert any(abs(off - end) < BEAT_SLACK for off in offs), (key, end, offs)
+    assert set(heard) == set(notes)
+    for key, runs in notes.items():  # and every other note struck and ended once, in time
+        ons, offs = heard[key]
+        assert len(ons) == len(offs) == len(runs), (key, ons, offs, runs)
+        for times, due in ((ons, [start for start, _ in runs]), (offs, [end for _, end in runs])):
+            assert all(abs(a - b) < BEAT_SLACK for a, b in zip(sorted(times), sorted(due), strict=True)), (key, runs)
+    silenced = {m["data"][0] & 0x0F for m in sent if m["data"][0] & 0xF0 == 0xB0 and m["data"][1] == 123}
+    assert silenced == set(channels)  # Stop: all notes off

@@ -15,6 +15,17 @@ from museforge.music.keys import onsets
 CLASSIFIER_L2 = 0.01
 #: Classifier: standardised features are clipped to +-CLIP.
 CLIP = 5.0
+#: The learners a two-sample test may use: the shipping bar's, and a second of another kind reported beside it.
+LEARNERS: tuple[str, ...] = ("logistic", "boosted_stumps")
+#: Boosted stumps: rounds of boosting.
+BOOSTING_ROUNDS = 200
+_METHODS = {
+    "logistic": "L2 logistic regression on per-window features; train and test halves split by song",
+    "boosted_stumps": (
+        f"AdaBoost over {BOOSTING_ROUNDS} decision stumps (one feature, one threshold each: steps a linear model "
+        "cannot draw) on per-window features; train and test halves split by song"
+    ),
+}
 
 
 # ------------------------------------------------------------------------------------------------ classifier
@@ -231,6 +242,45 @@ def _fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], l2: float) -> 
     return w
 
 
+def _fit_stumps(x: NDArray[np.float64], y: NDArray[np.float64], rounds: int) -> list[tuple[int, float, float, float]]:
+    """AdaBoost over decision stumps (discrete, deterministic): ``x`` (n, f), ``y`` (n,) in {0, 1} -> ``[(feature,
+    threshold, sign, weight)]``; a stump says ``sign`` (+1: first set) where ``x[:, feature] > threshold``."""
+    n, f = x.shape
+    target = np.where(y > 0.5, 1.0, -1.0)
+    weights = np.full(n, 1.0 / n)
+    order = np.argsort(x, axis=0, kind="stable")  # (n, f)
+    ordered = np.take_along_axis(x, order, axis=0)
+    stumps: list[tuple[int, float, float, float]] = []
+    for _ in range(rounds):
+        signed = (weights * target)[order]  # (n, f): each feature's items in its order
+        above = signed.sum(axis=0) - np.cumsum(signed, axis=0)  # weighted sum of targets above each cut
+        below = np.cumsum(signed, axis=0)
+        edge = above - below  # for sign +1: the weighted agreement of "above: first set"
+        valid = np.vstack([ordered[1:] > ordered[:-1], np.zeros((1, f), dtype=bool)])  # cut between distinct values
+        edge = np.where(valid, edge, 0.0)
+        row, column = np.unravel_index(int(np.argmax(np.abs(edge))), edge.shape)
+        best = float(edge[row, column])
+        if abs(best) < 1e-12:
+            break
+        sign = 1.0 if best > 0 else -1.0
+        threshold = float((ordered[row, column] + ordered[row + 1, column]) / 2) if row + 1 < n else np.inf
+        predicted = np.where(x[:, column] > threshold, sign, -sign)
+        error = float(np.clip(weights[predicted != target].sum(), 1e-10, 1 - 1e-10))
+        alpha = 0.5 * math.log((1 - error) / error)
+        stumps.append((int(column), threshold, sign, alpha))
+        weights = weights * np.exp(-alpha * target * predicted)
+        weights /= weights.sum()
+    return stumps
+
+
+def _stumps_say(x: NDArray[np.float64], stumps: list[tuple[int, float, float, float]]) -> NDArray[np.bool_]:
+    """Where the boosted stumps say "first set" for each row of ``x``."""
+    score = np.zeros(len(x))
+    for column, threshold, sign, alpha in stumps:
+        score += alpha * np.where(x[:, column] > threshold, sign, -sign)
+    return score > 0
+
+
 def two_sample_accuracy(
     first: NDArray[np.float64],
     second: NDArray[np.float64],
@@ -238,6 +288,7 @@ def two_sample_accuracy(
     groups_second: NDArray[np.int64] | None = None,
     seed: int = 0,
     l2: float = CLASSIFIER_L2,
+    learner: str = "logistic",
 ) -> dict[str, Any]:
     """Train a classifier to tell two sets of windows apart on one half, report its accuracy on the other.
 
@@ -256,7 +307,10 @@ def two_sample_accuracy(
     seed : int
         Seeds the choice of halves.
     l2 : float
-        Penalty weight.
+        Penalty weight (logistic regression).
+    learner : str
+        ``"logistic"`` (the shipping bar's) or ``"boosted_stumps"`` (AdaBoost over decision stumps: another kind of
+        learner, reported beside it).
 
     Returns
     -------
@@ -264,6 +318,8 @@ def two_sample_accuracy(
         ``accuracy`` on the held-out half (None if a half lacks one of the sets), ``stderr`` (its binomial
         standard error), ``n_train``, ``n_test``, ``features``, ``method``.
     """
+    if learner not in LEARNERS:
+        raise ValueError(f"unknown learner {learner!r}: choose {', '.join(LEARNERS)}")
     first = np.asarray(first, dtype=np.float64)
     second = np.asarray(second, dtype=np.float64)
     n1, n2 = len(first), len(second)
@@ -280,7 +336,7 @@ def two_sample_accuracy(
         "n_train": int(train.sum()),
         "n_test": int((~train).sum()),
         "features": int(x.shape[1]),
-        "method": "L2 logistic regression on per-window features; train and test halves split by song",
+        "method": _METHODS[learner],
     }
     if len(set(y[train])) < 2 or len(set(y[~train])) < 2:
         return result
@@ -288,8 +344,11 @@ def two_sample_accuracy(
     std = x[train].std(axis=0)
     std[std < 1e-12] = 1.0
     z = np.clip((x - mean) / std, -CLIP, CLIP)  # a value rare in the training half cannot swamp the rest
-    w = _fit_logistic(z[train], y[train], l2)
-    predicted = (np.hstack([z[~train], np.ones(((~train).sum(), 1))]) @ w) > 0
+    if learner == "boosted_stumps":
+        predicted = _stumps_say(z[~train], _fit_stumps(z[train], y[train], BOOSTING_ROUNDS))
+    else:
+        w = _fit_logistic(z[train], y[train], l2)
+        predicted = (np.hstack([z[~train], np.ones(((~train).sum(), 1))]) @ w) > 0
     accuracy = float((predicted == (y[~train] > 0.5)).mean())
     result["accuracy"] = accuracy
     result["stderr"] = math.sqrt(accuracy * (1 - accuracy) / result["n_test"])

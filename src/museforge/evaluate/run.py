@@ -278,6 +278,7 @@ def evaluate_model(
         **_comparison(grid, card, fake, real),
         "seed_overlap": _seed_overlap(generation, real[:, 0], generated, seed, real_grids),
         "classifier": None,
+        "classifier_second": None,
     }
     timing["metrics"] = time.perf_counter() - mark
 
@@ -296,6 +297,9 @@ def evaluate_model(
             for key, rolls in (("real", real), ("generated", fake))
         }
         result["classifier"] = two_sample_accuracy(features["real"], features["generated"], songs, songs, seed=seed)
+        result["classifier_second"] = two_sample_accuracy(
+            features["real"], features["generated"], songs, songs, seed=seed, learner="boosted_stumps"
+        )
         timing["classifier"] = time.perf_counter() - mark
 
     result["largest_gap"] = largest_gap(result)

@@ -80,6 +80,9 @@ def format_evaluation(result: dict[str, Any]) -> str:
                 f"Real-vs-generated classifier: accuracy {clf['accuracy']:.3f} ± {clf['stderr']:.3f} on "
                 f"{clf['n_test']} held-out windows (0.5 = indistinguishable, 1.0 = always told apart)"
             )
+    second = result.get("classifier_second")
+    if second is not None and second.get("accuracy") is not None:
+        lines.append(f"Second classifier (boosted decision stumps): accuracy {second['accuracy']:.3f}")
     if result.get("seed_overlap") is not None:
         lines.append(
             f"Seed diversity: another seed keeps {100 * result['seed_overlap']:.0f} % of the sounding cells "

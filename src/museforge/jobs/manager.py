@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,10 @@ from museforge.training.registry import (
 SHUTDOWN_GRACE = 20.0
 #: Seconds a resume waits for the job's stopping worker to save its checkpoint and leave.
 RESUME_WAIT = 30.0
+#: Set by ``museforge serve`` beside the ``OMP_WAIT_POLICY=PASSIVE`` it chose for its own few-millisecond torch work
+#: (a jam's bar): a training worker goes back to OpenMP's default, the one its speed was measured with
+#: (docs/performance.md); a policy the user set is passed on as it is.
+SERVER_WAIT_POLICY = "MUSEFORGE_SERVER_WAIT_POLICY"
 
 
 class _Orphan:
@@ -60,6 +65,18 @@ class _Orphan:
         if worker_alive(self.pid, self.job_id):
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signum)
+
+
+def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a training worker: ``environ`` with the data home and this package on the path, and
+    without the OpenMP wait policy the server chose for itself (:data:`SERVER_WAIT_POLICY`)."""
+    env = dict(environ)
+    if env.pop(SERVER_WAIT_POLICY, None) == env.get("OMP_WAIT_POLICY"):
+        env.pop("OMP_WAIT_POLICY", None)
+    env["MUSEFORGE_HOME"] = str(museforge.paths.home())
+    package_root = str(Path(museforge.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
 
 
 class JobManager:
@@ -253,10 +270,7 @@ class JobManager:
         remove_stop_file(job["model_name"])
         with contextlib.suppress(OSError):
             progress_path(self.store, job_id).unlink(missing_ok=True)
-        env = dict(os.environ)
-        env["MUSEFORGE_HOME"] = str(museforge.paths.home())
-        package_root = str(Path(museforge.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env = worker_environment(os.environ)
         command = [sys.executable, "-m", "museforge.jobs", "run", job_id, "--store", str(self.store.path)]
         try:
             self.store.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -280,4 +294,4 @@ class JobManager:
 # ------------------------------------------------------------------------------------------ the worker
 
 
-__all__ = ["QUEUED", "JobManager"]
+__all__ = ["QUEUED", "SERVER_WAIT_POLICY", "JobManager", "worker_environment"]

@@ -139,7 +139,8 @@ class JamSession:
 
     Notes in and out are ``[.., start_beat, duration_beats, ..]`` in quarter-note beats from the bar's start: the
     player's ``(pitch, start_beat, duration_beats, velocity)``, the band's ``[track, pitch, start_beat,
-    duration_beats, velocity]`` (``track`` indexes :attr:`tracks`). Tempo is the player's: the session works in
+    duration_beats, velocity, tied]`` (``track`` indexes :attr:`tracks`; ``tied`` 1: the note goes on from the bar
+    before, to be held over the bar line rather than struck again). Tempo is the player's: the session works in
     beats, so a tempo change cannot upset it. Raises :class:`MuseforgeError` on a bad model, meter or note.
     """
 
@@ -291,19 +292,24 @@ class JamSession:
         self._accompanist.hear(fold_pitches(top_line(sounding), card.lowest_pitch, card.n_pitches))
 
     def _bar_notes(self, bar: np.ndarray) -> list[list[Any]]:
-        """The band's bar ``(K, L, P)`` as ``[track, pitch, start_beat, duration_beats, velocity]`` notes, with the
-        dynamics of its place in its phrase."""
+        """The band's bar ``(K, L, P)`` as ``[track, pitch, start_beat, duration_beats, velocity, tied]`` notes,
+        with the dynamics of its place in its phrase; ``tied`` is 1 for a note that goes on sounding from the bar
+        before (held over the bar line, not struck again: one note in the saved file too), else 0."""
         index = len(self._band) - 1
         phrase = index - index % 4
         grid = np.tile(self._grid, (index - phrase + 1, 1))
         padded = np.zeros((bar.shape[0], grid.shape[0], bar.shape[2]), dtype=bool)
         padded[:, -self.bar_length :] = bar
         first = (index - phrase) * self.bar_length
+        held = self._band[index - 1][:, -1] if index else np.zeros(bar.shape[::2], dtype=bool)  # (K, P)
+        lowest = self.gan.card.lowest_pitch
         out: list[list[Any]] = []
         for track, notes in enumerate(self.gan.accompaniment(padded, Dynamics.of(grid, self.resolution))):
+            k = self.gan.tracks[track]
             for pitch, start, end, velocity in notes.notes:
                 beat, beats = (start - first) / self.resolution, (end - start) / self.resolution
-                out.append([track, int(pitch), round(beat, 4), round(beats, 4), int(velocity)])
+                tied = start == first and bool(held[k, pitch - lowest])
+                out.append([track, int(pitch), round(beat, 4), round(beats, 4), int(velocity), int(tied)])
         return out
 
 

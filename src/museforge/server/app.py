@@ -30,7 +30,7 @@ import museforge
 from museforge import paths
 from museforge.errors import ConflictError, MuseforgeError, NotFoundError, StorageError
 from museforge.files import FULL_DISK_ERRNOS
-from museforge.jobs.manager import JobManager
+from museforge.jobs.manager import SERVER_WAIT_POLICY, JobManager
 from museforge.server.guard import LocalOnly, allowed_host_names
 from museforge.server.jam import JamRoom
 from museforge.server.pages import install_not_found_page
@@ -268,7 +268,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None
     # OpenMP threads that wait passively: with the default busy wait, a jam bar's few milliseconds of torch work
     # took ~300 ms whenever another process kept the other core busy (6 ms passive; measured on a 2-core CPU). Read
     # when torch loads, which the app does on its first piece of music; a value already set is kept.
-    os.environ.setdefault(OMP_WAIT_POLICY, "PASSIVE")
+    if OMP_WAIT_POLICY not in os.environ:
+        os.environ[OMP_WAIT_POLICY] = "PASSIVE"
+        os.environ[SERVER_WAIT_POLICY] = "PASSIVE"  # the training workers go back to the default (jobs.manager)
     app = create_app(data_dir, settings=Settings.from_env(data_dir, bound_host=host))
     print(f"museforge studio on http://{host}:{port}/ (API docs at /docs), data in {app.state.settings.data_dir}")
     # a jam message over its cap gets an error and the jam goes on; one far over it never reaches the app

@@ -6,7 +6,8 @@ A jam is a :class:`museforge.pipelines.jam.JamSession` fed bar by bar over a Web
 - ``start`` ``{model, numerator, denominator, seed, variation}`` -> ``ready`` ``{beats_per_bar, tracks, bar: 0}``
   and ``accompaniment`` ``{bar: 0, notes}``, the band's first bar (a new ``start`` replaces a running jam).
 - ``bar`` ``{bar: n, notes: [[pitch, start_beat, duration_beats, velocity], ...]}``: what the player played in bar
-  ``n`` -> ``accompaniment`` ``{bar: n + 1, notes: [[track, pitch, start_beat, duration_beats, velocity], ...]}``.
+  ``n`` -> ``accompaniment`` ``{bar: n + 1, notes: [[track, pitch, start_beat, duration_beats, velocity, tied],
+  ...]}`` (``tied`` 1: the note goes on from the bar before, held over the bar line).
   A bar ahead of the jam's means bars went by without a message: they count as silent. A bar already played is
   refused and the jam goes on. A note may start up to a bar before bar ``n`` (``start_beat < 0``): a pickup, played
   after the page sent the bar before (it sends a bar a little before it ends, so that the answer is there in time);

@@ -2,14 +2,16 @@
 // at a known time of the AudioContext, and a little before it ends (the lookahead, a few times the server's recent
 // answer times) the page sends the bar's notes over a WebSocket (/api/jam); the server answers with the band's next
 // bar, which is scheduled on the same clock before that bar begins. Notes played after a bar was sent go with the
-// next bar as pickups (before its downbeat), kept where they were played. `window.museforgeJam.log` says, per bar,
-// when its accompaniment was scheduled against when the bar began. A tempo change applies from the next bar whose
-// timing is not fixed yet: the server counts beats, so it cannot break the jam.
+// next bar as pickups (before its downbeat), kept where they were played. The band's notes are [track, pitch,
+// start_beat, duration_beats, velocity, tied]: a tied note goes on from the bar before (held over the bar line), so
+// it is not struck again (jam_audio.js holds it). `window.museforgeJam.log` says, per bar, when its accompaniment was
+// scheduled against when the bar began, and how many tied notes were held. A tempo change applies from the next bar
+// whose timing is not fixed yet: the server counts beats, so it cannot break the jam.
 import { api, showError } from "./api.js";
 import { $, el } from "./common.js";
 import { audioContext, listen, midi, setVoice } from "./keyboard.js";
 import { METERS, metronome } from "./recorder.js";
-import { loadBand, playNote, playerVoice, setOutput, silence } from "./jam_audio.js";
+import { loadBand, playNote, playerVoice, releaseHeld, setOutput, silence } from "./jam_audio.js";
 import { clearCounter, drawJam, followJam, showCounter } from "./jam_view.js";
 
 const LOOKAHEAD = { first: 0.25, least: 0.15, share: 0.25 }; // seconds; at most a quarter of the bar
@@ -18,6 +20,7 @@ const START_DELAY = 0.3; // seconds from the band being ready to the count-in's 
 const TRIPS_KEPT = 8;
 const TEMPO_RANGE = [40, 240];
 const TICK_MS = 10;
+const HOLD_LIMIT = 0.02 + TICK_MS / 1000; // seconds: a MIDI note-off held at a bar line goes out this long before it
 
 const jam = fresh();
 let onSaved = () => {};
@@ -38,7 +41,7 @@ function fresh() {
     cut: 0, // the notes played from here on belong to bar nextSend
     notes: [], // the player's notes {pitch, velocity, on, off} in seconds of the audio clock
     sent: new Map(), // bar -> the notes sent for it, [[pitch, start_beat, duration_beats, velocity]]
-    band: new Map(), // bar -> the band's notes [[track, pitch, start_beat, duration_beats, velocity]]
+    band: new Map(), // bar -> the band's notes [[track, pitch, start_beat, duration_beats, velocity, tied]]
     sentAt: new Map(), // bar -> when the message answered by its accompaniment was sent
     trips: [],
     lookahead: LOOKAHEAD.first,
@@ -107,18 +110,24 @@ function sendBar(k) {
   send({ type: "bar", bar: k, notes });
 }
 
-/** Schedule the band's bar j on the audio clock (what is already past is dropped) and log how early it was. */
+/** Schedule the band's bar j on the audio clock (what is already past is dropped) and log how early it was, and
+ * how many of its tied notes were held on (`tied`) or struck again (`tied_struck`: nothing left to hold). */
 function schedule(j, notes, serverMs) {
   const t = now();
   const { start, spb } = timing(j);
+  const barLine = barEnd(j);
   let dropped = 0;
-  for (const [track, pitch, beat, length, velocity] of notes) {
+  let tied = 0;
+  let struck = 0;
+  for (const [track, pitch, beat, length, velocity, tie] of notes) {
     const when = start + beat * spb;
     if (when < t) dropped += 1;
-    else playNote(track, pitch, when, length * spb, velocity);
+    else if (playNote(track, pitch, when, length * spb, velocity, { tied: tie === 1, barLine })) tied += 1;
+    else if (tie === 1) struck += 1;
   }
+  releaseHeld(start); // the MIDI note-offs at this downbeat that no tied note goes on from
   const trip = jam.sentAt.has(j) ? Math.round((t - jam.sentAt.get(j)) * 1000) : null;
-  jam.log.push({ bar: j, scheduled_at: t, bar_start: start, lead_ms: (start - t) * 1000, server_ms: serverMs, round_trip_ms: trip, notes: notes.length, dropped, late: t > start });
+  jam.log.push({ bar: j, scheduled_at: t, bar_start: start, lead_ms: (start - t) * 1000, server_ms: serverMs, round_trip_ms: trip, notes: notes.length, dropped, late: t > start, tied, tied_struck: struck });
 }
 
 /** The clock's work every few ms: send bars as their end comes near, clicks, count-in to playing. */
@@ -131,6 +140,7 @@ function tick() {
     jam.cut = timing(k).start;
   }
   if (t >= barEnd(jam.nextSend) - jam.lookahead) sendBar(jam.nextSend);
+  releaseHeld(t + HOLD_LIMIT); // the next bar's answer is late: its bar line's note-offs go out now
   while (jam.clicked <= Math.max(0, barAt(t)) + 1 && timing(jam.clicked).start < t + 0.5) {
     if ($("#jam-metronome").checked) clicks(timing(jam.clicked).start, 1, timing(jam.clicked).spb);
     jam.clicked += 1;
@@ -417,5 +427,13 @@ window.museforgeJam = {
   whenBeat(bar, beat) {
     const { start, spb } = timing(bar);
     return performance.now() + (start + beat * spb - now()) * 1000;
+  },
+  /** The jam's beat at `ms` of performance.now(), counted from bar 0's downbeat in whole bars (fixes no bar). */
+  beatAt(ms) {
+    const t = now() + (ms - performance.now()) / 1000;
+    let k = 0;
+    while (k < jam.bars.length - 1 && t >= jam.bars[k + 1].start) k += 1;
+    const { start, spb } = jam.bars[k] || { start: jam.t0, spb: 60 / jam.tempo };
+    return k * jam.beatsPerBar + (t - start) / spb;
   },
 };

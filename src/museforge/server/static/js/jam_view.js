@@ -10,7 +10,8 @@ const COLORS = ["#1971c2", "#2f9e44", "#f08c00", "#7048e8", "#0c8599", "#c2255c"
 
 /**
  * The roll of bars `first` and `first + 1` of a jam. `jam` gives {tracks, beatsPerBar, band: Map(bar -> notes
- * [[track, pitch, start_beat, duration_beats, velocity]]), melody(bar) -> [[pitch, start_beat, duration_beats]]}.
+ * [[track, pitch, start_beat, duration_beats, velocity, tied]]), melody(bar) -> [[pitch, start_beat,
+ * duration_beats]]}.
  */
 export function jamRoll(jam, first) {
   const barSteps = Math.round(jam.beatsPerBar * RESOLUTION);
