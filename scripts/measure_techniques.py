@@ -45,7 +45,7 @@ def _rows(comparison: dict[str, Any]) -> dict[str, Any]:
 
 def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     from museforge.evaluate.grid import MetricGrid
-    from museforge.evaluate.run import _comparison, _generate, _held_out
+    from museforge.evaluate.run import _comparison, _generate, held_out
     from museforge.models.loading import load_model
     from museforge.sampling.generation import Generation
     from museforge.sampling.gibbs import harmonize_windows, revise_windows
@@ -54,7 +54,7 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     network, card = load_model("bach", "enhance")
     data = card["data"]
     grid = MetricGrid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
-    real = _held_out(card, "test", samples).windows
+    real = held_out(card, "test", samples).windows
     rng = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     enhanced = harmonize_windows(network, card, real[:, 0], iterations=iterations, generator=rng)

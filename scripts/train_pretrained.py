@@ -189,9 +189,9 @@ def train_technique(key: str, source: Path, minutes: float, max_steps: int, resu
     return {"model": key, "seconds": seconds, "steps": steps, "weights": str(weights)}
 
 
-def record_drum_kit(genre: str) -> dict[str, list[int]]:
-    """Write the kit the genre's training data play (``data.drum_kit``) into its shipped card, as a training run
-    of today's code records it: for models trained before kits were recorded."""
+def record_data_facts(genre: str) -> dict[str, dict[str, list[int]]]:
+    """Write the kit and the line ranges the genre's training data play (``data.drum_kit``, ``data.line_range``)
+    into its shipped card, as a training run of today's code records them: for models trained before they were."""
     import torch
 
     from museforge.model_files import ModelCard
@@ -208,9 +208,10 @@ def record_drum_kit(genre: str) -> dict[str, list[int]]:
         common_key=parsed.common_key,
         all_meters=parsed.meter_aware,
     )
-    card["data"]["drum_kit"] = data.facts.drum_kit
+    learnt = {"drum_kit": data.facts.drum_kit, "line_range": data.facts.line_range}
+    card["data"].update(learnt)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return data.facts.drum_kit
+    return learnt
 
 
 def evaluate_card(genre: str, samples: int = 1000) -> dict:
@@ -268,8 +269,8 @@ def main() -> None:
     for genre in genres:
         if not args.evaluate_only:
             print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
-        elif "drum_kit" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
-            print(json.dumps({"genre": genre, "drum_kit": record_drum_kit(genre)}), flush=True)
+        elif "line_range" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
+            print(json.dumps({"genre": genre, **record_data_facts(genre)}), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)
 
 

@@ -99,3 +99,24 @@ def test_repeat_fidelity_counts_the_accompaniment_of_bars_whose_melody_repeats()
     table = repeat_fidelity([(melody, accompaniment, spans)])
     assert table == {"repeat_overlap": pytest.approx(0.5), "repeat_identical": pytest.approx(1 / 3), "repeat_pairs": 3}
     assert repeat_fidelity([(melody_of(a, b), accompaniment[:, :8], spans[:2])])["repeat_overlap"] is None
+
+
+def test_a_moved_repeat_keeps_a_line_in_its_range_an_octave_away() -> None:
+    # A bass line (track 0, range columns 0-9 of a 24-column roll) moved up 7 with the melody would leave its
+    # range (columns 5 and 8 -> 12 and 15); a player moves it down a fourth instead (-5: columns 0 and 3). A piano
+    # (track 1, no range) moves up 7 as the melody does. Shape (K=2, T=8, P=24).
+    notes = np.zeros((2, 2 * BAR, 24), dtype=bool)
+    notes[0, :2, 5] = notes[0, 2:BAR, 8] = True
+    notes[1, :BAR, 10] = True
+    spans = bar_spans(2 * BAR, None, BAR)
+    ranges = [list(range(10)), None]
+    again = repeat_notes(notes, spans, [Repeat(1, 0, 7)], [False, False], ranges)
+    assert np.flatnonzero(again[0, BAR : BAR + 2].any(axis=0)).tolist() == [0]
+    assert np.flatnonzero(again[0, BAR + 2 :].any(axis=0)).tolist() == [3]
+    assert again[1, BAR:, 17].all()
+    # Without ranges it moves with the melody, as before.
+    plain = repeat_notes(notes, spans, [Repeat(1, 0, 7)], [False, False])
+    assert plain[0, BAR : BAR + 2, 12].all() and plain[0, BAR + 2 :, 15].all()
+    probs = notes.astype(np.float32)
+    out, _ = follow_form(probs, spans, [Repeat(1, 0, 7)], 0.0, [False, False], np.random.default_rng(0), ranges)
+    np.testing.assert_array_equal(out[:, BAR:] > 0.5, again[:, BAR:])

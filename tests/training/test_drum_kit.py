@@ -1,4 +1,5 @@
-"""A model's drums stay on the kit its data play: the training run records it, composing keeps to it."""
+"""A model's drums stay on the kit its data play: the training run records it, composing keeps to it; the run
+records its pitched tracks' ranges too."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ def test_a_trained_models_drums_play_only_its_datas_kit(
     source = _subset(shared_datasets, tmp_path / "src", [*files, "jazz/groove_midi_drums_gmd"])
     build_dataset("jazz", source, resolution=4)
     train(TrainConfig(name="kit", **tiny_run("musegan", genre="jazz")), progress=False)
-    kit = read_card(model_dir("kit"))["data"]["drum_kit"]["drums"]
+    card = read_card(model_dir("kit"))
+    kit = card["data"]["drum_kit"]["drums"]
     assert {36, 38, 51} <= set(kit) <= set(range(35, 82))
+    spans = card["data"]["line_range"]  # pitched tracks only; the bass lies below the piano's top
+    assert set(spans) == {"piano", "bass"}
+    assert 24 <= spans["bass"][0] < spans["bass"][1] < 60 < spans["piano"][1] <= 107
     # two updates teach nothing: the drums' probabilities lie all over the keys, and only the kit's sound
     music = compose("ode_to_joy", "kit", seed=0).multitrack
     drums = music.roles.index("drums")

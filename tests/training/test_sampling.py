@@ -125,3 +125,69 @@ def test_a_drum_track_plays_only_its_datas_kit() -> None:
         NotePolicy.from_card(card)
     with pytest.raises(MuseforgeError, match="kits has 1 entries for 2 tracks"):
         to_notes(probs, kits=[None])
+
+
+def test_a_line_bias_keeps_a_spread_voice_singing_its_most_likely_pitch() -> None:
+    from museforge.sampling.notes import NotePolicy
+
+    # An alto the model spreads over three neighbouring pitches in steps 2-5 (0.3 each: none passes 0.5, but the
+    # voice plainly goes on), and truly rests (every pitch near 0) in steps 6-7. Shape (B=1, K=2, T=8, P=4).
+    probs = np.full((1, 2, 8, 4), 0.01, dtype=np.float32)
+    probs[0, 0, :2, 1] = 0.9
+    probs[0, 0, 2:6, 0:3] = [0.3, 0.35, 0.3]
+    probs[0, 1, 2:6, 0:3] = [0.3, 0.35, 0.3]  # the same on a chordal track, which no line bias touches
+    card = {
+        "data": {"tracks": [{"role": "alto", "is_drum": False}, {"role": "piano", "is_drum": False}]},
+        "train_data_metrics": {"alto": {"polyphonic_rate": 0.0}, "piano": {"polyphonic_rate": 0.7}},
+    }
+    plain = NotePolicy.from_card(card).decode(probs)
+    assert plain[0, 0].any(axis=-1).tolist() == [True, True] + [False] * 6  # falls silent mid-phrase
+    card["decoding"] = {"line_bias": {"alto": 1.5, "piano": 3.0}}
+    policy = NotePolicy.from_card(card)
+    assert policy.line_bias == (1.5, 0.0)  # only a single line takes one
+    notes = policy.decode(probs)[0]
+    assert notes[0].any(axis=-1).tolist() == [True] * 6 + [False] * 2  # sings on, rests where the model rests
+    assert notes[0, 2:6, 1].all() and notes[0].sum() == 6  # its most likely pitch, one at a time
+    assert np.array_equal(notes[1], plain[0, 1])
+    card["decoding"] = {"line_bias": {"alto": "loud"}}
+    with pytest.raises(MuseforgeError, match=r"malformed: decoding\.line_bias"):
+        NotePolicy.from_card(card)
+    with pytest.raises(MuseforgeError, match="line_bias has 1 values for 2 tracks"):
+        to_notes(probs, monophonic=[True, False], line_bias=[1.0])
+
+
+def test_a_line_kept_in_its_datas_range_where_the_card_says_so() -> None:
+    from museforge.music.ranges import line_range
+    from museforge.sampling.notes import NotePolicy
+
+    # A tenor whose data sing MIDI 50-68; the model's likeliest pitch in steps 4-7 is 74 (a D5: the alto's
+    # register), its second 62. Columns are MIDI 24 + index. Shape (B=1, K=1, T=8, P=60).
+    probs = np.full((1, 1, 8, 60), 0.01, dtype=np.float32)
+    probs[0, 0, :4, 62 - 24] = 0.9
+    probs[0, 0, 4:, 74 - 24] = 0.8
+    probs[0, 0, 4:, 62 - 24] = 0.6
+    card = {
+        "data": {
+            "lowest_pitch": 24,
+            "n_pitches": 60,
+            "tracks": [{"role": "tenor", "is_drum": False}],
+            "line_range": {"tenor": [50, 68]},
+        },
+        "train_data_metrics": {"tenor": {"polyphonic_rate": 0.0, "one_step_note_rate": 1.0}},
+    }
+    free = NotePolicy.from_card(card).decode(probs)[0, 0]
+    assert free[4:, 74 - 24].all()  # the range is only kept where the card's decoding says so
+    card["decoding"] = {"line_range": True}
+    kept = NotePolicy.from_card(card).decode(probs)[0, 0]
+    assert kept[:, 62 - 24].all() and kept.sum() == 8  # the tenor stays a tenor on its next likeliest pitch
+    card["data"]["line_range"] = {"tenor": "low"}
+    with pytest.raises(MuseforgeError, match=r"malformed: data\.line_range"):
+        NotePolicy.from_card(card)
+    # The range holds 99.5 % of the onsets, a quarter of a percent cut at each end.
+    counts = np.zeros(60, dtype=np.int64)
+    counts[26:45] = 100  # MIDI 50-68
+    counts[10] = 1  # one stray low note (MIDI 34) among 1,901
+    assert line_range(counts, 24) == [50, 68]
+    counts[10] = 50  # 50 of 1,950 (2.6 %) is part of the line's range
+    assert line_range(counts, 24) == [34, 68]
+    assert line_range(np.zeros(60), 24) is None

@@ -73,7 +73,7 @@ class HeldOut(NamedTuple):
     meters: NDArray[np.int64]  # (n, 2) each window's meter (a piece of a longer window may start inside a bar)
 
 
-def _held_out(card: ModelCard, split: str, samples: int) -> HeldOut:
+def held_out(card: ModelCard, split: str, samples: int) -> HeldOut:
     """Real model-sized windows of ``split`` for ``samples`` generated ones, tracks in model order.
     ``samples`` windows are spread evenly over the split; when the split has fewer, every window is used in turn
     (each use gets its own noise).
@@ -249,7 +249,7 @@ def evaluate_model(
 
     generator, card, kind, history, status = _load_model(name)
     grid = MetricGrid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
-    held = _held_out(card, split, samples)
+    held = held_out(card, split, samples)
     real, songs, available, real_grids = held.windows, held.songs, held.available, held.grids
     timing["load"] = time.perf_counter() - started
 
@@ -349,7 +349,7 @@ def evaluate_samples(
     if writer not in ("compose", "jam"):
         raise MuseforgeError(f"unknown writer {writer!r}: choose compose or jam")
     generator, card, kind, _history, status = _load_model(name)
-    held = _held_out(card, split, real_windows)  # a dataset not built is said at once, before any composing
+    held = held_out(card, split, real_windows)  # a dataset not built is said at once, before any composing
     grid = MetricGrid(card.tracks, card.resolution, card.lowest_pitch, card.beats_per_bar)
     n_pitches, window = card.n_pitches, card.window
     assert window is not None  # every GAN card has its window

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from museforge.music.keys import onsets
+from museforge.music.keys import onset_counts
 from museforge.music.pianoroll import Multitrack
 
 #: The keys of the General MIDI percussion map (Acoustic Bass Drum 35 to Open Triangle 81).
@@ -62,8 +62,7 @@ def hit_counts(drums: np.ndarray) -> np.ndarray:
     A hit is a sounding cell whose step before is silent in the same column (a drum roll's notes are one-step
     onsets, or held ones the same as one hit).
     """
-    hits = onsets(np.asarray(drums, dtype=bool))
-    return hits.reshape(-1, hits.shape[-1]).sum(axis=0).astype(np.int64)
+    return onset_counts(drums)
 
 
 def kit_pitches(counts: np.ndarray, lowest_pitch: int, coverage: float = KIT_COVERAGE) -> list[int]:

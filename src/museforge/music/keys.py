@@ -45,6 +45,12 @@ def onsets(active: NDArray[np.bool_], axis: int = -2) -> NDArray[np.bool_]:
     return out
 
 
+def onset_counts(roll: ArrayLike) -> NDArray[np.int64]:
+    """Note onsets per pitch column: ``(..., T, P)`` bool -> ``(P,)`` int64."""
+    starts = onsets(np.asarray(roll, dtype=bool))
+    return starts.reshape(-1, starts.shape[-1]).sum(axis=0).astype(np.int64)
+
+
 def onset_histograms(melody: ArrayLike, lowest_pitch: int) -> NDArray[np.float64]:
     """Note onsets per pitch class of each window's melody.
 
@@ -229,6 +235,7 @@ __all__ = [
     "in_scale_mask",
     "key_name",
     "key_signature",
+    "onset_counts",
     "onset_histograms",
     "onsets",
     "pitch_class_matrix",

@@ -99,6 +99,7 @@ class CausalAccompanist:
         if guess not in GUESSES:
             raise MuseforgeError(f"unknown guess {guess!r}: choose {', '.join(GUESSES)}")
         self.generation = generation
+        self._ranges = generation.policy.kits or None  # a moved repeat keeps each line in its range
         self.window = int(window)
         self.rng = rng
         self.form_rng = form_rng
@@ -187,13 +188,14 @@ class CausalAccompanist:
         if repeat is not None:
             same_strain = self._strain is not None and self._strain[0].source + 1 == repeat.source
             exact = self._strain[1] if same_strain and self._strain is not None else draw >= self.variation
-            source = moved_tracks(heard.probs[repeat.source], repeat.shift, self.generation.is_drum)
+            source = moved_tracks(heard.probs[repeat.source], repeat.shift, self.generation.is_drum, self._ranges)
             weight = 0.0 if exact else self.variation
             probs = (1.0 - weight) * source + weight * probs
         self._strain = (repeat, exact) if repeat is not None else None
         notes = np.asarray(self.generation.decode(probs[None], mode=self.mode, generator=self.rng)[0], dtype=bool)
         if repeat is not None and exact:
-            notes = moved_tracks(heard.notes[repeat.source], repeat.shift, self.generation.is_drum).astype(bool)
+            moved = moved_tracks(heard.notes[repeat.source], repeat.shift, self.generation.is_drum, self._ranges)
+            notes = moved.astype(bool)
         if bar == 0:  # nothing heard: no key to play pitched notes in
             notes = notes.copy()
             notes[[not drum for drum in self.generation.is_drum]] = False

@@ -38,19 +38,44 @@ def default_variation(card: Mapping[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and 0.0 <= float(value) <= 1.0 else DEFAULT_VARIATION
 
 
-def moved_tracks(block: np.ndarray, shift: int, is_drum: Sequence[bool]) -> np.ndarray:
-    """``(K, T, P)`` moved ``shift`` pitch columns up (pitched tracks only; what leaves the window is dropped)."""
+def _moved(track: np.ndarray, shift: int) -> np.ndarray:
+    """``(T, P)`` moved ``shift`` pitch columns up (what leaves the window is dropped)."""
+    out = np.zeros_like(track)
+    if shift > 0:
+        out[:, shift:] = track[:, :-shift]
+    elif shift < 0:
+        out[:, :shift] = track[:, -shift:]
+    else:
+        out[:] = track
+    return out
+
+
+def moved_tracks(
+    block: np.ndarray,
+    shift: int,
+    is_drum: Sequence[bool],
+    ranges: Sequence[Sequence[int] | None] | None = None,
+) -> np.ndarray:
+    """``(K, T, P)`` moved ``shift`` pitch columns up (pitched tracks only; what leaves the window is dropped).
+
+    ``ranges`` (per track, the pitch columns it plays, or None: :class:`museforge.sampling.notes.NotePolicy`'s
+    ``kits``) keeps a line in its register as a player would: such a track moves by ``shift``, or by the same
+    interval an octave lower or higher, whichever leaves the most of it (notes, or probability) inside its range.
+    """
     if not shift:
         return block
     out = block.copy()
     for k, drum in enumerate(is_drum):
         if drum:
             continue
-        out[k] = 0
-        if shift > 0:
-            out[k][:, shift:] = block[k][:, :-shift]
-        else:
-            out[k][:, :shift] = block[k][:, -shift:]
+        allowed = ranges[k] if ranges is not None and k < len(ranges) else None
+        if allowed is None:
+            out[k] = _moved(block[k], shift)
+            continue
+        columns = np.asarray(allowed, dtype=np.int64)
+        options = [_moved(block[k], s) for s in (shift, shift - 12 if shift > 0 else shift + 12)]
+        inside = [float(np.asarray(o[:, columns], dtype=np.float64).sum()) for o in options]
+        out[k] = options[int(np.argmax(inside))]
     return out
 
 
@@ -74,6 +99,7 @@ def follow_form(
     variation: float,
     is_drum: Sequence[bool],
     rng: np.random.Generator,
+    ranges: Sequence[Sequence[int] | None] | None = None,
 ) -> tuple[np.ndarray, list[Repeat]]:
     """Accompaniment probabilities ``(K, S, P)`` in which each repeated bar takes after its source bar.
 
@@ -86,6 +112,7 @@ def follow_form(
     variation : 0 (repeat exactly) to 1 (as the model wrote it); see the module docstring.
     is_drum : per track; drums are never moved in pitch.
     rng : draws which strains repeat exactly.
+    ranges : per track, the pitch columns a line keeps to when moved (:func:`moved_tracks`), or None.
 
     Returns
     -------
@@ -102,7 +129,7 @@ def follow_form(
         for repeat in strain:
             start, end = spans[repeat.bar]
             source_start, _ = spans[repeat.source]
-            source = moved_tracks(probs[:, source_start : source_start + end - start], repeat.shift, is_drum)
+            source = moved_tracks(probs[:, source_start : source_start + end - start], repeat.shift, is_drum, ranges)
             out[:, start:end] = (1.0 - weight) * source + weight * probs[:, start:end]
         if again:
             exact += strain
@@ -110,14 +137,21 @@ def follow_form(
 
 
 def repeat_notes(
-    notes: np.ndarray, spans: Sequence[tuple[int, int]], repeats: Sequence[Repeat], is_drum: Sequence[bool]
+    notes: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    repeats: Sequence[Repeat],
+    is_drum: Sequence[bool],
+    ranges: Sequence[Sequence[int] | None] | None = None,
 ) -> np.ndarray:
-    """``(K, S, P)`` bool notes in which each of ``repeats`` plays its source bar's notes again."""
+    """``(K, S, P)`` bool notes in which each of ``repeats`` plays its source bar's notes again (moved as
+    :func:`moved_tracks` moves them, lines kept to their ``ranges``)."""
     out = np.array(notes, copy=True)
     for repeat in sorted(repeats, key=lambda r: r.bar):
         start, end = spans[repeat.bar]
         source_start, _ = spans[repeat.source]
-        out[:, start:end] = moved_tracks(out[:, source_start : source_start + end - start], repeat.shift, is_drum)
+        out[:, start:end] = moved_tracks(
+            out[:, source_start : source_start + end - start], repeat.shift, is_drum, ranges
+        )
     return out
 
 
@@ -143,9 +177,10 @@ def accompany(
     """
     probs = generate_probabilities(generation, melody, window, rng, noise=noise, grid=grid)
     repeats = melody_repeats(melody, list(spans))
-    probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng)
+    ranges = generation.policy.kits or None
+    probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng, ranges)
     notes = generation.decode(probs, mode=mode, generator=rng)
-    return repeat_notes(notes, spans, exact, generation.is_drum)
+    return repeat_notes(notes, spans, exact, generation.is_drum, ranges)
 
 
 __all__ = [

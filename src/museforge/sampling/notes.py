@@ -11,9 +11,15 @@ note is only cut short, or a one-step blip only played, where the generator is s
 as long as the model keeps them likely, not while they flicker about 0.5). The best path is found exactly by the
 Viterbi algorithm, per cell for chordal tracks and over ``rest + pitches`` for single-line tracks (chorale voices,
 bass lines: at most one pitch per step). ``hold = 0`` is the plain threshold (and, for single lines, the most
-probable pitch where it passes). Drum hits are onsets: drum tracks are never smoothed, and a drum track whose
-card names its data's kit (``data.drum_kit``, :mod:`museforge.music.drums`) only plays that kit's keys: a key
-the data never (or almost never) hit, or one General MIDI does not play, gets no evidence at all.
+probable pitch where it passes). A single line sounds its most likely path against the line's own rest: a model
+writes each cell as if alone, so where it spreads a voice over several neighbouring pitches none of them may pass
+the threshold although the voice plainly goes on; a card's ``decoding.line_bias`` (log-odds per single-line
+track, chosen so the line sounds as often as its training data: ``scripts/measure_lines.py``) moves that rest, and a
+single line may be kept in its data's range (``data.line_range``, :mod:`museforge.music.ranges`: a chorale tenor
+stays a tenor; where the card's ``decoding.line_range`` says so). Drum hits are onsets: drum tracks are never
+smoothed, and a drum track whose card names its data's kit (``data.drum_kit``, :mod:`museforge.music.drums`) only
+plays that kit's keys: a key the data never (or almost never) hit, or one General MIDI does not play, gets no
+evidence at all.
 
 Modes:
 
@@ -66,14 +72,17 @@ class NotePolicy:
     threshold : float
         Probability at which a cell's evidence is neutral.
     kits : tuple
-        Per track: the pitch columns a drum track may play (its data's kit), or None (every column); empty: no
-        track is limited.
+        Per track: the pitch columns it may play (a drum track's kit, a single line's range, both from its data),
+        or None (every column); empty: no track is limited.
+    line_bias : tuple of float
+        Per track: log-odds added to a single line's pitches against its rest (``decoding.line_bias``); empty: 0.
     """
 
     monophonic: tuple[bool, ...]
     hold: tuple[float, ...]
     threshold: float = 0.5
     kits: tuple[tuple[int, ...] | None, ...] = ()
+    line_bias: tuple[float, ...] = ()
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any], threshold: float = 0.5) -> NotePolicy:
@@ -88,17 +97,24 @@ class NotePolicy:
         for track in parsed.tracks:
             rate = (facts.get(track["role"]) or {}).get("one_step_note_rate")
             holds.append(0.0 if track["is_drum"] else track_hold(hold, rate))
+        monophonic = tuple(monophonic_tracks(card))
+        allowed = [
+            kit if kit is not None else span
+            for kit, span in zip(drum_kits(parsed), line_ranges(parsed, monophonic), strict=True)
+        ]
         kits = tuple(
             None
-            if kit is None
-            else tuple(k - parsed.lowest_pitch for k in kit if 0 <= k - parsed.lowest_pitch < parsed.n_pitches)
-            for kit in drum_kits(parsed)
+            if keys is None
+            else tuple(k - parsed.lowest_pitch for k in keys if 0 <= k - parsed.lowest_pitch < parsed.n_pitches)
+            for keys in allowed
         )
+        biases = line_biases(parsed, monophonic)
         return cls(
-            monophonic=tuple(monophonic_tracks(card)),
+            monophonic=monophonic,
             hold=tuple(holds),
             threshold=threshold,
             kits=kits if any(k is not None for k in kits) else (),
+            line_bias=biases if any(biases) else (),
         )
 
     def decode(self, probs: Tensor | np.ndarray, mode: str = "threshold", generator: torch.Generator | None = None):
@@ -111,6 +127,7 @@ class NotePolicy:
             monophonic=self.monophonic,
             hold=self.hold,
             kits=self.kits or None,
+            line_bias=self.line_bias or None,
         )
 
 
@@ -171,6 +188,7 @@ def to_notes(
     monophonic: Sequence[bool] | None = None,
     hold: float | Sequence[float] = 0.0,
     kits: Sequence[Sequence[int] | None] | None = None,
+    line_bias: Sequence[float] | None = None,
 ) -> Tensor | np.ndarray:
     """Turn note probabilities into a boolean piano roll.
 
@@ -193,6 +211,9 @@ def to_notes(
         cell.
     kits : sequence, optional
         Per track (axis ``-3``): the pitch columns it may play, or None for all of them (a drum track's kit).
+    line_bias : sequence of float, optional
+        Per track (axis ``-3``): log-odds added to a single-line track's pitches against its rest (ignored for
+        other tracks).
 
     Returns
     -------
@@ -237,13 +258,16 @@ def to_notes(
                 outside = np.ones(evidence.shape[-1], dtype=bool)
                 outside[np.asarray(kit, dtype=np.int64)] = False
                 evidence[..., k, :, outside] = -_CLIP
+    biases = [float(b) for b in line_bias] if line_bias is not None else [0.0] * n_tracks
+    if line_bias is not None and (p.ndim < 3 or len(biases) != n_tracks):
+        raise MuseforgeError(f"line_bias has {len(biases)} values for {n_tracks} tracks")
     if p.ndim < 3:  # one track: (..., T, P)
         return _finish(_viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
     notes = np.empty(evidence.shape, dtype=bool)
     for k in range(n_tracks):
         e = evidence[..., k, :, :]
         if flags[k]:
-            notes[..., k, :, :] = _viterbi_line(e, float(holds[k]))
+            notes[..., k, :, :] = _viterbi_line(e + np.float32(biases[k]), float(holds[k]))
         elif holds[k] > 0:
             notes[..., k, :, :] = _viterbi_cells(e, float(holds[k]))
         else:
@@ -272,6 +296,45 @@ def drum_kits(card: Mapping[str, Any]) -> list[list[int] | None]:
         ]
     except (TypeError, ValueError):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.drum_kit") from None
+
+
+def line_ranges(card: Mapping[str, Any], monophonic: Sequence[bool]) -> list[list[int] | None]:
+    """Per accompaniment track: the MIDI pitches a single line's data play (``data.line_range``: every pitch from
+    its low to its high, :mod:`museforge.music.ranges`) where the card's ``decoding.line_range`` is true (chosen by
+    measurement, ``scripts/measure_lines.py``), None for other tracks or cards."""
+    parsed = ModelCard.of(card)
+    if (parsed.get("decoding") or {}).get("line_range") is not True:
+        return [None] * len(parsed.tracks)
+    spans = (parsed.get("data") or {}).get("line_range") or {}
+    if not isinstance(spans, Mapping):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.line_range")
+    out: list[list[int] | None] = []
+    for role, line in zip(unique_roles(parsed.roles), monophonic, strict=True):
+        span = spans.get(role) if line else None
+        if span is None:
+            out.append(None)
+            continue
+        try:
+            low, high = (int(v) for v in span)
+        except (TypeError, ValueError):
+            raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.line_range") from None
+        out.append(list(range(max(low, 0), min(high, 127) + 1)) or None)
+    return out
+
+
+def line_biases(card: Mapping[str, Any], monophonic: Sequence[bool]) -> tuple[float, ...]:
+    """Per accompaniment track: the card's ``decoding.line_bias`` for a single-line track (by role), else 0."""
+    parsed = ModelCard.of(card)
+    recorded = (parsed.get("decoding") or {}).get("line_bias") or {}
+    if not isinstance(recorded, Mapping):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.line_bias")
+    try:
+        return tuple(
+            float(recorded.get(role, 0.0)) if line else 0.0
+            for role, line in zip(unique_roles(parsed.roles), monophonic, strict=True)
+        )
+    except (TypeError, ValueError):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.line_bias") from None
 
 
 def track_hold(hold: float, one_step_rate: float | None) -> float:

@@ -27,9 +27,10 @@ from torch import Tensor
 
 from museforge.datasets.cache import load_dataset, unpack
 from museforge.errors import MuseforgeError
-from museforge.music.drums import hit_counts, kit_pitches
-from museforge.music.keys import transpose_rolls
+from museforge.music.drums import kit_pitches
+from museforge.music.keys import onset_counts, transpose_rolls
 from museforge.music.meter import window_grid
+from museforge.music.ranges import line_range
 from museforge.music.tracks import unique_roles
 from museforge.sampling.generation import window_shifts
 
@@ -69,6 +70,9 @@ class DataFacts:
     drum_kit : dict
         Per drum track role (as in :attr:`roles`): the General MIDI keys its training data play
         (:func:`museforge.music.drums.kit_pitches`); decoding keeps the track on them.
+    line_range : dict
+        Per pitched track role: ``[low, high]``, the MIDI pitches its training data play
+        (:func:`museforge.music.ranges.line_range`); decoding keeps a single line in it.
     """
 
     genre: str
@@ -86,6 +90,7 @@ class DataFacts:
     meters: dict[str, int] = field(default_factory=lambda: {"4/4": 0})
     meter_repeats: dict[str, int] = field(default_factory=dict)
     drum_kit: dict[str, list[int]] = field(default_factory=dict)
+    line_range: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -115,6 +120,7 @@ class DataFacts:
             "meters": self.meters,
             "meter_repeats": self.meter_repeats,
             "drum_kit": self.drum_kit,
+            "line_range": self.line_range,
         }
 
 
@@ -237,7 +243,7 @@ class TrainingData:
         ).astype(bool)
         splits = {k: split_windows(v, self.pieces) for k, v in splits.items()}
         grids = {k: split_grids(v, self.pieces) for k, v in grids.items()}
-        train_counts = {k: hit_counts(splits["train"][:, k]) for k, i in enumerate(self.order) if tracks[i]["is_drum"]}
+        train_counts = {k: onset_counts(splits["train"][:, k]) for k in range(1, len(self.order))}
         #: How many times each meter's training windows are used per epoch (:func:`meter_repeats`).
         self.meter_repeats: dict[str, int] = {}
         if all_meters:
@@ -273,8 +279,13 @@ class TrainingData:
             meter_repeats=self.meter_repeats,
         )
         roles = ["melody", *self.facts.roles]
-        kit = {roles[k]: kit_pitches(counts, self.facts.lowest_pitch) for k, counts in train_counts.items()}
-        self.facts = dataclasses.replace(self.facts, drum_kit=kit)
+        low = self.facts.lowest_pitch
+        drum = {k for k in train_counts if tracks[self.order[k]]["is_drum"]}
+        kit = {roles[k]: kit_pitches(counts, low) for k, counts in train_counts.items() if k in drum}
+        ranges = {roles[k]: line_range(counts, low) for k, counts in train_counts.items() if k not in drum}
+        self.facts = dataclasses.replace(
+            self.facts, drum_kit=kit, line_range={role: span for role, span in ranges.items() if span is not None}
+        )
         self.device = device
         self.augment = augment and hi > lo
         self._packed_host = np.packbits(splits["train"], axis=-1)

@@ -215,10 +215,11 @@ class RunFolder(RunState):
         """Mark the stored run as training again in this process (process 0)."""
         self._truncate_history()
         hyper = {**card.get("hyperparameters", {}), **self.config.hyperparameters()}
-        kit = getattr(self.data.facts, "drum_kit", None)  # the kit of the data the run goes on with
+        facts = self.data.facts  # the kit and line ranges of the data the run goes on with
+        learnt = {key: getattr(facts, key) for key in ("drum_kit", "line_range") if hasattr(facts, key)}
         self.card = {
             **card,
-            **({"data": {**(card.get("data") or {}), "drum_kit": kit}} if kit is not None else {}),
+            **({"data": {**(card.get("data") or {}), **learnt}} if learnt else {}),
             "hyperparameters": hyper,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,

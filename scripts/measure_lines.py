@@ -1,0 +1,101 @@
+"""Choose each shipped model's ``decoding.line_bias``: how readily a single-line track (a chorale voice, a bass
+line) sounds its most likely pitch rather than rest, so that it sounds as often as its training data's line.
+
+    python scripts/measure_lines.py [--genres bach jazz] [--write]
+
+A generator writes every cell of the roll as if alone. Where it spreads a voice over neighbouring pitches (it is
+unsure whether the alto moves up or down), none of them may pass the threshold although the voice plainly goes
+on, and the decoded voice falls silent mid-phrase. For each single-line track the script accompanies the melodies
+of the validation split (as ``museforge evaluate`` does, the same noise), decodes them at a grid of biases (log-odds
+added to the line's pitches against its rest), and picks the bias whose sounding share (steps with a note) is
+closest to the real one of the same windows. Nothing else is fitted: which pitch sounds is still the model's most
+likely one, and the pitches, consonance and voice leading that follow are measured by ``museforge evaluate``.
+``--write`` records the biases in the shipped card; ``--ranges`` measures (and with ``--write`` records) them with
+each line kept in its data's range (``decoding.line_range``, :mod:`museforge.music.ranges`), which is chosen per
+genre by its shipping bar (docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from museforge.evaluate.run import held_out
+from museforge.files import write_json
+from museforge.model_files import ModelCard
+from museforge.models.loading import load_model
+from museforge.music.tracks import unique_roles
+from museforge.pretrained import pretrained_card_path
+from museforge.sampling.generation import Generation
+from museforge.sampling.notes import to_notes
+
+GRID = tuple(round(b, 2) for b in np.arange(0.0, 10.0001, 0.25))
+WINDOWS = 1000
+
+
+def sounding(notes: np.ndarray) -> float:
+    """Share of the steps of ``(n, T, P)`` windows with a note."""
+    return float(notes.any(axis=-1).mean())
+
+
+def measure(genre: str, windows: int = WINDOWS, seed: int = 0, ranges: bool = False) -> dict[str, dict]:
+    """Per single-line track of ``genre``'s shipped model: the real sounding share on the validation split and the
+    generated one at every bias of :data:`GRID`, with the chosen bias."""
+    generator, card = load_model(genre)
+    card = ModelCard({**card, "decoding": {**(card.get("decoding") or {}), "line_range": ranges}})
+    generation = Generation.from_card(generator, card)
+    policy = generation.policy
+    held = held_out(card, "valid", windows)
+    melody, real = held.windows[:, 0], held.windows[:, 1:]
+    noise = generator.sample_noise(len(melody), generator=torch.Generator().manual_seed(seed))
+    probs = generation.probabilities(melody, noise, grid=held.grids)
+    out: dict[str, dict] = {}
+    for k, role in enumerate(unique_roles(card.roles)):
+        if not policy.monophonic[k]:
+            continue
+        shares = {}
+        for bias in GRID:
+            notes = to_notes(
+                probs[:, k : k + 1],
+                threshold=policy.threshold,
+                monophonic=[True],
+                hold=[policy.hold[k]],
+                kits=[policy.kits[k]] if policy.kits else None,
+                line_bias=[bias],
+            )
+            shares[bias] = sounding(notes[:, 0])
+        target = sounding(real[:, k])
+        chosen = min(GRID, key=lambda b: (abs(shares[b] - target), abs(b)))
+        out[role] = {
+            "real": round(target, 4),
+            "at_0": round(shares[0.0], 4),
+            "chosen": chosen,
+            "at_chosen": round(shares[chosen], 4),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genres", nargs="+", default=["bach", "pop", "rock", "jazz", "symphony"])
+    parser.add_argument("--windows", type=int, default=WINDOWS)
+    parser.add_argument("--ranges", action="store_true", help="keep each line in its data's range")
+    parser.add_argument("--write", action="store_true", help="record the chosen biases in the shipped cards")
+    args = parser.parse_args()
+    for genre in args.genres:
+        lines = measure(genre, args.windows, ranges=args.ranges)
+        print(json.dumps({"genre": genre, "lines": lines}), flush=True)
+        if args.write and lines:
+            path = pretrained_card_path(genre)
+            card = json.loads(path.read_text())
+            decoding = card.setdefault("decoding", {})
+            decoding["line_bias"] = {role: v["chosen"] for role, v in lines.items()}
+            decoding["line_range"] = args.ranges
+            write_json(path, card)
+
+
+if __name__ == "__main__":
+    main()
