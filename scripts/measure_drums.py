@@ -23,8 +23,9 @@ from museforge.datasets.cache import load_dataset
 from museforge.errors import MuseforgeError
 from museforge.metrics.texture import backbeat_rate, drum_repetition
 from museforge.models.loading import find_model
-from museforge.music.drums import GM_PERCUSSION, hit_counts, kit_pitches
+from museforge.music.drums import GM_PERCUSSION, kit_pitches
 from museforge.music.inputs import pick_melody_track
+from museforge.music.keys import onset_counts
 from museforge.music.melodies import list_melodies, melody_to_multitrack
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack
@@ -72,9 +73,9 @@ def measure(genre: str, pieces: list[tuple[str, Multitrack]], seeds: int) -> dic
     dataset = load_dataset(genre)
     column = dataset.is_drum.index(True)
     test = np.asarray(dataset.windows("test"), dtype=bool)[:, column]
-    train_counts = hit_counts(np.asarray(dataset.windows("train"), dtype=bool)[:, column])
+    train_counts = onset_counts(np.asarray(dataset.windows("train"), dtype=bool)[:, column])
     kit = drum_kits(card)[drum] or kit_pitches(train_counts, card.lowest_pitch)
-    real = Counter({int(k) + card.lowest_pitch: int(n) for k, n in enumerate(hit_counts(test)) if n})
+    real = Counter({int(k) + card.lowest_pitch: int(n) for k, n in enumerate(onset_counts(test)) if n})
     generated: Counter = Counter()
     backbeat, repetition = [], []
     steps_per_bar = 4 * dataset.resolution

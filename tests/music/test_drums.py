@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from museforge.music.drums import ROLAND_TD11_TO_GM, hit_counts, kit_pitches, roland_to_general_midi
+from museforge.music.drums import ROLAND_TD11_TO_GM, kit_pitches, roland_to_general_midi
+from museforge.music.keys import onset_counts
 from museforge.music.pianoroll import Multitrack, TrackNotes
 
 
@@ -26,7 +27,7 @@ def test_hits_are_counted_per_key_and_a_held_cell_is_one_hit() -> None:
     roll[0, 0:3, 1] = True  # one hit held three steps
     roll[0, 5, 1] = True
     roll[1, [0, 2, 4], 3] = True
-    assert hit_counts(roll).tolist() == [0, 2, 0, 3, 0]
+    assert onset_counts(roll).tolist() == [0, 2, 0, 3, 0]
 
 
 def test_the_kit_covers_the_datas_hits_on_general_midi_keys() -> None:

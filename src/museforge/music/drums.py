@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from museforge.music.keys import onset_counts
 from museforge.music.pianoroll import Multitrack
 
 #: The keys of the General MIDI percussion map (Acoustic Bass Drum 35 to Open Triangle 81).
@@ -56,15 +55,6 @@ def roland_to_general_midi(multitrack: Multitrack) -> Multitrack:
     return multitrack.with_rolls(rolls, onsets)
 
 
-def hit_counts(drums: np.ndarray) -> np.ndarray:
-    """Hits per column of drum rolls: ``(..., T, P)`` bool (sounding cells) -> ``(P,)`` int64.
-
-    A hit is a sounding cell whose step before is silent in the same column (a drum roll's notes are one-step
-    onsets, or held ones the same as one hit).
-    """
-    return onset_counts(drums)
-
-
 def kit_pitches(counts: np.ndarray, lowest_pitch: int, coverage: float = KIT_COVERAGE) -> list[int]:
     """The kit a drum track's data plays: General MIDI keys, most hit first, until they hold ``coverage`` of the
     hits (the keys tied at the cut all stay).
@@ -72,7 +62,8 @@ def kit_pitches(counts: np.ndarray, lowest_pitch: int, coverage: float = KIT_COV
     Parameters
     ----------
     counts : np.ndarray
-        ``(P,)`` hits per column (:func:`hit_counts`); column 0 is MIDI ``lowest_pitch``.
+        ``(P,)`` hits per column (:func:`museforge.music.keys.onset_counts`: a drum roll's notes are one-step
+        onsets, or held ones the same as one hit); column 0 is MIDI ``lowest_pitch``.
     lowest_pitch : int
         MIDI key of column 0.
     coverage : float
@@ -97,4 +88,4 @@ def kit_pitches(counts: np.ndarray, lowest_pitch: int, coverage: float = KIT_COV
     return sorted(int(k) for k in keys[kept])
 
 
-__all__ = ["GM_PERCUSSION", "KIT_COVERAGE", "ROLAND_TD11_TO_GM", "hit_counts", "kit_pitches", "roland_to_general_midi"]
+__all__ = ["GM_PERCUSSION", "KIT_COVERAGE", "ROLAND_TD11_TO_GM", "kit_pitches", "roland_to_general_midi"]

@@ -2,15 +2,13 @@
 
 A singer or an instrument has a range; a model that is unsure of a line's next pitch can put its most likely one
 outside it (a bass above the tenor, a tenor in the alto's register). The range is read from the training data's
-note onsets the way a drum track's kit is (:mod:`museforge.music.drums`): the span of MIDI pitches that holds
-:data:`LINE_COVERAGE` of them, the rarest extremes cut off evenly at both ends.
+note onsets (:func:`museforge.music.keys.onset_counts`) the way a drum track's kit is (:mod:`museforge.music.drums`):
+the span of MIDI pitches that holds :data:`LINE_COVERAGE` of them, the rarest extremes cut off evenly at both ends.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from museforge.music.keys import onset_counts
 
 #: Share of a line's note onsets its range holds (a quarter of a percent cut at each end).
 LINE_COVERAGE = 0.995
@@ -24,11 +22,9 @@ def line_range(counts: np.ndarray, lowest_pitch: int, coverage: float = LINE_COV
     if total <= 0:
         return None
     cut = (1.0 - min(max(float(coverage), 0.0), 1.0)) / 2.0 * total
-    below = np.cumsum(counts)
-    above = np.cumsum(counts[::-1])[::-1]
-    low = int(np.argmax(below > cut))
-    high = len(counts) - 1 - int(np.argmax(above[::-1] > cut))
+    low = int(np.argmax(np.cumsum(counts) > cut))
+    high = len(counts) - 1 - int(np.argmax(np.cumsum(counts[::-1]) > cut))
     return [low + int(lowest_pitch), high + int(lowest_pitch)]
 
 
-__all__ = ["LINE_COVERAGE", "line_range", "onset_counts"]
+__all__ = ["LINE_COVERAGE", "line_range"]

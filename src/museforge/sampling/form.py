@@ -68,7 +68,7 @@ def moved_tracks(
     for k, drum in enumerate(is_drum):
         if drum:
             continue
-        allowed = ranges[k] if ranges is not None and k < len(ranges) else None
+        allowed = ranges[k] if ranges is not None else None
         if allowed is None:
             out[k] = _moved(block[k], shift)
             continue
