@@ -12,10 +12,12 @@ it has heard bars ``0 .. b-1`` and writes bar ``b``:
    ahead: a jam's meter is set, not played), the window's key from what was heard (a common-key model's key
    settles as the tune goes on), and noise that drifts from bar to bar as compose's drifts from window to window.
    Bar ``b``'s slice of the window's probabilities is the bar's accompaniment.
-3. **Follow the form**: where the guess is a repeat of bar ``m + 1``, the accompaniment follows what was played
+3. **Hold the groove**: the drums of a phrase's bars but its last (4-bar phrases from bar 0) hold the groove of
+   the phrase's bars so far, as compose's hold theirs (:mod:`museforge.sampling.groove`); the last is the fill.
+4. **Follow the form**: where the guess is a repeat of bar ``m + 1``, the accompaniment follows what was played
    there as compose's does (:mod:`museforge.sampling.form`): each strain again note for note with probability
    ``1 - variation``, else blended.
-4. **Decode** the bar's notes under the model's note policy.
+5. **Decode** the bar's notes under the model's note policy.
 
 Nothing drawn at random depends on the melody (the noise, one form draw per bar, the decoding's draws), so changing
 the melody after bar ``n`` leaves bars ``0 .. n+1`` unchanged. Bar 0 is written before anything is heard: its
@@ -39,6 +41,7 @@ from museforge.music.keys import onset_histograms
 from museforge.music.meter import bar_steps
 from museforge.sampling.form import moved_tracks
 from museforge.sampling.generation import Generation
+from museforge.sampling.groove import PHRASE_BARS, held_bars
 from museforge.sampling.windows import slerp
 
 #: How the coming bar's melody is guessed (see the module docstring).
@@ -55,11 +58,13 @@ def _shift_pitches(roll: np.ndarray, shift: int) -> np.ndarray:
 @dataclass
 class _Heard:
     """What the accompanist knows, bar by bar: its melody ``(L, P)``, metric grid ``(L, 2)``, accompaniment
-    probabilities and notes ``(K, L, P)``, and which earlier bar it repeats."""
+    probabilities as played and as the model first wrote them (``drafts``) and notes ``(K, L, P)``, and which
+    earlier bar it repeats."""
 
     melody: list[np.ndarray] = field(default_factory=list)
     grid: list[np.ndarray] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
+    drafts: list[np.ndarray] = field(default_factory=list)
     notes: list[np.ndarray] = field(default_factory=list)
     repeats: list[Repeat | None] = field(default_factory=list)
     first_seen: dict[tuple[int, bytes], tuple[int, int]] = field(default_factory=dict)
@@ -183,7 +188,8 @@ class CausalAccompanist:
         noise = self._noise(bar)
         draw = float(self.form_rng.random())  # one draw per bar, whatever the melody
         guess, repeat = self._guess(length)
-        probs = self._probabilities(guess, grid, noise)
+        draft = self._probabilities(guess, grid, noise)
+        probs = self._hold_groove(draft)
         exact = False
         if repeat is not None:
             same_strain = self._strain is not None and self._strain[0].source + 1 == repeat.source
@@ -201,6 +207,7 @@ class CausalAccompanist:
             notes[[not drum for drum in self.generation.is_drum]] = False
         heard.grid.append(grid)
         heard.probs.append(probs.astype(np.float32))
+        heard.drafts.append(draft.astype(np.float32))
         heard.notes.append(notes)
         return notes
 
@@ -213,6 +220,16 @@ class CausalAccompanist:
         while len(self._anchors) < anchor + 2:
             self._anchors.append(generator.sample_noise(1, generator=self.rng)[0])
         return slerp(self._anchors[anchor], self._anchors[anchor + 1], offset / self.anchor_bars)
+
+    def _hold_groove(self, draft: np.ndarray) -> np.ndarray:
+        """The coming bar's probabilities ``(K, L, P)`` with its drums holding the groove of its phrase's bars so
+        far (of its length), unless it ends the phrase (:func:`museforge.sampling.groove.held_bars`)."""
+        bar = self.bars_written
+        place = bar % PHRASE_BARS
+        if self.generation.groove <= 0.0 or place == PHRASE_BARS - 1:
+            return draft
+        earlier = [d for d in self._heard.drafts[bar - place : bar] if d.shape == draft.shape]
+        return held_bars([*earlier, draft], self.generation.is_drum, self.generation.groove)[-1]
 
     def _guess(self, length: int) -> tuple[np.ndarray, Repeat | None]:
         """The coming bar's guessed melody ``(length, P)`` and, for a form guess, the repeat it makes."""

@@ -172,10 +172,12 @@ def accompany(
 
     ``melody`` (S, P) bool on the model's grid, ``spans`` its bars; the windows' noise and the decoding draw from
     ``rng`` (:func:`museforge.sampling.windows.generate_probabilities`), which strains repeat exactly from
-    ``form_rng`` (:func:`follow_form`); ``grid`` (S, 2) is the melody's metric grid, for a meter-aware model
+    ``form_rng`` (:func:`follow_form`); the drums hold each phrase's groove (:mod:`museforge.sampling.groove`)
+    before the form is followed; ``grid`` (S, 2) is the melody's metric grid, for a meter-aware model
     (:func:`museforge.music.meter.piece_grid`). Returns ``(K, S, P)`` bool in the melody's key.
     """
     probs = generate_probabilities(generation, melody, window, rng, noise=noise, grid=grid)
+    probs = generation.hold_groove(probs, spans)
     repeats = melody_repeats(melody, list(spans))
     ranges = generation.policy.kits or None
     probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng, ranges)

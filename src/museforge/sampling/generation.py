@@ -14,7 +14,7 @@ melody windows, compose on the windows of the user's melody, so all three measur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from museforge.model_files import ModelCard
+from museforge.music.form import bar_spans
 from museforge.music.keys import common_key_shift, onset_histograms, scale_tonics, transpose_rolls
+from museforge.sampling.groove import groove_strength, hold_groove
 from museforge.sampling.notes import NotePolicy
 
 #: Windows per generator call.
@@ -58,6 +60,10 @@ class Generation:
         MIDI pitch of column 0.
     is_drum : list of bool
         Per accompaniment track (drums are never transposed).
+    groove : float
+        How strongly the drums hold each phrase's groove (``decoding.groove``, :mod:`museforge.sampling.groove`).
+    steps_per_bar : int
+        The model's bar, for windows without a metric grid.
     """
 
     generator: torch.nn.Module
@@ -65,6 +71,8 @@ class Generation:
     common_key: bool
     lowest_pitch: int
     is_drum: list[bool]
+    groove: float = 0.0
+    steps_per_bar: int = 16
 
     @classmethod
     def from_card(cls, generator: torch.nn.Module, card: Mapping[str, Any], threshold: float = 0.5) -> Generation:
@@ -75,6 +83,8 @@ class Generation:
             common_key=parsed.common_key,
             lowest_pitch=parsed.lowest_pitch,
             is_drum=parsed.is_drum,
+            groove=groove_strength(parsed),
+            steps_per_bar=int(parsed.model_config.get("steps_per_bar") or parsed.resolution * parsed.beats_per_bar),
         )
 
     @property
@@ -137,10 +147,21 @@ class Generation:
         """Notes from probabilities ``(..., K, T, P)`` under the model's policy."""
         return np.asarray(self.policy.decode(np.asarray(probs, dtype=np.float32), mode=mode, generator=generator))
 
+    def hold_groove(self, probs: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """``(K, S, P)`` probabilities whose drums hold each phrase's groove (:func:`hold_groove` at the card's
+        strength), the bars ``spans``."""
+        return hold_groove(probs, spans, self.is_drum, self.groove)
+
     def notes(self, melody: np.ndarray, noise: torch.Tensor, grid: np.ndarray | None = None) -> np.ndarray:
         """Accompaniment notes for each melody window: ``(n, T, P)`` (and its ``(n, T, 2)`` metric ``grid``) ->
-        ``(n, K, T, P)`` bool."""
-        return self.decode(self.probabilities(melody, noise, grid=grid))
+        ``(n, K, T, P)`` bool. Each window is a phrase: its drums hold their groove as compose's do."""
+        probs = self.probabilities(melody, noise, grid=grid)
+        if self.groove > 0.0:
+            n_steps = probs.shape[2]
+            for i in range(len(probs)):
+                lines = np.flatnonzero(np.asarray(grid[i])[:, 0] > 0) if grid is not None else None
+                probs[i] = self.hold_groove(probs[i], bar_spans(n_steps, lines, self.steps_per_bar))
+        return self.decode(probs)
 
 
 __all__ = ["BATCH", "Generation", "window_shifts"]
