@@ -52,6 +52,7 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0, ranges: bool = Fa
     melody, real = held.windows[:, 0], held.windows[:, 1:]
     noise = generator.sample_noise(len(melody), generator=torch.Generator().manual_seed(seed))
     probs = generation.probabilities(melody, noise, grid=held.grids)
+    stills = policy.still(probs.shape[-2])  # the card's change grids, as compose decodes
     out: dict[str, dict] = {}
     for k, role in enumerate(unique_roles(card.roles)):
         if not policy.monophonic[k]:
@@ -65,6 +66,7 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0, ranges: bool = Fa
                 hold=[policy.hold[k]],
                 kits=[policy.kits[k]] if policy.kits else None,
                 line_bias=[bias],
+                still=[stills[k]] if stills else None,
             )
             shares[bias] = sounding(notes[:, 0])
         target = sounding(real[:, k])

@@ -190,8 +190,9 @@ def train_technique(key: str, source: Path, minutes: float, max_steps: int, resu
 
 
 def record_data_facts(genre: str) -> dict[str, dict[str, list[int]]]:
-    """Write the kit and the line ranges the genre's training data play (``data.drum_kit``, ``data.line_range``)
-    into its shipped card, as a training run of today's code records them: for models trained before they were."""
+    """Write the kit, the line ranges and the change grids the genre's training data play (``data.drum_kit``,
+    ``data.line_range``, ``data.change_grid``) into its shipped card, as a training run of today's code records
+    them: for models trained before they were."""
     import torch
 
     from museforge.model_files import ModelCard
@@ -208,7 +209,11 @@ def record_data_facts(genre: str) -> dict[str, dict[str, list[int]]]:
         common_key=parsed.common_key,
         all_meters=parsed.meter_aware,
     )
-    learnt = {"drum_kit": data.facts.drum_kit, "line_range": data.facts.line_range}
+    learnt = {
+        "drum_kit": data.facts.drum_kit,
+        "line_range": data.facts.line_range,
+        "change_grid": data.facts.change_grid,
+    }
     card["data"].update(learnt)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return learnt
@@ -269,7 +274,7 @@ def main() -> None:
     for genre in genres:
         if not args.evaluate_only:
             print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
-        elif "line_range" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
+        elif "change_grid" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
             print(json.dumps({"genre": genre, **record_data_facts(genre)}), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)
 

@@ -67,7 +67,7 @@ def test_a_malformed_groove_in_a_card_is_a_one_line_error() -> None:
     assert groove_strength({}) == 0.0
     assert groove_strength({"decoding": {"groove": 0.6}}) == 0.6
     for bad in (1.5, -0.1, "loud", True):
-        with pytest.raises(MuseforgeError, match="decoding.groove"):
+        with pytest.raises(MuseforgeError, match=r"decoding\.groove"):
             groove_strength({"decoding": {"groove": bad}})
 
 

@@ -1,5 +1,5 @@
 """A model's drums stay on the kit its data play: the training run records it, composing keeps to it; the run
-records its pitched tracks' ranges too."""
+records its pitched tracks' ranges and the positions in the beat where their notes change too."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def test_a_trained_models_drums_play_only_its_datas_kit(
     spans = card["data"]["line_range"]  # pitched tracks only; the bass lies below the piano's top
     assert set(spans) == {"piano", "bass"}
     assert 24 <= spans["bass"][0] < spans["bass"][1] < 60 < spans["piano"][1] <= 107
+    # the Real Book's walking bass moves on the beat, its comping piano on eighth notes
+    assert card["data"]["change_grid"] == {"piano": [0, 2], "bass": [0]}
     # two updates teach nothing: the drums' probabilities lie all over the keys, and only the kit's sound
     music = compose("ode_to_joy", "kit", seed=0).multitrack
     drums = music.roles.index("drums")

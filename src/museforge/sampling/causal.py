@@ -198,7 +198,7 @@ class CausalAccompanist:
             weight = 0.0 if exact else self.variation
             probs = (1.0 - weight) * source + weight * probs
         self._strain = (repeat, exact) if repeat is not None else None
-        notes = np.asarray(self.generation.decode(probs[None], mode=self.mode, generator=self.rng)[0], dtype=bool)
+        notes = self.generation.decode(probs[None], mode=self.mode, generator=self.rng, grid=grid)[0].astype(bool)
         if repeat is not None and exact:
             moved = moved_tracks(heard.notes[repeat.source], repeat.shift, self.generation.is_drum, self._ranges)
             notes = moved.astype(bool)

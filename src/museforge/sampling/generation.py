@@ -142,10 +142,16 @@ class Generation:
         return probs
 
     def decode(
-        self, probs: np.ndarray, mode: str = "threshold", generator: torch.Generator | None = None
+        self,
+        probs: np.ndarray,
+        mode: str = "threshold",
+        generator: torch.Generator | None = None,
+        grid: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Notes from probabilities ``(..., K, T, P)`` under the model's policy."""
-        return np.asarray(self.policy.decode(np.asarray(probs, dtype=np.float32), mode=mode, generator=generator))
+        """Notes from probabilities ``(..., K, T, P)`` under the model's policy; ``grid`` is the metric grid
+        ``(T, 2)`` of the rolls (None: they start on a bar line, in quarter-note beats)."""
+        probs = np.asarray(probs, dtype=np.float32)
+        return np.asarray(self.policy.decode(probs, mode=mode, generator=generator, grid=grid))
 
     def hold_groove(self, probs: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """``(K, S, P)`` probabilities whose drums hold each phrase's groove (:func:`hold_groove` at the card's

@@ -19,7 +19,10 @@ single line may be kept in its data's range (``data.line_range``, :mod:`museforg
 stays a tenor; where the card's ``decoding.line_range`` says so). Drum hits are onsets: drum tracks are never
 smoothed, and a drum track whose card names its data's kit (``data.drum_kit``, :mod:`museforge.music.drums`) only
 plays that kit's keys: a key the data never (or almost never) hit, or one General MIDI does not play, gets no
-evidence at all.
+evidence at all. A pitched track may keep to its data's rhythmic grid (``data.change_grid``,
+:mod:`museforge.music.rhythm`, where the card's ``decoding.change_grid`` says so): its notes start, stop and move
+only on the positions in the beat where its data's do (a Real Book bass on the beat, its piano on eighths); between
+them the path keeps what it plays.
 
 Modes:
 
@@ -41,6 +44,7 @@ from torch import Tensor
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
+from museforge.music.rhythm import beat_positions, still_steps
 from museforge.music.tracks import unique_roles
 
 #: The ways :func:`to_notes` knows.
@@ -76,6 +80,11 @@ class NotePolicy:
         or None (every column); empty: no track is limited.
     line_bias : tuple of float
         Per track: log-odds added to a single line's pitches against its rest (``decoding.line_bias``); empty: 0.
+    change_grid : tuple
+        Per track: the positions in the beat where its notes may change (``data.change_grid`` where
+        ``decoding.change_grid``), or None (anywhere); empty: no track is held to a grid.
+    resolution : int
+        Steps per beat of the model's grid.
     """
 
     monophonic: tuple[bool, ...]
@@ -83,6 +92,8 @@ class NotePolicy:
     threshold: float = 0.5
     kits: tuple[tuple[int, ...] | None, ...] = ()
     line_bias: tuple[float, ...] = ()
+    change_grid: tuple[tuple[int, ...] | None, ...] = ()
+    resolution: int = 4
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any], threshold: float = 0.5) -> NotePolicy:
@@ -109,16 +120,35 @@ class NotePolicy:
             for keys in allowed
         )
         biases = line_biases(parsed, monophonic)
+        grids = change_grids(parsed)
         return cls(
             monophonic=monophonic,
             hold=tuple(holds),
             threshold=threshold,
             kits=kits if any(k is not None for k in kits) else (),
             line_bias=biases if any(biases) else (),
+            change_grid=grids if any(g is not None for g in grids) else (),
+            resolution=parsed.resolution,
         )
 
-    def decode(self, probs: Tensor | np.ndarray, mode: str = "threshold", generator: torch.Generator | None = None):
-        """:func:`to_notes` under this policy: ``(..., K, T, P)`` probabilities -> bool of the same shape."""
+    def still(self, n_steps: int, grid: np.ndarray | None = None) -> list[np.ndarray | None] | None:
+        """Per track, the ``(T,)`` steps at which it keeps what it plays (off its change grid), or None; None when
+        no track has a grid. ``grid`` is the roll's metric grid ``(T, 2)`` (None: it starts on a bar line and its
+        beats are quarter notes)."""
+        if not self.change_grid:
+            return None
+        positions = beat_positions(n_steps, self.resolution, grid)
+        return [None if allowed is None else still_steps(positions, allowed) for allowed in self.change_grid]
+
+    def decode(
+        self,
+        probs: Tensor | np.ndarray,
+        mode: str = "threshold",
+        generator: torch.Generator | None = None,
+        grid: np.ndarray | None = None,
+    ):
+        """:func:`to_notes` under this policy: ``(..., K, T, P)`` probabilities -> bool of the same shape; ``grid``
+        the metric grid ``(T, 2)`` of the rolls (see :meth:`still`)."""
         return to_notes(
             probs,
             mode=mode,
@@ -128,12 +158,15 @@ class NotePolicy:
             hold=self.hold,
             kits=self.kits or None,
             line_bias=self.line_bias or None,
+            still=self.still(np.shape(probs)[-2], grid),
         )
 
 
-def _viterbi_cells(evidence: np.ndarray, hold: float) -> np.ndarray:
-    """Best on/off path of every cell of ``(..., T, P)`` log-odds; each switch costs ``hold``."""
+def _viterbi_cells(evidence: np.ndarray, hold: float, still: np.ndarray | None = None) -> np.ndarray:
+    """Best on/off path of every cell of ``(..., T, P)`` log-odds; each switch costs ``hold``, and none happens
+    on the ``still`` steps ``(T,)``."""
     steps = evidence.shape[-2]
+    barred = np.zeros(steps, dtype=bool) if still is None else np.asarray(still, dtype=bool)
     off = np.zeros(evidence.shape[:-2] + evidence.shape[-1:], dtype=np.float32)
     on = np.full_like(off, -np.inf)
     from_on_off = np.zeros(evidence.shape, dtype=bool)  # came to "off" from "on"
@@ -141,6 +174,8 @@ def _viterbi_cells(evidence: np.ndarray, hold: float) -> np.ndarray:
     for t in range(steps):
         stay_off, switch_off = off, on - hold
         stay_on, switch_on = on, off - hold
+        if barred[t]:
+            switch_off = switch_on = np.full_like(off, -np.inf)
         from_on_off[..., t, :] = switch_off > stay_off
         from_off_on[..., t, :] = switch_on > stay_on
         off = np.maximum(stay_off, switch_off)
@@ -153,18 +188,20 @@ def _viterbi_cells(evidence: np.ndarray, hold: float) -> np.ndarray:
     return out
 
 
-def _viterbi_line(evidence: np.ndarray, hold: float) -> np.ndarray:
-    """Best single line of ``(..., T, P)`` log-odds: at most one pitch per step, each change costs ``hold``."""
+def _viterbi_line(evidence: np.ndarray, hold: float, still: np.ndarray | None = None) -> np.ndarray:
+    """Best single line of ``(..., T, P)`` log-odds: at most one pitch per step, each change costs ``hold``, and
+    none happens on the ``still`` steps ``(T,)``."""
     if evidence.ndim == 2:
-        return _viterbi_line(evidence[None], hold)[0]
+        return _viterbi_line(evidence[None], hold, still)[0]
     *lead, steps, pitches = evidence.shape
     score = np.zeros((*lead, pitches + 1), dtype=np.float32)  # state 0 = rest
     score[..., 1:] = -np.inf
     back = np.zeros((steps, *lead, pitches + 1), dtype=np.int16)
     states = np.arange(pitches + 1, dtype=np.int16)
+    barred = np.zeros(steps, dtype=bool) if still is None else np.asarray(still, dtype=bool)
     for t in range(steps):
         best = np.argmax(score, axis=-1)
-        switch = np.take_along_axis(score, best[..., None], axis=-1) - hold
+        switch = np.take_along_axis(score, best[..., None], axis=-1) - (np.inf if barred[t] else hold)
         stay = score > switch
         back[t] = np.where(stay, states, best[..., None].astype(np.int16))
         score = np.maximum(score, switch)
@@ -189,6 +226,7 @@ def to_notes(
     hold: float | Sequence[float] = 0.0,
     kits: Sequence[Sequence[int] | None] | None = None,
     line_bias: Sequence[float] | None = None,
+    still: Sequence[np.ndarray | None] | None = None,
 ) -> Tensor | np.ndarray:
     """Turn note probabilities into a boolean piano roll.
 
@@ -214,6 +252,9 @@ def to_notes(
     line_bias : sequence of float, optional
         Per track (axis ``-3``): log-odds added to a single-line track's pitches against its rest (ignored for
         other tracks).
+    still : sequence, optional
+        Per track (axis ``-3``): ``(T,)`` bool, the steps at which the track keeps what it plays (no note starts,
+        stops or moves: off its data's change grid), or None.
 
     Returns
     -------
@@ -261,15 +302,18 @@ def to_notes(
     biases = [float(b) for b in line_bias] if line_bias is not None else [0.0] * n_tracks
     if line_bias is not None and (p.ndim < 3 or len(biases) != n_tracks):
         raise MuseforgeError(f"line_bias has {len(biases)} values for {n_tracks} tracks")
+    stills = list(still) if still is not None else [None] * n_tracks
+    if still is not None and (p.ndim < 3 or len(stills) != n_tracks):
+        raise MuseforgeError(f"still has {len(stills)} entries for {n_tracks} tracks")
     if p.ndim < 3:  # one track: (..., T, P)
         return _finish(_viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
     notes = np.empty(evidence.shape, dtype=bool)
     for k in range(n_tracks):
         e = evidence[..., k, :, :]
         if flags[k]:
-            notes[..., k, :, :] = _viterbi_line(e + np.float32(biases[k]), float(holds[k]))
-        elif holds[k] > 0:
-            notes[..., k, :, :] = _viterbi_cells(e, float(holds[k]))
+            notes[..., k, :, :] = _viterbi_line(e + np.float32(biases[k]), float(holds[k]), stills[k])
+        elif holds[k] > 0 or stills[k] is not None:
+            notes[..., k, :, :] = _viterbi_cells(e, float(holds[k]), stills[k])
         else:
             notes[..., k, :, :] = e >= 0
     return _finish(notes, is_numpy, device)
@@ -335,6 +379,27 @@ def line_biases(card: Mapping[str, Any], monophonic: Sequence[bool]) -> tuple[fl
         )
     except (TypeError, ValueError):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.line_bias") from None
+
+
+def change_grids(card: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, ...]:
+    """Per accompaniment track: the positions in the beat its notes may change on (``data.change_grid``, by role)
+    where the card's ``decoding.change_grid`` is true and the grid leaves some position out, else None."""
+    parsed = ModelCard.of(card)
+    if (parsed.get("decoding") or {}).get("change_grid") is not True:
+        return (None,) * len(parsed.tracks)
+    recorded = (parsed.get("data") or {}).get("change_grid") or {}
+    if not isinstance(recorded, Mapping):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.change_grid")
+    out: list[tuple[int, ...] | None] = []
+    try:
+        for role, track in zip(unique_roles(parsed.roles), parsed.tracks, strict=True):
+            allowed = recorded.get(role)
+            positions = tuple(sorted({int(v) for v in allowed})) if allowed and not track["is_drum"] else None
+            full = positions is not None and set(positions) >= set(range(parsed.resolution))
+            out.append(None if full else positions)
+    except (TypeError, ValueError):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.change_grid") from None
+    return tuple(out)
 
 
 def track_hold(hold: float, one_step_rate: float | None) -> float:

@@ -31,6 +31,7 @@ from museforge.music.drums import kit_pitches
 from museforge.music.keys import onset_counts, transpose_rolls
 from museforge.music.meter import window_grid
 from museforge.music.ranges import line_range
+from museforge.music.rhythm import change_counts, change_grid
 from museforge.music.tracks import unique_roles
 from museforge.sampling.generation import window_shifts
 
@@ -73,6 +74,9 @@ class DataFacts:
     line_range : dict
         Per pitched track role: ``[low, high]``, the MIDI pitches its training data play
         (:func:`museforge.music.ranges.line_range`); decoding keeps a single line in it.
+    change_grid : dict
+        Per pitched track role: the positions in the beat where its training data's notes change
+        (:func:`museforge.music.rhythm.change_grid`); decoding may keep the track still between them.
     """
 
     genre: str
@@ -91,6 +95,7 @@ class DataFacts:
     meter_repeats: dict[str, int] = field(default_factory=dict)
     drum_kit: dict[str, list[int]] = field(default_factory=dict)
     line_range: dict[str, list[int]] = field(default_factory=dict)
+    change_grid: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -121,6 +126,7 @@ class DataFacts:
             "meter_repeats": self.meter_repeats,
             "drum_kit": self.drum_kit,
             "line_range": self.line_range,
+            "change_grid": self.change_grid,
         }
 
 
@@ -283,8 +289,14 @@ class TrainingData:
         drum = {k for k in train_counts if tracks[self.order[k]]["is_drum"]}
         kit = {roles[k]: kit_pitches(counts, low) for k, counts in train_counts.items() if k in drum}
         ranges = {roles[k]: line_range(counts, low) for k, counts in train_counts.items() if k not in drum}
+        pitched = [k for k in train_counts if k not in drum]
+        res = self.facts.resolution
+        moves = {roles[k]: change_grid(change_counts(splits["train"][:, k], res)) for k in pitched}
         self.facts = dataclasses.replace(
-            self.facts, drum_kit=kit, line_range={role: span for role, span in ranges.items() if span is not None}
+            self.facts,
+            drum_kit=kit,
+            line_range={role: span for role, span in ranges.items() if span is not None},
+            change_grid={role: grid for role, grid in moves.items() if grid is not None},
         )
         self.device = device
         self.augment = augment and hi > lo

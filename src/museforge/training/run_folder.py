@@ -216,7 +216,7 @@ class RunFolder(RunState):
         self._truncate_history()
         hyper = {**card.get("hyperparameters", {}), **self.config.hyperparameters()}
         facts = self.data.facts  # the kit and line ranges of the data the run goes on with
-        learnt = {key: getattr(facts, key) for key in ("drum_kit", "line_range") if hasattr(facts, key)}
+        learnt = {key: getattr(facts, key) for key in ("drum_kit", "line_range", "change_grid") if hasattr(facts, key)}
         self.card = {
             **card,
             **({"data": {**(card.get("data") or {}), **learnt}} if learnt else {}),
