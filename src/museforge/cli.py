@@ -138,6 +138,12 @@ def build_parser() -> Parser:
     train.add_argument("--update-ratio", type=int, help="GANs: critic updates per generator update (default 5)")
     train.add_argument("--loss", choices=("wgan-gp", "hinge", "nonsaturating", "lsgan"), help="GANs: default wgan-gp")
     train.add_argument("--batch-size", type=int, help="windows per batch (default 64)")
+    train.add_argument(
+        "--voice-leading",
+        type=float,
+        help="GANs writing four voices (bach): weight of a term in the generator's loss against parallel fifths "
+        "and octaves (default 0: none)",
+    )
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
     train.add_argument("--seed", type=_seed(TRAIN_SEED_MAX), help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")

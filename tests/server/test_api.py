@@ -231,6 +231,8 @@ def test_absolute_and_relative_paths_in_bodies_are_refused(client: TestClient, m
         ({"name": "m", "genre": "bach", "epochs": 100000}, 422, "epochs"),
         ({"name": "m", "genre": "bach", "learning_rate": 5}, 422, "learning_rate"),
         ({"name": "m", "genre": "bach", "update_ratio": 0}, 422, "update_ratio"),
+        ({"name": "m", "genre": "bach", "voice_leading": -1}, 422, "voice_leading"),
+        ({"name": "m", "genre": "pop", "architecture": "arcnn", "voice_leading": 1}, 400, "--voice-leading"),
         ({"name": "m", "genre": "techno"}, 400, "unknown genre"),
         ({"name": "m", "genre": "bach", "loss": "mse"}, 400, "--loss"),
         ({"name": "m", "genre": "bach", "architecture": "gpt"}, 400, "--model"),

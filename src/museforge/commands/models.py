@@ -26,6 +26,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "update_ratio": args.update_ratio,
         "loss": args.loss,
         "batch_size": args.batch_size,
+        "voice_leading": args.voice_leading,
         "max_steps": args.max_steps,
         "seed": args.seed,
         "device": args.device,

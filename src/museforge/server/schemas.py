@@ -56,6 +56,9 @@ class TrainRequest(_Body):
     )
     loss: str | None = Field(None, description="wgan-gp, hinge, nonsaturating or lsgan", max_length=32)
     batch_size: int | None = Field(None, ge=BATCH_SIZE_RANGE[0], le=BATCH_SIZE_RANGE[1])
+    voice_leading: float | None = Field(
+        None, ge=0.0, le=100.0, description="four-voice GANs (bach): weight of a loss term against parallel fifths"
+    )
     size: str | None = Field(
         None,
         description="small (the shipped recipe: minutes on a CPU), medium, or large (the reference size, for a GPU); "

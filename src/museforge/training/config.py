@@ -164,6 +164,10 @@ class TrainConfig:
         Train with several processes started by ``torchrun`` (DistributedDataParallel: NCCL on CUDA, Gloo
         on the CPU); ``batch_size`` is then per process. Recorded in the card but not locked: a run may be
         resumed with or without it (and, between epochs, with another number of processes).
+    voice_leading : float
+        Weight of a voice-leading term in the generator's loss: the expected parallel fifths and octaves per window
+        between the melody and the generated voices (``museforge.training.losses.parallel_motion``), for
+        four-part writing (the Bach model); 0 (the default) for none. Not locked: a run may go on with another.
     """
 
     name: str
@@ -190,6 +194,7 @@ class TrainConfig:
     compile: bool = False
     autocast: bool = True
     distributed: bool = False
+    voice_leading: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size is None and isinstance(self.device, str):
@@ -253,6 +258,9 @@ class TrainConfig:
         if self.max_steps is not None:
             _integer("--max-steps", self.max_steps, 1)
         _positive_float("--learning-rate", self.learning_rate)
+        _number("--voice-leading", self.voice_leading)
+        if self.voice_leading < 0 or (self.voice_leading and not self.is_gan):
+            raise MuseforgeError(f"--voice-leading is a GAN generator's term, >= 0: got {self.voice_leading}")
         if self.gradient_penalty is not None:
             _number("gradient_penalty", self.gradient_penalty)
             if self.gradient_penalty < 0:

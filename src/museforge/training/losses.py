@@ -117,3 +117,49 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     norms = grad.float().flatten(1).norm(2, dim=1)
     return ((norms - 1.0) ** 2).mean()
+
+
+def parallel_motion(melody: Tensor, probs: Tensor, lowest_pitch: int) -> Tensor:
+    """Expected parallel unisons, octaves and fifths per window between the voices of a four-part texture.
+
+    Each voice is read as a distribution over pitch at each step (a generated voice: its probabilities
+    normalised over the pitches; the melody: its note), so the chance that a voice stands a fifth or an octave
+    (or unison) above a lower one, pitch classes counted (voices in score order, top first, as
+    :func:`museforge.metrics.voices.parallel_fifths_octaves` counts them), is the cross-correlation of their
+    pitch-class distributions; a
+    parallel is that chance at a step and the next, times the chance that both voices move between them (one minus
+    the chance each keeps its pitch). Summed over the steps and the pairs of voices, averaged over the batch:
+    differentiable in ``probs``, the voice-leading term a generator may be taught with (``voice_leading``).
+
+    Parameters
+    ----------
+    melody : Tensor
+        ``(B, T, P)`` the given top voice, 0/1.
+    probs : Tensor
+        ``(B, K, T, P)`` the generated voices' probabilities.
+    lowest_pitch : int
+        MIDI pitch of column 0.
+
+    Returns
+    -------
+    Tensor
+        Scalar, float32.
+    """
+    voices = torch.cat([melody.unsqueeze(1), probs], dim=1).float()  # (B, V, T, P)
+    dist = voices / voices.sum(dim=-1, keepdim=True).clamp_min(1e-6)
+    pitches = voices.shape[-1]
+    classes = (torch.arange(pitches, device=voices.device) + int(lowest_pitch)) % 12
+    fold = F.one_hot(classes, 12).to(dist.dtype)  # (P, 12)
+    hist = dist @ fold  # (B, V, T, 12)
+    keep = (dist[:, :, 1:] * dist[:, :, :-1]).sum(dim=-1)  # (B, V, T-1): the voice holds its pitch
+    sounds = (voices.sum(dim=-1) > 0).to(dist.dtype)  # the melody rests in places
+    moves = (1.0 - keep) * sounds[:, :, 1:] * sounds[:, :, :-1]
+    total = voices.new_zeros(())
+    n_voices = voices.shape[1]
+    for u in range(n_voices):
+        for v in range(u + 1, n_voices):
+            for interval in (0, 7):
+                # voice u above voice v (soprano, alto, tenor, bass order): u's pitch class ``interval`` above v's
+                same = (hist[:, u] * torch.roll(hist[:, v], interval, dims=-1)).sum(dim=-1)  # (B, T)
+                total = total + (same[:, 1:] * same[:, :-1] * moves[:, u] * moves[:, v]).sum(dim=-1).mean()
+    return total

@@ -105,6 +105,9 @@ class AdversarialStep:
     generator_forward, critic_forward : callable, optional
         Replace the modules' own forward calls (e.g. their DDP wrappers); ``critic_forward`` is used for the
         critic's own update, the bare critic for the penalty and the generator update.
+    generator_term : callable, optional
+        ``(melody (B, T, P), probabilities (B, K, T, P)) -> scalar`` added to the generator's loss (a
+        voice-leading term, :func:`museforge.training.losses.parallel_motion`, weighted).
     """
 
     def __init__(
@@ -122,8 +125,10 @@ class AdversarialStep:
         plain: bool = False,
         generator_forward: Callable[..., Tensor] | None = None,
         critic_forward: Callable[..., Tensor] | None = None,
+        generator_term: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> None:
         self.generator, self.critic = generator, critic
+        self.generator_term = generator_term
         self.g_opt, self.d_opt = g_opt, d_opt
         self.loss, self.penalty_weight, self.plain = loss, float(penalty_weight), plain
         self.device = next(generator.parameters()).device
@@ -210,7 +215,10 @@ class AdversarialStep:
         self.critic.requires_grad_(False)
         try:
             with self._autocast():
-                g_loss = generator_loss(self.loss, self.d_bare(melody, torch.sigmoid(logits), *extra).float())
+                probs = torch.sigmoid(logits)
+                g_loss = generator_loss(self.loss, self.d_bare(melody, probs, *extra).float())
+            if self.generator_term is not None:
+                g_loss = g_loss + self.generator_term(melody, probs.float())
             self.g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
             self.g_opt.step()

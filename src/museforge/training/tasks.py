@@ -14,6 +14,7 @@ Every network is saved as ``<key>.safetensors`` in the model folder; the one und
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from museforge.training.config import TrainConfig
 from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
 from museforge.training.evaluation import Evaluator, roll_metrics
+from museforge.training.losses import parallel_motion
 from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
 #: Training windows whose metrics stand for the training data in the logs.
@@ -174,7 +176,15 @@ class GanTask(Task):
             compile=config.compile and device.type == "cuda",  # CPU runs stay eager (and deterministic)
             generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
             critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
+            generator_term=self._voice_leading_term(config.voice_leading, self.data.facts.lowest_pitch),
         )
+
+    @staticmethod
+    def _voice_leading_term(weight: float, lowest_pitch: int) -> Callable[[Tensor, Tensor], Tensor] | None:
+        """``weight`` times the expected parallel fifths and octaves per window (None for weight 0)."""
+        if not weight:
+            return None
+        return lambda melody, probs: float(weight) * parallel_motion(melody, probs, lowest_pitch)
 
     def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
         batches = (self.data.batch(row, rng) for row in indices)
