@@ -3,10 +3,11 @@
 A generator writes every bar of its window from its own noise, so its drum pattern changes from one bar to the
 next (rock's repeated 0.41 of its hits bar to bar against the Beatles' 0.65-0.68). A drummer plays a pattern and
 keeps it, and varies it where a phrase ends. :func:`hold_groove` does this with the model's own drums: the bars of
-each phrase (4 bars) but its last share their **groove**, the mean of those bars' drum probabilities (a hit the
-model plays in most of them stays, one it plays once fades), blended with each bar's own by ``strength``; the
-phrase's last bar is the model's as it wrote it (the fill). Pitched tracks are untouched, and no hit is added that
-the model did not give probability to.
+each phrase (4 bars) but its last share their **groove**, the one of those bars most like the others
+(:func:`typical_bar`: a bar the model wrote, so the drums keep its density and kit), blended with each bar's own by
+``strength``; the phrase's last bar is the model's as it wrote it (the fill). Pitched tracks are untouched, and no
+hit is added that the model gave no probability to. (The mean of the bars was tried first: it dropped the hits
+the model plays in one bar of three and thinned the drums; docs/quality.md.)
 
 ``strength`` (0: the model's drums as they are, 1: the groove exactly) is a model's ``decoding.groove``, measured
 per genre by ``scripts/measure_groove.py`` so that its drums repeat from bar to bar as much as its genre's real
@@ -60,7 +61,8 @@ def typical_bar(bars: np.ndarray) -> int:
 
 def held_bars(bars: Sequence[np.ndarray], is_drum: Sequence[bool], strength: float) -> list[np.ndarray]:
     """Bars of one length, ``(K, L, P)`` probabilities each, whose drums hold their groove: each drum track becomes
-    ``strength * groove + (1 - strength) * own``, the groove being the track's :func:`typical_bar` of them."""
+    ``strength * groove + (1 - strength) * own``, the groove being their :func:`typical_bar` (all drum tracks
+    together)."""
     drums = [k for k, drum in enumerate(is_drum) if drum]
     out = [np.array(bar, copy=True) for bar in bars]
     if strength <= 0.0 or not drums or len(bars) < 2:
