@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 
 from museforge.errors import MuseforgeError
+from museforge.models.loading import load_model
 from museforge.music.form import bar_spans
+from museforge.music.inputs import melody_roll
 from museforge.music.keys import onsets
+from museforge.music.melodies import get_melody, melody_to_multitrack
+from museforge.music.meter import grid_from_bars
 from museforge.music.pianoroll import Multitrack
 from museforge.pipelines.compose import compose
 from museforge.pipelines.jam import jam
+from museforge.sampling.causal import CausalAccompanist
+from museforge.sampling.generation import Generation
 from museforge.sampling.groove import groove_strength, hold_groove, phrases, typical_bar
 
 BAR = 4  # steps of a bar in the hand-made rolls
@@ -93,3 +99,24 @@ def test_the_shipped_rock_drums_hold_their_groove_through_a_phrase() -> None:
     assert np.mean(composed) >= 0.6
     jammed = [phrase_repetition(jam(m, "rock", seed=s).multitrack) for m in melodies for s in seeds]
     assert np.mean(jammed) >= 0.4
+
+
+def test_jam_reads_a_pickup_as_compose_does_so_the_fill_ends_the_tunes_phrase() -> None:
+    # Twinkle after a one-beat pickup: its phrases are bars 1-4 and 5-8 after the pickup, so bar 4 is a fill
+    generator, card = load_model("rock")
+    generation = Generation.from_card(generator, card)
+    accompanist = CausalAccompanist.for_card(generation, card, seed=0, variation=1.0)  # no form blending
+    source = melody_to_multitrack(get_melody("twinkle"), resolution=card.resolution)
+    tune = melody_roll(source, card.lowest_pitch, card.n_pitches)
+    beat = card.resolution
+    pickup = np.zeros((beat, tune.shape[1]), dtype=bool)
+    pickup[:, np.flatnonzero(tune[0])] = True  # the first note, a beat early
+    roll = np.concatenate([pickup, tune, tune])
+    bar = 4 * beat
+    spans = [(0, beat)] + [(beat + b * bar, beat + (b + 1) * bar) for b in range(len(tune) * 2 // bar)]
+    grid = grid_from_bars(spans, [float(beat)] * len(spans), len(roll))
+    accompanist.play_through(roll, spans, grid)
+    heard = accompanist._heard
+    drums = card.is_drum.index(True)
+    held = [not np.array_equal(p[drums], d[drums]) for p, d in zip(heard.probs, heard.drafts, strict=True)]
+    assert held[:6] == [False, False, True, True, False, False]  # pickup, phrase start, held, held, fill, start

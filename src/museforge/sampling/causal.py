@@ -12,8 +12,9 @@ it has heard bars ``0 .. b-1`` and writes bar ``b``:
    ahead: a jam's meter is set, not played), the window's key from what was heard (a common-key model's key
    settles as the tune goes on), and noise that drifts from bar to bar as compose's drifts from window to window.
    Bar ``b``'s slice of the window's probabilities is the bar's accompaniment.
-3. **Hold the groove**: the drums of a phrase's bars but its last (4-bar phrases from bar 0) hold the groove of
-   the phrase's bars so far, as compose's hold theirs (:mod:`museforge.sampling.groove`); the last is the fill.
+3. **Hold the groove**: the drums of a phrase's bars but its last (4-bar phrases from bar 0, or from bar 1 after
+   a pickup) hold the groove of the phrase's bars so far, as compose's hold theirs
+   (:mod:`museforge.sampling.groove`); the last is the fill.
 4. **Follow the form**: where the guess is a repeat of bar ``m + 1``, the accompaniment follows what was played
    there as compose's does (:mod:`museforge.sampling.form`): each strain again note for note with probability
    ``1 - variation``, else blended.
@@ -225,8 +226,11 @@ class CausalAccompanist:
         """The coming bar's probabilities ``(K, L, P)`` with its drums holding the groove of its phrase's bars so
         far (of its length), unless it ends the phrase (:func:`museforge.sampling.groove.held_bars`)."""
         bar = self.bars_written
-        place = bar % PHRASE_BARS
-        if self.generation.groove <= 0.0 or place == PHRASE_BARS - 1:
+        grids = self._heard.grid
+        # a pickup (a first bar shorter than the next) is a phrase of its own, as compose reads it
+        pickup = int(bar >= 1 and len(grids[0]) < (len(grids[1]) if bar >= 2 else draft.shape[1]))
+        place = (bar - pickup) % PHRASE_BARS
+        if self.generation.groove <= 0.0 or bar < pickup or place == PHRASE_BARS - 1:
             return draft
         earlier = [d for d in self._heard.drafts[bar - place : bar] if d.shape == draft.shape]
         return held_bars([*earlier, draft], self.generation.is_drum, self.generation.groove)[-1]
