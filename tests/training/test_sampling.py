@@ -93,6 +93,12 @@ def test_the_card_policy_takes_single_lines_and_holds_from_the_training_data() -
     assert policy.monophonic == (True, False, False, False)
     assert policy.hold == pytest.approx((DEFAULT_HOLD * 0.75**2, 0.0, DEFAULT_HOLD, DEFAULT_HOLD))
     assert track_hold(1.0, 1.5) == 0.0 and track_hold(1.0, None) == 1.0
+    # a hold measured for a track (scripts/measure_holds.py) replaces the formula's for that track only
+    measured = NotePolicy.from_card({**card, "decoding": {"track_hold": {"piano": 2.5, "drums": 9.0}}})
+    assert measured.hold == pytest.approx((DEFAULT_HOLD * 0.75**2, 0.0, 2.5, DEFAULT_HOLD))
+    for bad in ({"piano": -1.0}, {"piano": "long"}, [2.0]):
+        with pytest.raises(MuseforgeError, match=r"decoding\.track_hold"):
+            NotePolicy.from_card({**card, "decoding": {"track_hold": bad}})
 
 
 def test_a_drum_track_plays_only_its_datas_kit() -> None:

@@ -99,15 +99,17 @@ class NotePolicy:
     def from_card(cls, card: Mapping[str, Any], threshold: float = 0.5) -> NotePolicy:
         """The policy of a model card, from what its training data say: single lines where the data play one
         pitch at a time, and a hold per track that shrinks with the share of one-step notes in the data
-        (:func:`track_hold`)."""
+        (:func:`track_hold`), or the hold measured for the track (``decoding.track_hold``, by role:
+        ``scripts/measure_holds.py``)."""
         decoding = card.get("decoding") or {}
         hold = float(decoding.get("hold", DEFAULT_HOLD))
         facts = card.get("train_data_metrics") or {}
         holds = []
         parsed = ModelCard.of(card)
-        for track in parsed.tracks:
+        measured = measured_holds(parsed)
+        for role, track in zip(unique_roles(parsed.roles), parsed.tracks, strict=True):
             rate = (facts.get(track["role"]) or {}).get("one_step_note_rate")
-            holds.append(0.0 if track["is_drum"] else track_hold(hold, rate))
+            holds.append(0.0 if track["is_drum"] else measured.get(role, track_hold(hold, rate)))
         monophonic = tuple(monophonic_tracks(card))
         allowed = [
             kit if kit is not None else span
@@ -400,6 +402,22 @@ def change_grids(card: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, ...]:
     except (TypeError, ValueError):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.change_grid") from None
     return tuple(out)
+
+
+def measured_holds(card: Mapping[str, Any]) -> dict[str, float]:
+    """The card's ``decoding.track_hold``: a pitched track's hold by role, measured so that its notes are as
+    often one step long as its data's (``scripts/measure_holds.py``); empty when the card has none."""
+    parsed = ModelCard.of(card)
+    recorded = (parsed.get("decoding") or {}).get("track_hold") or {}
+    try:
+        if not isinstance(recorded, Mapping):
+            raise TypeError
+        out = {str(role): float(value) for role, value in recorded.items()}
+        if not all(np.isfinite(v) and v >= 0 for v in out.values()):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.track_hold") from None
+    return out
 
 
 def track_hold(hold: float, one_step_rate: float | None) -> float:
