@@ -19,15 +19,11 @@ import numpy as np
 import torch
 
 from museforge.evaluate.run import held_out
-from museforge.files import write_json
 from museforge.metrics import texture
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
-from museforge.music.form import bar_spans
-from museforge.pretrained import pretrained_card_path
+from museforge.pretrained import record_decoding
 from museforge.sampling.generation import Generation
-from museforge.sampling.groove import hold_groove
-from museforge.sampling.notes import to_notes
 
 GRID = tuple(round(g, 2) for g in np.arange(0.0, 1.0001, 0.05))
 WINDOWS = 1000
@@ -58,35 +54,15 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0) -> dict[str, dict
     melody, real = held.windows[:, 0], held.windows[:, 1:]
     noise = generator.sample_noise(len(melody), generator=torch.Generator().manual_seed(seed))
     probs = generation.probabilities(melody, noise, grid=held.grids)
-    n_steps = probs.shape[2]
-    spans = [
-        bar_spans(n_steps, np.flatnonzero(g[:, 0] > 0) if held.grids is not None else None, generation.steps_per_bar)
-        for g in (held.grids if held.grids is not None else [None] * len(probs))
-    ]
     k = drums[0]
     figures = {}
     for strength in GRID:
-        held_probs = np.stack(
-            [hold_groove(p, s, generation.is_drum, strength)[k : k + 1] for p, s in zip(probs, spans, strict=True)]
-        )
-        figures[strength] = drum_figures(_decode_drums(generation, held_probs, k), card)
+        held_probs = generation.hold_window_grooves(probs, held.grids, strength)
+        notes = generation.policy.track(k).decode(held_probs[:, k : k + 1])
+        figures[strength] = drum_figures(np.asarray(notes)[:, 0], card)
     target = drum_figures(real[:, k], card)
     chosen = min(GRID, key=lambda g: (abs(figures[g]["repetition"] - target["repetition"]), g))
     return {"real": target, "generated": {str(g): f for g, f in figures.items()}, "chosen": chosen}
-
-
-def _decode_drums(generation: Generation, probs: np.ndarray, k: int) -> np.ndarray:
-    """The drum track ``k``'s notes ``(n, T, P)`` from its probabilities ``(n, 1, T, P)`` under the model's
-    policy (its kit)."""
-    policy = generation.policy
-    notes = to_notes(
-        probs,
-        threshold=policy.threshold,
-        monophonic=[policy.monophonic[k]],
-        hold=[policy.hold[k]],
-        kits=[policy.kits[k]] if policy.kits else None,
-    )
-    return np.asarray(notes)[:, 0]
 
 
 def main() -> None:
@@ -99,10 +75,7 @@ def main() -> None:
         result = measure(genre, args.windows)
         print(json.dumps({"genre": genre, "groove": result}), flush=True)
         if args.write and result is not None:
-            path = pretrained_card_path(genre)
-            card = json.loads(path.read_text())
-            card.setdefault("decoding", {})["groove"] = result["chosen"]
-            write_json(path, card)
+            record_decoding(genre, {"groove": result["chosen"]})
 
 
 if __name__ == "__main__":

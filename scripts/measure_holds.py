@@ -22,13 +22,11 @@ import numpy as np
 import torch
 
 from museforge.evaluate.run import held_out
-from museforge.files import write_json
 from museforge.metrics.texture import one_step_note_rate
 from museforge.models.loading import load_model
 from museforge.music.tracks import unique_roles
-from museforge.pretrained import pretrained_card_path
+from museforge.pretrained import record_decoding
 from museforge.sampling.generation import Generation
-from museforge.sampling.notes import to_notes
 
 GRID = tuple(round(h, 2) for h in np.arange(0.0, 4.0001, 0.25))
 WINDOWS = 1000
@@ -44,22 +42,13 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0) -> dict[str, dict
     melody, real = held.windows[:, 0], held.windows[:, 1:]
     noise = generator.sample_noise(len(melody), generator=torch.Generator().manual_seed(seed))
     probs = generation.probabilities(melody, noise, grid=held.grids)
-    stills = policy.still(probs.shape[-2])
     out: dict[str, dict] = {}
     for k, role in enumerate(unique_roles(card.roles)):
         if card.is_drum[k]:
             continue
 
         def share(hold: float, k: int = k) -> float:
-            notes = to_notes(
-                probs[:, k : k + 1],
-                threshold=policy.threshold,
-                monophonic=[policy.monophonic[k]],
-                hold=[hold],
-                kits=[policy.kits[k]] if policy.kits else None,
-                line_bias=[policy.line_bias[k]] if policy.line_bias else None,
-                still=[stills[k]] if stills else None,
-            )
+            notes = policy.track(k, hold=hold).decode(probs[:, k : k + 1])
             return float(np.nanmean(one_step_note_rate(np.asarray(notes)[:, 0])))
 
         target = float(np.nanmean(one_step_note_rate(real[:, k])))
@@ -86,10 +75,7 @@ def main() -> None:
         tracks = measure(genre, args.windows)
         print(json.dumps({"genre": genre, "holds": tracks}), flush=True)
         if args.write and tracks:
-            path = pretrained_card_path(genre)
-            card = json.loads(path.read_text())
-            card.setdefault("decoding", {})["track_hold"] = {role: v["chosen"] for role, v in tracks.items()}
-            write_json(path, card)
+            record_decoding(genre, {"track_hold": {role: v["chosen"] for role, v in tracks.items()}})
 
 
 if __name__ == "__main__":

@@ -24,13 +24,11 @@ import numpy as np
 import torch
 
 from museforge.evaluate.run import held_out
-from museforge.files import write_json
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
 from museforge.music.tracks import unique_roles
-from museforge.pretrained import pretrained_card_path
+from museforge.pretrained import record_decoding
 from museforge.sampling.generation import Generation
-from museforge.sampling.notes import to_notes
 
 GRID = tuple(round(b, 2) for b in np.arange(0.0, 10.0001, 0.25))
 WINDOWS = 1000
@@ -52,22 +50,13 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0, ranges: bool = Fa
     melody, real = held.windows[:, 0], held.windows[:, 1:]
     noise = generator.sample_noise(len(melody), generator=torch.Generator().manual_seed(seed))
     probs = generation.probabilities(melody, noise, grid=held.grids)
-    stills = policy.still(probs.shape[-2])  # the card's change grids, as compose decodes
     out: dict[str, dict] = {}
     for k, role in enumerate(unique_roles(card.roles)):
         if not policy.monophonic[k]:
             continue
         shares = {}
         for bias in GRID:
-            notes = to_notes(
-                probs[:, k : k + 1],
-                threshold=policy.threshold,
-                monophonic=[True],
-                hold=[policy.hold[k]],
-                kits=[policy.kits[k]] if policy.kits else None,
-                line_bias=[bias],
-                still=[stills[k]] if stills else None,
-            )
+            notes = policy.track(k, line_bias=bias).decode(probs[:, k : k + 1])
             shares[bias] = sounding(notes[:, 0])
         target = sounding(real[:, k])
         chosen = min(GRID, key=lambda b: (abs(shares[b] - target), abs(b)))
@@ -91,12 +80,8 @@ def main() -> None:
         lines = measure(genre, args.windows, ranges=args.ranges)
         print(json.dumps({"genre": genre, "lines": lines}), flush=True)
         if args.write and lines:
-            path = pretrained_card_path(genre)
-            card = json.loads(path.read_text())
-            decoding = card.setdefault("decoding", {})
-            decoding["line_bias"] = {role: v["chosen"] for role, v in lines.items()}
-            decoding["line_range"] = args.ranges
-            write_json(path, card)
+            chosen = {role: v["chosen"] for role, v in lines.items()}
+            record_decoding(genre, {"line_bias": chosen, "line_range": args.ranges})
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ Each was trained by museforge's own ``museforge train`` on the data in ``../shar
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from museforge.files import write_json
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
 #: The other techniques' shipped models live in sub-folders: ``enhance/bach.*`` (AR-CNN), ``extend/melody.*``
@@ -20,6 +23,16 @@ def pretrained_card_path(genre: str) -> Path | None:
     """The card of the shipped model for ``genre``, or None if none is shipped."""
     path = PRETRAINED_DIR / f"{genre}.json"
     return path if path.is_file() and path.with_suffix(".safetensors").is_file() else None
+
+
+def record_decoding(genre: str, entries: Mapping[str, Any]) -> Path:
+    """Write ``entries`` into the ``decoding`` of the shipped model card of ``genre`` (what the measuring scripts
+    under ``scripts/`` choose for it); returns the card's path."""
+    path = PRETRAINED_DIR / f"{genre}.json"
+    card = json.loads(path.read_text())
+    card.setdefault("decoding", {}).update(entries)
+    write_json(path, card)
+    return path
 
 
 def technique_card_path(technique: str, name: str) -> Path | None:

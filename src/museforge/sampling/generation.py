@@ -161,13 +161,23 @@ class Generation:
     def notes(self, melody: np.ndarray, noise: torch.Tensor, grid: np.ndarray | None = None) -> np.ndarray:
         """Accompaniment notes for each melody window: ``(n, T, P)`` (and its ``(n, T, 2)`` metric ``grid``) ->
         ``(n, K, T, P)`` bool. Each window is a phrase: its drums hold their groove as compose's do."""
-        probs = self.probabilities(melody, noise, grid=grid)
-        if self.groove > 0.0:
-            n_steps = probs.shape[2]
-            for i in range(len(probs)):
-                lines = np.flatnonzero(np.asarray(grid[i])[:, 0] > 0) if grid is not None else None
-                probs[i] = self.hold_groove(probs[i], bar_spans(n_steps, lines, self.steps_per_bar))
-        return self.decode(probs)
+        return self.decode(self.hold_window_grooves(self.probabilities(melody, noise, grid=grid), grid))
+
+    def hold_window_grooves(
+        self, probs: np.ndarray, grid: np.ndarray | None = None, strength: float | None = None
+    ) -> np.ndarray:
+        """Window probabilities ``(n, K, T, P)`` whose drums hold their groove, each window a phrase whose bars are
+        read from its metric grid ``(n, T, 2)`` (None: the model's bars); ``strength`` defaults to the card's.
+        Returns ``probs`` itself when nothing changes."""
+        strength = self.groove if strength is None else strength
+        if strength <= 0.0:
+            return probs
+        out = np.array(probs, copy=True)
+        for i in range(len(out)):
+            lines = np.flatnonzero(np.asarray(grid[i])[:, 0] > 0) if grid is not None else None
+            spans = bar_spans(out.shape[2], lines, self.steps_per_bar)
+            out[i] = hold_groove(out[i], spans, self.is_drum, strength)
+        return out
 
 
 __all__ = ["BATCH", "Generation", "window_shifts"]

@@ -133,6 +133,23 @@ class NotePolicy:
             resolution=parsed.resolution,
         )
 
+    def track(self, k: int, hold: float | None = None, line_bias: float | None = None) -> NotePolicy:
+        """The policy of track ``k`` alone, for its probabilities ``(..., 1, T, P)``; ``hold`` and ``line_bias``
+        give that track another value of the setting (the measuring scripts try a grid of them)."""
+
+        def own(values: tuple[Any, ...]) -> tuple[Any, ...]:
+            return (values[k],) if values else ()
+
+        return NotePolicy(
+            monophonic=(self.monophonic[k],),
+            hold=(self.hold[k] if hold is None else float(hold),),
+            threshold=self.threshold,
+            kits=own(self.kits),
+            line_bias=own(self.line_bias) if line_bias is None else (float(line_bias),),
+            change_grid=own(self.change_grid),
+            resolution=self.resolution,
+        )
+
     def still(self, n_steps: int, grid: np.ndarray | None = None) -> list[np.ndarray | None] | None:
         """Per track, the ``(T,)`` steps at which it keeps what it plays (off its change grid), or None; None when
         no track has a grid. ``grid`` is the roll's metric grid ``(T, 2)`` (None: it starts on a bar line and its
