@@ -36,6 +36,8 @@ RECIPES: dict[str, dict] = {
         "model": "unet",
         "resolution": 4,
         "model_config": {"base_channels": 16, "max_channels": 128, "critic_base_channels": 16},
+        # the generator's weight average ships (docs/quality.md, "The generator's weight average")
+        "hyperparameters": {"ema": 0.999},
     },
     **{
         genre: {

@@ -144,6 +144,12 @@ def build_parser() -> Parser:
         help="GANs writing four voices (bach): weight of a term in the generator's loss against parallel fifths "
         "and octaves (default 0: none)",
     )
+    train.add_argument(
+        "--ema",
+        type=float,
+        help="GANs: compose with an exponential moving average of the generator's weights of this decay, e.g. "
+        "0.999 (default 0: the last weights)",
+    )
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
     train.add_argument("--seed", type=_seed(TRAIN_SEED_MAX), help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")

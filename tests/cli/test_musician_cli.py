@@ -74,6 +74,12 @@ def test_a_seed_the_api_refuses_is_refused(seed: str, museforge_home: Path, tmp_
     assert not (tmp_path / "s.mid").exists()
 
 
+def test_a_weight_average_out_of_range_is_refused_before_any_work(museforge_home: Path) -> None:
+    done = run_cli("train", "--name", "avg", "--genre", "bach", "--model", "unet", "--ema", "1.5", home=museforge_home)
+    one_line_error(done, "--ema")
+    assert not (museforge_home / "models" / "avg").exists()
+
+
 def test_serve_on_a_bad_or_busy_port_is_one_line_before_any_banner(museforge_home: Path) -> None:
     one_line_error(run_cli("serve", "--port", "99999", home=museforge_home), "65535")
     with socket.socket() as busy:

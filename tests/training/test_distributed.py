@@ -71,12 +71,12 @@ def _ranks(out: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
     return load_file(str(out / "rank0.safetensors")), load_file(str(out / "rank1.safetensors"))
 
 
-def _assert_same_everywhere(name: str, out: Path) -> None:
-    """Both processes hold the same generator and critic, and they are the checkpoint's."""
+def _assert_same_everywhere(name: str, out: Path, networks: tuple[str, ...] = ("generator", "critic")) -> None:
+    """Both processes hold the same networks, and they are the checkpoint's."""
     first, second = _ranks(out)
     assert first.keys() == second.keys() and any(k.startswith("critic.") for k in first)
     assert all(torch.equal(first[k], second[k]) for k in first)
-    for net in ("generator", "critic"):
+    for net in networks:
         saved = load_file(str(model_dir(name) / f"{net}.safetensors"))
         assert saved.keys() == {k.split(".", 1)[1] for k in first if k.startswith(net + ".")}
         assert all(torch.equal(saved[k], first[f"{net}.{k}"]) for k in saved)
@@ -153,14 +153,19 @@ def test_two_processes_train_stop_resume_and_compose(
 def test_two_processes_train_a_musegan(
     bach: Path, tmp_path: Path, tiny: Callable[..., TrainConfig], settings: Callable[[TrainConfig], dict[str, Any]]
 ) -> None:
-    _worker(settings(tiny("band", "musegan", epochs=1, samples_per_epoch=1)), tmp_path, _other_home(bach, tmp_path))
+    """Two processes train a MuseGAN with a weight average (--ema): the average, its batch-norm statistics and the
+    optimizer's own weights are the same on both and the checkpoint's."""
+    band = tiny("band", "musegan", epochs=1, samples_per_epoch=1, ema=0.9)
+    _worker(settings(band), tmp_path, _other_home(bach, tmp_path))
     card = show_model("band")
     spe = card["steps_per_epoch"]
     assert (card["status"], card["step"], card["world_size"]) == ("completed", spe, 2)
     assert spe == _single_steps_per_epoch(card) // 2
     assert [r["epoch"] for r in read_history(model_dir("band"))] == [1]
     assert card["samples"] == ["epoch_001.mid", "epoch_001.png"]
-    _assert_same_everywhere("band", tmp_path)
+    _assert_same_everywhere("band", tmp_path, ("generator", "generator_raw", "critic"))
+    average, raw = (load_file(str(model_dir("band") / f"{n}.safetensors")) for n in ("generator", "generator_raw"))
+    assert not all(torch.equal(average[k], raw[k]) for k in average)
 
 
 @pytest.mark.slow

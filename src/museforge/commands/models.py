@@ -27,6 +27,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "loss": args.loss,
         "batch_size": args.batch_size,
         "voice_leading": args.voice_leading,
+        "ema": args.ema,
         "max_steps": args.max_steps,
         "seed": args.seed,
         "device": args.device,

@@ -59,6 +59,9 @@ class TrainRequest(_Body):
     voice_leading: float | None = Field(
         None, ge=0.0, le=100.0, description="four-voice GANs (bach): weight of a loss term against parallel fifths"
     )
+    ema: float | None = Field(
+        None, ge=0.0, lt=1.0, description="GANs: decay of a moving average of the generator's weights (0: none)"
+    )
     size: str | None = Field(
         None,
         description="small (the shipped recipe: minutes on a CPU), medium, or large (the reference size, for a GPU); "

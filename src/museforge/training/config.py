@@ -78,6 +78,7 @@ LOCKED_ON_RESUME: tuple[str, ...] = (
     "augment",
     "common_key",
     "model_config",
+    "ema",
 )
 
 
@@ -96,7 +97,7 @@ def upgrade_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 #: Settings added after models were first trained, with the value those earlier models were trained with: a card
 #: that lacks one means this value (the dataclass default is what new runs get).
-EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False, "size": "large"}
+EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False, "size": "large", "ema": 0.0}
 
 
 @dataclass
@@ -168,6 +169,10 @@ class TrainConfig:
         Weight of a voice-leading term in the generator's loss: the expected parallel fifths and octaves per window
         between the melody and the generated voices (``museforge.training.losses.parallel_motion``), for
         four-part writing (the Bach model); 0 (the default) for none. Not locked: a run may go on with another.
+    ema : float
+        GANs: the decay of an exponential moving average of the generator's weights
+        (:mod:`museforge.training.averaging`), which the run then samples, logs and ships; 0 (the default) for
+        none, else in (0, 1), e.g. 0.999. Locked on resume (the average's weights are part of the checkpoint).
     """
 
     name: str
@@ -195,6 +200,7 @@ class TrainConfig:
     autocast: bool = True
     distributed: bool = False
     voice_leading: float = 0.0
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size is None and isinstance(self.device, str):
@@ -261,6 +267,11 @@ class TrainConfig:
         _number("--voice-leading", self.voice_leading)
         if self.voice_leading < 0 or (self.voice_leading and not self.is_gan):
             raise MuseforgeError(f"--voice-leading is a GAN generator's term, >= 0: got {self.voice_leading}")
+        _number("--ema", self.ema)
+        if self.ema and (not 0.0 < self.ema < 1.0 or not self.is_gan):
+            raise MuseforgeError(
+                f"--ema is the decay of a GAN generator's weight average, 0 (none) or between 0 and 1: got {self.ema}"
+            )
         if self.gradient_penalty is not None:
             _number("gradient_penalty", self.gradient_penalty)
             if self.gradient_penalty < 0:

@@ -280,6 +280,7 @@ class RunFolder(RunState):
         Every process calls it at the same step (it holds collectives); process 0 writes.
         """
         self._agree_sums()
+        self.task.settle()  # the same on every process: the same weights and windows
         if not self._weights_finite():  # the weights are the same on every process: so is the answer
             raise Diverged
         rng_states = self.ctx.gather_object(self.rng.get_state())

@@ -14,7 +14,7 @@ Every network is saved as ``<key>.safetensors`` in the model folder; the one und
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from museforge.models.registry import build_gan, build_network, config_to_dict, make_config
+from museforge.training.averaging import WeightAverage
 from museforge.training.config import TrainConfig
 from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
@@ -31,6 +32,11 @@ from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
 #: Training windows whose metrics stand for the training data in the logs.
 DATA_METRIC_WINDOWS = 1024
+#: Where a GAN run with a weight average (``--ema``) keeps the generator its optimizer updates; ``generator`` is
+#: then the average.
+RAW_GENERATOR = "generator_raw"
+#: Training windows a weight average's batch-norm statistics are computed over (the same ones each time).
+STATISTICS_WINDOWS = 1024
 
 
 class Task:
@@ -69,6 +75,10 @@ class Task:
     def data_metrics(self) -> dict[str, Any]:
         """Metrics of the training data, stored once in the card (``train_data_metrics``)."""
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """Bring the network that makes the music up to date before it is measured or saved (a weight average's
+        batch-norm statistics); nothing by default."""
 
     def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
         """What the epoch's record holds about the music (at least ``metrics``), the networks in eval mode."""
@@ -151,12 +161,20 @@ class GanTask(Task):
         self.model_config = config_to_dict(model_cfg)
         self.generator = generator.to(device).train()
         self.critic = critic.to(device).train()
-        self.networks = {"generator": self.generator, "critic": self.critic}
         betas = (float(config.betas[0]), float(config.betas[1]))
         self.optimizers = {
             "generator": make_optimizer(self.generator, config.learning_rate, betas),
             "critic": make_optimizer(self.critic, config.learning_rate, betas),
         }
+        # with an average, it is the generator that writes the music (samples, logs, the shipped file); the
+        # optimizer's own network is saved beside it as generator_raw
+        self.average = WeightAverage(self.generator, config.ema, self.optimizers["generator"]) if config.ema else None
+        self.music_generator = self.average.average if self.average else self.generator
+        self.networks = (
+            {"generator": self.music_generator, RAW_GENERATOR: self.generator, "critic": self.critic}
+            if self.average
+            else {"generator": self.generator, "critic": self.critic}
+        )
         self.evaluator = Evaluator(
             self.data,
             self.generator.noise_dim,
@@ -188,7 +206,27 @@ class GanTask(Task):
 
     def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
         batches = (self.data.batch(row, rng) for row in indices)
-        return self.stepper(batches, rng)
+        sums = self.stepper(batches, rng)
+        if self.average:
+            self.average.update()
+        return sums
+
+    def settle(self) -> None:
+        if self.average:
+            self.average.refresh_statistics(self._statistics_inputs())
+
+    def _statistics_inputs(self) -> Iterator[tuple[Tensor, ...]]:
+        """The generator's inputs ``(melody (B, T, P), noise (B, noise_dim)[, grid (B, T, 2)])`` over
+        :data:`STATISTICS_WINDOWS` training windows: the same windows, transpositions and noise at every call
+        (seeded by the run's seed), so the statistics depend on the weights alone."""
+        device = self.data.device
+        rng = torch.Generator(device).manual_seed(self.config.seed)
+        size = self.config.batch_size
+        for _ in range(max(1, STATISTICS_WINDOWS // size)):
+            indices = torch.randint(0, self.data.n_train, (size,), generator=rng, device=device)
+            melody, _real, grid = self.data.batch(indices, rng)
+            noise = self.generator.sample_noise(size, generator=rng)
+            yield (melody, noise, grid) if self.stepper.meter_aware else (melody, noise)
 
     def loss_log(self, losses: dict[str, float]) -> dict[str, float]:
         """The epoch's mean losses plus, for WGAN-GP, ``wasserstein_estimate``: the critic's mean score of real
@@ -203,11 +241,11 @@ class GanTask(Task):
         return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
 
     def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
-        generated, meter = self.evaluator.measure(self.generator, card)
+        generated, meter = self.evaluator.measure(self.music_generator, card)
         return {"metrics": {"generated": generated, "training_data": card.get("train_data_metrics")}, "meter": meter}
 
     def write_sample(self, card: dict[str, Any], folder: Path, epoch: int, title: str) -> dict[str, str]:
-        return self.evaluator.write_sample(self.generator, card, folder, epoch, title)
+        return self.evaluator.write_sample(self.music_generator, card, folder, epoch, title)
 
 
-__all__ = ["DATA_METRIC_WINDOWS", "GanTask", "OneNetworkTask", "Task"]
+__all__ = ["DATA_METRIC_WINDOWS", "RAW_GENERATOR", "STATISTICS_WINDOWS", "GanTask", "OneNetworkTask", "Task"]

@@ -467,6 +467,7 @@ class Trainer(RunFolder, EpochLog):
         self._pause_clock()
         values = self._agree_sums()
         self._report_progress("evaluating")
+        self.task.settle()
         with self.ctx.guarded("logging the epoch"):
             if self.ctx.is_main:
                 self._log_epoch(values, complete)
