@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
+from museforge.models import build_gan
+from museforge.training.step import AdversarialStep, make_optimizer
+
 #: A U-Net GAN small enough to train a few steps in seconds on two CPU cores.
 TINY_UNET: dict[str, Any] = {
     "noise_dim": 8,
@@ -67,3 +72,19 @@ def tiny_job(architecture: str = "unet", **overrides: Any) -> dict[str, Any]:
     job = tiny_run(architecture, **overrides)
     del job["device"]
     return job
+
+
+def small_step(architecture: str, model_config: dict[str, Any], **options: Any) -> AdversarialStep:
+    """A float32 wgan-gp training step (Adam, 1e-3) on networks of ``architecture`` built afresh from seed 0."""
+    torch.manual_seed(0)
+    generator, critic, _ = build_gan(architecture, model_config)
+    return AdversarialStep(
+        generator,
+        critic,
+        make_optimizer(generator, 1e-3, (0.5, 0.9)),
+        make_optimizer(critic, 1e-3, (0.5, 0.9)),
+        loss="wgan-gp",
+        penalty_weight=10.0,
+        autocast=False,
+        **options,
+    )

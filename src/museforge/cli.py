@@ -150,6 +150,11 @@ def build_parser() -> Parser:
         help="GANs: compose with an exponential moving average of the generator's weights of this decay, e.g. "
         "0.999 (default 0: the last weights)",
     )
+    train.add_argument(
+        "--critic-sees",
+        choices=("probabilities", "notes"),
+        help="GANs: show the critic the generator's probabilities (the default) or the notes they decode to",
+    )
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
     train.add_argument("--seed", type=_seed(TRAIN_SEED_MAX), help="seed of everything random (default 0)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")

@@ -74,9 +74,13 @@ def test_a_seed_the_api_refuses_is_refused(seed: str, museforge_home: Path, tmp_
     assert not (tmp_path / "s.mid").exists()
 
 
-def test_a_weight_average_out_of_range_is_refused_before_any_work(museforge_home: Path) -> None:
+def test_a_gan_setting_out_of_place_is_refused_before_any_work(museforge_home: Path) -> None:
     done = run_cli("train", "--name", "avg", "--genre", "bach", "--model", "unet", "--ema", "1.5", home=museforge_home)
     one_line_error(done, "--ema")
+    assert not (museforge_home / "models" / "avg").exists()
+    done = run_cli("train", "--name", "avg", "--genre", "pop", "--model", "arcnn", "--critic-sees", "notes",
+                   home=museforge_home)  # fmt: skip
+    one_line_error(done, "--critic-sees")
     assert not (museforge_home / "models" / "avg").exists()
 
 

@@ -235,6 +235,8 @@ def test_absolute_and_relative_paths_in_bodies_are_refused(client: TestClient, m
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "voice_leading": 1}, 400, "--voice-leading"),
         ({"name": "m", "genre": "bach", "ema": 1.0}, 422, "ema"),
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "ema": 0.99}, 400, "--ema"),
+        ({"name": "m", "genre": "bach", "critic_sees": "cells"}, 422, "critic_sees"),
+        ({"name": "m", "genre": "pop", "architecture": "arcnn", "critic_sees": "notes"}, 400, "--critic-sees"),
         ({"name": "m", "genre": "techno"}, 400, "unknown genre"),
         ({"name": "m", "genre": "bach", "loss": "mse"}, 400, "--loss"),
         ({"name": "m", "genre": "bach", "architecture": "gpt"}, 400, "--model"),

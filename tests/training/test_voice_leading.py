@@ -9,10 +9,9 @@ import torch
 
 from museforge.errors import MuseforgeError
 from museforge.metrics.voices import parallel_fifths_octaves
-from museforge.models import build_gan
 from museforge.training.config import TrainConfig
 from museforge.training.losses import parallel_motion
-from museforge.training.step import AdversarialStep, make_optimizer
+from tests.tiny_models import small_step
 
 LOWEST = 24  # MIDI pitch of column 0
 P = 84
@@ -60,18 +59,8 @@ def test_a_voice_unsure_of_its_note_counts_its_share_and_gets_a_gradient() -> No
 
 def test_the_term_reaches_the_generators_update_and_its_setting_is_checked() -> None:
     def trained(term) -> torch.Tensor:
-        torch.manual_seed(0)
-        generator, critic, _ = build_gan("unet", TINY_UNET)
-        step = AdversarialStep(
-            generator,
-            critic,
-            make_optimizer(generator, 1e-3, (0.5, 0.9)),
-            make_optimizer(critic, 1e-3, (0.5, 0.9)),
-            loss="wgan-gp",
-            penalty_weight=10.0,
-            autocast=False,
-            generator_term=term,
-        )
+        step = small_step("unet", TINY_UNET, generator_term=term)
+        generator = step.generator
         melody = torch.zeros(4, 32, P)
         melody[:, :, 48] = 1.0
         real = torch.zeros(4, 3, 32, P)

@@ -62,6 +62,9 @@ class TrainRequest(_Body):
     ema: float | None = Field(
         None, ge=0.0, lt=1.0, description="GANs: decay of a moving average of the generator's weights (0: none)"
     )
+    critic_sees: Literal["probabilities", "notes"] | None = Field(
+        None, description="GANs: what the critic is shown of the generator's output (default probabilities)"
+    )
     size: str | None = Field(
         None,
         description="small (the shipped recipe: minutes on a CPU), medium, or large (the reference size, for a GPU); "

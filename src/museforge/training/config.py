@@ -95,9 +95,11 @@ def upgrade_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+#: What a GAN's critic may be shown of the generator's output (``TrainConfig.critic_sees``).
+CRITIC_INPUTS = ("probabilities", "notes")
 #: Settings added after models were first trained, with the value those earlier models were trained with: a card
 #: that lacks one means this value (the dataclass default is what new runs get).
-EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False, "size": "large", "ema": 0.0}
+EARLIER_DEFAULTS: dict[str, Any] = {"common_key": False, "size": "large", "ema": 0.0, "critic_sees": "probabilities"}
 
 
 @dataclass
@@ -173,6 +175,10 @@ class TrainConfig:
         GANs: the decay of an exponential moving average of the generator's weights
         (:mod:`museforge.training.averaging`), which the run then samples, logs and ships; 0 (the default) for
         none, else in (0, 1), e.g. 0.999. Locked on resume (the average's weights are part of the checkpoint).
+    critic_sees : {"probabilities", "notes"}
+        GANs: what the critic is shown of the generator's output: its probabilities (the default), or the notes
+        they decode to (0 or 1, as real music is, with a straight-through gradient:
+        :func:`museforge.training.step.shown_to_critic`). Not locked.
     """
 
     name: str
@@ -201,6 +207,7 @@ class TrainConfig:
     distributed: bool = False
     voice_leading: float = 0.0
     ema: float = 0.0
+    critic_sees: str = "probabilities"
 
     def __post_init__(self) -> None:
         if self.size is None and isinstance(self.device, str):
@@ -272,6 +279,9 @@ class TrainConfig:
             raise MuseforgeError(
                 f"--ema is the decay of a GAN generator's weight average, 0 (none) or between 0 and 1: got {self.ema}"
             )
+        _choice("--critic-sees", self.critic_sees, CRITIC_INPUTS)
+        if self.critic_sees != "probabilities" and not self.is_gan:
+            raise MuseforgeError(f"--critic-sees is for GANs: {self.architecture} has no critic")
         if self.gradient_penalty is not None:
             _number("gradient_penalty", self.gradient_penalty)
             if self.gradient_penalty < 0:

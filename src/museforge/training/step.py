@@ -66,6 +66,17 @@ def bf16_pays(device: torch.device, parameters: int) -> bool:
     return device.type == "cpu" and parameters >= CPU_BF16_MIN_PARAMETERS and cpu_has_native_bf16()
 
 
+def shown_to_critic(probs: Tensor, notes: bool) -> Tensor:
+    """What the critic is shown of generated probabilities ``(B, K, T, P)``: the probabilities themselves, or
+    (``notes``) the notes they decode to at the 0.5 threshold, 0 or 1 like the real windows, with a
+    straight-through gradient (the generator's update flows through as if the critic had seen the probabilities;
+    Dong and Yang's deterministic binary neurons, BinaryMuseGAN, 2018)."""
+    if not notes:
+        return probs
+    hard = (probs >= 0.5).to(probs.dtype)
+    return hard + (probs - probs.detach())  # exactly 0 or 1: x - x is exactly 0
+
+
 def make_optimizer(module: nn.Module, learning_rate: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Adam over ``module``'s parameters: the fused kernel on CUDA, the multi-tensor one elsewhere.
 
@@ -108,6 +119,9 @@ class AdversarialStep:
     generator_term : callable, optional
         ``(melody (B, T, P), probabilities (B, K, T, P)) -> scalar`` added to the generator's loss (a
         voice-leading term, :func:`museforge.training.losses.parallel_motion`, weighted).
+    critic_sees_notes : bool
+        Show the critic the generated notes instead of the probabilities (:func:`shown_to_critic`), in its own
+        updates and the generator's; the gradient penalty mixes real windows with those notes.
     """
 
     def __init__(
@@ -126,9 +140,11 @@ class AdversarialStep:
         generator_forward: Callable[..., Tensor] | None = None,
         critic_forward: Callable[..., Tensor] | None = None,
         generator_term: Callable[[Tensor, Tensor], Tensor] | None = None,
+        critic_sees_notes: bool = False,
     ) -> None:
         self.generator, self.critic = generator, critic
         self.generator_term = generator_term
+        self.critic_sees_notes = critic_sees_notes
         self.g_opt, self.d_opt = g_opt, d_opt
         self.loss, self.penalty_weight, self.plain = loss, float(penalty_weight), plain
         self.device = next(generator.parameters()).device
@@ -197,7 +213,7 @@ class AdversarialStep:
             # the last batch's windows also serve the generator update, so its graph is kept
             with torch.set_grad_enabled(i == len(batches) - 1), self._autocast():
                 logits = self.g_forward(melody, noise, *extra)
-            fake = torch.sigmoid(logits.detach()).to(real.dtype)
+            fake = shown_to_critic(torch.sigmoid(logits.detach()), self.critic_sees_notes).to(real.dtype)
             with self._autocast():
                 real_scores, fake_scores = self._critic_scores(melody, real, fake, extra)
                 loss = critic_loss(self.loss, real_scores.float(), fake_scores.float())
@@ -216,7 +232,8 @@ class AdversarialStep:
         try:
             with self._autocast():
                 probs = torch.sigmoid(logits)
-                g_loss = generator_loss(self.loss, self.d_bare(melody, probs, *extra).float())
+                shown = shown_to_critic(probs, self.critic_sees_notes)
+                g_loss = generator_loss(self.loss, self.d_bare(melody, shown, *extra).float())
             if self.generator_term is not None:
                 g_loss = g_loss + self.generator_term(melody, probs.float())
             self.g_opt.zero_grad(set_to_none=True)

@@ -195,6 +195,7 @@ class GanTask(Task):
             generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
             critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
             generator_term=self._voice_leading_term(config.voice_leading, self.data.facts.lowest_pitch),
+            critic_sees_notes=config.critic_sees == "notes",
         )
 
     @staticmethod
