@@ -49,7 +49,7 @@ RECIPES: dict[str, dict] = {
                 "temporal_hidden": 64,
                 "meter_aware": True,
             },
-            # jazz ships its generator's weight average (docs/quality.md, "Jazz: drums of one kind in every split")
+            # jazz ships its generator's weight average (docs/quality.md, "Jazz: the same drums in every split")
             **({"hyperparameters": {"ema": 0.999}} if genre == "jazz" else {}),
         }
         for genre in ("pop", "rock", "jazz", "symphony")
