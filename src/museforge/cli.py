@@ -36,6 +36,7 @@ from museforge.commands.music import (
 )
 from museforge.errors import MuseforgeError
 from museforge.pipelines.work import work_limits
+from museforge.training.config import CRITIC_INPUTS
 
 Handler = Callable[[argparse.Namespace], int]
 #: Genres, for suggestions (the library checks them; these only help a mistyped one).
@@ -152,7 +153,7 @@ def build_parser() -> Parser:
     )
     train.add_argument(
         "--critic-sees",
-        choices=("probabilities", "notes"),
+        choices=CRITIC_INPUTS,
         help="GANs: show the critic the generator's probabilities (the default) or the notes they decode to",
     )
     train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
