@@ -9,6 +9,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -172,6 +173,27 @@ def test_progress_bar_shows_the_losses(
     train(tiny("bar", "unet", max_steps=2, epochs=1), progress=True)
     err = capsys.readouterr().err
     assert "bar:" in err and "2/2" in err and "epoch 1 g " in err and " d " in err
+
+
+def test_the_time_left_counts_the_evaluations_ahead(bach: Path, tiny: Callable[..., TrainConfig]) -> None:
+    # tiny epochs train in a fraction of the time their evaluation takes: a time left from the steps alone would
+    # say a third of the truth. Each report after an evaluation counts one more per epoch ahead, as long as it took.
+    reports: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    config = tiny("eta", "unet", max_steps=None, epochs=3)
+    train(config, progress=False, on_progress=reports.append, on_epoch=records.append)
+    per_epoch = reports[0]["steps_per_epoch"]
+    evaluating = [r for r in reports if r["phase"] == "evaluating"]
+    assert [r["epoch"] for r in evaluating] == [1, 2, 3]
+    first_eval = records[0]["wall_time"] - records[0]["train_time"]
+    assert first_eval > 0
+    second = evaluating[1]  # after epoch 2: one epoch of steps and one evaluation ahead
+    steps_alone = per_epoch / (second["samples_per_s"] / config.batch_size)
+    assert second["eta_s"] == pytest.approx(steps_alone + first_eval, rel=1e-6), (second, first_eval)
+    assert evaluating[0]["eta_s"] == pytest.approx(
+        2 * per_epoch / (evaluating[0]["samples_per_s"] / config.batch_size), rel=1e-6
+    )
+    assert evaluating[2]["eta_s"] == 0  # nothing left
 
 
 def test_signals_become_a_stop_request() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -190,7 +191,8 @@ def test_training_shows_progress_inside_the_epoch_and_datasets_build(
     assert border != "rgb(201, 42, 42)"  # the empty name is not red before the user typed
     page.wait_for_selector('#datasets-table tr[data-genre="jazz"]')
     assert page.get_attribute('#datasets-table tr[data-genre="bach"]', "data-status") == "built"
-    # a long job shows steps, samples/s and time left, then labels the evaluation
+    # a long job shows steps, samples/s and time left, then labels the evaluation (the page may first hear of an
+    # epoch's evaluation: a tiny epoch trains for a tenth of a second, and the page hears twice a second)
     start_long_tiny_run(page, "web-progress", "unet")
     page.wait_for_function(
         "/samples\\/s · about .* left/.test(document.querySelector('#watch-step-text').textContent)", timeout=90_000
@@ -202,6 +204,9 @@ def test_training_shows_progress_inside_the_epoch_and_datasets_build(
     page.wait_for_function(
         "document.querySelector('#watch-step-text').textContent.includes('evaluating')", timeout=90_000, polling=50
     )
+    # short epochs spend most of their time evaluating: the speed and the time left stay in sight meanwhile
+    evaluating = page.text_content("#watch-step-text")
+    assert re.search(r"step (\d+) of \1 done · [\d.]+ samples/s · about .* left · evaluating", evaluating), evaluating
     page.click("#stop-job")
     page.wait_for_selector("#watch-card[data-status='stopped']", timeout=60_000)
     page.wait_for_selector('#models-table tr[data-model="web-progress"]', timeout=15_000)  # refreshed live

@@ -29,9 +29,10 @@ class EpochLog(RunState):
         return f"epoch {self.epoch + 1} {shown}"
 
     def _report_progress(self, phase: str) -> None:
-        """Call ``on_progress`` (if any) with where the run is, its speed in this epoch, the time left and, while
-        it trains, the mean losses of the epoch's updates so far (``losses``, the keys of an epoch's record; None
-        before its first update): the points of the loss chart inside an epoch."""
+        """Call ``on_progress`` (if any) with where the run is, its speed in this epoch, the time left (the steps
+        left at this speed plus one evaluation per epoch ahead, as long as the last one took) and, while it trains,
+        the mean losses of the epoch's updates so far (``losses``, the keys of an epoch's record; None before its
+        first update): the points of the loss chart inside an epoch."""
         if self.on_progress is None:
             return
         elapsed = self.epoch_train_time
@@ -39,6 +40,7 @@ class EpochLog(RunState):
             elapsed += time.perf_counter() - self._segment_start
         steps_per_s = self.update_in_epoch / elapsed if elapsed > 0 and self.update_in_epoch else 0.0
         left = max(0, self.total_steps - self.step)
+        evaluations_left = math.ceil(left / max(1, self.steps_per_epoch))  # each epoch ahead ends with one
         losses = self._running_losses() if phase == "training" else None
         self.on_progress(
             {
@@ -50,9 +52,19 @@ class EpochLog(RunState):
                 "steps_per_epoch": self.steps_per_epoch,
                 "step_in_epoch": self.update_in_epoch,
                 "samples_per_s": steps_per_s * self.config.batch_size * self.ctx.world_size,
-                "eta_s": left / steps_per_s if steps_per_s > 0 else None,
+                "eta_s": left / steps_per_s + evaluations_left * self._evaluation_seconds()
+                if steps_per_s > 0
+                else None,
             }
         )
+
+    def _evaluation_seconds(self) -> float:
+        """Seconds the last epoch's evaluation took (metrics and sample): what each epoch ahead adds to the time
+        left besides its steps, and most of it when epochs are short. 0 before the first evaluation."""
+        record = self._last_record
+        if not record:
+            return 0.0
+        return max(0.0, float(record.get("wall_time", 0.0)) - float(record.get("train_time", 0.0)))
 
     def _partial_epoch(self) -> dict[str, Any]:
         """The card's ``partial_epoch`` when a run stops inside an epoch: its number, the steps done and their mean

@@ -174,11 +174,12 @@ function showProgress(progress) {
   const inEpoch = `step ${progress.step_in_epoch} of ${progress.steps_per_epoch}`;
   const total = Number($("#watch-card").dataset.epochs) || progress.epoch;
   $("#watch-progress-text").textContent = `epoch ${Math.min(progress.epoch, total)} of ${total}`;
+  // speed and time left in both phases: when epochs are short, a run spends most of its time evaluating
+  const speed = progress.samples_per_s ? ` · ${progress.samples_per_s.toFixed(1)} samples/s` : "";
+  const eta = progress.eta_s !== null && progress.eta_s !== undefined ? ` · about ${formatDuration(progress.eta_s)} left` : "";
   if (progress.phase === "evaluating") {
-    text.textContent = `· ${inEpoch} done · evaluating the epoch: music metrics and a sample…`;
+    text.textContent = `· ${inEpoch} done${speed}${eta} · evaluating the epoch: music metrics and a sample…`;
   } else {
-    const speed = progress.samples_per_s ? ` · ${progress.samples_per_s.toFixed(1)} samples/s` : "";
-    const eta = progress.eta_s !== null && progress.eta_s !== undefined ? ` · about ${formatDuration(progress.eta_s)} left` : "";
     text.textContent = `· ${inEpoch}${speed}${eta}`;
   }
   bar.style.width = `${Math.min(100, (100 * progress.step_in_epoch) / Math.max(1, progress.steps_per_epoch))}%`;
