@@ -4,8 +4,9 @@
 
 Enhance, on the test split's chorale windows (4 bars): the alto, tenor and bass the AR-CNN writes afresh under the
 real soprano, the Bach U-Net GAN's for the same melodies, and the GAN's rewritten by the AR-CNN (a revision pass:
-the GAN's voices as the start, half of them redrawn at first), each against the real voices, metric by metric; then
-the same on the 8 built-in melodies. Extend, on the test split's melodies of every genre it learnt: the loss per
+the GAN's voices as the start, half of them redrawn at first), each against the real voices, metric by metric, with
+the sampler's part-writing rule as the model's default has it and (``other_rule``) the other way; then the same on
+the 8 built-in melodies. Extend, on the test split's melodies of every genre it learnt: the loss per
 token against unigram and bigram baselines, and 4-bar continuations of 4-bar prompts against the real next 4 bars.
 Prints one JSON document. The datasets must be built at resolution 4 (``museforge datasets build``).
 """
@@ -48,16 +49,17 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     from museforge.evaluate.run import _comparison, _generate, held_out
     from museforge.models.loading import load_model
     from museforge.sampling.generation import Generation
-    from museforge.sampling.gibbs import harmonize_windows, revise_windows
+    from museforge.sampling.gibbs import forbids_parallels, harmonize_windows, revise_windows
     from museforge.training.data import split_windows
 
     network, card = load_model("bach", "enhance")
+    rule = forbids_parallels(card, None)  # the model's default, as enhance and compose --rewrite run it
     data = card["data"]
     grid = MetricGrid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
     real = held_out(card, "test", samples).windows
     rng = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
-    enhanced = harmonize_windows(network, card, real[:, 0], iterations=iterations, generator=rng)
+    enhanced = harmonize_windows(network, card, real[:, 0], iterations=iterations, generator=rng, forbid_parallels=rule)
     enhance_seconds = time.perf_counter() - started
 
     gan, gan_card = load_model("bach")
@@ -67,7 +69,13 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     n, k, t, p = real.shape[0], made.shape[1], real.shape[2], real.shape[3]
     gan_windows = made.reshape(n, pieces, k, t // pieces, p).transpose(0, 2, 1, 3, 4).reshape(n, k, t, p)
     start = np.concatenate([real[:, :1], gan_windows], axis=1)
-    revised = revise_windows(network, card, start, iterations=iterations, generator=rng, start_ratio=0.5)
+    revise = {"iterations": iterations, "generator": rng, "start_ratio": 0.5}
+    revised = revise_windows(network, card, start, **revise, forbid_parallels=rule)
+    # the same without the part-writing rule (with it where the model's default allows parallels)
+    other = harmonize_windows(
+        network, card, real[:, 0], iterations=iterations, generator=rng, forbid_parallels=not rule
+    )
+    other_revised = revise_windows(network, card, start, **revise, forbid_parallels=not rule)
 
     def compare(accompaniment: np.ndarray) -> dict[str, Any]:
         fake = np.concatenate([real[:, :1], accompaniment], axis=1)
@@ -76,10 +84,12 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     return {
         "windows": int(n),
         "iterations": iterations,
+        "parallels": "forbid" if rule else "allow",
         "enhance_seconds_per_window": enhance_seconds / n,
         "enhance": compare(enhanced),
         "gan": compare(gan_windows),
         "gan_revised": compare(revised),
+        "other_rule": {"enhance": compare(other), "gan_revised": compare(other_revised)},
         "samples": measure_enhance_samples(network, card, gan, gan_card, grid, iterations, seed),
     }
 

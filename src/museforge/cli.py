@@ -36,6 +36,7 @@ from museforge.commands.music import (
 )
 from museforge.errors import MuseforgeError
 from museforge.pipelines.work import work_limits
+from museforge.sampling import PARALLELS
 from museforge.training.config import CRITIC_INPUTS
 
 Handler = Callable[[argparse.Namespace], int]
@@ -305,6 +306,11 @@ def build_parser() -> Parser:
     enhance.add_argument("--bars", metavar="N[-M]", help="rewrite only these bars (1-based, inclusive)")
     enhance.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
     enhance.add_argument("--melody-track", metavar="NAME|INDEX", help=MELODY_TRACK_HELP)
+    enhance.add_argument(
+        "--parallels",
+        choices=PARALLELS,
+        help="consecutive fifths and octaves between single lines: forbid (the default in chorales) or allow",
+    )
     enhance.add_argument("--json", action="store_true", help="print a JSON summary")
     enhance.set_defaults(handler=cmd_enhance)
 

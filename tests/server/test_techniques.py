@@ -94,6 +94,7 @@ def test_enhance_a_sample_keeps_the_melody_and_writes_the_models_voices(client: 
     assert enhanced["melody"] == "twinkle" and enhanced["source"] == "studio"
     assert set(enhanced["urls"]) == {"midi", "wav", "png", "musicxml", "roll"}
     assert enhanced["summary"]["iterations"] == 8 and enhanced["summary"]["rewritten_tracks"] == voices()
+    assert enhanced["summary"]["parallels"] == "forbid"  # the chorale model's part-writing rule, by default
     written = fetch_midi(client, enhanced, tmp_path, "enhanced.mid")
     assert pitches_and_times(written, "melody") == twinkle()  # the tune, unchanged
     for role in voices():
@@ -106,6 +107,8 @@ def test_enhance_a_sample_keeps_the_melody_and_writes_the_models_voices(client: 
     # the same seed gives the same music
     again = client.post("/api/enhancements", json={"melody": "twinkle", **FAST_ENHANCE, "wav": False, "png": False})
     assert again.json()["roll"] == enhanced["roll"] and set(again.json()["urls"]) == {"midi", "musicxml", "roll"}
+    free = client.post("/api/enhancements", json={"melody": "twinkle", **FAST_ENHANCE, "parallels": "allow"})
+    assert free.status_code == 201 and free.json()["summary"]["parallels"] == "allow", free.text
 
 
 def test_generate_then_enhance_rewrites_the_accompaniment(client: TestClient, tmp_path: Path) -> None:
@@ -226,6 +229,7 @@ def test_stored_results_are_listed_shown_and_downloaded(client: TestClient, tmp_
         ("/api/enhancements", {"bars": [3, 9]}, 400, "outside the music's bars 1-4"),
         ("/api/enhancements", {"tracks": ["drums"]}, 400, "no track 'drums'"),
         ("/api/enhancements", {"surprise": 1}, 422, "surprise"),
+        ("/api/enhancements", {"parallels": "sometimes"}, 422, "parallels"),
         ("/api/enhancements", {"model": "no-such-model"}, 404, "available: bach"),
         ("/api/enhancements", {"model": "../bach"}, 400, "invalid model name"),
         ("/api/enhancements", {"model": "melody"}, 404, "no enhance model"),  # Extend's model is not an enhancer

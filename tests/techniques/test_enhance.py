@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from museforge.errors import MuseforgeError
+from museforge.metrics.voices import parallel_fifths_octaves, voices_from_rolls
 from museforge.music.keys import SCALES, scale_tonics
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
@@ -54,6 +55,28 @@ def test_enhance_harmonises_a_melody_in_its_key_and_keeps_it(tmp_path: Path) -> 
     assert summary["rewritten_tracks"] == ["alto", "tenor", "bass"] and summary["notes_removed"] == 0
     assert summary["notes_added"] == sum(len(written.notes(k)) for k in range(1, 4))
     assert (tmp_path / "e.png").stat().st_size > 5_000
+
+
+def _parallels(music: object) -> int:
+    """Consecutive fifths and octaves among the melody and the three voices of a written chorale."""
+    rolls = np.stack([np.asarray(music.rolls[k]) > 0 for k in range(4)])  # (4, T, 128)
+    return parallel_fifths_octaves(voices_from_rolls(rolls, lowest_pitch=0)).count
+
+
+@pytest.mark.slow
+def test_chorale_voices_keep_out_of_parallel_fifths_and_octaves_unless_allowed(tmp_path: Path) -> None:
+    # the part-writing rule is the Bach model's default; "allow" gives the model's own proposals, which break it
+    counts = {"forbid": 0, "allow": 0}
+    for melody in ("ode_to_joy", "amazing_grace"):
+        for parallels in counts:
+            out = tmp_path / f"{melody}-{parallels}.mid"
+            chosen = None if parallels == "forbid" else parallels
+            result = enhance(melody, "bach", out_midi=out, iterations=16, seed=3, parallels=chosen)
+            assert result.summary["parallels"] == parallels
+            assert read_midi(out, resolution=4).metadata["parallels"] == parallels
+            counts[parallels] += _parallels(read_midi(out, resolution=4))
+    assert counts["allow"] >= 4, counts  # the model alone writes them
+    assert counts["forbid"] <= counts["allow"] // 4, counts
 
 
 @pytest.mark.slow
@@ -139,6 +162,7 @@ def test_rewrite_keeps_cells_that_may_not_change_and_sings_single_lines() -> Non
         ({"tracks": ["drums"]}, "no track 'drums'"),
         ({"bars": (3, 99)}, "outside the music's bars"),
         ({"model": "jazz"}, "no enhance model named 'jazz'"),
+        ({"parallels": "sometimes"}, "parallels must be one of forbid, allow"),
     ],
 )
 def test_bad_settings_are_one_clear_error(change: dict, message: str, tmp_path: Path) -> None:
@@ -176,6 +200,7 @@ def test_compose_can_revise_its_accompaniment_with_the_genres_enhance_model(tmp_
     plain = compose("ode_to_joy", "bach", out_midi=tmp_path / "p.mid", seed=4)
     revised = compose("ode_to_joy", "bach", out_midi=tmp_path / "r.mid", seed=4, rewrite=8)
     assert revised.summary["rewrite"] == 8 and plain.summary["rewrite"] == 0
+    assert revised.summary["parallels"] == "forbid" and "parallels" not in plain.summary  # the chorale rule
     assert revised.multitrack.notes(0) == plain.multitrack.notes(0)  # the melody stays
     assert [revised.multitrack.notes(k) for k in (1, 2, 3)] != [plain.multitrack.notes(k) for k in (1, 2, 3)]
     assert all(len(revised.multitrack.notes(k)) > 0 for k in (1, 2, 3))

@@ -127,6 +127,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         tracks=args.tracks.split(",") if args.tracks else None,
         bars=bar_range(args.bars),
         melody_track=args.melody_track,
+        parallels=args.parallels,
     )
     write_sheet_music(result, sheet_music)
     record(result, args.melody)

@@ -47,6 +47,7 @@ def techniques_section() -> list[str]:
                 for check in voice["enhance"]
             ]
             lines += ["Voice leading:", "", *table(["check", "enhance", "GAN", "GAN + rewrite", "real"], rows, 1), ""]
+            lines += _other_rule(e)
         samples = e["samples"]["mean_over_voices_and_melodies"]
         lines += [
             "On the 8 built-in melodies (mean over the three voices): key fit "
@@ -90,3 +91,23 @@ def _millions(card: dict[str, Any]) -> str:
 
 
 __all__ = ["techniques_section"]
+
+
+def _other_rule(evaluation: dict[str, Any]) -> list[str]:
+    """A sentence on the voice leading of the same rewrites with the sampler's part-writing rule the other way."""
+    other = evaluation.get("other_rule")
+    if not other:
+        return []
+    rule = evaluation.get("parallels", "allow")
+    said = "forbids consecutive fifths and octaves" if rule == "forbid" else "allows consecutive fifths and octaves"
+    figures = "; ".join(
+        f"{label} {fmt(other[kind]['voice_leading']['parallels_per_window'][0])} a window "
+        f"(parallel rate {fmt(other[kind]['voice_leading']['parallel_rate'][0])})"
+        for kind, label in (("enhance", "enhance"), ("gan_revised", "GAN + rewrite"))
+    )
+    flipped = "allowed" if rule == "forbid" else "forbidden"
+    return [
+        f"The sampler {said} between the voices by default (`--parallels`, `museforge.sampling.voice_rules`); "
+        f"with them {flipped}, the same windows get: {figures}.",
+        "",
+    ]

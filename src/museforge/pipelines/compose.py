@@ -55,7 +55,7 @@ from museforge.pretrained import technique_card_path
 from museforge.render.outputs import check_output_paths, write_outputs
 from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
-from museforge.sampling.gibbs import revise_piece, windows_to_rewrite
+from museforge.sampling.gibbs import forbids_parallels, revise_piece, windows_to_rewrite
 
 
 def compose(
@@ -130,8 +130,9 @@ def compose(
         mode=sampling,
         grid=grid,
     )
+    forbid = reviser is not None and forbids_parallels(reviser[1], None)  # the Enhance model's default
     if reviser is not None:
-        sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng)
+        sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng, forbid_parallels=forbid)
 
     out_tracks = [melody_track_notes(source), *gan.accompaniment(sounding, Dynamics.of(grid, source.resolution))]
     result = source.with_tracks([*out_tracks, *kept], tempos=retempo(list(source.tempos), tempo))
@@ -157,6 +158,8 @@ def compose(
         "repeated_bars": len(melody_repeats(melody_view, spans)),
         "other_tracks": {"names": [music.names[i] for i in others], "kept": bool(keep_tracks)},
     }
+    if reviser is not None:
+        facts["parallels"] = "forbid" if forbid else "allow"
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 

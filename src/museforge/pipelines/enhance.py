@@ -16,7 +16,8 @@ as settled context (the "autoregressive" of AR-CNN), by blocked Gibbs sampling (
 the model's common key. DeepComposer's controls: ``iterations``; ``max_add``, the most notes added, as a multiple of
 the input's notes; ``max_remove``, the largest share of the input's notes (in the part that may change) that may be
 removed; ``temperature``, the creative risk. Over a budget, the added notes the model is least sure of are
-dropped and the removed notes it is least sure of are restored.
+dropped and the removed notes it is least sure of are restored. In chorales the sampler keeps the part-writing
+rule against consecutive fifths and octaves (``parallels``; :mod:`museforge.sampling.voice_rules`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from museforge.pipelines.common import Note, PipelineResult, accompaniment_track
 from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
 from museforge.pipelines.work import check_rewrite_work
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
-from museforge.sampling.gibbs import REWRITE_START_RATIO, rewrite_piece, windows_to_rewrite
+from museforge.sampling.gibbs import REWRITE_START_RATIO, forbids_parallels, rewrite_piece, windows_to_rewrite
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -201,18 +202,23 @@ def enhance(
     tracks: list[str] | None = None,
     bars: tuple[int, int] | None = None,
     melody_track: str | int | None = None,
+    parallels: str | None = None,
 ) -> PipelineResult:
     """Rewrite ``melody`` (a sample name, a MIDI file or a multitrack) with the AR-CNN ``model``.
 
     See the module docstring for what changes. ``tracks`` are the model's track roles to rewrite (``"melody"``
     included, the melody may change too); ``bars`` a 1-based inclusive range; ``melody_track`` (a track name or
-    0-based index) says which track of a multi-track file is the melody. Raises :class:`MuseforgeError` on bad
-    input before anything is written.
+    0-based index) says which track of a multi-track file is the melody; ``parallels`` ``"forbid"`` keeps the
+    sampler from writing consecutive fifths and octaves between single lines, ``"allow"`` lets the model's
+    proposals stand, None is the model's default (forbidden in chorales:
+    :func:`museforge.sampling.gibbs.forbids_parallels`). Raises :class:`MuseforgeError` on bad input before
+    anything is written.
     """
     check_controls(iterations, max_add, max_remove, temperature)
     seed = resolve_seed(seed)
     check_output_paths(out_midi, wav, png)
     network, card = load_model(model, "enhance")
+    forbid = forbids_parallels(card, parallels)
     lowest = card.lowest_pitch
     source = load_music(melody, card.resolution)
     rolls, mapping, others = _piece_rolls(source, card, check_melody(source, melody_track, "the music"))
@@ -231,6 +237,7 @@ def enhance(
         temperature=temperature,
         generator=rng,
         start_ratio=start_ratio,
+        forbid_parallels=forbid,
     )
     notes, added, removed = apply_budgets(rolls, rewritten, probs, max_add, max_remove, editable)
 
@@ -276,6 +283,7 @@ def enhance(
         max_add=max_add,
         max_remove=max_remove,
         temperature=temperature,
+        parallels="forbid" if forbid else "allow",
     )
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
     summary = {
@@ -287,6 +295,7 @@ def enhance(
         "max_add": max_add,
         "max_remove": max_remove,
         "temperature": temperature,
+        "parallels": "forbid" if forbid else "allow",
         "rewritten_tracks": rewritten_roles,
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),

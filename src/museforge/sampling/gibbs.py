@@ -26,8 +26,10 @@ from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.music.instruments import playable_range
 from museforge.music.keys import transpose_rolls
+from museforge.sampling import PARALLELS
 from museforge.sampling.generation import window_shifts
 from museforge.sampling.notes import DEFAULT_HOLD, GREEDY_BELOW, NotePolicy, to_notes
+from museforge.sampling.voice_rules import parallel_candidates
 
 #: The share of editable cells still redrawn in the last iterations.
 MIN_RATIO = 0.05
@@ -118,6 +120,7 @@ def rewrite(
     temperature: float = 1.0,
     start_ratio: float | Sequence[float] = 1.0,
     generator: torch.Generator | None = None,
+    forbid_parallels: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rewrite the editable cells of some windows.
 
@@ -140,6 +143,10 @@ def rewrite(
         editable cells start empty and are drawn afresh; lower: more of the input is kept).
     generator : torch.Generator, optional
         Source of randomness (CPU).
+    forbid_parallels : bool
+        Keep the part-writing rule: no single line may move in consecutive fifths or octaves with another
+        (:func:`museforge.sampling.voice_rules.parallel_candidates`, against the cells as they stand), in every
+        draw and in the final decode. The model still proposes; the rule leaves out what breaks it.
 
     Returns
     -------
@@ -171,10 +178,15 @@ def rewrite(
             hidden = free & (torch.rand(free.shape, generator=rng).to(device) < ratio)
             known = ~hidden
             logits = network(state[:, 0], state[:, 1:], known.float()).float().masked_fill(barred, -30.0)
+            if forbid_parallels:
+                logits = logits.masked_fill(parallel_candidates(state, voices.monophonic), -30.0)
             drawn = _draw(logits, voices.monophonic, temperature, rng)
             state = torch.where(hidden.unsqueeze(-1), drawn, state)
         logits = network(state[:, 0], state[:, 1:], torch.ones_like(free, dtype=torch.float32))
-        probs = torch.sigmoid(logits.float().masked_fill(barred, -30.0) / temperature).cpu().numpy()
+        logits = logits.float().masked_fill(barred, -30.0)
+        if forbid_parallels:
+            logits = logits.masked_fill(parallel_candidates(state, voices.monophonic), -30.0)
+        probs = torch.sigmoid(logits / temperature).cpu().numpy()
     finally:
         network.train(was_training)
     evidence = line_evidence(probs, voices.monophonic)
@@ -214,6 +226,7 @@ def revise_windows(
     generator: torch.Generator,
     temperature: float = 1.0,
     start_ratio: float = 1.0,
+    forbid_parallels: bool = False,
 ) -> np.ndarray:
     """Rewrite the accompaniment of each window on its own, the melody kept (measurements and the trainer's logs).
 
@@ -244,6 +257,7 @@ def revise_windows(
         temperature=temperature,
         start_ratio=start_ratio,
         generator=generator,
+        forbid_parallels=forbid_parallels,
     )
     back = in_common_key(notes, -shifts if shifts is not None else None, is_drum)
     return back[:, 1:]
@@ -257,12 +271,21 @@ def harmonize_windows(
     iterations: int,
     generator: torch.Generator,
     temperature: float = 1.0,
+    forbid_parallels: bool = False,
 ) -> np.ndarray:
     """Accompaniment written afresh under each melody window ``(n, T, P)``: ``(n, K, T, P)`` bool."""
     n_tracks = len(ModelCard.of(card).tracks)
     windows = np.zeros((len(melody), 1 + n_tracks, *melody.shape[1:]), dtype=bool)
     windows[:, 0] = melody
-    return revise_windows(network, card, windows, iterations=iterations, generator=generator, temperature=temperature)
+    return revise_windows(
+        network,
+        card,
+        windows,
+        iterations=iterations,
+        generator=generator,
+        temperature=temperature,
+        forbid_parallels=forbid_parallels,
+    )
 
 
 # ------------------------------------------------------------------------------------------------- whole pieces
@@ -276,8 +299,10 @@ def rewrite_piece(
     temperature: float,
     generator: torch.Generator,
     start_ratio: list[float],
+    forbid_parallels: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rewrite a whole piece window by window (half-overlapping, in order).
+    """Rewrite a whole piece window by window (half-overlapping, in order; ``forbid_parallels`` as in :func:`rewrite`,
+    the notes of the window before counting at its edge).
 
     Parameters
     ----------
@@ -329,6 +354,7 @@ def rewrite_piece(
             temperature=temperature,
             start_ratio=start_ratio,
             generator=generator,
+            forbid_parallels=forbid_parallels,
         )
         if shift is not None:
             notes = transpose_rolls(notes, -shift, is_drum)
@@ -355,17 +381,38 @@ def revise_piece(
     accompaniment: np.ndarray,
     iterations: int,
     generator: torch.Generator,
+    forbid_parallels: bool = False,
 ) -> np.ndarray:
     """A revision pass over a GAN's accompaniment, the melody kept: ``(S, P)`` melody and ``(K, S, P)`` tracks in,
-    ``(K, S, P)`` bool out (half of the notes redrawn at first, then fewer and fewer; no budgets)."""
+    ``(K, S, P)`` bool out (half of the notes redrawn at first, then fewer and fewer; no budgets; ``forbid_parallels``
+    as in :func:`rewrite`)."""
     rolls = np.concatenate([np.asarray(melody, dtype=bool)[None], np.asarray(accompaniment, dtype=bool)])
     editable = np.ones(rolls.shape[:2], dtype=bool)
     editable[0] = False
     ratios = [1.0, *([REWRITE_START_RATIO] * len(accompaniment))]
     notes, _ = rewrite_piece(
-        network, card, rolls, editable, iterations=iterations, temperature=1.0, generator=generator, start_ratio=ratios
+        network,
+        card,
+        rolls,
+        editable,
+        iterations=iterations,
+        temperature=1.0,
+        generator=generator,
+        start_ratio=ratios,
+        forbid_parallels=forbid_parallels,
     )
     return notes[1:]
+
+
+def forbids_parallels(card: ModelCard, parallels: str | None) -> bool:
+    """Whether a rewrite keeps the part-writing rule (:func:`rewrite`'s ``forbid_parallels``): ``parallels`` is
+    ``"forbid"`` or ``"allow"``, or None for the model's default: forbidden in chorales (a model of the bach genre,
+    whose voices are four-part writing), allowed elsewhere (a pop bass may double the tune in octaves)."""
+    if parallels is None:
+        return card.get("genre") == "bach"
+    if parallels not in PARALLELS:
+        raise MuseforgeError(f"parallels must be one of {', '.join(PARALLELS)}, got {parallels!r}")
+    return parallels == "forbid"
 
 
 __all__ = [
@@ -373,6 +420,7 @@ __all__ = [
     "MIN_RATIO",
     "REWRITE_START_RATIO",
     "Voices",
+    "forbids_parallels",
     "harmonize_windows",
     "in_common_key",
     "revise_piece",

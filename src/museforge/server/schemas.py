@@ -274,6 +274,11 @@ class EnhanceRequest(MelodySource):
     bars: (
         tuple[Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)], Annotated[int, Field(ge=1, le=MAX_BAR_NUMBER)]] | None
     ) = Field(None, description="first and last bar to rewrite (1-based, inclusive); default all")
+    parallels: Literal["forbid", "allow"] | None = Field(
+        None,
+        description="consecutive fifths and octaves between single lines: forbid or allow; default the model's "
+        "(forbidden in chorales)",
+    )
 
 
 class ExtendRequest(MelodySource):

@@ -145,6 +145,7 @@ def create_enhancement(store: Store, request: EnhanceRequest, slots: threading.S
             temperature=request.temperature,
             tracks=list(request.tracks) if request.tracks is not None else None,
             bars=bars,  # type: ignore[arg-type]
+            parallels=request.parallels,
         )
 
     return produce(store, request, slots, technique="enhance", label=label, run=run)
