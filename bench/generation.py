@@ -124,6 +124,21 @@ def bench_techniques(runs: int) -> list[dict[str, Any]]:
                 lambda: enhance(COMPOSE_MELODY, out_midi=out / "e.mid", seed=0),
                 ["enhance", "--melody", COMPOSE_MELODY, "--seed", "0", "--out", str(out / "e2.mid")],
             ),
+            # the part-writing rule's cost: the same rewrite without it, side by side
+            f"enhance {COMPOSE_MELODY} ({COMPOSE_BARS} bars, {DEFAULT_ITERATIONS} iterations, parallels allowed)": (
+                lambda: enhance(COMPOSE_MELODY, out_midi=out / "f.mid", seed=0, parallels="allow"),
+                [
+                    "enhance",
+                    "--melody",
+                    COMPOSE_MELODY,
+                    "--seed",
+                    "0",
+                    "--parallels",
+                    "allow",
+                    "--out",
+                    str(out / "f2.mid"),
+                ],
+            ),
             f"extend {COMPOSE_MELODY} by {COMPOSE_BARS} bars": (
                 lambda: extend(COMPOSE_MELODY, bars=COMPOSE_BARS, out_midi=out / "x.mid", seed=0),
                 [

@@ -12,7 +12,9 @@ closest to the real one of the same windows. Nothing else is fitted: which pitch
 likely one, and the pitches, consonance and voice leading that follow are measured by ``museforge evaluate``.
 ``--write`` records the biases in the shipped card; ``--ranges`` measures (and with ``--write`` records) them with
 each line kept in its data's range (``decoding.line_range``, :mod:`museforge.music.ranges`), which is chosen per
-genre by its shipping bar (docs/quality.md).
+genre by its shipping bar (docs/quality.md). ``--enhance`` measures the genres' Enhance (AR-CNN) models the same
+way, on the voices their sampler writes afresh under the validation melodies (``python scripts/measure_lines.py
+--genres bach --enhance --windows 200``).
 """
 
 from __future__ import annotations
@@ -58,14 +60,53 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0, ranges: bool = Fa
         for bias in GRID:
             notes = policy.track(k, line_bias=bias).decode(probs[:, k : k + 1])
             shares[bias] = sounding(notes[:, 0])
-        target = sounding(real[:, k])
-        chosen = min(GRID, key=lambda b: (abs(shares[b] - target), abs(b)))
-        out[role] = {
-            "real": round(target, 4),
-            "at_0": round(shares[0.0], 4),
-            "chosen": chosen,
-            "at_chosen": round(shares[chosen], 4),
-        }
+        out[role] = choose(shares, sounding(real[:, k]))
+    return out
+
+
+def choose(shares: dict[float, float], target: float) -> dict[str, float]:
+    """The bias of :data:`GRID` whose sounding share is closest to ``target`` (the smaller on a tie), with the
+    figures around it."""
+    chosen = min(GRID, key=lambda b: (abs(shares[b] - target), abs(b)))
+    return {
+        "real": round(target, 4),
+        "at_0": round(shares[0.0], 4),
+        "chosen": chosen,
+        "at_chosen": round(shares[chosen], 4),
+    }
+
+
+def measure_enhance(genre: str, windows: int, seed: int = 0, iterations: int = 32) -> dict[str, dict]:
+    """The same for ``genre``'s shipped Enhance model: its voices written afresh under the validation split's
+    melodies (``iterations``, the sampler's part-writing rule as the model's default has it), the final
+    probabilities decoded at every bias of :data:`GRID`."""
+    from dataclasses import replace
+
+    from museforge.sampling.gibbs import decode_lines, forbids_parallels, rewrite_windows, voices_from_card
+
+    network, card = load_model(genre, "enhance")
+    held = held_out(card, "valid", windows)
+    start = np.zeros_like(held.windows)
+    start[:, 0] = held.windows[:, 0]
+    _, probs = rewrite_windows(
+        network,
+        card,
+        start,
+        iterations=iterations,
+        generator=torch.Generator().manual_seed(seed),
+        forbid_parallels=forbids_parallels(card, None),
+    )
+    voices = voices_from_card(card)
+    shares = {
+        bias: decode_lines(probs, replace(voices, line_bias=(0.0, *[bias] * (len(voices.hold) - 1)))).any(axis=-1)
+        for bias in GRID
+    }
+    out: dict[str, dict] = {}
+    for k, role in enumerate(unique_roles(card.roles), start=1):
+        if not voices.monophonic[k]:
+            continue
+        share = {bias: float(sounds[:, k].mean()) for bias, sounds in shares.items()}
+        out[role] = choose(share, sounding(held.windows[:, k]))
     return out
 
 
@@ -74,9 +115,15 @@ def main() -> None:
     parser.add_argument("--genres", nargs="+", default=["bach", "pop", "rock", "jazz", "symphony"])
     parser.add_argument("--windows", type=int, default=WINDOWS)
     parser.add_argument("--ranges", action="store_true", help="keep each line in its data's range")
+    parser.add_argument("--enhance", action="store_true", help="measure the genres' Enhance models instead")
     parser.add_argument("--write", action="store_true", help="record the chosen biases in the shipped cards")
     args = parser.parse_args()
-    for genre in args.genres:
+    for genre in args.genres if args.enhance else []:
+        lines = measure_enhance(genre, args.windows)
+        print(json.dumps({"genre": genre, "technique": "enhance", "lines": lines}), flush=True)
+        if args.write:
+            record_decoding(genre, {"line_bias": {role: v["chosen"] for role, v in lines.items()}}, "enhance")
+    for genre in args.genres if not args.enhance else []:
         lines = measure(genre, args.windows, ranges=args.ranges)
         print(json.dumps({"genre": genre, "lines": lines}), flush=True)
         if args.write and lines:

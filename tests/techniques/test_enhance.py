@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -20,7 +21,7 @@ from museforge.music.midi import read_midi
 from museforge.pipelines.compose import compose
 from museforge.pipelines.enhance import apply_budgets, enhance
 from museforge.pretrained import list_technique_models
-from museforge.sampling.gibbs import Voices, rewrite
+from museforge.sampling.gibbs import Voices, decode_lines, rewrite
 
 
 def _in_scale_share(notes: list[tuple[int, int, int, int]], melody: list[tuple[int, int, int, int]]) -> float:
@@ -77,6 +78,30 @@ def test_chorale_voices_keep_out_of_parallel_fifths_and_octaves_unless_allowed(t
             counts[parallels] += _parallels(read_midi(out, resolution=4))
     assert counts["allow"] >= 4, counts  # the model alone writes them
     assert counts["forbid"] <= counts["allow"] // 4, counts
+
+
+def test_a_voice_unsure_of_its_pitch_sounds_with_the_cards_line_bias() -> None:
+    # an alto torn between two neighbouring pitches (0.3 each, a rest 0.4) sounds the likelier one when the card
+    # says how readily its lines sound (measured so that they sound as often as Bach's); without, it rests
+    probs = np.zeros((1, 2, 8, 12), dtype=np.float32)
+    probs[0, 0, :, 7] = 0.9  # the melody
+    probs[0, 1, :, 3], probs[0, 1, :, 4] = 0.32, 0.28
+    plain = Voices(monophonic=(True, True), hold=(1.0, 1.0))
+    assert not decode_lines(probs, plain)[0, 1].any()
+    biased = decode_lines(probs, dataclasses.replace(plain, line_bias=(0.0, 3.0)))
+    assert biased[0, 1].any(axis=-1).all() and biased[0, 1, :, 3].all()  # every step, its likeliest pitch
+
+
+@pytest.mark.slow
+def test_the_bach_voices_keep_singing_under_a_built_in_melody(tmp_path: Path) -> None:
+    # the shipped card's line biases: the voices sound nearly all the time, as chorale voices do (99 %)
+    result = enhance("amazing_grace", "bach", out_midi=tmp_path / "a.mid", seed=1)
+    music = result.multitrack
+    melody_steps = np.flatnonzero(np.asarray(music.rolls[0]).any(axis=-1))
+    span = slice(int(melody_steps[0]), int(melody_steps[-1]) + 1)
+    for k in (1, 2, 3):
+        sounding = np.asarray(music.rolls[k])[span].any(axis=-1).mean()
+        assert sounding >= 0.95, (music.roles[k], sounding)
 
 
 @pytest.mark.slow

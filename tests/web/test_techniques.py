@@ -88,9 +88,11 @@ def test_generate_then_enhance_the_composition(page: object, tmp_path: Path, scr
     page.fill("#enhance-remove", "50")
     page.fill("#enhance-temperature", "1.2")
     page.fill("#enhance-seed", "2")
+    page.select_option("#enhance-parallels", "allow")  # the chorale model forbids them unless asked
     press(page, "#enhance", "enhance", "enhanc")
     assert page.text_content("#result-title") == "Enhanced"
     assert "composed:twinkle" in page.text_content("#result-summary")
+    assert "parallel fifths and octaves allowed" in page.text_content("#result-summary")
     screenshot(page, "enhance")
     enhanced = download_midi(page, tmp_path, "enhanced.mid")
     assert notes_of(enhanced, "melody") == tune("twinkle")  # the tune, unchanged

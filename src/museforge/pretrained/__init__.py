@@ -25,10 +25,10 @@ def pretrained_card_path(genre: str) -> Path | None:
     return path if path.is_file() and path.with_suffix(".safetensors").is_file() else None
 
 
-def record_decoding(genre: str, entries: Mapping[str, Any]) -> Path:
-    """Write ``entries`` into the ``decoding`` of the shipped model card of ``genre`` (what the measuring scripts
-    under ``scripts/`` choose for it); returns the card's path."""
-    path = PRETRAINED_DIR / f"{genre}.json"
+def record_decoding(genre: str, entries: Mapping[str, Any], technique: str | None = None) -> Path:
+    """Write ``entries`` into the ``decoding`` of the shipped model card of ``genre`` (of its ``technique``'s model,
+    ``enhance``, when given: what the measuring scripts under ``scripts/`` choose for it); returns the card's path."""
+    path = PRETRAINED_DIR / technique / f"{genre}.json" if technique else PRETRAINED_DIR / f"{genre}.json"
     card = json.loads(path.read_text())
     card.setdefault("decoding", {}).update(entries)
     write_json(path, card)

@@ -52,11 +52,15 @@ class Voices:
     ranges : tuple of (int, int), optional
         Per track, the first and last roll column it may play (its instrument's or voice's range,
         :func:`museforge.music.instruments.playable_range`); None: the whole window.
+    line_bias : tuple of float
+        Per track, log-odds added to a single line's pitches against its rest in the final decode (the card's
+        ``decoding.line_bias``, measured so that the lines sound as often as the data's); empty: none.
     """
 
     monophonic: tuple[bool, ...]
     hold: tuple[float, ...]
     ranges: tuple[tuple[int, int], ...] | None = None
+    line_bias: tuple[float, ...] = ()
 
     def outside(self, n_pitches: int) -> np.ndarray:
         """``(V, P)`` bool: the cells each track may not play."""
@@ -107,6 +111,15 @@ def line_evidence(probs: np.ndarray, monophonic: tuple[bool, ...]) -> np.ndarray
             rest = np.clip(1.0 - p.sum(axis=-1, keepdims=True), 1e-3, None)
             out[:, v] = p / (p + rest)
     return out
+
+
+def decode_lines(probs: np.ndarray, voices: Voices) -> np.ndarray:
+    """The notes of the sampler's final probabilities ``(n, V, T, P)``: ``(n, V, T, P)`` bool, each single line
+    weighed pitch against rest (:func:`line_evidence`), held and biased as ``voices`` says."""
+    evidence = line_evidence(probs, voices.monophonic)
+    biases = list(voices.line_bias) if any(voices.line_bias) else None
+    notes = to_notes(evidence, monophonic=voices.monophonic, hold=list(voices.hold), line_bias=biases)
+    return np.asarray(notes, dtype=bool)
 
 
 @torch.no_grad()
@@ -189,12 +202,15 @@ def rewrite(
         probs = torch.sigmoid(logits / temperature).cpu().numpy()
     finally:
         network.train(was_training)
-    evidence = line_evidence(probs, voices.monophonic)
-    decoded = np.asarray(to_notes(evidence, monophonic=voices.monophonic, hold=list(voices.hold)), dtype=bool)
+    decoded = decode_lines(probs, voices)
     if n == 0:
         return decoded, probs
     keep = ~np.asarray(editable, dtype=bool)[..., None]
     notes = np.where(keep, np.asarray(rolls, dtype=bool), decoded)
+    if forbid_parallels:  # the decode holds and biases notes, pairing some the draws never paired: once more
+        again = parallel_candidates(torch.from_numpy(notes.astype(np.float32)), voices.monophonic).numpy()
+        probs = np.where(again & ~keep, np.float32(0.0), probs)
+        notes = np.where(keep, np.asarray(rolls, dtype=bool), decode_lines(probs, voices))
     return notes, probs
 
 
@@ -209,7 +225,13 @@ def voices_from_card(card: Mapping[str, Any]) -> Voices:
     for track in parsed.tracks:
         span = playable_range(int(track["program"]), str(track["role"]), bool(track["is_drum"]))
         ranges.append((0, n_pitches - 1) if span is None else (span[0] - lowest, span[1] - lowest))
-    return Voices(monophonic=(True, *policy.monophonic), hold=(DEFAULT_HOLD, *policy.hold), ranges=tuple(ranges))
+    biases = (0.0, *policy.line_bias) if policy.line_bias else ()
+    return Voices(
+        monophonic=(True, *policy.monophonic),
+        hold=(DEFAULT_HOLD, *policy.hold),
+        ranges=tuple(ranges),
+        line_bias=biases,
+    )
 
 
 def in_common_key(rolls: np.ndarray, shifts: np.ndarray | None, is_drum: list[bool]) -> np.ndarray:
@@ -218,6 +240,18 @@ def in_common_key(rolls: np.ndarray, shifts: np.ndarray | None, is_drum: list[bo
 
 
 def revise_windows(
+    network: torch.nn.Module, card: Mapping[str, Any], windows: np.ndarray, **options: Any
+) -> np.ndarray:
+    """Rewrite the accompaniment of each window on its own, the melody kept (measurements and the trainer's logs).
+
+    ``windows`` ``(n, 1 + K, T, P)`` bool, melody first, ``T`` the model's window, in the melody's key; ``options``
+    those of :func:`rewrite_windows` (``iterations`` and ``generator`` required; ``start_ratio`` 1 writes the
+    accompaniment afresh, what it holds ignored, lower revises it). Returns ``(n, K, T, P)`` bool, in the melody's key.
+    """
+    return rewrite_windows(network, card, windows, **options)[0][:, 1:]
+
+
+def rewrite_windows(
     network: torch.nn.Module,
     card: Mapping[str, Any],
     windows: np.ndarray,
@@ -227,28 +261,16 @@ def revise_windows(
     temperature: float = 1.0,
     start_ratio: float = 1.0,
     forbid_parallels: bool = False,
-) -> np.ndarray:
-    """Rewrite the accompaniment of each window on its own, the melody kept (measurements and the trainer's logs).
-
-    Parameters
-    ----------
-    windows : np.ndarray
-        ``(n, 1 + K, T, P)`` bool, melody first, ``T`` the model's window, in the melody's key.
-    start_ratio : float
-        1 writes the accompaniment afresh (what it holds is ignored); lower revises it
-        (:func:`museforge.sampling.gibbs.rewrite`).
-
-    Returns
-    -------
-    np.ndarray
-        ``(n, K, T, P)`` bool, in the melody's key.
-    """
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewrite the accompaniment of each window on its own, the melody kept (:func:`rewrite`'s settings): the notes
+    ``(n, 1 + K, T, P)`` bool and the final probabilities ``(n, 1 + K, T, P)`` float32 (to decode again, as the
+    measuring scripts do), moved back to each window's key."""
     parsed = ModelCard.of(card)
     is_drum = [False, *parsed.is_drum]
     shifts = window_shifts(windows[:, 0], parsed.lowest_pitch) if parsed.common_key else None
     editable = np.ones(windows.shape[:3], dtype=bool)
     editable[:, 0] = False
-    notes, _ = rewrite(
+    notes, probs = rewrite(
         network,
         in_common_key(windows, shifts, is_drum),
         editable,
@@ -259,8 +281,8 @@ def revise_windows(
         generator=generator,
         forbid_parallels=forbid_parallels,
     )
-    back = in_common_key(notes, -shifts if shifts is not None else None, is_drum)
-    return back[:, 1:]
+    back = -shifts if shifts is not None else None
+    return in_common_key(notes, back, is_drum), in_common_key(probs, back, is_drum)
 
 
 def harmonize_windows(
@@ -420,6 +442,7 @@ __all__ = [
     "MIN_RATIO",
     "REWRITE_START_RATIO",
     "Voices",
+    "decode_lines",
     "forbids_parallels",
     "harmonize_windows",
     "in_common_key",
@@ -427,6 +450,7 @@ __all__ = [
     "revise_windows",
     "rewrite",
     "rewrite_piece",
+    "rewrite_windows",
     "voices_from_card",
     "windows_to_rewrite",
 ]

@@ -229,7 +229,7 @@ function summarise(composition, technique) {
     ["Bars", s.meter ? `${s.bars} of ${s.meter}` : s.bars],
   ];
   if (technique === "enhance") {
-    rows.push(["Controls", `${s.iterations} iterations, add ≤ ${Math.round(s.max_add * 100)} %, remove ≤ ${Math.round(s.max_remove * 100)} %, temperature ${s.temperature}`]);
+    rows.push(["Controls", `${s.iterations} iterations, add ≤ ${Math.round(s.max_add * 100)} %, remove ≤ ${Math.round(s.max_remove * 100)} %, temperature ${s.temperature}${s.parallels ? `, parallel fifths and octaves ${s.parallels === "forbid" ? "forbidden" : "allowed"}` : ""}`]);
     rows.push(["Rewrote", `${(s.rewritten_tracks || []).join(", ")}: ${s.notes_added} notes added, ${s.notes_removed} removed`]);
   } else if (technique === "extend") {
     rows.push(["Controls", `temperature ${s.temperature}, top-k ${s.top_k}`]);

@@ -374,6 +374,7 @@ async function run(name) {
       const tracksShown = state.tab === "upload" && !$("#upload-tracks").hidden;
       if (body.melody_id && tracksShown && $("#keep-tracks").checked) body.keep_tracks = true; // an upload's other tracks
     } else delete body.melody_track; // Enhance and Extend take the file's own melody
+    if (name === "enhance" && $("#enhance-parallels").value) body.parallels = $("#enhance-parallels").value;
   } catch (error) {
     showError($("#generate-error"), error);
     return;
