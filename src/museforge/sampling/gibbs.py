@@ -159,7 +159,8 @@ def rewrite(
     forbid_parallels : bool
         Keep the part-writing rule: no single line may move in consecutive fifths or octaves with another
         (:func:`museforge.sampling.voice_rules.parallel_candidates`, against the cells as they stand), in every
-        draw and in the final decode. The model still proposes; the rule leaves out what breaks it.
+        draw and in the final decode, which is checked once more against its own notes (its holds and line biases
+        pair notes the draws never paired). The model still proposes; the rule leaves out what breaks it.
 
     Returns
     -------
