@@ -90,9 +90,6 @@ def _millions(card: dict[str, Any]) -> str:
     return f"{card['parameters']['generator'] / 1e6:.2f} M"
 
 
-__all__ = ["techniques_section"]
-
-
 def _other_rule(evaluation: dict[str, Any]) -> list[str]:
     """A sentence on the voice leading of the same rewrites with the sampler's part-writing rule the other way."""
     other = evaluation.get("other_rule")
@@ -111,3 +108,6 @@ def _other_rule(evaluation: dict[str, Any]) -> list[str]:
         f"with them {flipped}, the same windows get: {figures}.",
         "",
     ]
+
+
+__all__ = ["techniques_section"]

@@ -130,9 +130,11 @@ def compose(
         mode=sampling,
         grid=grid,
     )
-    forbid = reviser is not None and forbids_parallels(reviser[1], None)  # the Enhance model's default
+    revision: dict[str, str] = {}  # what the summary says of a revision pass
     if reviser is not None:
+        forbid = forbids_parallels(reviser[1], None)  # the Enhance model's default
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng, forbid_parallels=forbid)
+        revision["parallels"] = "forbid" if forbid else "allow"
 
     out_tracks = [melody_track_notes(source), *gan.accompaniment(sounding, Dynamics.of(grid, source.resolution))]
     result = source.with_tracks([*out_tracks, *kept], tempos=retempo(list(source.tempos), tempo))
@@ -157,9 +159,8 @@ def compose(
         "variation": gan.variation,
         "repeated_bars": len(melody_repeats(melody_view, spans)),
         "other_tracks": {"names": [music.names[i] for i in others], "kept": bool(keep_tracks)},
+        **revision,
     }
-    if reviser is not None:
-        facts["parallels"] = "forbid" if forbid else "allow"
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)
 

@@ -219,6 +219,7 @@ def enhance(
     check_output_paths(out_midi, wav, png)
     network, card = load_model(model, "enhance")
     forbid = forbids_parallels(card, parallels)
+    parallels = "forbid" if forbid else "allow"  # as the summary and the file say it
     lowest = card.lowest_pitch
     source = load_music(melody, card.resolution)
     rolls, mapping, others = _piece_rolls(source, card, check_melody(source, melody_track, "the music"))
@@ -283,7 +284,7 @@ def enhance(
         max_add=max_add,
         max_remove=max_remove,
         temperature=temperature,
-        parallels="forbid" if forbid else "allow",
+        parallels=parallels,
     )
     wav_path, png_path = write_outputs(result, out_midi, wav, png, f"enhanced ({model}): {source.names[melody_index]}")
     summary = {
@@ -295,7 +296,7 @@ def enhance(
         "max_add": max_add,
         "max_remove": max_remove,
         "temperature": temperature,
-        "parallels": "forbid" if forbid else "allow",
+        "parallels": parallels,
         "rewritten_tracks": rewritten_roles,
         "bars": source.n_bars,
         "meter": "/".join(map(str, source.meter)),
