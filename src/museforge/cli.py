@@ -147,6 +147,12 @@ def build_parser() -> Parser:
         "and octaves (default 0: none)",
     )
     train.add_argument(
+        "--clusters",
+        type=float,
+        help="GANs: weight of a term in the generator's loss against semitone clusters (neighbouring keys sounding "
+        "together) in its pitched tracks (default 0: none)",
+    )
+    train.add_argument(
         "--ema",
         type=float,
         help="GANs: compose with an exponential moving average of the generator's weights of this decay, e.g. "

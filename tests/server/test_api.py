@@ -233,6 +233,8 @@ def test_absolute_and_relative_paths_in_bodies_are_refused(client: TestClient, m
         ({"name": "m", "genre": "bach", "update_ratio": 0}, 422, "update_ratio"),
         ({"name": "m", "genre": "bach", "voice_leading": -1}, 422, "voice_leading"),
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "voice_leading": 1}, 400, "--voice-leading"),
+        ({"name": "m", "genre": "pop", "clusters": -0.5}, 422, "clusters"),
+        ({"name": "m", "genre": "pop", "architecture": "arcnn", "clusters": 1}, 400, "--clusters"),
         ({"name": "m", "genre": "bach", "ema": 1.0}, 422, "ema"),
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "ema": 0.99}, 400, "--ema"),
         ({"name": "m", "genre": "bach", "critic_sees": "cells"}, 422, "critic_sees"),

@@ -27,6 +27,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "loss": args.loss,
         "batch_size": args.batch_size,
         "voice_leading": args.voice_leading,
+        "clusters": args.clusters,
         "ema": args.ema,
         "critic_sees": args.critic_sees,
         "max_steps": args.max_steps,

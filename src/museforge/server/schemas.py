@@ -59,6 +59,9 @@ class TrainRequest(_Body):
     voice_leading: float | None = Field(
         None, ge=0.0, le=100.0, description="four-voice GANs (bach): weight of a loss term against parallel fifths"
     )
+    clusters: float | None = Field(
+        None, ge=0.0, le=100.0, description="GANs: weight of a loss term against semitone clusters (0: none)"
+    )
     ema: float | None = Field(
         None, ge=0.0, lt=1.0, description="GANs: decay of a moving average of the generator's weights (0: none)"
     )

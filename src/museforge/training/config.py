@@ -171,6 +171,10 @@ class TrainConfig:
         Weight of a voice-leading term in the generator's loss: the expected parallel fifths and octaves per window
         between the melody and the generated voices (``museforge.training.losses.parallel_motion``), for
         four-part writing (the Bach model); 0 (the default) for none. Not locked: a run may go on with another.
+    clusters : float
+        GANs: weight of a term in the generator's loss against semitone clusters: the expected number of
+        neighbouring keys sounding together in its pitched tracks per window
+        (``museforge.training.losses.semitone_clusters``); 0 (the default) for none. Not locked.
     ema : float
         GANs: the decay of an exponential moving average of the generator's weights
         (:mod:`museforge.training.averaging`), which the run then samples, logs and ships; 0 (the default) for
@@ -206,6 +210,7 @@ class TrainConfig:
     autocast: bool = True
     distributed: bool = False
     voice_leading: float = 0.0
+    clusters: float = 0.0
     ema: float = 0.0
     critic_sees: str = "probabilities"
 
@@ -274,6 +279,9 @@ class TrainConfig:
         _number("--voice-leading", self.voice_leading)
         if self.voice_leading < 0 or (self.voice_leading and not self.is_gan):
             raise MuseforgeError(f"--voice-leading is a GAN generator's term, >= 0: got {self.voice_leading}")
+        _number("--clusters", self.clusters)
+        if self.clusters < 0 or (self.clusters and not self.is_gan):
+            raise MuseforgeError(f"--clusters is a GAN generator's term, >= 0: got {self.clusters}")
         _number("--ema", self.ema)
         if self.ema and (not 0.0 < self.ema < 1.0 or not self.is_gan):
             raise MuseforgeError(

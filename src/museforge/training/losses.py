@@ -21,6 +21,8 @@ same real one on both sides, so it is held fixed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -163,3 +165,32 @@ def parallel_motion(melody: Tensor, probs: Tensor, lowest_pitch: int) -> Tensor:
                 same = (hist[:, u] * torch.roll(hist[:, v], interval, dims=-1)).sum(dim=-1)  # (B, T)
                 total = total + (same[:, 1:] * same[:, :-1] * moves[:, u] * moves[:, v]).sum(dim=-1).mean()
     return total
+
+
+def semitone_clusters(probs: Tensor, tracks: Sequence[int]) -> Tensor:
+    """Expected semitone clusters per window in the given tracks: the expected number of neighbouring keys that
+    sound together at a step (two cells a semitone apart both on, cells read one by one as the decoding's
+    threshold reads them), summed over the steps and the tracks, averaged over the batch.
+
+    A cell on its own never counts, nor two keys a tone or more apart: only the grinding pair a pianist's chord
+    or an orchestra's section seldom plays (:func:`museforge.metrics.texture.semitone_cluster_rate` is the share
+    of chord steps that have one). Differentiable in ``probs``: the term a generator may be taught with
+    (``clusters``).
+
+    Parameters
+    ----------
+    probs : Tensor
+        ``(B, K, T, P)`` the generated tracks' probabilities.
+    tracks : sequence of int
+        Indices into ``K`` of the tracks counted (the pitched ones: a drum track's neighbouring keys are other
+        instruments).
+
+    Returns
+    -------
+    Tensor
+        Scalar, float32 (0 when ``tracks`` is empty).
+    """
+    if not tracks:
+        return probs.new_zeros((), dtype=torch.float32)
+    chosen = probs[:, list(tracks)].float()  # (B, k, T, P)
+    return (chosen[..., 1:] * chosen[..., :-1]).sum(dim=(1, 2, 3)).mean()

@@ -118,7 +118,8 @@ class AdversarialStep:
         critic's own update, the bare critic for the penalty and the generator update.
     generator_term : callable, optional
         ``(melody (B, T, P), probabilities (B, K, T, P)) -> scalar`` added to the generator's loss (a
-        voice-leading term, :func:`museforge.training.losses.parallel_motion`, weighted).
+        voice-leading term, :func:`museforge.training.losses.parallel_motion`, and a term against semitone
+        clusters, :func:`museforge.training.losses.semitone_clusters`, weighted).
     critic_sees_notes : bool
         Show the critic the generated notes instead of the probabilities (:func:`shown_to_critic`), in its own
         updates and the generator's; the gradient penalty mixes real windows with those notes.

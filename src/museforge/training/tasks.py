@@ -24,10 +24,10 @@ from torch import Tensor, nn
 from museforge.models.registry import build_gan, build_network, config_to_dict, make_config
 from museforge.training.averaging import WeightAverage
 from museforge.training.config import TrainConfig
-from museforge.training.data import TrainingData
+from museforge.training.data import DataFacts, TrainingData
 from museforge.training.distributed import Context
 from museforge.training.evaluation import Evaluator, roll_metrics
-from museforge.training.losses import parallel_motion
+from museforge.training.losses import parallel_motion, semitone_clusters
 from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
 #: Training windows whose metrics stand for the training data in the logs.
@@ -194,16 +194,29 @@ class GanTask(Task):
             compile=config.compile and device.type == "cuda",  # CPU runs stay eager (and deterministic)
             generator_forward=ctx.wrap(self.generator) if ctx.distributed else None,
             critic_forward=ctx.wrap(self.critic) if ctx.distributed else None,
-            generator_term=self._voice_leading_term(config.voice_leading, self.data.facts.lowest_pitch),
+            generator_term=self._generator_term(config, self.data.facts),
             critic_sees_notes=config.critic_sees == "notes",
         )
 
     @staticmethod
-    def _voice_leading_term(weight: float, lowest_pitch: int) -> Callable[[Tensor, Tensor], Tensor] | None:
-        """``weight`` times the expected parallel fifths and octaves per window (None for weight 0)."""
-        if not weight:
+    def _generator_term(config: TrainConfig, facts: DataFacts) -> Callable[[Tensor, Tensor], Tensor] | None:
+        """The terms the generator is taught with beside the critic's judgement, weighted: ``voice_leading``
+        times the expected parallel fifths and octaves per window, ``clusters`` times the expected semitone
+        clusters per window in its pitched tracks (None when both weights are 0)."""
+        voice_leading, clusters = float(config.voice_leading), float(config.clusters)
+        if not voice_leading and not clusters:
             return None
-        return lambda melody, probs: float(weight) * parallel_motion(melody, probs, lowest_pitch)
+        pitched = [k for k, track in enumerate(facts.tracks) if not track["is_drum"]]
+
+        def term(melody: Tensor, probs: Tensor) -> Tensor:
+            total = probs.new_zeros((), dtype=torch.float32)
+            if voice_leading:
+                total = total + voice_leading * parallel_motion(melody, probs, facts.lowest_pitch)
+            if clusters:
+                total = total + clusters * semitone_clusters(probs, pitched)
+            return total
+
+        return term
 
     def step(self, indices: Tensor, rng: torch.Generator) -> Tensor:
         batches = (self.data.batch(row, rng) for row in indices)
