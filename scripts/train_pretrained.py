@@ -20,6 +20,7 @@ import platform
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -206,10 +207,10 @@ def train_technique(key: str, source: Path, minutes: float, max_steps: int, resu
     return {"model": key, "seconds": seconds, "steps": steps, "weights": str(weights)}
 
 
-def record_data_facts(genre: str) -> dict[str, dict[str, list[int]]]:
-    """Write the kit, the line ranges and the change grids the genre's training data play (``data.drum_kit``,
-    ``data.line_range``, ``data.change_grid``) into its shipped card, as a training run of today's code records
-    them: for models trained before they were."""
+def record_data_facts(genre: str) -> dict[str, dict[str, Any]]:
+    """Write the kit, the line ranges, the change grids and the instruments' fit of the genre's training data
+    (``data.drum_kit``, ``data.line_range``, ``data.change_grid``, ``data.instrument_fit``) into its shipped card,
+    as a training run of today's code records them: for models trained before they were."""
     import torch
 
     from museforge.model_files import ModelCard
@@ -230,6 +231,7 @@ def record_data_facts(genre: str) -> dict[str, dict[str, list[int]]]:
         "drum_kit": data.facts.drum_kit,
         "line_range": data.facts.line_range,
         "change_grid": data.facts.change_grid,
+        "instrument_fit": data.facts.instrument_fit,
     }
     card["data"].update(learnt)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -291,7 +293,7 @@ def main() -> None:
     for genre in genres:
         if not args.evaluate_only:
             print(json.dumps(train_genre(genre, args.source, args.minutes, args.max_steps, args.resume)), flush=True)
-        elif "change_grid" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
+        elif "instrument_fit" not in json.loads((PRETRAINED_DIR / f"{genre}.json").read_text())["data"]:
             print(json.dumps({"genre": genre, **record_data_facts(genre)}), flush=True)
         print(json.dumps(evaluate_card(genre), default=str), flush=True)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from museforge import metrics as m
-from museforge.music.instruments import playable_range
+from museforge.music.instruments import playable_range, playable_share
 
 LOW = 24
 KICK, SNARE, HAT = 36, 38, 42
@@ -76,6 +77,14 @@ def test_out_of_range_counts_note_onsets_outside_the_instrument() -> None:
     assert m.out_of_range_rate(r, low, high) == 1 / 3
     assert playable_range(52, "tenor") == (47, 69)  # chorale voices: Bach's own extremes
     assert playable_range(0, is_drum=True) is None
+
+
+def test_the_share_of_notes_an_instrument_can_play() -> None:
+    counts = np.zeros(84, dtype=np.int64)  # column 0 is MIDI 24
+    counts[[36 - 24, 60 - 24, 62 - 24, 67 - 24]] = [1, 5, 3, 1]  # a C2 below the clarinet's D3, nine above it
+    assert playable_share(counts, 24, 71) == pytest.approx(0.9)
+    assert playable_share(counts, 24, 70) == 1.0  # the bassoon (B-flat 1 to E-flat 5) plays them all
+    assert playable_share(np.zeros(84), 24, 71) == 1.0  # no notes: nothing it cannot play
 
 
 def test_crowded_windows_and_ensemble_density() -> None:

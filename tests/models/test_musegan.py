@@ -47,6 +47,21 @@ def test_private_noise_of_one_track_changes_only_that_track() -> None:
         assert diff[0] == 0 and diff[2] == 0, f"{part} noise of track 1 leaked into other tracks"
 
 
+def test_a_tracks_noise_columns_change_that_track_alone() -> None:
+    generator, _, cfg = tiny("musegan", n_tracks=3)
+    generator.eval()
+    d = cfg.z_dim
+    # noise = [shared d, shared temporal d, 3 private x d, 3 private temporal x d]
+    assert generator.track_noise_columns(1).tolist() == [*range(3 * d, 4 * d), *range(6 * d, 7 * d)]
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
+    for track in range(3):
+        changed = noise.clone()
+        changed[:, generator.track_noise_columns(track)] += 1.0
+        diff = (generator(melody, changed) - generator(melody, noise)).abs().sum(dim=(0, 2, 3))
+        assert diff[track] > 0 and all(diff[k] == 0 for k in range(3) if k != track)
+
+
 def test_shared_noise_changes_every_track() -> None:
     generator, _, cfg = tiny("musegan")
     generator.eval()

@@ -1,5 +1,6 @@
 """A model's drums stay on the kit its data play: the training run records it, composing keeps to it; the run
-records its pitched tracks' ranges and the positions in the beat where their notes change too."""
+records its pitched tracks' ranges, the positions in the beat where their notes change and the share of their
+notes their instruments can play too."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def test_a_trained_models_drums_play_only_its_datas_kit(
     assert 24 <= spans["bass"][0] < spans["bass"][1] < 60 < spans["piano"][1] <= 107
     # the Real Book's walking bass moves on the beat, its comping piano on eighth notes
     assert card["data"]["change_grid"] == {"piano": [0, 2], "bass": [0]}
+    # and how much of each pitched track's notes its instrument can play: a piano all, a finger bass nearly all
+    fit = card["data"]["instrument_fit"]
+    assert set(fit) == {"piano", "bass"} and fit["piano"] == 1.0 and 0.95 <= fit["bass"] <= 1.0
     # two updates teach nothing: the drums' probabilities lie all over the keys, and only the kit's sound
     music = compose("ode_to_joy", "kit", seed=0).multitrack
     drums = music.roles.index("drums")

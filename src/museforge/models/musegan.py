@@ -258,6 +258,14 @@ class MuseGANGenerator(Generator):
         # how much each pattern track varies from bar to bar, as a logit: sigmoid(-1.0986) = 0.25
         self.bar_variation = nn.Parameter(torch.full((len(pattern),), -1.0986)) if pattern else None
 
+    def track_noise_columns(self, track: int) -> Tensor:
+        """The columns of the noise that belong to ``track`` alone, its private and private temporal latents:
+        ``(2 * z_dim,)`` long. Drawn again they change that track's music and no other's (the shared latents and
+        the melody stay; in eval mode every norm is per sample)."""
+        k, d = self.n_tracks, self.z_dim
+        private, temporal = 2 * d + track * d, 2 * d + k * d + track * d
+        return torch.cat([torch.arange(private, private + d), torch.arange(temporal, temporal + d)])
+
     def forward(self, melody: Tensor, noise: Tensor, meter: Tensor | None = None) -> Tensor:
         """Generate accompaniment logits.
 

@@ -10,6 +10,9 @@ technique), rounded outward by a step or so; chorale voices use the extremes fou
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 #: Inclusive MIDI ranges of single General MIDI programs.
 PROGRAM_RANGES: dict[int, tuple[int, int]] = {
     **{p: (21, 108) for p in range(0, 8)},  # pianos: A0-C8
@@ -91,6 +94,18 @@ def playable_range(program: int, role: str = "", is_drum: bool = False) -> tuple
     if role in VOICE_RANGES and 52 <= int(program) <= 54:
         return VOICE_RANGES[role]
     return PROGRAM_RANGES.get(int(program), DEFAULT_RANGE)
+
+
+def playable_share(counts: ArrayLike, lowest_pitch: int, program: int, role: str = "") -> float:
+    """Share of the notes ``counts`` (``(P,)`` per pitch, column 0 is MIDI ``lowest_pitch``) that ``program``
+    (as the track ``role``) can play: 1.0 without notes or without a range (drums)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    span = playable_range(program, role)
+    total = counts.sum()
+    if span is None or total <= 0:
+        return 1.0
+    pitches = np.arange(len(counts)) + int(lowest_pitch)
+    return float(counts[(pitches >= span[0]) & (pitches <= span[1])].sum() / total)
 
 
 #: The 128 General MIDI level 1 program names, by program number (0-based).
@@ -198,6 +213,7 @@ __all__ = [
     "PROGRAM_RANGES",
     "VOICE_RANGES",
     "playable_range",
+    "playable_share",
     "program_name",
     "range_fits",
     "suggested_programs",

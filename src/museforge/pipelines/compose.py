@@ -129,6 +129,7 @@ def compose(
         variation=gan.variation,
         mode=sampling,
         grid=grid,
+        parts=gan.tracks,
     )
     revision: dict[str, str] = {}  # what the summary says of a revision pass
     if reviser is not None:

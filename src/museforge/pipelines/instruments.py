@@ -13,7 +13,7 @@ import numpy as np
 
 from museforge.model_files import MODEL_JSON, model_dir
 from museforge.models.loading import find_model
-from museforge.music.instruments import DRUM_KITS, NOT_SUGGESTED, playable_range, program_name
+from museforge.music.instruments import DRUM_KITS, NOT_SUGGESTED, playable_range, playable_share, program_name
 from museforge.music.melodies import melody_names
 from museforge.pipelines.compose import compose
 from museforge.pretrained import pretrained_card_path
@@ -53,10 +53,7 @@ def _card_stamp(model: str) -> float:
 
 def fit_share(pitches: np.ndarray, program: int, role: str = "") -> float:
     """Share of ``pitches`` (MIDI numbers) that ``program`` can play (1.0 when there are none)."""
-    span = playable_range(program, role)
-    if span is None or not len(pitches):
-        return 1.0
-    return float(np.mean((pitches >= span[0]) & (pitches <= span[1])))
+    return playable_share(np.bincount(np.asarray(pitches, dtype=np.int64), minlength=128), 0, program, role)
 
 
 def _suggest(pitches: np.ndarray, card_program: int, role: str) -> list[int]:

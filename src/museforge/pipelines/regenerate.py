@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
+from museforge.models.musegan import MuseGANGenerator
 from museforge.music.dynamics import Dynamics
 from museforge.music.form import Repeat, bar_spans, melody_repeats
 from museforge.music.inputs import load_music, melody_roll, select_melody_track
@@ -121,19 +122,6 @@ def bar_steps(music: Multitrack, bars: tuple[int, int] | None) -> np.ndarray:
     return steps
 
 
-def private_columns(n_tracks: int, z_dim: int, tracks: Sequence[int]) -> np.ndarray:
-    """Noise columns of MuseGAN's private and private temporal latents of ``tracks``: an int array.
-
-    The noise is ``[shared (z), shared temporal (z), K private (K*z), K private temporal (K*z)]``.
-    """
-    columns: list[int] = []
-    for k in tracks:
-        private = 2 * z_dim + k * z_dim
-        temporal = 2 * z_dim + n_tracks * z_dim + k * z_dim
-        columns += [*range(private, private + z_dim), *range(temporal, temporal + z_dim)]
-    return np.asarray(columns, dtype=np.int64)
-
-
 def regeneration_noise(
     generator: torch.nn.Module,
     card: ModelCard,
@@ -162,8 +150,7 @@ def regeneration_noise(
         # chosen tracks' notes are taken from them, so the other tracks stay as they were
         noise[rows] = fresh[rows]
     else:
-        config = card.model_config
-        columns = torch.as_tensor(private_columns(int(config["n_tracks"]), int(config["z_dim"]), tracks))
+        columns = torch.cat([cast(MuseGANGenerator, generator).track_noise_columns(k) for k in tracks])
         noise[rows.unsqueeze(1), columns.unsqueeze(0)] = fresh[rows.unsqueeze(1), columns.unsqueeze(0)]
     return noise, True
 
@@ -270,6 +257,7 @@ def regenerate(
         mode=sampling,
         noise=noise,
         grid=grid,
+        parts=(),  # the kept tracks and bars stay; what is drawn again is drawn once
     )
 
     specs = card.tracks
@@ -338,7 +326,6 @@ __all__ = [
     "bar_steps",
     "made_with",
     "merge_notes",
-    "private_columns",
     "regenerate",
     "regeneration_noise",
 ]

@@ -22,7 +22,8 @@ from museforge.metrics.meter import rhythm_tracks
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
 from museforge.sampling.generation import Generation
-from museforge.training.data import DataFacts, TrainingData
+from museforge.training.data import TrainingData
+from museforge.training.facts import DataFacts
 
 #: Tempo written into sample MIDI files (the windows carry none).
 SAMPLE_TEMPO = 100.0

@@ -24,9 +24,10 @@ from torch import Tensor, nn
 from museforge.models.registry import build_gan, build_network, config_to_dict, make_config
 from museforge.training.averaging import WeightAverage
 from museforge.training.config import TrainConfig
-from museforge.training.data import DataFacts, TrainingData
+from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
 from museforge.training.evaluation import Evaluator, roll_metrics
+from museforge.training.facts import DataFacts
 from museforge.training.losses import parallel_motion, semitone_clusters
 from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
