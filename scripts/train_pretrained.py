@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import threading
@@ -167,7 +168,9 @@ def train_genre(genre: str, source: Path, minutes: float, max_steps: int, resume
     seconds, steps, weights = train_and_export(config, minutes, PRETRAINED_DIR, genre, earlier, command, kept)
     if finish:
         changes = finish["hyperparameters"]
-        config = resume_config(name, max_steps=steps + finish["steps"], epochs=10**6, **changes)
+        per_epoch = int(json.loads((model_dir(name) / "model.json").read_text())["steps_per_epoch"])
+        epochs = math.ceil((steps + finish["steps"]) / max(per_epoch, 1)) + 1  # the step limit stops it
+        config = resume_config(name, max_steps=steps + finish["steps"], epochs=epochs, **changes)
         shown = " ".join(f"{key}={value}" for key, value in changes.items())
         command = f"{command} (its last {finish['steps']} updates with {shown})"
         seconds, steps, weights = train_and_export(config, 10**6, PRETRAINED_DIR, genre, seconds, command, kept)

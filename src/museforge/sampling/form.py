@@ -187,13 +187,12 @@ def accompany(
     Every track the model has plays a part in the piece: a track that sounds in fewer than a quarter of the bars
     (:data:`PART_SHARE`; none at all, or a stray note) draws the part of the noise that is its own again (a
     MuseGAN's private latents, ``track_noise_columns``), up to :data:`TRACK_REDRAWS` times, and takes the first
-    draw in which it plays a part; the other tracks' noise, the form's choices and so their notes stay as they
-    were (with ``mode="threshold"``). A track that finds no part that way is left out because of what all tracks
-    share (the melody, the shared latents): the whole piece is then drawn again, up to :data:`PIECE_REDRAWS`
-    times, and the first draw with the fewest tracks left out is kept. Either way the piece is one of the model's
-    own, one in which its instruments play. ``parts`` (track indices; None: every track) are the tracks that must
-    play one: compose's chosen tracks; none for regenerate, which keeps the rest of a piece and draws only what it
-    is asked for, once.
+    draw in which it plays a part; the other tracks keep their noise and their notes, and the form's choices stay.
+    A track that finds no part that way is left out because of what all tracks share (the melody, the shared
+    latents): the whole piece is then drawn again, up to :data:`PIECE_REDRAWS` times, and the first draw with the
+    fewest tracks left out is kept. Either way the piece is one of the model's own, one in which its instruments
+    play. ``parts`` (track indices; None: every track) are the tracks that must play one: compose's chosen tracks;
+    none for regenerate, which keeps the rest of a piece and draws only what it is asked for, once.
     """
     if noise is None:
         starts = melody_window_starts(generation, melody.shape[0], window, grid)
