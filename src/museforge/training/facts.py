@@ -36,7 +36,8 @@ class DataFacts:
     meters : dict
         Dataset windows per meter over all splits (``{"4/4": 20000, "3/4": 800}``): the meters the model has seen.
     meter_repeats : dict
-        Times each meter's training windows are used per epoch (:func:`meter_repeats`; empty: each once).
+        Times each meter's training windows are used per epoch (:func:`museforge.training.data.meter_repeats`;
+        empty: each once).
     drum_kit : dict
         Per drum track role (as in :attr:`roles`): the General MIDI keys its training data play
         (:func:`museforge.music.drums.kit_pitches`); decoding keeps the track on them.
