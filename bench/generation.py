@@ -4,11 +4,13 @@ command end to end, and an 8-bar Enhance and Extend as library calls and as comm
 from __future__ import annotations
 
 import copy
+import functools
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,65 @@ def bench_compose_models(rounds: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def bench_parts(rounds: int, genres: tuple[str, ...] = ("rock", "symphony")) -> list[dict[str, Any]]:
+    """Model time of accompanying every built-in melody (seeds 0-4) so that every instrument plays a part (what
+    compose does: :func:`museforge.sampling.form.accompany`, drawing again where a track is left out) against the
+    first draw alone (``parts=()``), side by side in the same rounds; milliseconds per piece."""
+    from museforge.models.loading import load_model
+    from museforge.music.form import bar_spans
+    from museforge.music.inputs import melody_roll
+    from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
+    from museforge.music.meter import multitrack_grid
+    from museforge.sampling.generation import Generation
+
+    rows = []
+    for genre in genres:
+        generator, card = load_model(genre)
+        generation = Generation.from_card(generator, card)
+        assert card.window is not None  # every GAN card has its window
+        pieces = []
+        for info in list_melodies():
+            source = melody_to_multitrack(get_melody(info.name), resolution=card.resolution)
+            roll = melody_roll(source, card.lowest_pitch, card.n_pitches)
+            pieces.append((roll, bar_spans(source.n_steps, source.downbeats), multitrack_grid(source)))
+
+        calls: dict[str, Callable[[], None]] = {
+            "every part": functools.partial(_accompany_all, generation, card, pieces, None),
+            "first draw": functools.partial(_accompany_all, generation, card, pieces, ()),
+        }
+        seconds = interleaved_seconds(calls, torch.device("cpu"), rounds=rounds, calls=1)
+        n = 5 * len(pieces)
+        rows.append(
+            {
+                "genre": genre,
+                "pieces": n,
+                "ms_per_piece": {k: v * 1000 / n for k, v in seconds.items()},
+                "ratio": seconds["every part"] / seconds["first draw"],
+            }
+        )
+    return rows
+
+
+def _accompany_all(generation: Any, card: Any, pieces: list[tuple[Any, Any, Any]], parts: tuple | None) -> None:
+    """Accompany each ``(melody roll, bar spans, grid)`` of ``pieces`` with seeds 0-4, ``parts`` as
+    :func:`museforge.sampling.form.accompany` takes it."""
+    from museforge.sampling.form import accompany, default_variation
+
+    for roll, spans, grid in pieces:
+        for seed in range(5):
+            accompany(
+                generation,
+                roll,
+                int(card.window),
+                spans,
+                rng=torch.Generator().manual_seed(seed),
+                form_rng=np.random.default_rng(seed),
+                variation=default_variation(card),
+                grid=grid,
+                parts=parts,
+            )
 
 
 def bench_compose_cli(runs: int) -> list[dict[str, Any]]:

@@ -127,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     if not args.skip_compose:
-        from bench.generation import bench_compose_cli, bench_compose_models, bench_techniques
+        from bench.generation import bench_compose_cli, bench_compose_models, bench_parts, bench_techniques
 
         report["compose"] = bench_compose_models(args.rounds)
         report["cli"] = bench_compose_cli(runs=3)
+        report["parts"] = bench_parts(args.rounds)
         report["techniques"] = bench_techniques(runs=3)
     report["seconds"] = time.perf_counter() - started
     _print(report, device)
@@ -163,6 +164,15 @@ def _print(report: dict[str, Any], device: torch.device) -> None:
         print()
         for r in report["cli"]:
             print(f"{r['command']}: {r['seconds']:.2f} s end to end")
+        print()
+        print("Every instrument plays a part: the built-in melodies x 5 seeds accompanied as compose does, against")
+        print("the first draw alone (model time a piece, medians of alternating rounds)")
+        for r in report.get("parts", []):
+            ms = r["ms_per_piece"]
+            print(
+                f"{r['genre']}: {ms['every part']:.0f} ms every part, {ms['first draw']:.0f} ms first draw "
+                f"({r['ratio']:.2f}x, {r['pieces']} pieces)"
+            )
         print()
         print("Enhance and Extend on the CPU (library call with files written; whole command with Python start-up)")
         for r in report["techniques"]:
