@@ -207,16 +207,19 @@ def accompany(
         return window_noise(generation.generator, noise.shape[0], rng)
 
     columns = getattr(generation.generator, "track_noise_columns", None)
-    best = draw(noise)
-    if columns is None or not left_out(best, spans, parts):
-        return best
+    first = draw(noise)
+    if columns is None or not left_out(first, spans, parts):
+        return first
+    best, fewest = first, None
     for piece in range(1 + PIECE_REDRAWS):
         piece_noise = noise if piece == 0 else fresh()
-        first = best if piece == 0 else draw(piece_noise)
-        notes = _parts_for_every_track(first, piece_noise, spans, parts, draw, fresh, columns)
-        if piece == 0 or len(left_out(notes, spans, parts)) < len(left_out(best, spans, parts)):
-            best = notes
-        if not left_out(best, spans, parts):
+        notes = _parts_for_every_track(
+            first if piece == 0 else draw(piece_noise), piece_noise, spans, parts, draw, fresh, columns
+        )
+        missing = len(left_out(notes, spans, parts))
+        if fewest is None or missing < fewest:
+            best, fewest = notes, missing
+        if not fewest:
             break
     return best
 
