@@ -15,11 +15,11 @@ import numpy as np
 
 from museforge.errors import MuseforgeError
 from museforge.music.file_kinds import not_midi_message, read_head
-from museforge.music.instruments import program_name
 from museforge.music.keys import transposed_keys
 from museforge.music.melodies import MAX_BARS, get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
 from museforge.music.pianoroll import Multitrack, fold_pitches
+from museforge.music.sections import performed_instrument
 
 
 def load_music(melody: str | Path | Multitrack, resolution: int) -> Multitrack:
@@ -121,7 +121,7 @@ def melody_track_choices(melody: str | Path | Multitrack, resolution: int = 4) -
                 "name": music.names[i],
                 "role": music.roles[i],
                 "program": int(music.programs[i]),
-                "instrument": program_name(music.programs[i], music.is_drum[i]),
+                "instrument": performed_instrument(music.programs[i], music.roles[i], music.is_drum[i]),
                 "is_drum": bool(music.is_drum[i]),
                 "notes": music.count_notes(i),
                 "pitch_range": [int(pitches.min()), int(pitches.max())] if len(pitches) else None,

@@ -10,6 +10,8 @@ technique), rounded outward by a step or so; chorale voices use the extremes fou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -87,12 +89,44 @@ VOICE_RANGES: dict[str, tuple[int, int]] = {
 DEFAULT_RANGE = (21, 108)
 
 
+@dataclass(frozen=True)
+class Section:
+    """A track played by two instruments of a section, split by pitch, as an arranger hands a part's low notes on.
+
+    A track of ``role`` on ``program`` plays its notes from ``split`` (MIDI) up on ``program`` and the notes below
+    on ``low_program``: the symphony's woodwinds (flutes to bassoons in the data) on a Clarinet, whose lowest note
+    is D3, with a Bassoon under it. The track stays one part for the models and the metrics; a MIDI file, the
+    audio and the score play it as the two instruments (:mod:`museforge.music.sections`).
+    """
+
+    role: str
+    program: int
+    low_program: int
+    split: int
+
+
+#: The sections museforge plays, by (role, program): the program a card gives the track, or a user chooses.
+SECTIONS: dict[tuple[str, int], Section] = {
+    ("woodwinds", 71): Section("woodwinds", 71, 70, 50),  # Clarinet from D3, Bassoon below (down to Bb1)
+}
+
+
+def section_for(program: int, role: str = "", is_drum: bool = False) -> Section | None:
+    """The :class:`Section` that plays a track of ``role`` on ``program`` (None: the program alone plays it)."""
+    return None if is_drum else SECTIONS.get((role, int(program)))
+
+
 def playable_range(program: int, role: str = "", is_drum: bool = False) -> tuple[int, int] | None:
-    """Inclusive MIDI range of a track: its voice's for chorale voices, else its program's; None for drums."""
+    """Inclusive MIDI range of a track: its voice's for chorale voices, its section's for a track that a
+    :class:`Section` plays (the low instrument's lowest note to the program's highest), else its program's; None
+    for drums."""
     if is_drum:
         return None
     if role in VOICE_RANGES and 52 <= int(program) <= 54:
         return VOICE_RANGES[role]
+    section = section_for(program, role)
+    if section is not None:
+        return PROGRAM_RANGES[section.low_program][0], PROGRAM_RANGES[section.program][1]
     return PROGRAM_RANGES.get(int(program), DEFAULT_RANGE)
 
 
@@ -211,10 +245,13 @@ __all__ = [
     "GM_PROGRAM_NAMES",
     "NOT_SUGGESTED",
     "PROGRAM_RANGES",
+    "SECTIONS",
     "VOICE_RANGES",
+    "Section",
     "playable_range",
     "playable_share",
     "program_name",
     "range_fits",
+    "section_for",
     "suggested_programs",
 ]

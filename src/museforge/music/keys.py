@@ -133,6 +133,13 @@ def pitch_key_shift(pitches: Iterable[int]) -> int:
 
 #: Tonic names as the studio's key menu spells them.
 TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Pitch-class names with sharps, as a piano roll's axis labels them.
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific pitch name of a MIDI number, with sharps: 60 is C4, 50 is D3, 34 is A#1."""
+    return f"{SHARP_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
 
 
 def key_name(notes: Iterable[tuple[int, int]]) -> str | None:
@@ -229,6 +236,7 @@ def transpose_rolls(rolls: ArrayLike, shifts: ArrayLike, is_drum: list[bool] | N
 __all__ = [
     "MAJOR_SCALE",
     "SCALES",
+    "SHARP_NAMES",
     "TONIC_NAMES",
     "common_key_shift",
     "estimate_key",
@@ -240,6 +248,7 @@ __all__ = [
     "onsets",
     "pitch_class_matrix",
     "pitch_key_shift",
+    "pitch_name",
     "scale_tonics",
     "signature_tonic",
     "transpose_rolls",

@@ -27,6 +27,7 @@ from museforge.errors import MuseforgeError
 from museforge.files import atomic_write_bytes
 from museforge.music.keys import estimate_key, key_signature
 from museforge.music.pianoroll import Multitrack, TrackNotes
+from museforge.music.sections import join_sections, perform_sections
 from museforge.music.smf import MAX_METADATA_BYTES, METADATA_PREFIX, read_smf
 from museforge.music.smf_writer import (
     TrackEvents,
@@ -79,6 +80,9 @@ def read_midi(
     downbeat_times : np.ndarray, shape (bars,), optional
         Times in seconds of bar starts (with ``beat_times``); gives the multitrack's downbeats.
     max_steps : longest accepted piece, in steps.
+
+    The two tracks museforge wrote for a section's part are read as that one part again
+    (:func:`museforge.music.sections.join_sections`).
 
     Raises
     ------
@@ -146,7 +150,7 @@ def read_midi(
         beats = _seconds_to_beats(np.asarray(downbeat_times, dtype=np.float64), np.asarray(beat_times))
         steps = np.unique(np.rint(beats * resolution).astype(np.int64))
         multitrack.downbeats = steps[(steps >= 0) & (steps < max(multitrack.n_steps, 1))]
-    return multitrack
+    return join_sections(multitrack)
 
 
 def read_midi_metadata(path: str | Path) -> dict[str, Any] | None:
@@ -270,7 +274,8 @@ def written_keys(multitrack: Multitrack) -> list[tuple[int, int, bool]]:
 
 
 def write_midi(multitrack: Multitrack, path: str | Path) -> None:
-    """Write a multitrack as a type-1 MIDI file: a conductor track, then one track per multitrack track.
+    """Write a multitrack as a type-1 MIDI file: a conductor track, then one track per multitrack track (two for
+    a track a section plays, :func:`museforge.music.sections.perform_sections`).
 
     Each track keeps its name and GM program; drum tracks go to channel 10; pitched tracks take the other
     channels in turn. The tempo map and time signatures are written as given, the key signatures of
@@ -280,6 +285,7 @@ def write_midi(multitrack: Multitrack, path: str | Path) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise MuseforgeError(f"cannot write {path}: folder {path.parent} does not exist")
+    multitrack = perform_sections(multitrack)
     resolution = multitrack.resolution
     ppq = math.lcm(WRITE_TICKS_PER_BEAT, resolution)
     ticks_per_step = ppq // resolution

@@ -13,8 +13,9 @@ import numpy as np
 
 from museforge.model_files import MODEL_JSON, model_dir
 from museforge.models.loading import find_model
-from museforge.music.instruments import DRUM_KITS, NOT_SUGGESTED, playable_range, playable_share, program_name
+from museforge.music.instruments import DRUM_KITS, NOT_SUGGESTED, playable_range, playable_share
 from museforge.music.melodies import melody_names
+from museforge.music.sections import performed_instrument
 from museforge.pipelines.compose import compose
 from museforge.pretrained import pretrained_card_path
 
@@ -96,12 +97,12 @@ def instrument_choices(model: str) -> list[dict[str, Any]]:
                 "is_drum": is_drum,
                 "played_range": [int(pitches.min()), int(pitches.max())] if len(pitches) and not is_drum else None,
                 "default_program": default,
-                "default_name": program_name(default, is_drum),
+                "default_name": performed_instrument(default, role, is_drum),
                 "default_fit": round(fit_share(pitches, default, role), 3) if not is_drum else 1.0,
                 "suggested": [
                     {
                         "program": p,
-                        "name": program_name(p, is_drum),
+                        "name": performed_instrument(p, role, is_drum),
                         "fit": 1.0 if is_drum else round(fit_share(pitches, p, role), 3),
                     }
                     for p in suggested

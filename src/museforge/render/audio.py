@@ -25,6 +25,7 @@ import numpy as np
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.files import atomic_write
 from museforge.music.pianoroll import Multitrack
+from museforge.music.sections import perform_sections
 
 #: GM soundfonts tried in order when none is given: Debian/Ubuntu's and other distributions' FluidR3.
 SYSTEM_SOUNDFONTS = (
@@ -105,6 +106,7 @@ def synthesize(multitrack: Multitrack, sample_rate: int, soundfont: Path) -> np.
         The music (as long as its ``n_steps`` under the tempo map) followed by the release tail, up to
         :data:`MAX_TAIL_SECONDS`, stopped early once it falls silent.
     """
+    multitrack = perform_sections(multitrack)  # a section's low notes on its low instrument
     fluidsynth = _load_fluidsynth()
     write_float = _write_float_function(fluidsynth)
     music_seconds = float(step_seconds(multitrack, multitrack.n_steps))

@@ -32,6 +32,7 @@ from museforge.files import atomic_write_bytes
 from museforge.music.instruments import program_name
 from museforge.music.midi import written_keys
 from museforge.music.pianoroll import Multitrack
+from museforge.music.sections import perform_sections
 
 #: Names of the pitch classes, by whether a key is written with sharps or with flats (music21 spells flats "-").
 _SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -68,7 +69,9 @@ def write_musicxml(multitrack: Multitrack, path: Path, title: str | None = None)
 
 
 def build_score(multitrack: Multitrack, title: str | None = None) -> stream.Score:
-    """The music21 score of ``multitrack``, in measures, ready to export (see the module's description)."""
+    """The music21 score of ``multitrack``, in measures, ready to export (see the module's description); a
+    section's low notes on its low instrument's staff (:func:`museforge.music.sections.perform_sections`)."""
+    multitrack = perform_sections(multitrack)
     melody = _melody_index(multitrack)
     tonality = piece_key(multitrack)
     score = stream.Score()

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from museforge.errors import MuseforgeError
-from museforge.music.instruments import program_name
 from museforge.music.midi import write_midi
 from museforge.music.pianoroll import Multitrack
+from museforge.music.sections import performed_instrument
 from museforge.render.audio import render_wav
 
 #: The file name endings each output accepts.
@@ -62,7 +62,7 @@ def tracks_and_files(
                 "name": result.names[i],
                 "role": result.roles[i],
                 "program": result.programs[i],
-                "instrument": program_name(result.programs[i], result.is_drum[i]),
+                "instrument": performed_instrument(result.programs[i], result.roles[i], result.is_drum[i]),
                 "is_drum": result.is_drum[i],
                 "notes": result.count_notes(i),
             }

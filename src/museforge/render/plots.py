@@ -23,8 +23,10 @@ from matplotlib.ticker import FixedLocator, MultipleLocator
 
 from museforge.errors import MuseforgeError
 from museforge.files import atomic_write
+from museforge.music.keys import pitch_name
 from museforge.music.meter import beat_steps
 from museforge.music.pianoroll import Multitrack
+from museforge.music.sections import performed_instrument
 
 #: The melody's colour; other tracks take :data:`PALETTE` in order, then evenly spread hues.
 MELODY_COLOR = "#d62728"
@@ -50,7 +52,6 @@ PALETTE = (
 )
 NOTE_ALPHA = 0.9
 _BLACK_KEYS = {1, 3, 6, 8, 10}
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _MIN_BAR_SPACING_PX = 14.0
 _MIN_BEAT_SPACING_PX = 6.0
 _DRUM_LANE_GAP = 1.5  # semitone rows between the lowest pitch and the first drum row
@@ -348,7 +349,7 @@ def _label_axes(ax: Axes, low: int, high: int, drum_rows: dict[int, float]) -> N
     """Note names at the Cs (and E, G on narrow ranges) and drum names at the drum rows."""
     step_names = (0, 4, 7) if high - low <= 24 else (0,)
     pitches = [p for p in range(low, high + 1) if p % 12 in step_names]
-    labels = [f"{_NOTE_NAMES[p % 12]}{p // 12 - 1}" for p in pitches]
+    labels = [pitch_name(p) for p in pitches]
     ticks: list[float] = list(pitches)
     for pitch, row in drum_rows.items():
         ticks.append(row)
@@ -368,18 +369,12 @@ def _legend_handles(multitrack: Multitrack, colors: list[str], melody: int | Non
             label = f"{name}: drum kit"
             handles.append(Line2D([], [], marker="D", ls="none", color=colors[track], markersize=5, label=label))
             continue
-        label = f"{name}: {_instrument_name(multitrack.programs[track])}"
+        label = f"{name}: {performed_instrument(multitrack.programs[track], multitrack.roles[track])}"
         if track == melody:
             handles.append(Patch(facecolor=colors[track], edgecolor="#1a1a1a", lw=1.1, label=f"{label} (melody)"))
         else:
             handles.append(Patch(facecolor=colors[track], alpha=NOTE_ALPHA, label=label))
     return handles
-
-
-def _instrument_name(program: int) -> str:
-    import pretty_midi
-
-    return pretty_midi.program_to_instrument_name(int(np.clip(program, 0, 127)))
 
 
 def _drum_name(pitch: int) -> str:
