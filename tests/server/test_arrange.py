@@ -225,3 +225,29 @@ def test_an_uploads_other_tracks_are_named_and_kept_when_asked(
         assert [(p, s) for p, s, _, _ in music.notes(index)] == [
             (p - 3, s) for p, s, _, _ in source.notes(track["index"])
         ]
+
+
+def test_the_symphony_woodwinds_are_one_part_played_by_a_section(client: TestClient, tmp_path: Path) -> None:
+    """The woodwinds' notes below D3 are a Bassoon's in the downloaded file; the studio shows, mutes and re-voices one
+    woodwinds part, and changing the brass's instrument keeps every woodwind note, the Bassoon's included."""
+    made = compose(client, melody="amazing_grace", model="symphony", seed=1)
+    summary = {t["role"]: t for t in made["summary"]["tracks"]}
+    assert summary["woodwinds"]["instrument"] == "Clarinet (Bassoon below D3)"
+    roll = client.get(f"/api/compositions/{made['id']}/roll").json()
+    assert [t["role"] for t in roll["tracks"]] == ["melody", "strings", "woodwinds", "brass", "timpani"]
+    woodwinds = roll["tracks"][2]
+    assert woodwinds["program"] == 71 and any(note[0] < 50 for note in woodwinds["notes"])
+    response = client.get(made["urls"]["midi"])
+    (tmp_path / "file.mid").write_bytes(response.content)
+    assert b"Woodwinds (Bassoon)" in response.content  # what a DAW opens: the two instruments
+    choices = {c["role"]: c for c in client.get("/api/composers/symphony/instruments").json()}
+    assert choices["woodwinds"]["default_name"] == "Clarinet (Bassoon below D3)"
+    voiced = client.post(f"/api/compositions/{made['id']}/regenerate", json={"programs": {"brass": 57}})
+    assert voiced.status_code == 201, voiced.text
+    after = client.get(f"/api/compositions/{voiced.json()['id']}/roll").json()
+    assert after["tracks"][3]["program"] == 57
+
+    def timed(track: dict[str, Any], resolution: int) -> list[tuple[int, float, float]]:
+        return sorted((n[0], n[1] / resolution, n[2] / resolution) for n in track["notes"])
+
+    assert timed(after["tracks"][2], after["resolution"]) == timed(woodwinds, roll["resolution"])
