@@ -43,27 +43,23 @@ def perform_sections(music: Multitrack) -> Multitrack:
     }
     if not split_at:
         return music
-    rolls, onsets, order, programs, names, pairs = [], [], [], [], [], []
+    every_pitch = np.ones(music.rolls.shape[2], dtype=bool)
+    tracks: list[tuple[int, np.ndarray, int, str]] = []  # per performed track: source, pitches (128,), program, name
+    pairs = []
     for i in range(music.n_tracks):
         section = split_at.get(i)
         if section is None:
-            rolls.append(music.rolls[i])
-            onsets.append(music.onsets[i])
-            order.append(i)
-            programs.append(music.programs[i])
-            names.append(music.names[i])
+            tracks.append((i, every_pitch, music.programs[i], music.names[i]))
             continue
-        high = np.arange(music.rolls.shape[2]) >= section.split  # (128,)
+        high = np.arange(music.rolls.shape[2]) >= section.split
         low_name = f"{music.names[i]} ({program_name(section.low_program)})"
-        rolls += [music.rolls[i] * high, music.rolls[i] * ~high]
-        onsets += [music.onsets[i] & high, music.onsets[i] & ~high]
-        order += [i, i]
-        programs += [music.programs[i], section.low_program]
-        names += [music.names[i], low_name]
+        tracks += [(i, high, music.programs[i], music.names[i]), (i, ~high, section.low_program, low_name)]
         pairs.append([music.names[i], low_name, int(music.programs[i])])
-    performed = music.with_rolls(np.stack(rolls), np.stack(onsets), order)
-    performed.programs = programs
-    performed.names = names
+    order = [t[0] for t in tracks]
+    pitches = np.stack([t[1] for t in tracks])[:, None, :]  # (performed tracks, 1, 128)
+    performed = music.with_rolls(music.rolls[order] * pitches, music.onsets[order] & pitches, order)
+    performed.programs = [t[2] for t in tracks]
+    performed.names = [t[3] for t in tracks]
     performed.metadata = {**(music.metadata or {}), SECTIONS_KEY: pairs}
     return performed
 
