@@ -81,23 +81,13 @@ def bench_parts(rounds: int, genres: tuple[str, ...] = ("rock", "symphony")) -> 
     compose does: :func:`museforge.sampling.form.accompany`, drawing again where a track is left out) against the
     first draw alone (``parts=()``), side by side in the same rounds; milliseconds per piece."""
     from museforge.models.loading import load_model
-    from museforge.music.form import bar_spans
-    from museforge.music.inputs import melody_roll
-    from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
-    from museforge.music.meter import multitrack_grid
     from museforge.sampling.generation import Generation
 
     rows = []
     for genre in genres:
         generator, card = load_model(genre)
         generation = Generation.from_card(generator, card)
-        assert card.window is not None  # every GAN card has its window
-        pieces = []
-        for info in list_melodies():
-            source = melody_to_multitrack(get_melody(info.name), resolution=card.resolution)
-            roll = melody_roll(source, card.lowest_pitch, card.n_pitches)
-            pieces.append((roll, bar_spans(source.n_steps, source.downbeats), multitrack_grid(source)))
-
+        pieces = _builtin_pieces(card)
         calls: dict[str, Callable[[], None]] = {
             "every part": functools.partial(_accompany_all, generation, card, pieces, None),
             "first draw": functools.partial(_accompany_all, generation, card, pieces, ()),
@@ -113,6 +103,49 @@ def bench_parts(rounds: int, genres: tuple[str, ...] = ("rock", "symphony")) -> 
             }
         )
     return rows
+
+
+def bench_voice_rules(rounds: int) -> dict[str, Any]:
+    """Model time of the Bach model accompanying every built-in melody (seeds 0-4) as compose does, its voices
+    decoded with the part-writing rules (no parallel fifths or octaves, none above the tune:
+    :mod:`museforge.sampling.paths`) against without them, side by side in the same rounds; milliseconds per
+    piece."""
+    from dataclasses import replace
+
+    from museforge.models.loading import load_model
+    from museforge.sampling.generation import Generation
+
+    generator, card = load_model("bach")
+    ruled = Generation.from_card(generator, card)
+    free = replace(ruled, policy=replace(ruled.policy, parallels=False))
+    pieces = _builtin_pieces(card)
+    calls: dict[str, Callable[[], None]] = {
+        "rules": functools.partial(_accompany_all, ruled, card, pieces, None),
+        "no rules": functools.partial(_accompany_all, free, card, pieces, None),
+    }
+    seconds = interleaved_seconds(calls, torch.device("cpu"), rounds=rounds, calls=1)
+    n = 5 * len(pieces)
+    return {
+        "pieces": n,
+        "ms_per_piece": {k: v * 1000 / n for k, v in seconds.items()},
+        "ratio": seconds["rules"] / seconds["no rules"],
+    }
+
+
+def _builtin_pieces(card: Any) -> list[tuple[Any, Any, Any]]:
+    """``(melody roll, bar spans, metric grid)`` of every built-in melody on ``card``'s grid."""
+    from museforge.music.form import bar_spans
+    from museforge.music.inputs import melody_roll
+    from museforge.music.melodies import get_melody, list_melodies, melody_to_multitrack
+    from museforge.music.meter import multitrack_grid
+
+    assert card.window is not None  # every GAN card has its window
+    pieces = []
+    for info in list_melodies():
+        source = melody_to_multitrack(get_melody(info.name), resolution=card.resolution)
+        roll = melody_roll(source, card.lowest_pitch, card.n_pitches)
+        pieces.append((roll, bar_spans(source.n_steps, source.downbeats), multitrack_grid(source)))
+    return pieces
 
 
 def _accompany_all(generation: Any, card: Any, pieces: list[tuple[Any, Any, Any]], parts: tuple | None) -> None:

@@ -127,11 +127,18 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     if not args.skip_compose:
-        from bench.generation import bench_compose_cli, bench_compose_models, bench_parts, bench_techniques
+        from bench.generation import (
+            bench_compose_cli,
+            bench_compose_models,
+            bench_parts,
+            bench_techniques,
+            bench_voice_rules,
+        )
 
         report["compose"] = bench_compose_models(args.rounds)
         report["cli"] = bench_compose_cli(runs=3)
         report["parts"] = bench_parts(args.rounds)
+        report["voice_rules"] = bench_voice_rules(args.rounds)
         report["techniques"] = bench_techniques(runs=3)
     report["seconds"] = time.perf_counter() - started
     _print(report, device)
@@ -172,6 +179,13 @@ def _print(report: dict[str, Any], device: torch.device) -> None:
             print(
                 f"{r['genre']}: {ms['every part']:.0f} ms every part, {ms['first draw']:.0f} ms first draw "
                 f"({r['ratio']:.2f}x, {r['pieces']} pieces)"
+            )
+        rules = report.get("voice_rules")
+        if rules:
+            ms = rules["ms_per_piece"]
+            print(
+                f"bach, the part-writing rules in decoding: {ms['rules']:.0f} ms with them, {ms['no rules']:.0f} ms "
+                f"without ({rules['ratio']:.2f}x, {rules['pieces']} pieces)"
             )
         print()
         print("Enhance and Extend on the CPU (library call with files written; whole command with Python start-up)")

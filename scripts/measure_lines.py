@@ -82,7 +82,8 @@ def measure_enhance(genre: str, windows: int, seed: int = 0, iterations: int = 3
     probabilities decoded at every bias of :data:`GRID`."""
     from dataclasses import replace
 
-    from museforge.sampling.gibbs import decode_lines, forbids_parallels, rewrite_windows, voices_from_card
+    from museforge.sampling.gibbs import decode_lines, rewrite_windows, voices_from_card
+    from museforge.sampling.voice_rules import forbids_parallels
 
     network, card = load_model(genre, "enhance")
     held = held_out(card, "valid", windows)

@@ -49,7 +49,8 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     from museforge.evaluate.run import _comparison, _generate, held_out
     from museforge.models.loading import load_model
     from museforge.sampling.generation import Generation
-    from museforge.sampling.gibbs import forbids_parallels, harmonize_windows, revise_windows
+    from museforge.sampling.gibbs import harmonize_windows, revise_windows
+    from museforge.sampling.voice_rules import forbids_parallels
     from museforge.training.data import split_windows
 
     network, card = load_model("bach", "enhance")

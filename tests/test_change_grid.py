@@ -13,7 +13,8 @@ from museforge.music.rhythm import beat_positions
 from museforge.pipelines.compose import compose
 from museforge.pipelines.jam import jam
 from museforge.pretrained import pretrained_card_path
-from museforge.sampling.notes import NotePolicy, change_grids, to_notes
+from museforge.sampling.changes import change_grids
+from museforge.sampling.notes import NotePolicy, to_notes
 
 
 def line(pitches: list[int | None], n_pitches: int = 4, sure: float = 0.95) -> np.ndarray:

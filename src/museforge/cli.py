@@ -73,6 +73,16 @@ class Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------------------------------------- parser
+def _add_parallels(command: argparse.ArgumentParser) -> None:
+    """``--parallels``: what a chorale's voices may do about consecutive fifths and octaves."""
+    command.add_argument(
+        "--parallels",
+        choices=PARALLELS,
+        help="consecutive fifths and octaves between single lines and the melody: forbid (the default in chorales) "
+        "or allow",
+    )
+
+
 def build_parser() -> Parser:
 
     parser = Parser(
@@ -226,6 +236,7 @@ def build_parser() -> Parser:
         help="where the melody repeats: 0 repeats the accompaniment note for note, 1 writes it afresh "
         "(default: the model's, measured on its genre's real songs)",
     )
+    _add_parallels(compose)
     compose.add_argument(
         "--keep-tracks",
         action="store_true",
@@ -312,11 +323,7 @@ def build_parser() -> Parser:
     enhance.add_argument("--bars", metavar="N[-M]", help="rewrite only these bars (1-based, inclusive)")
     enhance.add_argument("--seed", type=_seed(COMPOSE_SEED_MAX), help="make the result reproducible")
     enhance.add_argument("--melody-track", metavar="NAME|INDEX", help=MELODY_TRACK_HELP)
-    enhance.add_argument(
-        "--parallels",
-        choices=PARALLELS,
-        help="consecutive fifths and octaves between single lines: forbid (the default in chorales) or allow",
-    )
+    _add_parallels(enhance)
     enhance.add_argument("--json", action="store_true", help="print a JSON summary")
     enhance.set_defaults(handler=cmd_enhance)
 
@@ -412,37 +419,30 @@ def _own(technique: str) -> Callable[[str], str]:
     return lambda text: text.removeprefix(f"{technique}/")
 
 
-def _seed(maximum: int) -> Callable[[str], int]:
+def _whole_number(
+    low: int, high: int | None, out_of_range: str, expected: str = "a whole number"
+) -> Callable[[str], int]:
+    """An argument type: an int from ``low`` to ``high`` (None: no upper bound); ``out_of_range`` names the bounds
+    and takes ``{value}``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not 0 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"a seed is 0 to {maximum}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(out_of_range.format(value=value))
         return value
 
     return parse
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {value}")
-    return value
+def _seed(maximum: int) -> Callable[[str], int]:
+    return _whole_number(0, maximum, f"a seed is 0 to {maximum}, got {{value}}")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+_port = _whole_number(1, 65535, "a port is 1 to 65535, got {value}", "a port number")
+_positive_int = _whole_number(1, None, "must be at least 1, got {value}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -294,3 +294,14 @@ def test_compose_names_the_files_other_tracks_and_keeps_them_when_asked(tmp_path
     assert "kept as they were (the model reads the melody alone): Chords" in kept.stdout
     music = read_midi(out, 4)
     assert music.notes(music.names.index("Chords")) == sorted(chords, key=lambda n: (n[1], n[0]))
+
+
+def test_a_chorale_keeps_the_rule_against_parallels_unless_told(tmp_path: Path, museforge_home: Path) -> None:
+    args = ("compose", "--melody", "ode_to_joy", "--genre", "bach", "--seed", "3", "--out", str(tmp_path / "c.mid"))
+    kept = run_cli(*args, home=museforge_home)
+    assert kept.returncode == 0, kept.stderr
+    assert "voice leading: no parallel fifths or octaves between the voices and the melody" in kept.stdout
+    allowed = run_cli(*args, "--parallels", "allow", "--json", home=museforge_home)
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["parallels"] == "allow"
+    one_line_error(run_cli(*args, "--parallels", "sometimes", home=museforge_home), "--parallels")

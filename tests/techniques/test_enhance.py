@@ -225,7 +225,7 @@ def test_compose_can_revise_its_accompaniment_with_the_genres_enhance_model(tmp_
     plain = compose("ode_to_joy", "bach", out_midi=tmp_path / "p.mid", seed=4)
     revised = compose("ode_to_joy", "bach", out_midi=tmp_path / "r.mid", seed=4, rewrite=8)
     assert revised.summary["rewrite"] == 8 and plain.summary["rewrite"] == 0
-    assert revised.summary["parallels"] == "forbid" and "parallels" not in plain.summary  # the chorale rule
+    assert revised.summary["parallels"] == plain.summary["parallels"] == "forbid"  # the chorale rule, both passes
     assert revised.multitrack.notes(0) == plain.multitrack.notes(0)  # the melody stays
     assert [revised.multitrack.notes(k) for k in (1, 2, 3)] != [plain.multitrack.notes(k) for k in (1, 2, 3)]
     assert all(len(revised.multitrack.notes(k)) > 0 for k in (1, 2, 3))

@@ -103,7 +103,10 @@ def test_samples_per_epoch_are_midi_and_png(bach: Path, tiny: Callable[..., Trai
     assert sorted(p.name for p in folder.iterdir()) == ["epoch_001.mid", "epoch_001.png"]
     assert (folder / "epoch_001.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     midi = read_midi(folder / "epoch_001.mid")
-    assert midi.roles[:1] == ["melody"] and midi.n_tracks == 4
+    # the melody and the voices that sing: after two updates a voice may find nothing likely under the tune, where
+    # the chorale decoding keeps every voice, and rest throughout (a track without notes is not written)
+    assert midi.roles[0] == "melody" and 2 <= midi.n_tracks <= 4
+    assert set(midi.roles[1:]) <= {"alto", "tenor", "bass"} and all(midi.notes(k) for k in range(midi.n_tracks))
     record = read_history(model_dir("s"))[-1]
     assert record["complete"] is False
     assert record["sample"] == {"midi": "samples/epoch_001.mid", "png": "samples/epoch_001.png"}

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
+from museforge.metrics.voices import parallel_fifths_octaves
 from museforge.music.melodies import get_melody, melody_to_multitrack
 from museforge.music.midi import read_midi
+from museforge.sampling.paths import roll_line
 from tests.tiny_models import TINY_MODEL
 
 pytestmark = [pytest.mark.web, pytest.mark.slow]
@@ -154,3 +157,24 @@ def test_train_a_tiny_model_and_watch_it_complete(page: object, server_url: str,
     screenshot(page, "models")
     models = httpx.get(f"{server_url}/api/models", timeout=10).json()
     assert "web-tiny" in [m["name"] for m in models]
+
+
+def test_compose_a_chorale_with_and_without_the_rule_against_parallels(
+    page: object, server_url: str, tmp_path: Path
+) -> None:
+    open_studio(page)
+    page.select_option("#sample-select", "ode_to_joy")
+    page.wait_for_function("document.querySelector('#melody-title').textContent.includes('Ode to Joy')")
+    page.select_option("#model-select", "bach")
+    page.fill("#seed", "3")
+    counted = {}
+    for choice in ("allow", ""):  # then the model's own rule: forbidden in chorales
+        page.select_option("#compose-parallels", choice)
+        page.evaluate("document.querySelector('#result-card').hidden = true")
+        generate_and_check(page, [p for p, _, _ in get_melody("ode_to_joy").notes])
+        summary = page.inner_text("#result-summary")
+        written = read_midi(download_midi(page, tmp_path), resolution=4)
+        lines = np.stack([roll_line(roll) for roll in written.rolls])
+        counted[choice] = (parallel_fifths_octaves(lines).count, "no parallel fifths or octaves" in summary)
+    assert counted["allow"][0] > 0 and not counted["allow"][1]  # the model alone writes some
+    assert counted[""] == (0, True)  # the rule leaves none, and the summary says so

@@ -41,6 +41,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         transpose=args.transpose,
         melody_track=args.melody_track,
         keep_tracks=args.keep_tracks,
+        parallels=args.parallels,
     )
     write_sheet_music(result, sheet_music)
     record(result, args.melody)

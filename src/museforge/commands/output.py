@@ -148,6 +148,10 @@ def composition_lines(summary: dict[str, Any], melody_track: bool = True) -> lis
         )
     if summary.get("meter_note"):
         lines.append(f"note: {summary['meter_note']}")
+    if summary.get("parallels") == "forbid":
+        lines.append(
+            "voice leading: no parallel fifths or octaves between the voices and the melody (--parallels allow)"
+        )
     rows = [
         [
             t["name"],

@@ -19,6 +19,7 @@ notes are chosen, so the music carries across window edges instead of restarting
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,8 @@ from museforge.pretrained import technique_card_path
 from museforge.render.outputs import check_output_paths, write_outputs
 from museforge.sampling.form import accompany
 from museforge.sampling.generation import Generation
-from museforge.sampling.gibbs import forbids_parallels, revise_piece, windows_to_rewrite
+from museforge.sampling.gibbs import revise_piece, windows_to_rewrite
+from museforge.sampling.voice_rules import forbids_parallels
 
 
 def compose(
@@ -76,6 +78,7 @@ def compose(
     transpose: int = 0,
     melody_track: str | int | None = None,
     keep_tracks: bool = False,
+    parallels: str | None = None,
 ) -> PipelineResult:
     """Write accompaniment for ``melody`` with ``model`` (a genre's pretrained model or a trained model's name).
 
@@ -92,9 +95,12 @@ def compose(
     Enhance model of the same genre and tracks in that many iterations
     (:func:`museforge.sampling.gibbs.revise_piece`). The model reads the melody alone: the other tracks of a
     multi-track file (chords, a bass...) are left out, or with ``keep_tracks`` kept in the output as they are (moved
-    with the melody by ``transpose``); the summary names them (``other_tracks``). Files are written only where a
-    path is given (``out_midi`` None: ``summary["midi"]`` is None). Raises :class:`MuseforgeError` on bad input
-    before anything is written.
+    with the melody by ``transpose``); the summary names them (``other_tracks``). ``parallels`` ``"forbid"`` keeps
+    the part-writing rules as the notes are chosen (no consecutive fifths or octaves between the single lines, the
+    chorale voices, and the melody; no voice above the melody) and in a rewrite; ``"allow"`` does not; None: the
+    model's default, forbidden in chorales (:func:`museforge.sampling.voice_rules.forbids_parallels`,
+    :mod:`museforge.sampling.paths`). Files are written only where a path is given (``out_midi`` None:
+    ``summary["midi"]`` is None). Raises :class:`MuseforgeError` on bad input before anything is written.
     """
     check_output_paths(out_midi, wav, png)
     seed = resolve_seed(seed)
@@ -102,6 +108,7 @@ def compose(
     check_transpose(transpose)
     gan = load_gan(model, tracks, programs, variation)
     card = gan.card
+    forbid = forbids_parallels(card, parallels)
     reviser = _reviser(card, rewrite) if rewrite else None
 
     music = load_music(melody, card.resolution)
@@ -115,6 +122,7 @@ def compose(
         check_rewrite_work(windows_to_rewrite(np.ones((1, source.n_steps), dtype=bool), reviser[1].window), rewrite)
     rng = torch.Generator().manual_seed(seed)
     generation = Generation.from_card(gan.generator, card, threshold=threshold)
+    generation.policy = replace(generation.policy, parallels=forbid)
     melody_view = melody_roll(source, card.lowest_pitch, card.n_pitches)
     spans = bar_spans(source.n_steps, source.downbeats)
     form_rng = np.random.default_rng(seed)
@@ -131,11 +139,8 @@ def compose(
         grid=grid,
         parts=gan.tracks,
     )
-    revision: dict[str, str] = {}  # what the summary says of a revision pass
     if reviser is not None:
-        forbid = forbids_parallels(reviser[1], None)  # the Enhance model's default
         sounding = revise_piece(*reviser, melody_view, sounding, rewrite, rng, forbid_parallels=forbid)
-        revision["parallels"] = "forbid" if forbid else "allow"
 
     out_tracks = [melody_track_notes(source), *gan.accompaniment(sounding, Dynamics.of(grid, source.resolution))]
     result = source.with_tracks([*out_tracks, *kept], tempos=retempo(list(source.tempos), tempo))
@@ -160,7 +165,7 @@ def compose(
         "variation": gan.variation,
         "repeated_bars": len(melody_repeats(melody_view, spans)),
         "other_tracks": {"names": [music.names[i] for i in others], "kept": bool(keep_tracks)},
-        **revision,
+        "parallels": "forbid" if forbid else "allow",
     }
     summary = gan_summary(model, card, seed, facts, music, melody_index, result, (out_midi, wav_path, png_path))
     return PipelineResult(result, Path(out_midi) if out_midi is not None else None, wav_path, png_path, summary)

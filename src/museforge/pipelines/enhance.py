@@ -44,7 +44,8 @@ from museforge.pipelines.common import Note, PipelineResult, accompaniment_track
 from museforge.pipelines.controls import check_iterations, check_temperature, resolve_seed
 from museforge.pipelines.work import check_rewrite_work
 from museforge.render.outputs import check_output_paths, tracks_and_files, write_outputs
-from museforge.sampling.gibbs import REWRITE_START_RATIO, forbids_parallels, rewrite_piece, windows_to_rewrite
+from museforge.sampling.gibbs import REWRITE_START_RATIO, rewrite_piece, windows_to_rewrite
+from museforge.sampling.voice_rules import forbids_parallels
 
 #: Defaults of the controls (see the module docstring). 32 iterations: on validation chorales, 8 to 64 iterations
 #: give the same key fit and consonance; more give fewer rests and fewer pitch classes; 32 is half the time of 64
@@ -211,7 +212,7 @@ def enhance(
     0-based index) says which track of a multi-track file is the melody; ``parallels`` ``"forbid"`` keeps the
     sampler from writing consecutive fifths and octaves between single lines, ``"allow"`` lets the model's
     proposals stand, None is the model's default (forbidden in chorales:
-    :func:`museforge.sampling.gibbs.forbids_parallels`). Raises :class:`MuseforgeError` on bad input before
+    :func:`museforge.sampling.voice_rules.forbids_parallels`). Raises :class:`MuseforgeError` on bad input before
     anything is written.
     """
     check_controls(iterations, max_add, max_remove, temperature)

@@ -3,5 +3,5 @@ melody (:mod:`.generation`, :mod:`.windows`), the AR-CNN's Gibbs rewriting (:mod
 token sampling (:mod:`.continuation`). Below the pipelines and the trainer, which both sample the same way."""
 
 #: What a rewrite may do about consecutive fifths and octaves between single lines
-#: (:func:`museforge.sampling.gibbs.forbids_parallels`). Here, free of torch, for the CLI's start-up.
+#: (:func:`museforge.sampling.voice_rules.forbids_parallels`). Here, free of torch, for the CLI's start-up.
 PARALLELS = ("forbid", "allow")

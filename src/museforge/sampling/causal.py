@@ -199,7 +199,9 @@ class CausalAccompanist:
             weight = 0.0 if exact else self.variation
             probs = (1.0 - weight) * source + weight * probs
         self._strain = (repeat, exact) if repeat is not None else None
-        notes = self.generation.decode(probs[None], mode=self.mode, generator=self.rng, grid=grid)[0].astype(bool)
+        # a chorale's voices keep their part-writing rules against the tune as it is guessed (the bar is not heard yet)
+        notes = self.generation.decode(probs[None], mode=self.mode, generator=self.rng, grid=grid, melody=guess[None])
+        notes = notes[0].astype(bool)
         if repeat is not None and exact:
             moved = moved_tracks(heard.notes[repeat.source], repeat.shift, self.generation.is_drum, self._ranges)
             notes = moved.astype(bool)

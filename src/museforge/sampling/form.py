@@ -280,7 +280,7 @@ def _accompaniment(
     repeats = melody_repeats(melody, list(spans))
     ranges = generation.policy.kits or None
     probs, exact = follow_form(probs, spans, repeats, variation, generation.is_drum, form_rng, ranges)
-    notes = generation.decode(probs, mode=mode, generator=rng, grid=grid)
+    notes = generation.decode(probs, mode=mode, generator=rng, grid=grid, melody=melody)
     return repeat_notes(notes, spans, exact, generation.is_drum, ranges)
 
 

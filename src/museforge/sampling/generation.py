@@ -147,11 +147,13 @@ class Generation:
         mode: str = "threshold",
         generator: torch.Generator | None = None,
         grid: np.ndarray | None = None,
+        melody: np.ndarray | None = None,
     ) -> np.ndarray:
         """Notes from probabilities ``(..., K, T, P)`` under the model's policy; ``grid`` is the metric grid
-        ``(T, 2)`` of the rolls (None: they start on a bar line, in quarter-note beats)."""
+        ``(T, 2)`` of the rolls (None: they start on a bar line, in quarter-note beats); ``melody`` ``(..., T, P)``
+        bool, the tune the single lines keep the part-writing rule with where the policy says so."""
         probs = np.asarray(probs, dtype=np.float32)
-        return np.asarray(self.policy.decode(probs, mode=mode, generator=generator, grid=grid))
+        return np.asarray(self.policy.decode(probs, mode=mode, generator=generator, grid=grid, melody=melody))
 
     def hold_groove(self, probs: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """``(K, S, P)`` probabilities whose drums hold each phrase's groove (:func:`hold_groove` at the card's
@@ -161,7 +163,8 @@ class Generation:
     def notes(self, melody: np.ndarray, noise: torch.Tensor, grid: np.ndarray | None = None) -> np.ndarray:
         """Accompaniment notes for each melody window: ``(n, T, P)`` (and its ``(n, T, 2)`` metric ``grid``) ->
         ``(n, K, T, P)`` bool. Each window is a phrase: its drums hold their groove as compose's do."""
-        return self.decode(self.hold_window_grooves(self.probabilities(melody, noise, grid=grid), grid))
+        probs = self.hold_window_grooves(self.probabilities(melody, noise, grid=grid), grid)
+        return self.decode(probs, melody=np.asarray(melody, dtype=bool))
 
     def hold_window_grooves(
         self, probs: np.ndarray, grid: np.ndarray | None = None, strength: float | None = None

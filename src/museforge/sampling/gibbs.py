@@ -26,7 +26,6 @@ from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.music.instruments import playable_range
 from museforge.music.keys import transpose_rolls
-from museforge.sampling import PARALLELS
 from museforge.sampling.generation import window_shifts
 from museforge.sampling.notes import DEFAULT_HOLD, GREEDY_BELOW, NotePolicy, to_notes
 from museforge.sampling.voice_rules import parallel_candidates
@@ -427,24 +426,12 @@ def revise_piece(
     return notes[1:]
 
 
-def forbids_parallels(card: ModelCard, parallels: str | None) -> bool:
-    """Whether a rewrite keeps the part-writing rule (:func:`rewrite`'s ``forbid_parallels``): ``parallels`` is
-    ``"forbid"`` or ``"allow"``, or None for the model's default: forbidden in chorales (a model of the bach genre,
-    whose voices are four-part writing), allowed elsewhere (a pop bass may double the tune in octaves)."""
-    if parallels is None:
-        return card.get("genre") == "bach"
-    if parallels not in PARALLELS:
-        raise MuseforgeError(f"parallels must be one of {', '.join(PARALLELS)}, got {parallels!r}")
-    return parallels == "forbid"
-
-
 __all__ = [
     "ANNEAL",
     "MIN_RATIO",
     "REWRITE_START_RATIO",
     "Voices",
     "decode_lines",
-    "forbids_parallels",
     "harmonize_windows",
     "in_common_key",
     "revise_piece",

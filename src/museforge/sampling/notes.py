@@ -46,6 +46,9 @@ from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
 from museforge.music.rhythm import beat_positions, still_steps
 from museforge.music.tracks import unique_roles
+from museforge.sampling.changes import change_costs, change_grids
+from museforge.sampling.paths import keep_under, lowest_line, roll_line, viterbi_cells, viterbi_line
+from museforge.sampling.voice_rules import forbids_parallels
 
 #: The ways :func:`to_notes` knows.
 MODES: tuple[str, ...] = ("threshold", "bernoulli")
@@ -83,8 +86,14 @@ class NotePolicy:
     change_grid : tuple
         Per track: the positions in the beat where its notes may change (``data.change_grid`` where
         ``decoding.change_grid``), or None (anywhere); empty: no track is held to a grid.
+    change_cost : tuple
+        Per track: what a change costs on each position in the beat (log-odds, ``(resolution,)``, on top of the
+        hold: ``decoding.change_cost``, :func:`change_costs`), or None; empty: none.
     resolution : int
         Steps per beat of the model's grid.
+    parallels : bool
+        Whether the single lines keep the part-writing rules: no consecutive fifths or octaves with the melody or
+        among themselves, none above the melody (:func:`to_notes`' ``rule_lines``; :func:`forbids_parallels`).
     """
 
     monophonic: tuple[bool, ...]
@@ -93,7 +102,9 @@ class NotePolicy:
     kits: tuple[tuple[int, ...] | None, ...] = ()
     line_bias: tuple[float, ...] = ()
     change_grid: tuple[tuple[int, ...] | None, ...] = ()
+    change_cost: tuple[tuple[float, ...] | None, ...] = ()
     resolution: int = 4
+    parallels: bool = False
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any], threshold: float = 0.5) -> NotePolicy:
@@ -123,6 +134,7 @@ class NotePolicy:
         )
         biases = line_biases(parsed, monophonic)
         grids = change_grids(parsed)
+        costs = change_costs(parsed)
         return cls(
             monophonic=monophonic,
             hold=tuple(holds),
@@ -130,7 +142,9 @@ class NotePolicy:
             kits=kits if any(k is not None for k in kits) else (),
             line_bias=biases if any(biases) else (),
             change_grid=grids if any(g is not None for g in grids) else (),
+            change_cost=costs if any(c is not None for c in costs) else (),
             resolution=parsed.resolution,
+            parallels=forbids_parallels(parsed, None),
         )
 
     def track(self, k: int, hold: float | None = None, line_bias: float | None = None) -> NotePolicy:
@@ -147,17 +161,34 @@ class NotePolicy:
             kits=own(self.kits),
             line_bias=own(self.line_bias) if line_bias is None else (float(line_bias),),
             change_grid=own(self.change_grid),
+            change_cost=own(self.change_cost),
             resolution=self.resolution,
+            parallels=self.parallels,
         )
 
     def still(self, n_steps: int, grid: np.ndarray | None = None) -> list[np.ndarray | None] | None:
-        """Per track, the ``(T,)`` steps at which it keeps what it plays (off its change grid), or None; None when
-        no track has a grid. ``grid`` is the roll's metric grid ``(T, 2)`` (None: it starts on a bar line and its
-        beats are quarter notes)."""
-        if not self.change_grid:
+        """Per track, what a change costs at each of ``n_steps`` steps on top of its hold, ``(T,)`` float (``inf``
+        off its change grid: it keeps what it plays there; its change costs by position in the beat), or None;
+        None when no track has either. ``grid`` is the roll's metric grid ``(T, 2)`` (None: it starts on a bar
+        line and its beats are quarter notes). The first step is free."""
+        if not self.change_grid and not self.change_cost:
             return None
         positions = beat_positions(n_steps, self.resolution, grid)
-        return [None if allowed is None else still_steps(positions, allowed) for allowed in self.change_grid]
+        out: list[np.ndarray | None] = []
+        for k in range(len(self.monophonic)):
+            allowed = self.change_grid[k] if self.change_grid else None
+            costs = self.change_cost[k] if self.change_cost else None
+            if allowed is None and costs is None:
+                out.append(None)
+                continue
+            step = np.zeros(n_steps, dtype=np.float32)
+            if costs is not None:
+                step += np.asarray(costs, dtype=np.float32)[positions]
+            if allowed is not None:
+                step[still_steps(positions, allowed)] = np.inf
+            step[:1] = 0.0
+            out.append(step)
+        return out
 
     def decode(
         self,
@@ -165,9 +196,17 @@ class NotePolicy:
         mode: str = "threshold",
         generator: torch.Generator | None = None,
         grid: np.ndarray | None = None,
+        melody: np.ndarray | None = None,
     ):
         """:func:`to_notes` under this policy: ``(..., K, T, P)`` probabilities -> bool of the same shape; ``grid``
-        the metric grid ``(T, 2)`` of the rolls (see :meth:`still`)."""
+        the metric grid ``(T, 2)`` of the rolls (see :meth:`still`); ``melody`` ``(..., T, P)`` bool, the melody
+        the single lines keep the part-writing rule with (where :attr:`parallels`; None: only among themselves)."""
+        rule_lines = None
+        if self.parallels:
+            shape = np.shape(probs)
+            rule_lines = (
+                roll_line(melody)[..., None, :] if melody is not None else np.zeros((*shape[:-3], 0, shape[-2]), int)
+            )
         return to_notes(
             probs,
             mode=mode,
@@ -178,62 +217,8 @@ class NotePolicy:
             kits=self.kits or None,
             line_bias=self.line_bias or None,
             still=self.still(np.shape(probs)[-2], grid),
+            rule_lines=rule_lines,
         )
-
-
-def _viterbi_cells(evidence: np.ndarray, hold: float, still: np.ndarray | None = None) -> np.ndarray:
-    """Best on/off path of every cell of ``(..., T, P)`` log-odds; each switch costs ``hold``, and none happens
-    on the ``still`` steps ``(T,)``."""
-    steps = evidence.shape[-2]
-    barred = np.zeros(steps, dtype=bool) if still is None else np.asarray(still, dtype=bool)
-    off = np.zeros(evidence.shape[:-2] + evidence.shape[-1:], dtype=np.float32)
-    on = np.full_like(off, -np.inf)
-    from_on_off = np.zeros(evidence.shape, dtype=bool)  # came to "off" from "on"
-    from_off_on = np.zeros(evidence.shape, dtype=bool)  # came to "on" from "off"
-    for t in range(steps):
-        stay_off, switch_off = off, on - hold
-        stay_on, switch_on = on, off - hold
-        if barred[t]:
-            switch_off = switch_on = np.full_like(off, -np.inf)
-        from_on_off[..., t, :] = switch_off > stay_off
-        from_off_on[..., t, :] = switch_on > stay_on
-        off = np.maximum(stay_off, switch_off)
-        on = np.maximum(stay_on, switch_on) + evidence[..., t, :]
-    state = on > off
-    out = np.zeros(evidence.shape, dtype=bool)
-    for t in range(steps - 1, -1, -1):
-        out[..., t, :] = state
-        state = np.where(state, ~from_off_on[..., t, :], from_on_off[..., t, :])
-    return out
-
-
-def _viterbi_line(evidence: np.ndarray, hold: float, still: np.ndarray | None = None) -> np.ndarray:
-    """Best single line of ``(..., T, P)`` log-odds: at most one pitch per step, each change costs ``hold``, and
-    none happens on the ``still`` steps ``(T,)``."""
-    if evidence.ndim == 2:
-        return _viterbi_line(evidence[None], hold, still)[0]
-    *lead, steps, pitches = evidence.shape
-    score = np.zeros((*lead, pitches + 1), dtype=np.float32)  # state 0 = rest
-    score[..., 1:] = -np.inf
-    back = np.zeros((steps, *lead, pitches + 1), dtype=np.int16)
-    states = np.arange(pitches + 1, dtype=np.int16)
-    barred = np.zeros(steps, dtype=bool) if still is None else np.asarray(still, dtype=bool)
-    for t in range(steps):
-        best = np.argmax(score, axis=-1)
-        switch = np.take_along_axis(score, best[..., None], axis=-1) - (np.inf if barred[t] else hold)
-        stay = score > switch
-        back[t] = np.where(stay, states, best[..., None].astype(np.int16))
-        score = np.maximum(score, switch)
-        score[..., 1:] += evidence[..., t, :]
-    state = np.argmax(score, axis=-1)
-    out = np.zeros(evidence.shape, dtype=bool)
-    for t in range(steps - 1, -1, -1):
-        sounding = state > 0
-        if sounding.any():
-            idx = np.nonzero(sounding)
-            out[(*idx, t, state[idx] - 1)] = True
-        state = np.take_along_axis(back[t], state[..., None], axis=-1)[..., 0]
-    return out
 
 
 def to_notes(
@@ -246,6 +231,7 @@ def to_notes(
     kits: Sequence[Sequence[int] | None] | None = None,
     line_bias: Sequence[float] | None = None,
     still: Sequence[np.ndarray | None] | None = None,
+    rule_lines: np.ndarray | None = None,
 ) -> Tensor | np.ndarray:
     """Turn note probabilities into a boolean piano roll.
 
@@ -273,7 +259,14 @@ def to_notes(
         other tracks).
     still : sequence, optional
         Per track (axis ``-3``): ``(T,)`` bool, the steps at which the track keeps what it plays (no note starts,
-        stops or moves: off its data's change grid), or None.
+        stops or moves: off its data's change grid), or ``(T,)`` float, what a change costs at each step on top of
+        the hold (``inf``: none; :meth:`NotePolicy.still`), or None.
+    rule_lines : np.ndarray, optional
+        ``(..., F, T)`` int pitch columns (-1: rest) of lines written already (the melody) with which no single-line
+        track may move in consecutive fifths or octaves; given, the single lines keep that rule among themselves
+        too, decoded one after another, the lowest (by its probabilities) first, and none sounds above the given
+        lines (the tune stays on top, as in the chorales: their alto crosses above it in 0.2 % of the steps;
+        :mod:`museforge.sampling.paths`).
 
     Returns
     -------
@@ -325,17 +318,40 @@ def to_notes(
     if still is not None and (p.ndim < 3 or len(stills) != n_tracks):
         raise MuseforgeError(f"still has {len(stills)} entries for {n_tracks} tracks")
     if p.ndim < 3:  # one track: (..., T, P)
-        return _finish(_viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
+        return _finish(viterbi_cells(evidence, float(holds[0])) if holds[0] > 0 else evidence >= 0, is_numpy, device)
     notes = np.empty(evidence.shape, dtype=bool)
-    for k in range(n_tracks):
+    fixed = None if rule_lines is None else np.asarray(rule_lines, dtype=np.int64)
+    tune = None if fixed is None else lowest_line(fixed)
+    for k in _line_order(p, flags, fixed is not None) + [k for k in range(n_tracks) if not flags[k]]:
         e = evidence[..., k, :, :]
         if flags[k]:
-            notes[..., k, :, :] = _viterbi_line(e + np.float32(biases[k]), float(holds[k]), stills[k])
+            line = e + np.float32(biases[k])
+            if fixed is not None:
+                line = keep_under(line, tune)
+            notes[..., k, :, :] = viterbi_line(line, float(holds[k]), stills[k], fixed)
+            if fixed is not None:
+                fixed = np.concatenate([fixed, roll_line(notes[..., k, :, :])[..., None, :]], axis=-2)
         elif holds[k] > 0 or stills[k] is not None:
-            notes[..., k, :, :] = _viterbi_cells(e, float(holds[k]), stills[k])
+            notes[..., k, :, :] = viterbi_cells(e, float(holds[k]), stills[k])
         else:
             notes[..., k, :, :] = e >= 0
     return _finish(notes, is_numpy, device)
+
+
+def _line_order(probs: np.ndarray, flags: Sequence[bool], by_pitch: bool) -> list[int]:
+    """The single-line tracks of ``probs`` ``(..., K, T, P)`` in the order they are decoded: the lowest first (by
+    the mean pitch column of their probabilities) where they keep the part-writing rule among themselves, as a
+    harmoniser sets the bass before the inner voices; else in track order."""
+    lines = [k for k, flag in enumerate(flags) if flag]
+    if not by_pitch:
+        return lines
+    columns = np.arange(probs.shape[-1], dtype=np.float64)
+
+    def mean_pitch(k: int) -> float:
+        weight = np.asarray(probs[..., k, :, :], dtype=np.float64).reshape(-1, probs.shape[-1]).sum(axis=0)
+        return float((weight * columns).sum() / max(float(weight.sum()), 1e-9))
+
+    return sorted(lines, key=mean_pitch)
 
 
 def _finish(notes: np.ndarray, is_numpy: bool, device: torch.device | None) -> Tensor | np.ndarray:
@@ -398,27 +414,6 @@ def line_biases(card: Mapping[str, Any], monophonic: Sequence[bool]) -> tuple[fl
         )
     except (TypeError, ValueError):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.line_bias") from None
-
-
-def change_grids(card: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, ...]:
-    """Per accompaniment track: the positions in the beat its notes may change on (``data.change_grid``, by role)
-    where the card's ``decoding.change_grid`` is true and the grid leaves some position out, else None."""
-    parsed = ModelCard.of(card)
-    if (parsed.get("decoding") or {}).get("change_grid") is not True:
-        return (None,) * len(parsed.tracks)
-    recorded = (parsed.get("data") or {}).get("change_grid") or {}
-    if not isinstance(recorded, Mapping):
-        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.change_grid")
-    out: list[tuple[int, ...] | None] = []
-    try:
-        for role, track in zip(unique_roles(parsed.roles), parsed.tracks, strict=True):
-            allowed = recorded.get(role)
-            positions = tuple(sorted({int(v) for v in allowed})) if allowed and not track["is_drum"] else None
-            full = positions is not None and set(positions) >= set(range(parsed.resolution))
-            out.append(None if full else positions)
-    except (TypeError, ValueError):
-        raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.change_grid") from None
-    return tuple(out)
 
 
 def measured_holds(card: Mapping[str, Any]) -> dict[str, float]:

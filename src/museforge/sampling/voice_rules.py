@@ -14,13 +14,15 @@ sounding column, -1 for a rest (as :func:`museforge.metrics.voices.voices_from_r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
-#: Intervals (semitones modulo the octave) two moving voices may not keep: the octave or unison, and the fifth.
-PERFECT = (0, 7)
+from museforge.errors import MuseforgeError
+from museforge.sampling import PARALLELS
+from museforge.sampling.paths import PERFECT
 
 
 def line_pitches(rolls: Tensor) -> Tensor:
@@ -79,4 +81,16 @@ def parallel_candidates(rolls: Tensor, lines: Sequence[bool]) -> Tensor:
     return forbidden
 
 
-__all__ = ["PERFECT", "line_pitches", "parallel_candidates"]
+def forbids_parallels(card: Mapping[str, Any], parallels: str | None) -> bool:
+    """Whether a model's music keeps the part-writing rule: a GAN's decoding (:mod:`museforge.sampling.paths`), a
+    rewrite (:func:`museforge.sampling.gibbs.rewrite`'s ``forbid_parallels``). ``parallels`` is ``"forbid"`` or
+    ``"allow"``, or None for the model's default: forbidden in chorales (a model of the bach genre, whose voices are
+    four-part writing), allowed elsewhere (a pop bass may double the tune in octaves)."""
+    if parallels is None:
+        return card.get("genre") == "bach"
+    if parallels not in PARALLELS:
+        raise MuseforgeError(f"parallels must be one of {', '.join(PARALLELS)}, got {parallels!r}")
+    return parallels == "forbid"
+
+
+__all__ = ["forbids_parallels", "line_pitches", "parallel_candidates"]

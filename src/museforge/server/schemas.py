@@ -234,6 +234,11 @@ class ComposeRequest(MelodySource, ComposeOptions):
         le=ENHANCE_ITERATIONS_RANGE[1],
         description="then revise the accompaniment with the genre's Enhance model in this many iterations (bach)",
     )
+    parallels: Literal["forbid", "allow"] | None = Field(
+        None,
+        description="consecutive fifths and octaves between single lines and the melody: forbid or allow; default "
+        "the model's (forbidden in chorales)",
+    )
 
 
 class EnhanceRequest(MelodySource):

@@ -340,6 +340,7 @@ def create_composition(store: Store, request: ComposeRequest, slots: threading.S
             transpose=request.transpose,
             melody_track=request.melody_track,
             keep_tracks=request.keep_tracks,
+            parallels=request.parallels,
         )
 
     return produce(store, request, slots, technique="compose", label=label, run=run)

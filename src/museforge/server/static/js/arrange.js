@@ -70,7 +70,7 @@ export function choicesOf(model) {
 }
 
 /** Compose's request fields from the controls for `model`: tracks (when not all), programs, tempo, transpose,
- * repeats. Throws while another model's tracks are shown (they are not this model's). */
+ * repeats, parallel fifths and octaves. Throws while another model's tracks are shown (they are not this model's). */
 export function arrangement(model) {
   const body = {};
   const list = $("#compose-tracks");
@@ -92,6 +92,8 @@ export function arrangement(model) {
   body.transpose = Number($("#transpose").value || 0);
   const variation = $("#variation").value;
   if (variation !== "") body.variation = Number(variation);
+  const parallels = $("#compose-parallels").value;
+  if (parallels !== "") body.parallels = parallels;
   return body;
 }
 

@@ -235,6 +235,7 @@ function summarise(composition, technique) {
     rows.push(["Controls", `temperature ${s.temperature}, top-k ${s.top_k}`]);
     rows.push(["Added", `${s.bars_added} bars after the melody's ${s.bars_in}: ${s.notes_added} notes`]);
   }
+  if (technique === "compose" && s.parallels === "forbid") rows.push(["Voice leading", "no parallel fifths or octaves (the chorale rule)"]);
   if (s.repeated_bars) rows.push(["Repeats", `${s.repeated_bars} bars repeat earlier ones (variation ${s.variation})`]);
   if (s.regenerated_tracks) rows.push(["Regenerated", `${s.regenerated_tracks.join(", ")}${s.regenerated_bars ? `, bars ${s.regenerated_bars.join("–")}` : ""}`]);
   if (s.tempo) rows.push(["Tempo", `${Math.round(s.tempo)} bpm`]);
