@@ -378,18 +378,23 @@ def drum_kits(card: Mapping[str, Any]) -> list[list[int] | None]:
 
 
 def line_ranges(card: Mapping[str, Any], monophonic: Sequence[bool]) -> list[list[int] | None]:
-    """Per accompaniment track: the MIDI pitches a single line's data play (``data.line_range``: every pitch from
-    its low to its high, :mod:`museforge.music.ranges`) where the card's ``decoding.line_range`` is true (chosen by
-    measurement, ``scripts/measure_lines.py``), None for other tracks or cards."""
+    """Per accompaniment track: the MIDI pitches its data play (``data.line_range``: every pitch from its low to
+    its high, :mod:`museforge.music.ranges`) for a single line where the card's ``decoding.line_range`` is true
+    (chosen by measurement, ``scripts/measure_lines.py``), and for every pitched track, chords too, where its
+    ``decoding.track_range`` is (docs/quality.md); None for other tracks or cards."""
     parsed = ModelCard.of(card)
-    if (parsed.get("decoding") or {}).get("line_range") is not True:
+    decoding = parsed.get("decoding") or {}
+    every = decoding.get("track_range") is True
+    if decoding.get("line_range") is not True and not every:
         return [None] * len(parsed.tracks)
     spans = (parsed.get("data") or {}).get("line_range") or {}
     if not isinstance(spans, Mapping):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: data.line_range")
     out: list[list[int] | None] = []
-    for role, line in zip(unique_roles(parsed.roles), monophonic, strict=True):
-        span = spans.get(role) if line else None
+    lines = decoding.get("line_range") is True
+    for role, line, track in zip(unique_roles(parsed.roles), monophonic, parsed.tracks, strict=True):
+        kept = (line and lines) or (every and not track["is_drum"])
+        span = spans.get(role) if kept else None
         if span is None:
             out.append(None)
             continue
