@@ -5,10 +5,9 @@ into per-step costs for the decoding's paths (:mod:`museforge.sampling.paths`)."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from museforge.errors import MuseforgeError
 from museforge.model_files import ModelCard
@@ -51,7 +50,7 @@ def change_costs(card: Mapping[str, Any]) -> tuple[tuple[float, ...] | None, ...
             costs = [0.0] * parsed.resolution
             for position, cost in (given or {}).items():
                 costs[int(position)] = float(cost)
-            out.append(tuple(costs) if given and all(0.0 <= c < np.inf for c in costs) else None)
+            out.append(tuple(costs) if given and all(c >= 0.0 and math.isfinite(c) for c in costs) else None)
     except (TypeError, ValueError, IndexError, AttributeError):
         raise MuseforgeError(f"model card of {parsed.name!r} is malformed: decoding.change_cost") from None
     return tuple(out)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from museforge.metrics.voices import voices_from_rolls
+
 #: Intervals (semitones modulo the octave) two moving lines may not keep: the octave or unison, and the fifth.
 PERFECT = (0, 7)
 #: The log-odds of a pitch that would sound above the tune (:func:`keep_under`): never worth it.
@@ -26,10 +28,10 @@ CROSSING = np.float32(-1e4)
 
 
 def roll_line(roll: np.ndarray) -> np.ndarray:
-    """``(..., T, P)`` bool -> ``(..., T)`` int: the highest sounding pitch column per step, -1 where none."""
+    """``(..., T, P)`` bool -> ``(..., T)`` int: the highest sounding pitch column per step, -1 where none (the
+    chorale checks' reading of a voice, :func:`museforge.metrics.voices.voices_from_rolls`, at any batch shape)."""
     roll = np.asarray(roll, dtype=bool)
-    top = roll.shape[-1] - 1 - np.argmax(roll[..., ::-1], axis=-1)
-    return np.where(roll.any(axis=-1), top, -1).astype(np.int64)
+    return voices_from_rolls(roll.reshape(-1, *roll.shape[-2:]), lowest_pitch=0).reshape(roll.shape[:-1])
 
 
 def step_costs(still: np.ndarray | None, steps: int) -> np.ndarray:
@@ -147,9 +149,8 @@ def viterbi_line(
                 rested = score[..., :1, None]  # from the rest: never forbidden
                 options = np.concatenate([np.broadcast_to(rested, (*lead, 1, pitches)), allowed], axis=-2)
                 pick = np.argmax(options, axis=-2)  # (..., P): the best allowed state before each pitch
-                chosen = np.take_along_axis(options, pick[..., None, :], axis=-2)[..., 0, :]
                 source = np.concatenate([best[..., None], pick], axis=-1)
-                switch = np.concatenate([switch, chosen - cost], axis=-1)
+                switch = np.concatenate([switch, options.max(axis=-2) - cost], axis=-1)
         stay = score > switch
         back[t] = np.where(stay, states, source.astype(np.int16))
         score = np.maximum(score, switch)
