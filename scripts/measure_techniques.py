@@ -57,7 +57,8 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
     rule = forbids_parallels(card, None)  # the model's default, as enhance and compose --rewrite run it
     data = card["data"]
     grid = MetricGrid(data["tracks"], int(data["resolution"]), int(data["lowest_pitch"]), int(data["beats_per_bar"]))
-    real = held_out(card, "test", samples).windows
+    held = held_out(card, "test", samples)
+    real = held.windows
     rng = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     enhanced = harmonize_windows(network, card, real[:, 0], iterations=iterations, generator=rng, forbid_parallels=rule)
@@ -80,7 +81,7 @@ def measure_enhance(samples: int, iterations: int, seed: int) -> dict[str, Any]:
 
     def compare(accompaniment: np.ndarray) -> dict[str, Any]:
         fake = np.concatenate([real[:, :1], accompaniment], axis=1)
-        return _rows(_comparison(grid, card, fake, real))
+        return _rows(_comparison(grid, card, fake, real, held.grids, held.grids))
 
     return {
         "windows": int(n),

@@ -25,11 +25,15 @@ class MetricGrid:
         self.beats_per_bar = beats_per_bar
 
     def metrics(
-        self, melody: NDArray[np.bool_], accompaniment: NDArray[np.bool_]
+        self,
+        melody: NDArray[np.bool_],
+        accompaniment: NDArray[np.bool_],
+        grids: NDArray[Any] | None = None,
     ) -> dict[str, dict[str, float | None]]:
-        """:func:`museforge.metrics.music_metrics` of windows, JSON-ready (None for no value)."""
+        """:func:`museforge.metrics.music_metrics` of windows, JSON-ready (None for no value); ``grids`` ``(n, T, 2)``
+        the windows' metric grids, so that bar metrics count the bars each window has."""
         table = music_metrics(
-            melody, accompaniment, self.tracks, self.roles, self.resolution, self.lowest, self.beats_per_bar
+            melody, accompaniment, self.tracks, self.roles, self.resolution, self.lowest, self.beats_per_bar, grids
         )
         return {role: clean(row) for role, row in table.items()}
 

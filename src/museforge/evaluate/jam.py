@@ -104,7 +104,7 @@ def jam_comparison(name: str, *, split: str = "test", seed: int = 0, guess: str 
         mine = repeat_fidelity(pieces[writer])
         result: dict[str, Any] = {
             **_header("model", name, kind, status, card, split),
-            **_comparison(metric_grid, card, fake, real_all),
+            **_comparison(metric_grid, card, fake, real_all, grid_all, grid_all),
             "form": {"variation": variation, **{m: compare(mine[m], real_form[m]) for m in real_form}},
             "meter": meter_comparison(card, real_all, generated, grid_all, meter_all),
         }

@@ -134,13 +134,23 @@ def _header(kind: str, name: str, source: str, status: str, card: ModelCard, spl
     }
 
 
-def _comparison(grid: MetricGrid, card: ModelCard, fake: NDArray[np.bool_], real: NDArray[np.bool_]) -> dict[str, Any]:
-    """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first: ``tracks`` (every metric
-    of every track and the ensemble), ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
+def _comparison(
+    grid: MetricGrid,
+    card: ModelCard,
+    fake: NDArray[np.bool_],
+    real: NDArray[np.bool_],
+    fake_grids: NDArray[Any],
+    real_grids: NDArray[Any],
+) -> dict[str, Any]:
+    """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first and their ``(n, T, 2)`` metric
+    grids: ``tracks`` (every metric of every track and the ensemble, bar metrics in each window's own bars),
+    ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
     melody_role = str((card["data"].get("melody") or {}).get("role") or "melody")
     tonal_fake, tonal_real = grid.tonal(fake, melody_role), grid.tonal(real, melody_role)
     out: dict[str, Any] = {
-        "tracks": compare_tables(grid.metrics(fake[:, 0], fake[:, 1:]), grid.metrics(real[:, 0], real[:, 1:])),
+        "tracks": compare_tables(
+            grid.metrics(fake[:, 0], fake[:, 1:], fake_grids), grid.metrics(real[:, 0], real[:, 1:], real_grids)
+        ),
         "tonal_distances": {pair: compare(tonal_fake.get(pair), value) for pair, value in tonal_real.items()},
         "voice_leading": None,
     }
@@ -275,7 +285,7 @@ def evaluate_model(
             "available": int(available),
             "melodies": int(min(samples, available)),
         },
-        **_comparison(grid, card, fake, real),
+        **_comparison(grid, card, fake, real, real_grids, real_grids),
         "seed_overlap": _seed_overlap(generation, real[:, 0], generated, seed, real_grids),
         "classifier": None,
         "classifier_second": None,
@@ -355,7 +365,7 @@ def evaluate_samples(
     assert window is not None  # every GAN card has its window
     generation = Generation.from_card(generator, card)
     variation = default_variation(card)
-    melodies, outputs, names = [], [], []
+    melodies, outputs, names, grids = [], [], [], []
     for info in list_melodies():
         source = melody_to_multitrack(get_melody(info.name), resolution=grid.resolution)
         roll = melody_roll(source, grid.lowest, n_pitches)
@@ -376,6 +386,7 @@ def evaluate_samples(
             notes = notes[:, :usable]  # (K, usable, P), as compose writes them
             outputs.append(notes.reshape(notes.shape[0], -1, window, n_pitches).transpose(1, 0, 2, 3))
             melodies.append(roll[:usable].reshape(-1, window, n_pitches))
+            grids.append(piece_grid[:usable].reshape(-1, window, piece_grid.shape[1]))
     if not outputs:
         raise MuseforgeError("no built-in melody is as long as one window of this model")
     melody = np.concatenate(melodies)
@@ -395,7 +406,7 @@ def evaluate_samples(
             "available": int(available),
             "melodies": len(names),
         },
-        **_comparison(grid, card, fake, real),
+        **_comparison(grid, card, fake, real, np.concatenate(grids), held.grids),
         "seed_overlap": number(np.nanmean(overlap)) if overlap else None,
         "classifier": None,
     }
@@ -452,9 +463,11 @@ def evaluate_data(genre: str, split: str = "train", *, max_windows: int = DATA_M
     )
     packed = dataset.packed(split)
     available = len(packed)
+    rows = np.arange(available)
     if available > max_windows:
-        packed = packed[np.linspace(0, len(packed) - 1, num=int(max_windows)).round().astype(np.int64)]
-    windows = unpack(packed)
+        rows = np.linspace(0, len(packed) - 1, num=int(max_windows)).round().astype(np.int64)
+    windows = unpack(packed[rows])
+    grids = window_grid(dataset.meters(split)[rows], grid.resolution, windows.shape[2]) if windows.ndim == 4 else None
     result: dict[str, Any] = {
         "kind": "data",
         "genre": dataset.genre,
@@ -465,7 +478,7 @@ def evaluate_data(genre: str, split: str = "train", *, max_windows: int = DATA_M
             "available": available,
             "used": len(windows),
         },
-        "tracks": grid.metrics(windows[:, 0], windows),
+        "tracks": grid.metrics(windows[:, 0], windows, grids),
         "tonal_distances": grid.tonal(windows, None),
         "voice_leading": None,
     }

@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from museforge.metrics import melody as fit
 from museforge.metrics import texture
+from museforge.metrics.bars import bar_groups, window_bars
 from museforge.metrics.tracks import track_metrics
 from museforge.music.instruments import playable_range
 
@@ -48,6 +49,12 @@ DRUM_METRICS: tuple[str, ...] = (
 ENSEMBLE_METRICS: tuple[str, ...] = ("crowded_window_rate", "notes_per_step")
 
 
+#: The metrics of a pattern that repeats bar by bar: measured in each window's own bars when its metric grid is given
+#: (a waltz's groove repeats every 3 beats). The counts per bar (empty bars, pitch classes) are counted per 4 beats in
+#: every meter, the same stretch of music for real and generated windows whatever their meters.
+BAR_METRICS: tuple[str, ...] = ("drum_repetition", "backbeat_rate")
+
+
 def _mean(values: NDArray[np.float64]) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -62,6 +69,7 @@ def music_metrics(
     resolution: int,
     lowest_pitch: int,
     beats_per_bar: int = 4,
+    grids: ArrayLike | None = None,
 ) -> dict[str, dict[str, float]]:
     """All metrics of accompaniment windows under their melody.
 
@@ -77,6 +85,11 @@ def music_metrics(
         Unique role names (the table's keys).
     resolution, lowest_pitch, beats_per_bar : int
         Grid and pitch window.
+    grids : array, shape (n, T, 2), optional
+        The windows' metric grids (:mod:`museforge.music.meter`): the drums' repetition and backbeat
+        (:data:`BAR_METRICS`) are then measured in each window's own bars (:mod:`museforge.metrics.bars`: a waltz in
+        3/4 bars, a tune with a pickup from its first bar line), the backbeat only in bars of 4 beats; None: every
+        window is in bars of ``beats_per_bar`` beats from its first step.
 
     Returns
     -------
@@ -92,13 +105,21 @@ def music_metrics(
         accompaniment, roles, resolution, lowest_pitch=lowest_pitch, drum_roles=drum_roles, beats_per_bar=beats_per_bar
     )
     steps_per_bar = resolution * beats_per_bar
+    if grids is None:
+        bars = np.tile(np.array([0, steps_per_bar], dtype=np.int64), (len(accompaniment), 1))
+    else:
+        bars = window_bars(grids, steps_per_bar)
+        if len(bars) != len(accompaniment):
+            raise ValueError(f"got {len(bars)} metric grids for {len(accompaniment)} windows")
+    groups = bar_groups(bars)
     out: dict[str, dict[str, float]] = {}
     for k, (role, spec) in enumerate(zip(roles, tracks, strict=True)):
         x = accompaniment[:, k]
-        per_window: dict[str, Any] = {"pitches_per_step": x.sum(axis=2, dtype=np.float64).mean(axis=1)}
+        per_window: dict[str, Any] = {
+            "pitches_per_step": x.sum(axis=2, dtype=np.float64).mean(axis=1),
+        }
         if spec["is_drum"]:
-            per_window["drum_repetition"] = texture.drum_repetition(x, steps_per_bar)
-            per_window["backbeat_rate"] = texture.backbeat_rate(x, resolution, lowest_pitch, beats_per_bar)
+            per_window.update(_drum_bar_metrics(x, groups, resolution, lowest_pitch))
             names = DRUM_METRICS
         else:
             low, high = playable_range(int(spec.get("program", 0)), str(spec.get("role", role)), False) or (0, 127)
@@ -114,7 +135,7 @@ def music_metrics(
             names = PITCHED_METRICS
         row = {}
         for name in names:
-            row[name] = base[role][name] if name in base[role] else _mean(np.asarray(per_window[name]))
+            row[name] = _mean(np.asarray(per_window[name])) if name in per_window else base[role][name]
         out[role] = row
     pitched = [k for k, t in enumerate(tracks) if not t["is_drum"]]
     ensemble = np.concatenate([melody[:, None], accompaniment[:, pitched]], axis=1)
@@ -125,4 +146,21 @@ def music_metrics(
     return out
 
 
-__all__ = ["DRUM_METRICS", "ENSEMBLE_METRICS", "PITCHED_METRICS", "music_metrics"]
+def _drum_bar_metrics(
+    track: NDArray[np.bool_],
+    groups: list[tuple[NDArray[np.int64], int, int]],
+    resolution: int,
+    lowest_pitch: int,
+) -> dict[str, NDArray[np.float64]]:
+    """:data:`BAR_METRICS` of each window ``(n, T, P)`` of a drum track, measured group by group of windows that share
+    their first bar line and bar length (:func:`museforge.metrics.bars.bar_groups`): ``{metric: (n,)}``."""
+    out = {name: np.full(len(track), np.nan) for name in BAR_METRICS}
+    for rows, first, steps in groups:
+        x = track[rows, first:]
+        out["drum_repetition"][rows] = texture.drum_repetition(x, steps)
+        if steps == 4 * resolution:  # bars of four quarter-note beats: the snare on 2 and 4
+            out["backbeat_rate"][rows] = texture.backbeat_rate(x, resolution, lowest_pitch, 4)
+    return out
+
+
+__all__ = ["BAR_METRICS", "DRUM_METRICS", "ENSEMBLE_METRICS", "PITCHED_METRICS", "music_metrics"]

@@ -114,6 +114,7 @@ class ArcnnTask(OneNetworkTask):
         self._build_network(config, device, ctx, self.data.model_overrides(config.model_config))
         self.bar_steps = self.data.facts.steps_per_bar
         self.metric_windows = self.data.evaluation_windows(config.metrics_samples)
+        self.metric_grids, _meters = self.data.evaluation_grids(config.metrics_samples)
         self.valid_windows = self.data.evaluation_windows(VALID_WINDOWS)
         self.sample_windows = self.data.consecutive_windows(config.samples_per_epoch)
 
@@ -126,7 +127,8 @@ class ArcnnTask(OneNetworkTask):
 
     def data_metrics(self) -> dict[str, Any]:
         windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
-        return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
+        grids, _meters = self.data.evaluation_grids(DATA_METRIC_WINDOWS, split="train")
+        return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts, grids)
 
     @torch.no_grad()
     def validation_loss(self) -> float:
@@ -150,7 +152,7 @@ class ArcnnTask(OneNetworkTask):
 
     def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
         accompaniment = self.enhance_windows(self.metric_windows, card)
-        generated = roll_metrics(self.metric_windows[:, 0], accompaniment, self.data.facts)
+        generated = roll_metrics(self.metric_windows[:, 0], accompaniment, self.data.facts, self.metric_grids)
         return {
             "validation_loss": self.validation_loss(),
             "metrics": {"generated": generated, "training_data": card.get("train_data_metrics")},

@@ -34,7 +34,9 @@ SAMPLE_TEMPO = 100.0
 METRICS_SEED_OFFSET = 1_234_567
 
 
-def roll_metrics(melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts) -> dict[str, dict[str, float | None]]:
+def roll_metrics(
+    melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts, grids: np.ndarray | None = None
+) -> dict[str, dict[str, float | None]]:
     """Music metrics per accompaniment track and for the ensemble (:func:`museforge.metrics.music_metrics`), with
     None (JSON null) where a metric has no value, as ``museforge evaluate`` reports them.
 
@@ -46,9 +48,18 @@ def roll_metrics(melody: np.ndarray, accompaniment: np.ndarray, facts: DataFacts
         ``(n, K, T, P)`` bool rolls.
     facts : DataFacts
         Grid and roles.
+    grids : np.ndarray, optional
+        ``(n, T, 2)`` the windows' metric grids: bar metrics in each window's own bars (None: the model's bars).
     """
     table = music_metrics(
-        melody, accompaniment, facts.tracks, facts.roles, facts.resolution, facts.lowest_pitch, facts.beats_per_bar
+        melody,
+        accompaniment,
+        facts.tracks,
+        facts.roles,
+        facts.resolution,
+        facts.lowest_pitch,
+        facts.beats_per_bar,
+        grids,
     )
     return {
         role: {name: (float(v) if math.isfinite(v) else None) for name, v in row.items()} for role, row in table.items()
@@ -141,7 +152,7 @@ class Evaluator:
         (``{"3/4": {"windows", "generated": {beat_onset_share, downbeat_rate}, "real": {...}}}``; empty without
         drums or bass)."""
         accompaniment = self.generate(generator, card, self.metric_melody, self.metric_noise, self.metric_grid)
-        table = roll_metrics(self.metric_melody, accompaniment, self.facts)
+        table = roll_metrics(self.metric_melody, accompaniment, self.facts, self.metric_grid)
         meter: dict[str, Any] = {}
         if self.rhythm:
             resolution = self.facts.resolution

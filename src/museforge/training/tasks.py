@@ -253,7 +253,8 @@ class GanTask(Task):
 
     def data_metrics(self) -> dict[str, Any]:
         windows = self.data.evaluation_windows(DATA_METRIC_WINDOWS, split="train")
-        return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts)
+        grids, _meters = self.data.evaluation_grids(DATA_METRIC_WINDOWS, split="train")
+        return roll_metrics(windows[:, 0], windows[:, 1:], self.data.facts, grids)
 
     def epoch_log(self, card: dict[str, Any]) -> dict[str, Any]:
         generated, meter = self.evaluator.measure(self.music_generator, card)
