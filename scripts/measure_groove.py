@@ -4,9 +4,9 @@
     python scripts/measure_groove.py [--genres rock jazz] [--write]
 
 The script accompanies the melodies of the validation split (as ``museforge evaluate`` does, the same noise),
-holds the drums' groove at every strength of a grid (0 to 1), and measures the drums' bar-to-bar repetition
-(:func:`museforge.metrics.texture.drum_repetition`), snare on the backbeat and empty bars against the real drums
-of the same windows. It picks the strength whose repetition is closest to real; 0 where the model's drums already
+holds the drums' groove at every strength of a grid (0 to 1), and measures the drums' bar-to-bar repetition and
+snare on the backbeat in each window's own bars (:func:`museforge.metrics.report.drum_bar_metrics`), and empty
+bars, against the real drums of the same windows. It picks the strength whose repetition is closest to real; 0 where the model's drums already
 repeat as much or more (the groove only holds, it never loosens). ``--write`` records it in the shipped card.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from museforge.evaluate.run import held_out
-from museforge.metrics import texture
+from museforge.metrics.report import drum_bar_metrics
 from museforge.model_files import ModelCard
 from museforge.models.loading import load_model
 from museforge.pretrained import record_decoding
@@ -29,15 +29,15 @@ GRID = tuple(round(g, 2) for g in np.arange(0.0, 1.0001, 0.05))
 WINDOWS = 1000
 
 
-def drum_figures(drums: np.ndarray, card: ModelCard) -> dict[str, float]:
-    """Mean repetition, backbeat and empty-bar share of ``(n, T, P)`` drum windows."""
+def drum_figures(drums: np.ndarray, card: ModelCard, grids: np.ndarray) -> dict[str, float]:
+    """Mean repetition and backbeat (in each window's own bars, ``grids`` ``(n, T, 2)``) and empty-bar share of
+    ``(n, T, P)`` drum windows."""
     steps = int(card.model_config.get("steps_per_bar") or card.resolution * card.beats_per_bar)
-    repetition = texture.drum_repetition(drums, steps)
-    backbeat = texture.backbeat_rate(drums, card.resolution, card.lowest_pitch, card.beats_per_bar)
+    figures = drum_bar_metrics(drums, card.resolution, card.lowest_pitch, steps, grids)
     bars = drums.reshape(len(drums), -1, steps, drums.shape[-1]).any(axis=(2, 3))
     return {
-        "repetition": round(float(np.nanmean(repetition)), 4),
-        "backbeat": round(float(np.nanmean(backbeat)), 4),
+        "repetition": round(float(np.nanmean(figures["drum_repetition"])), 4),
+        "backbeat": round(float(np.nanmean(figures["backbeat_rate"])), 4),
         "empty_bars": round(float(1.0 - bars.mean()), 4),
     }
 
@@ -59,8 +59,8 @@ def measure(genre: str, windows: int = WINDOWS, seed: int = 0) -> dict[str, dict
     for strength in GRID:
         held_probs = generation.hold_window_grooves(probs, held.grids, strength)
         notes = generation.policy.track(k).decode(held_probs[:, k : k + 1])
-        figures[strength] = drum_figures(np.asarray(notes)[:, 0], card)
-    target = drum_figures(real[:, k], card)
+        figures[strength] = drum_figures(np.asarray(notes)[:, 0], card, held.grids)
+    target = drum_figures(real[:, k], card, held.grids)
     chosen = min(GRID, key=lambda g: (abs(figures[g]["repetition"] - target["repetition"]), g))
     return {"real": target, "generated": {str(g): f for g, f in figures.items()}, "chosen": chosen}
 

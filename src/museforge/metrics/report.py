@@ -105,13 +105,6 @@ def music_metrics(
         accompaniment, roles, resolution, lowest_pitch=lowest_pitch, drum_roles=drum_roles, beats_per_bar=beats_per_bar
     )
     steps_per_bar = resolution * beats_per_bar
-    if grids is None:
-        bars = np.tile(np.array([0, steps_per_bar], dtype=np.int64), (len(accompaniment), 1))
-    else:
-        bars = window_bars(grids, steps_per_bar)
-        if len(bars) != len(accompaniment):
-            raise ValueError(f"got {len(bars)} metric grids for {len(accompaniment)} windows")
-    groups = bar_groups(bars)
     out: dict[str, dict[str, float]] = {}
     for k, (role, spec) in enumerate(zip(roles, tracks, strict=True)):
         x = accompaniment[:, k]
@@ -119,7 +112,7 @@ def music_metrics(
             "pitches_per_step": x.sum(axis=2, dtype=np.float64).mean(axis=1),
         }
         if spec["is_drum"]:
-            per_window.update(_drum_bar_metrics(x, groups, resolution, lowest_pitch))
+            per_window.update(drum_bar_metrics(x, resolution, lowest_pitch, steps_per_bar, grids))
             names = DRUM_METRICS
         else:
             low, high = playable_range(int(spec.get("program", 0)), str(spec.get("role", role)), False) or (0, 127)
@@ -146,21 +139,33 @@ def music_metrics(
     return out
 
 
-def _drum_bar_metrics(
-    track: NDArray[np.bool_],
-    groups: list[tuple[NDArray[np.int64], int, int]],
+def drum_bar_metrics(
+    track: ArrayLike,
     resolution: int,
     lowest_pitch: int,
+    steps_per_bar: int,
+    grids: ArrayLike | None = None,
 ) -> dict[str, NDArray[np.float64]]:
-    """:data:`BAR_METRICS` of each window ``(n, T, P)`` of a drum track, measured group by group of windows that share
-    their first bar line and bar length (:func:`museforge.metrics.bars.bar_groups`): ``{metric: (n,)}``."""
-    out = {name: np.full(len(track), np.nan) for name in BAR_METRICS}
-    for rows, first, steps in groups:
-        x = track[rows, first:]
-        out["drum_repetition"][rows] = texture.drum_repetition(x, steps)
+    """:data:`BAR_METRICS` of each window of a drum track: ``(n, T, P)`` -> ``{metric: (n,)}``.
+
+    With the windows' metric grids ``(n, T, 2)`` each window is measured in its own bars (windows that share their
+    first bar line and bar length together, :func:`museforge.metrics.bars.bar_groups`), the backbeat only in bars
+    of four quarter-note beats; without them in bars of ``steps_per_bar`` steps from the first step.
+    """
+    x = np.asarray(track, dtype=bool)
+    if grids is None:
+        bars = np.tile(np.array([0, steps_per_bar], dtype=np.int64), (len(x), 1))
+    else:
+        bars = window_bars(grids, steps_per_bar)
+        if len(bars) != len(x):
+            raise ValueError(f"got {len(bars)} metric grids for {len(x)} windows")
+    out = {name: np.full(len(x), np.nan) for name in BAR_METRICS}
+    for rows, first, steps in bar_groups(bars):
+        part = x[rows, first:]
+        out["drum_repetition"][rows] = texture.drum_repetition(part, steps)
         if steps == 4 * resolution:  # bars of four quarter-note beats: the snare on 2 and 4
-            out["backbeat_rate"][rows] = texture.backbeat_rate(x, resolution, lowest_pitch, 4)
+            out["backbeat_rate"][rows] = texture.backbeat_rate(part, resolution, lowest_pitch, 4)
     return out
 
 
-__all__ = ["BAR_METRICS", "DRUM_METRICS", "ENSEMBLE_METRICS", "PITCHED_METRICS", "music_metrics"]
+__all__ = ["BAR_METRICS", "DRUM_METRICS", "ENSEMBLE_METRICS", "PITCHED_METRICS", "drum_bar_metrics", "music_metrics"]
