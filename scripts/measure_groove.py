@@ -6,8 +6,9 @@
 The script accompanies the melodies of the validation split (as ``museforge evaluate`` does, the same noise),
 holds the drums' groove at every strength of a grid (0 to 1), and measures the drums' bar-to-bar repetition and
 snare on the backbeat in each window's own bars (:func:`museforge.metrics.report.drum_bar_metrics`), and empty
-bars, against the real drums of the same windows. It picks the strength whose repetition is closest to real; 0 where the model's drums already
-repeat as much or more (the groove only holds, it never loosens). ``--write`` records it in the shipped card.
+bars, against the real drums of the same windows. It picks the strength whose repetition is closest to real; 0
+where the model's drums already repeat as much or more (the groove only holds, it never loosens). ``--write``
+records it in the shipped card.
 """
 
 from __future__ import annotations

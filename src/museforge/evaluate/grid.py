@@ -31,7 +31,7 @@ class MetricGrid:
         grids: NDArray[Any] | None = None,
     ) -> dict[str, dict[str, float | None]]:
         """:func:`museforge.metrics.music_metrics` of windows, JSON-ready (None for no value); ``grids`` ``(n, T, 2)``
-        the windows' metric grids, so that bar metrics count the bars each window has."""
+        the windows' metric grids, so that the drums' patterns are measured in the bars each window has."""
         table = music_metrics(
             melody, accompaniment, self.tracks, self.roles, self.resolution, self.lowest, self.beats_per_bar, grids
         )

@@ -143,7 +143,7 @@ def _comparison(
     real_grids: NDArray[Any],
 ) -> dict[str, Any]:
     """Generated against real windows, each ``(n, 1 + K, T, P)`` with the melody first and their ``(n, T, 2)`` metric
-    grids: ``tracks`` (every metric of every track and the ensemble, bar metrics in each window's own bars),
+    grids: ``tracks`` (every metric of every track and the ensemble; the drums' patterns in each window's own bars),
     ``tonal_distances`` (the melody included) and ``voice_leading`` (Bach)."""
     melody_role = str((card["data"].get("melody") or {}).get("role") or "melody")
     tonal_fake, tonal_real = grid.tonal(fake, melody_role), grid.tonal(real, melody_role)

@@ -10,6 +10,8 @@ shipping bar for pretrained models.
   instrument's range, ensemble crowding, and the overlap of two renderings (seed diversity);
 - :mod:`museforge.metrics.form`: repeat fidelity (the accompaniment where the melody repeats a bar);
 - :mod:`museforge.metrics.meter`: meter fit (drum and bass onsets on the meter's beats and downbeats);
+- :mod:`museforge.metrics.bars`: each window's own bars, read from its metric grid (the drums' patterns are
+  measured in them);
 - :mod:`museforge.metrics.report`: all of them as one table per window set (:func:`music_metrics`).
 """
 

@@ -108,9 +108,7 @@ def music_metrics(
     out: dict[str, dict[str, float]] = {}
     for k, (role, spec) in enumerate(zip(roles, tracks, strict=True)):
         x = accompaniment[:, k]
-        per_window: dict[str, Any] = {
-            "pitches_per_step": x.sum(axis=2, dtype=np.float64).mean(axis=1),
-        }
+        per_window: dict[str, Any] = {"pitches_per_step": x.sum(axis=2, dtype=np.float64).mean(axis=1)}
         if spec["is_drum"]:
             per_window.update(drum_bar_metrics(x, resolution, lowest_pitch, steps_per_bar, grids))
             names = DRUM_METRICS
