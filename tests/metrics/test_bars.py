@@ -9,6 +9,7 @@ import pytest
 
 from museforge.metrics import music_metrics
 from museforge.metrics.bars import bar_groups, window_bars
+from museforge.metrics.report import drum_bar_metrics
 from museforge.music.meter import piece_grid, window_grid
 
 LOW, RES = 24, 4
@@ -108,3 +109,5 @@ def test_without_grids_the_metrics_are_those_of_model_bars() -> None:
         assert row == pytest.approx(four[role], nan_ok=True)
     with pytest.raises(ValueError, match="metric grids"):
         _metrics(rolls, window_grid(np.tile([[4, 4]], (5, 1)), RES, 64))
+    with pytest.raises(ValueError, match="shape"):
+        drum_bar_metrics(rolls[0, 0], RES, LOW, 16)

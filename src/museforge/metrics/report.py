@@ -151,6 +151,8 @@ def drum_bar_metrics(
     of four quarter-note beats; without them in bars of ``steps_per_bar`` steps from the first step.
     """
     x = np.asarray(track, dtype=bool)
+    if x.ndim != 3:
+        raise ValueError(f"track must have shape (n, T, P), got {x.shape}")
     if grids is None:
         bars = np.tile(np.array([0, steps_per_bar], dtype=np.int64), (len(x), 1))
     else:

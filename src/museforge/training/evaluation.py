@@ -49,7 +49,8 @@ def roll_metrics(
     facts : DataFacts
         Grid and roles.
     grids : np.ndarray, optional
-        ``(n, T, 2)`` the windows' metric grids: bar metrics in each window's own bars (None: the model's bars).
+        ``(n, T, 2)`` the windows' metric grids: the drums' repetition and backbeat in each window's own bars (None:
+        the model's bars).
     """
     table = music_metrics(
         melody,
