@@ -163,6 +163,12 @@ def build_parser() -> Parser:
         "together) in its pitched tracks (default 0: none)",
     )
     train.add_argument(
+        "--drum-profile",
+        type=float,
+        help="GANs with drums: weight of a term in the generator's loss that matches where its drums hit, on "
+        "average over a batch, to where the real drums of the same windows hit (default 0: none)",
+    )
+    train.add_argument(
         "--ema",
         type=float,
         help="GANs: compose with an exponential moving average of the generator's weights of this decay, e.g. "

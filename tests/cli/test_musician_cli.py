@@ -82,6 +82,9 @@ def test_a_gan_setting_out_of_place_is_refused_before_any_work(museforge_home: P
                    home=museforge_home)  # fmt: skip
     one_line_error(done, "--critic-sees")
     assert not (museforge_home / "models" / "avg").exists()
+    done = run_cli("train", "--name", "avg", "--genre", "rock", "--drum-profile", "-1", home=museforge_home)
+    one_line_error(done, "--drum-profile")
+    assert not (museforge_home / "models" / "avg").exists()
 
 
 def test_serve_on_a_bad_or_busy_port_is_one_line_before_any_banner(museforge_home: Path) -> None:

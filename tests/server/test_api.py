@@ -235,6 +235,8 @@ def test_absolute_and_relative_paths_in_bodies_are_refused(client: TestClient, m
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "voice_leading": 1}, 400, "--voice-leading"),
         ({"name": "m", "genre": "pop", "clusters": -0.5}, 422, "clusters"),
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "clusters": 1}, 400, "--clusters"),
+        ({"name": "m", "genre": "rock", "drum_profile": -2}, 422, "drum_profile"),
+        ({"name": "m", "genre": "rock", "architecture": "arcnn", "drum_profile": 1}, 400, "--drum-profile"),
         ({"name": "m", "genre": "bach", "ema": 1.0}, 422, "ema"),
         ({"name": "m", "genre": "pop", "architecture": "arcnn", "ema": 0.99}, 400, "--ema"),
         ({"name": "m", "genre": "bach", "critic_sees": "cells"}, 422, "critic_sees"),

@@ -67,7 +67,7 @@ def test_the_term_reaches_the_generators_update_and_its_setting_is_checked() -> 
         step([(melody, real)], rng=torch.Generator().manual_seed(1))
         return torch.cat([p.detach().flatten() for p in generator.parameters()])
 
-    plain, taught = trained(None), trained(lambda m, p: 10.0 * parallel_motion(m, p, LOWEST))
+    plain, taught = trained(None), trained(lambda m, p, r: 10.0 * parallel_motion(m, p, LOWEST))
     assert not torch.equal(plain, taught)
     assert TrainConfig(name="x", genre="bach", architecture="unet", voice_leading=1.5).hyperparameters()[
         "voice_leading"

@@ -28,6 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "voice_leading": args.voice_leading,
         "clusters": args.clusters,
+        "drum_profile": args.drum_profile,
         "ema": args.ema,
         "critic_sees": args.critic_sees,
         "max_steps": args.max_steps,

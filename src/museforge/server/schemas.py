@@ -62,6 +62,9 @@ class TrainRequest(_Body):
     clusters: float | None = Field(
         None, ge=0.0, le=100.0, description="GANs: weight of a loss term against semitone clusters (0: none)"
     )
+    drum_profile: float | None = Field(
+        None, ge=0.0, le=100.0, description="GANs with drums: weight of a loss term matching the real drums' map"
+    )
     ema: float | None = Field(
         None, ge=0.0, lt=1.0, description="GANs: decay of a moving average of the generator's weights (0: none)"
     )

@@ -175,6 +175,10 @@ class TrainConfig:
         GANs: weight of a term in the generator's loss against semitone clusters: the expected number of
         neighbouring keys sounding together in its pitched tracks per window
         (``museforge.training.losses.semitone_clusters``); 0 (the default) for none. Not locked.
+    drum_profile : float
+        GANs: weight of a term in the generator's loss that matches the batch's generated drum map (the share of
+        windows whose decoded drums hit, per step and kit key) to the real one of the same windows
+        (``museforge.training.losses.drum_profile_gap``); 0 (the default) for none. Not locked.
     ema : float
         GANs: the decay of an exponential moving average of the generator's weights
         (:mod:`museforge.training.averaging`), which the run then samples, logs and ships; 0 (the default) for
@@ -211,6 +215,7 @@ class TrainConfig:
     distributed: bool = False
     voice_leading: float = 0.0
     clusters: float = 0.0
+    drum_profile: float = 0.0
     ema: float = 0.0
     critic_sees: str = "probabilities"
 
@@ -276,12 +281,14 @@ class TrainConfig:
         if self.max_steps is not None:
             _integer("--max-steps", self.max_steps, 1)
         _positive_float("--learning-rate", self.learning_rate)
-        _number("--voice-leading", self.voice_leading)
-        if self.voice_leading < 0 or (self.voice_leading and not self.is_gan):
-            raise MuseforgeError(f"--voice-leading is a GAN generator's term, >= 0: got {self.voice_leading}")
-        _number("--clusters", self.clusters)
-        if self.clusters < 0 or (self.clusters and not self.is_gan):
-            raise MuseforgeError(f"--clusters is a GAN generator's term, >= 0: got {self.clusters}")
+        for flag, weight in (
+            ("--voice-leading", self.voice_leading),
+            ("--clusters", self.clusters),
+            ("--drum-profile", self.drum_profile),
+        ):
+            _number(flag, weight)
+            if weight < 0 or (weight and not self.is_gan):
+                raise MuseforgeError(f"{flag} is a GAN generator's term, >= 0: got {weight}")
         _number("--ema", self.ema)
         if self.ema and (not 0.0 < self.ema < 1.0 or not self.is_gan):
             raise MuseforgeError(

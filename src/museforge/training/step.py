@@ -117,9 +117,11 @@ class AdversarialStep:
         Replace the modules' own forward calls (e.g. their DDP wrappers); ``critic_forward`` is used for the
         critic's own update, the bare critic for the penalty and the generator update.
     generator_term : callable, optional
-        ``(melody (B, T, P), probabilities (B, K, T, P)) -> scalar`` added to the generator's loss (a
-        voice-leading term, :func:`museforge.training.losses.parallel_motion`, and a term against semitone
-        clusters, :func:`museforge.training.losses.semitone_clusters`, weighted).
+        ``(melody (B, T, P), probabilities (B, K, T, P), real (B, K, T, P)) -> scalar`` added to the generator's
+        loss, ``real`` the accompaniment of the same windows (a voice-leading term,
+        :func:`museforge.training.losses.parallel_motion`, a term against semitone clusters,
+        :func:`museforge.training.losses.semitone_clusters`, and one matching the drums' map,
+        :func:`museforge.training.losses.drum_profile_gap`, weighted).
     critic_sees_notes : bool
         Show the critic the generated notes instead of the probabilities (:func:`shown_to_critic`), in its own
         updates and the generator's; the gradient penalty mixes real windows with those notes.
@@ -140,7 +142,7 @@ class AdversarialStep:
         plain: bool = False,
         generator_forward: Callable[..., Tensor] | None = None,
         critic_forward: Callable[..., Tensor] | None = None,
-        generator_term: Callable[[Tensor, Tensor], Tensor] | None = None,
+        generator_term: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None,
         critic_sees_notes: bool = False,
     ) -> None:
         self.generator, self.critic = generator, critic
@@ -236,7 +238,7 @@ class AdversarialStep:
                 shown = shown_to_critic(probs, self.critic_sees_notes)
                 g_loss = generator_loss(self.loss, self.d_bare(melody, shown, *extra).float())
             if self.generator_term is not None:
-                g_loss = g_loss + self.generator_term(melody, probs.float())
+                g_loss = g_loss + self.generator_term(melody, probs.float(), real)
             self.g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
             self.g_opt.step()

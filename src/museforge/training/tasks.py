@@ -28,7 +28,7 @@ from museforge.training.data import TrainingData
 from museforge.training.distributed import Context
 from museforge.training.evaluation import Evaluator, roll_metrics
 from museforge.training.facts import DataFacts
-from museforge.training.losses import parallel_motion, semitone_clusters
+from museforge.training.losses import drum_profile_gap, parallel_motion, semitone_clusters
 from museforge.training.step import SUM_KEYS, AdversarialStep, make_optimizer
 
 #: Training windows whose metrics stand for the training data in the logs.
@@ -200,21 +200,26 @@ class GanTask(Task):
         )
 
     @staticmethod
-    def _generator_term(config: TrainConfig, facts: DataFacts) -> Callable[[Tensor, Tensor], Tensor] | None:
+    def _generator_term(config: TrainConfig, facts: DataFacts) -> Callable[[Tensor, Tensor, Tensor], Tensor] | None:
         """The terms the generator is taught with beside the critic's judgement, weighted: ``voice_leading``
         times the expected parallel fifths and octaves per window, ``clusters`` times the expected semitone
-        clusters per window in its pitched tracks (None when both weights are 0)."""
+        clusters per window in its pitched tracks, ``drum_profile`` times the gap between the batch's generated
+        and real drum maps (None when every weight is 0)."""
         voice_leading, clusters = float(config.voice_leading), float(config.clusters)
-        if not voice_leading and not clusters:
+        drum_profile = float(config.drum_profile)
+        if not voice_leading and not clusters and not drum_profile:
             return None
         pitched = [k for k, track in enumerate(facts.tracks) if not track["is_drum"]]
+        drums = [k for k, track in enumerate(facts.tracks) if track["is_drum"]]
 
-        def term(melody: Tensor, probs: Tensor) -> Tensor:
+        def term(melody: Tensor, probs: Tensor, real: Tensor) -> Tensor:
             total = probs.new_zeros((), dtype=torch.float32)
             if voice_leading:
                 total = total + voice_leading * parallel_motion(melody, probs, facts.lowest_pitch)
             if clusters:
                 total = total + clusters * semitone_clusters(probs, pitched)
+            if drum_profile:
+                total = total + drum_profile * drum_profile_gap(probs, real, drums)
             return total
 
         return term
