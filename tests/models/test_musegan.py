@@ -147,3 +147,34 @@ def test_a_meter_aware_model_plays_the_grid_it_is_given() -> None:
     with torch.no_grad():
         assert torch.equal(plain(melody, noise, grid(3, 4)), plain(melody, noise))
     assert sum(p.numel() for p in generator.parameters()) > sum(p.numel() for p in plain.parameters())
+
+
+def test_a_groove_critic_reads_where_in_the_bar_the_drums_hit() -> None:
+    """With ``groove_critic`` the critic reads the pattern track's bars whole: a snare moved from beat 2 to beat 3
+    changes the groove stream's features (and the score), a pitched track's notes do not reach it, the 4/4 grid
+    stands in for a missing one, and without pattern tracks the setting is a one-line error. Models built
+    without it keep their parameters (old checkpoints load)."""
+    _, plain, _ = tiny("musegan", n_tracks=3, pattern_tracks="2", meter_aware=True)
+    _, critic, cfg = tiny("musegan", n_tracks=3, pattern_tracks="2", meter_aware=True, groove_critic=True)
+    added = set(critic.state_dict()) - set(plain.state_dict())
+    assert added == {"groove.0.weight", "groove.0.bias", "groove.1.weight", "groove.1.bias"}
+    assert set(plain.state_dict()) < set(critic.state_dict())
+    critic.eval()
+    melody = random_melody(1, cfg.n_steps, cfg.n_pitches)
+    beat = cfg.steps_per_bar // 4
+    on_two = torch.zeros(1, 3, cfg.n_steps, cfg.n_pitches)
+    on_two[0, 2, beat :: cfg.steps_per_bar, 14] = 1.0  # a snare (MIDI 38 at column 14) on beat 2 of every bar
+    on_three = torch.zeros_like(on_two)
+    on_three[0, 2, 2 * beat :: cfg.steps_per_bar, 14] = 1.0
+    with torch.no_grad():
+        two, three = critic._groove(on_two, None), critic._groove(on_three, None)
+        assert two.shape == (1, cfg.n_bars, 2 * cfg.critic_base_channels)
+        assert not torch.allclose(two, three)
+        assert float(critic(melody, on_two)) != float(critic(melody, on_three))
+        piano = on_two.clone()
+        piano[0, 0, :, 40] = 1.0
+        assert torch.equal(critic._groove(piano, None), two)
+        grid = critic.default_grid.unsqueeze(0)
+        assert torch.equal(critic._groove(on_two, grid), two)
+    with pytest.raises(MuseforgeError, match="groove_critic"):
+        tiny("musegan", n_tracks=3, groove_critic=True)

@@ -93,6 +93,10 @@ class MuseGANConfig(GanConfig):
         amount of variation: their logits are ``mean over bars + v * (bar - mean over bars)``, one ``v`` in
         ``(0, 1)`` per track, starting at 0.25. A groove repeats from bar to bar (bar-to-bar similarity of real
         rock drums 0.7); independent bars give random hits. Empty: every track is free.
+    groove_critic : bool
+        Give the critic a stream of its own over the pattern tracks' bars: each bar's hits (every step and key,
+        with the bar's metric grid when meter-aware) read by one dense layer, so that where in the bar a drum
+        hits (the snare on 2 and 4) is a feature the critic sees directly. Off for models trained before it.
     """
 
     architecture: ClassVar[str] = "musegan"
@@ -119,6 +123,7 @@ class MuseGANConfig(GanConfig):
     generator_batchnorm: bool = True
     pattern_tracks: str = ""
     meter_aware: bool = False
+    groove_critic: bool = False
 
     def pattern_indices(self) -> list[int]:
         """The tracks of :attr:`pattern_tracks` as indices (checked against ``n_tracks``)."""
@@ -134,7 +139,8 @@ class MuseGANConfig(GanConfig):
 
     def validate(self) -> None:
         super().validate()
-        self.pattern_indices()
+        if self.groove_critic and not self.pattern_indices():
+            raise MuseforgeError("musegan config: groove_critic reads the pattern tracks, and pattern_tracks is empty")
 
     @property
     def grid_channels(self) -> int:
@@ -369,9 +375,15 @@ class MuseGANCritic(Critic):
         self.chroma = nn.Sequential(
             TrackDownsample(1, 1 + k, c, (1, 12)), act(c), TrackDownsample(1, c, 2 * c, (s, 1)), act(2 * c)
         )
+        # the pattern tracks' bars, each read whole (step x key, and the bar's grid) by one dense layer
+        self.groove_tracks = cfg.pattern_indices() if cfg.groove_critic else []
+        groove = 2 * c if self.groove_tracks else 0
+        if self.groove_tracks:
+            per_bar = s * (len(self.groove_tracks) * cfg.n_pitches + cfg.grid_channels)
+            self.groove = nn.Sequential(nn.Linear(per_bar, groove), nn.LayerNorm(groove), nn.LeakyReLU(LEAKY_SLOPE))
         # across bars
         span = min(2, cfg.n_bars)
-        self.bars = nn.Sequential(nn.Conv2d(width + 2 * c, 8 * c, (span, 1)), act(8 * c))
+        self.bars = nn.Sequential(nn.Conv2d(width + 2 * c + groove, 8 * c, (span, 1)), act(8 * c))
         self.out = nn.Linear(8 * c * (cfg.n_bars - span + 1), 1)
 
     def forward(self, melody: Tensor, accompaniment: Tensor, meter: Tensor | None = None) -> Tensor:
@@ -414,7 +426,20 @@ class MuseGANCritic(Critic):
         x = self.shared(x)  # (1, B, n_bars, 1, 8c)
         classes = torch.cat([chroma(mel).unsqueeze(-1), chroma(acc).permute(0, 2, 3, 1)], dim=-1)  # (B, T, 12, 1 + K)
         c = self.chroma(classes.unsqueeze(0))  # (1, B, n_bars, 1, 2c)
-        return self._across_bars(torch.cat([x, c], dim=-1).view(bsz, self.n_bars, -1))
+        streams = [x.view(bsz, self.n_bars, -1), c.view(bsz, self.n_bars, -1)]
+        if self.groove_tracks:
+            streams.append(self._groove(accompaniment, meter))
+        return self._across_bars(torch.cat(streams, dim=-1))
+
+    def _groove(self, accompaniment: Tensor, meter: Tensor | None) -> Tensor:
+        """The pattern tracks' bars ``(B, K, T, P)`` (and the ``(B, T, 2)`` grid) -> ``(B, n_bars, 2c)``."""
+        bsz = accompaniment.shape[0]
+        drums = accompaniment[:, self.groove_tracks].transpose(1, 2)  # (B, T, k, P)
+        bars = [drums.reshape(bsz, self.n_bars, -1)]
+        if self.meter_aware:
+            grid = self.default_grid.unsqueeze(0).expand(bsz, -1, -1) if meter is None else meter
+            bars.append(grid.to(drums.dtype).reshape(bsz, self.n_bars, -1))
+        return self.groove(torch.cat(bars, dim=-1))
 
     def _across_bars(self, x: Tensor) -> Tensor:
         """The convolution across bars (an ``nn.Conv2d`` over ``span`` bars, as one product over the windows),
