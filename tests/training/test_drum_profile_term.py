@@ -66,6 +66,9 @@ def test_the_task_compares_the_drum_tracks_only() -> None:
     probs = torch.cat([hits({KICK: [3]}), hits({KICK: [0, 8]})], dim=1)  # the piano differs too: not counted
     term = GanTask._generator_term(TrainConfig(name="x", genre="rock", drum_profile=3.0), facts)
     assert term is not None and float(term(torch.zeros(1, 16, P), probs, real)) == pytest.approx(3.0 * 2)
+    facts.genre, facts.tracks = "pop", facts.tracks[:1]  # data without drums: the setting is refused, not ignored
+    with pytest.raises(MuseforgeError, match="--drum-profile teaches a drum track, and the pop data have none"):
+        GanTask._generator_term(TrainConfig(name="x", genre="pop", drum_profile=3.0), facts)
 
 
 def test_the_term_reaches_the_generators_update_and_its_setting_is_checked() -> None:

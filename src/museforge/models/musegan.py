@@ -139,7 +139,8 @@ class MuseGANConfig(GanConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.groove_critic and not self.pattern_indices():
+        patterns = self.pattern_indices()
+        if self.groove_critic and not patterns:
             raise MuseforgeError("musegan config: groove_critic reads the pattern tracks, and pattern_tracks is empty")
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from museforge.errors import MuseforgeError
 from museforge.models.registry import build_gan, build_network, config_to_dict, make_config
 from museforge.training.averaging import WeightAverage
 from museforge.training.config import TrainConfig
@@ -211,6 +212,8 @@ class GanTask(Task):
             return None
         pitched = [k for k, track in enumerate(facts.tracks) if not track["is_drum"]]
         drums = [k for k, track in enumerate(facts.tracks) if track["is_drum"]]
+        if drum_profile and not drums:
+            raise MuseforgeError(f"--drum-profile teaches a drum track, and the {facts.genre} data have none")
 
         def term(melody: Tensor, probs: Tensor, real: Tensor) -> Tensor:
             total = probs.new_zeros((), dtype=torch.float32)
