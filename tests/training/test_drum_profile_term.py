@@ -36,6 +36,7 @@ def test_the_same_map_costs_nothing_and_a_missing_backbeat_costs_its_squared_sha
     assert float(drum_profile_gap(real, real, [0])) == 0.0
     no_snare = hits(BACKBEAT, {KICK: [0, 8]})  # one window of two drops its snare: half the snare on 2 and 4
     assert float(drum_profile_gap(no_snare, real, [0])) == pytest.approx(2 * 0.5**2)
+    assert float(drum_profile_gap(no_snare, real, [])) == 0.0  # no drum track: nothing to match
 
 
 def test_only_the_batch_mean_is_compared_so_windows_may_swap_patterns() -> None:

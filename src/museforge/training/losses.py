@@ -222,11 +222,9 @@ def drum_profile_gap(probs: Tensor, real: Tensor, tracks: Sequence[int]) -> Tens
     Returns
     -------
     Tensor
-        Scalar, float32 (0 when ``tracks`` is empty).
+        Scalar, float32: 0 for no tracks (an empty selection sums to 0).
     """
-    if not tracks:
-        return probs.new_zeros((), dtype=torch.float32)
-    chosen = probs[:, list(tracks)].float()
+    chosen = probs[:, list(tracks)].float()  # (B, k, T, P)
     hits = (chosen >= 0.5).float() + (chosen - chosen.detach())  # the decoded hits; the gradient of the probabilities
     generated = hits.mean(dim=0)  # (k, T, P)
     wanted = real[:, list(tracks)].float().mean(dim=0)
