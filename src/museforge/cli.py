@@ -163,10 +163,7 @@ def build_parser() -> Parser:
         "together) in its pitched tracks (default 0: none)",
     )
     train.add_argument(
-        "--drum-profile",
-        type=float,
-        help="GANs with drums: weight of a term in the generator's loss that matches where its drums hit, on "
-        "average over a batch, to where the real drums of the same windows hit (default 0: none)",
+        "--drum-profile", type=float, help="GANs with drums: weight of a loss term toward where real drums hit"
     )
     train.add_argument(
         "--ema",
