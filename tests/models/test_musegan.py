@@ -166,15 +166,15 @@ def test_a_groove_critic_reads_where_in_the_bar_the_drums_hit() -> None:
     on_two[0, 2, beat :: cfg.steps_per_bar, 14] = 1.0  # a snare (MIDI 38 at column 14) on beat 2 of every bar
     on_three = torch.zeros_like(on_two)
     on_three[0, 2, 2 * beat :: cfg.steps_per_bar, 14] = 1.0
+    grid = critic.default_grid.unsqueeze(0)  # (1, T, 2): 4/4
     with torch.no_grad():
-        two, three = critic._groove(on_two, None), critic._groove(on_three, None)
+        two, three = critic._groove(on_two, grid), critic._groove(on_three, grid)
         assert two.shape == (1, cfg.n_bars, 2 * cfg.critic_base_channels)
         assert not torch.allclose(two, three)
         assert float(critic(melody, on_two)) != float(critic(melody, on_three))
         piano = on_two.clone()
         piano[0, 0, :, 40] = 1.0
-        assert torch.equal(critic._groove(piano, None), two)
-        grid = critic.default_grid.unsqueeze(0)
-        assert torch.equal(critic._groove(on_two, grid), two)
+        assert torch.equal(critic._groove(piano, grid), two)
+        assert float(critic(melody, on_two)) == float(critic(melody, on_two, grid))
     with pytest.raises(MuseforgeError, match="groove_critic"):
         tiny("musegan", n_tracks=3, groove_critic=True)

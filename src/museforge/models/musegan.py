@@ -428,19 +428,16 @@ class MuseGANCritic(Critic):
         classes = torch.cat([chroma(mel).unsqueeze(-1), chroma(acc).permute(0, 2, 3, 1)], dim=-1)  # (B, T, 12, 1 + K)
         c = self.chroma(classes.unsqueeze(0))  # (1, B, n_bars, 1, 2c)
         streams = [x.view(bsz, self.n_bars, -1), c.view(bsz, self.n_bars, -1)]
-        if self.groove_tracks:
-            streams.append(self._groove(accompaniment, meter))
+        if self.groove_tracks:  # the grid as the streams read it (the 4/4 one when none was given)
+            streams.append(self._groove(accompaniment, given[:, :, 0, 1:]))
         return self._across_bars(torch.cat(streams, dim=-1))
 
-    def _groove(self, accompaniment: Tensor, meter: Tensor | None) -> Tensor:
-        """The pattern tracks' bars ``(B, K, T, P)`` (and the ``(B, T, 2)`` grid) -> ``(B, n_bars, 2c)``."""
+    def _groove(self, accompaniment: Tensor, grid: Tensor) -> Tensor:
+        """The pattern tracks' bars ``(B, K, T, P)`` and the metric grid ``(B, T, G)`` (``G = 0`` for a critic
+        that does not read one) -> ``(B, n_bars, 2c)``."""
         bsz = accompaniment.shape[0]
-        drums = accompaniment[:, self.groove_tracks].transpose(1, 2)  # (B, T, k, P)
-        bars = [drums.reshape(bsz, self.n_bars, -1)]
-        if self.meter_aware:
-            grid = self.default_grid.unsqueeze(0).expand(bsz, -1, -1) if meter is None else meter
-            bars.append(grid.to(drums.dtype).reshape(bsz, self.n_bars, -1))
-        return self.groove(torch.cat(bars, dim=-1))
+        drums = accompaniment[:, self.groove_tracks].transpose(1, 2).reshape(bsz, self.n_bars, -1)  # bar by bar
+        return self.groove(torch.cat([drums, grid.to(drums.dtype).reshape(bsz, self.n_bars, -1)], dim=-1))
 
     def _across_bars(self, x: Tensor) -> Tensor:
         """The convolution across bars (an ``nn.Conv2d`` over ``span`` bars, as one product over the windows),
