@@ -32,7 +32,9 @@ from museforge.training.registry import model_dir
 
 #: CPU-sized recipes: small widths and 16th-note resolution so that minutes of 2-core CPU make real progress. The
 #: trainer draws MuseGAN drum tracks as a bar pattern with learnt variation (model_config pattern_tracks); the
-#: MuseGANs read each window's metric grid and train on every meter their data has (meter_aware).
+#: MuseGANs read each window's metric grid and train on every meter their data has (meter_aware). The Bach U-Net
+#: plays 4-beat bars and trains on the 4/4 chorales: meter-aware runs did not learn the 3/4 chorales' downbeat
+#: (docs/quality.md, "Meter, third round").
 RECIPES: dict[str, dict] = {
     "bach": {
         "model": "unet",

@@ -12,6 +12,7 @@ import pytest
 from museforge.datasets.bach import chorale_from_array
 from museforge.datasets.build import build_dataset, hash_split
 from museforge.datasets.cache import dataset_status, load_dataset, transposed
+from museforge.datasets.jsb_meters import chorale_meters, jsb_json, match_meters
 from museforge.datasets.windows import SkipSong, metered_bars, skyline, song_windows, window_starts
 from museforge.errors import MuseforgeError, NotFoundError
 from museforge.music.midi import write_midi
@@ -145,6 +146,29 @@ def test_chorale_bar_lines_end_on_a_bar_line() -> None:
     assert chorale_from_array(voices, resolution=8).downbeats.tolist() == [8]
     with pytest.raises(MuseforgeError, match="multiple of 4"):
         chorale_from_array(voices, resolution=6)
+    # a chorale in 3/4 (its meter from music21's copy) has 12-step bars, still counted back from the end
+    waltz = chorale_from_array(voices, resolution=4, meter=(3, 4))
+    assert waltz.meter == (3, 4) and waltz.downbeats.tolist() == [8]
+    assert chorale_from_array(voices, resolution=8, meter=(3, 4)).downbeats.tolist() == [16]
+
+
+@pytest.mark.slow
+def test_the_jsb_chorales_meters_are_those_of_their_scores(shared_datasets: Path, tmp_path: Path) -> None:
+    """The committed table is what matching against music21's chorales gives, for the very file it names: a 3/4
+    chorale, a 3/2 one, a 4/4 one and one with no match (4/4) recomputed here agree with it; an edited file gets
+    no table."""
+    path = jsb_json(shared_datasets)
+    data = json.loads(path.read_text())
+    table = chorale_meters(path)
+    assert table["train/9"] == (3, 4) and table["train/23"] == (3, 2) and "train/0" not in table
+    assert 25 <= sum(m == (3, 4) for m in table.values()) <= 40
+    picked = {"train": [data["train"][i] for i in (9, 23, 0)], "valid": [data["valid"][1]], "test": []}
+    found = match_meters(picked)
+    assert found["meters"] == {"train/0": "3/4", "train/1": "3/2"}
+    assert found["matched"] == {"3/4": 1, "3/2": 1, "4/4": 1, "unmatched (read as 4/4)": 1}
+    edited = tmp_path / path.name
+    edited.write_text(path.read_text() + "\n")
+    assert chorale_meters(edited) == {}
 
 
 @pytest.mark.slow
@@ -162,6 +186,8 @@ def test_bach_jsb_build_keeps_the_source_split(shared_datasets: Path, museforge_
     assert manifest["augmentation"] == [-5, 6]
     assert set(manifest["source"]["checksum"]) == {"jsb_chorales_czhuang"}
     assert manifest["songs"]["train"][0] == "jsb_train_0"
+    # the chorales whose scores are in 3/4 keep their meter (museforge.datasets.jsb_meters)
+    assert manifest["meters"]["4/4"] > 3000 and 300 < manifest["meters"]["3/4"] < 700
 
     folder = museforge_home / "datasets" / "bach"
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "windows.npz"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from museforge.errors import MuseforgeError
 from museforge.models import GAN_ARCHITECTURES as ARCHITECTURES
+from museforge.music.meter import window_grid
 
 from .conftest import random_melody, tiny
 
@@ -154,3 +156,36 @@ def test_wrong_input_shapes_are_one_line_errors(architecture: str) -> None:
         generator(melody, noise[:1])
     with pytest.raises(MuseforgeError, match="accompaniment must have shape"):
         critic(melody, torch.zeros(2, cfg.n_tracks + 1, cfg.n_steps, cfg.n_pitches))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_meter_aware_model_plays_the_grid_it_is_given(architecture: str) -> None:
+    """The metric grid reaches the generator and the critic; no grid is the 4/4 grid; a model built without it
+    ignores one; a grid of the wrong shape is a one-line error."""
+    generator, critic, cfg = tiny(architecture, meter_aware=True)
+    generator.eval()
+    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
+    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
+    resolution = cfg.steps_per_bar // 4
+
+    def grid(n: int, d: int) -> torch.Tensor:
+        return torch.from_numpy(window_grid(np.array([[n, d]] * 2), resolution, cfg.n_steps))
+
+    with torch.no_grad():
+        four, waltz, default = (
+            generator(melody, noise, grid(4, 4)),
+            generator(melody, noise, grid(3, 4)),
+            generator(melody, noise),
+        )
+        assert torch.equal(four, default) and not torch.allclose(four, waltz)
+        fake = torch.sigmoid(four)
+        assert torch.equal(critic(melody, fake, grid(4, 4)), critic(melody, fake))
+        assert not torch.allclose(critic(melody, fake, grid(4, 4)), critic(melody, fake, grid(6, 8)))
+        with pytest.raises(MuseforgeError, match="meter"):
+            generator(melody, noise, grid(3, 4)[:, :-1])
+
+    plain, _, _ = tiny(architecture)
+    plain.eval()
+    with torch.no_grad():
+        assert torch.equal(plain(melody, noise, grid(3, 4)), plain(melody, noise))
+    assert sum(p.numel() for p in generator.parameters()) > sum(p.numel() for p in plain.parameters())

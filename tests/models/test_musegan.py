@@ -113,42 +113,6 @@ def test_pattern_tracks_repeat_one_bar_with_learnt_variation() -> None:
         tiny("musegan", n_tracks=3, pattern_tracks="drums")
 
 
-def test_a_meter_aware_model_plays_the_grid_it_is_given() -> None:
-    """The metric grid reaches the generator and the critic; no grid is the 4/4 grid; a model built without it
-    ignores one; a grid of the wrong shape is a one-line error."""
-    import numpy as np
-
-    from museforge.music.meter import window_grid
-
-    generator, critic, cfg = tiny("musegan", meter_aware=True)
-    generator.eval()
-    melody = random_melody(2, cfg.n_steps, cfg.n_pitches)
-    noise = generator.sample_noise(2, generator=torch.Generator().manual_seed(0))
-    resolution = cfg.steps_per_bar // 4
-
-    def grid(n: int, d: int) -> torch.Tensor:
-        return torch.from_numpy(window_grid(np.array([[n, d]] * 2), resolution, cfg.n_steps))
-
-    with torch.no_grad():
-        four, waltz, default = (
-            generator(melody, noise, grid(4, 4)),
-            generator(melody, noise, grid(3, 4)),
-            generator(melody, noise),
-        )
-        assert torch.equal(four, default) and not torch.allclose(four, waltz)
-        fake = torch.sigmoid(four)
-        assert torch.equal(critic(melody, fake, grid(4, 4)), critic(melody, fake))
-        assert not torch.allclose(critic(melody, fake, grid(4, 4)), critic(melody, fake, grid(6, 8)))
-        with pytest.raises(MuseforgeError, match="meter"):
-            generator(melody, noise, grid(3, 4)[:, :-1])
-
-    plain, _, _ = tiny("musegan")
-    plain.eval()
-    with torch.no_grad():
-        assert torch.equal(plain(melody, noise, grid(3, 4)), plain(melody, noise))
-    assert sum(p.numel() for p in generator.parameters()) > sum(p.numel() for p in plain.parameters())
-
-
 def test_a_groove_critic_reads_where_in_the_bar_the_drums_hit() -> None:
     """With ``groove_critic`` the critic reads the pattern track's bars whole: a snare moved from beat 2 to beat 3
     changes the groove stream's features (and the score), a pitched track's notes do not reach it, the 4/4 grid

@@ -11,8 +11,9 @@ Two sources:
   229/76/77, kept; the JSON twin of the upstream ``.npz``, read instead because the npz holds pickled object
   arrays and museforge never unpickles a file). Each chorale is a list (16ths, 4) of SATB MIDI pitches with -1
   for rests. The
-  source has no meter: every chorale is read as 4/4 with bar lines placed so that it *ends* on a bar line (148
-  of the 229 training chorales open with a one-beat pickup). It does not tell held from repeated notes, so
+  source has no meter: each chorale takes the meter of its match among music21's chorales
+  (:mod:`museforge.datasets.jsb_meters`; 4/4 where none matches), with bar lines placed so that it *ends* on a bar
+  line (148 of the 229 training chorales open with a one-beat pickup). It does not tell held from repeated notes, so
   equal consecutive pitches are merged into one note.
 """
 
@@ -23,15 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-from museforge.datasets.build import SourcePlan, TrackSpec, checksums, source_dirs
+from museforge.datasets.build import SourcePlan, TrackSpec, checksums
+from museforge.datasets.jsb_meters import chorale_meters, jsb_json
 from museforge.datasets.windows import SkipSong, SongRef, merge_tracks
 from museforge.errors import MuseforgeError
+from museforge.music.meter import bar_steps
 from museforge.music.pianoroll import Multitrack, TrackNotes
 from museforge.music.score import read_score
 
 DEFAULT_RESOLUTION = 4
 DEFAULT_HOP_BARS = 1
-JSON_NAME = "Jsb16thSeparated.json"
 #: Steps per quarter-note beat in the source (a 16th-note grid).
 SOURCE_RESOLUTION = 4
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
@@ -63,11 +65,8 @@ def plan(source_root: Path | None) -> SourcePlan:
                 "(80/10/10)."
             ],
         )
-    folders = source_dirs("bach", source_root)
-    folder = folders.get("jsb_chorales_czhuang")
-    path = folder / JSON_NAME if folder else None
-    if folder is None or path is None or not path.is_file():
-        raise MuseforgeError(f"no {JSON_NAME} under {source_root}/bach/jsb_chorales_czhuang")
+    path = jsb_json(source_root)
+    meters = chorale_meters(path)
     try:
         data = json.loads(path.read_text())
         arrays = {split: list(data[split]) for split in ("train", "valid", "test")}
@@ -75,7 +74,12 @@ def plan(source_root: Path | None) -> SourcePlan:
         raise MuseforgeError(f"{path} is not the JSB chorales JSON ({error})") from None
     by_split = [
         [
-            SongRef(f"jsb_{split}_{i}", f"jsb_{split}_{i}", split, ("jsb", np.asarray(a, np.float32)))
+            SongRef(
+                f"jsb_{split}_{i}",
+                f"jsb_{split}_{i}",
+                split,
+                ("jsb", (np.asarray(a, np.float32), meters.get(f"{split}/{i}", (4, 4)))),
+            )
             for i, a in enumerate(chorales)
         ]
         for split, chorales in arrays.items()
@@ -85,12 +89,14 @@ def plan(source_root: Path | None) -> SourcePlan:
     return SourcePlan(
         root=str(source_root),
         refs=order,
-        checksums=checksums({"jsb_chorales_czhuang": folder}),
+        checksums=checksums({"jsb_chorales_czhuang": path.parent}),
         tracks=TRACKS,
         programs=PROGRAMS,
         notes=[
-            "JSB Chorales (JSON) with its own 229/76/77 split; 4/4 bar lines placed so each chorale ends on a bar "
-            "line (a leading partial bar is a pickup); equal consecutive 16th-note pitches merged into one note."
+            "JSB Chorales (JSON) with its own 229/76/77 split; each chorale's meter from its match among music21's "
+            f"chorales ({sum(m != (4, 4) for m in meters.values())} not in 4/4, the rest read as 4/4; "
+            "museforge.datasets.jsb_meters), bar lines placed so each chorale ends on a bar line (a leading partial "
+            "bar is a pickup); equal consecutive 16th-note pitches merged into one note."
         ],
     )
 
@@ -99,7 +105,8 @@ def read_song(ref: SongRef, resolution: int) -> Multitrack:
     """One chorale as 4 tracks (soprano, alto, tenor, bass) on ``resolution`` steps per beat."""
     kind, data = ref.payload
     if kind == "jsb":
-        return chorale_from_array(data, resolution)
+        voices, meter = data
+        return chorale_from_array(voices, resolution, meter)
     from music21 import corpus
 
     score = corpus.parse(data)
@@ -127,7 +134,9 @@ def _voice_tracks(names: list[str]) -> list[int] | None:
     return [0, 1, 2, 3] if len(names) == 4 else None
 
 
-def chorale_from_array(voices: np.ndarray, resolution: int = SOURCE_RESOLUTION) -> Multitrack:
+def chorale_from_array(
+    voices: np.ndarray, resolution: int = SOURCE_RESOLUTION, meter: tuple[int, int] = (4, 4)
+) -> Multitrack:
     """A JSB chorale array as a multitrack.
 
     Parameters
@@ -135,11 +144,13 @@ def chorale_from_array(voices: np.ndarray, resolution: int = SOURCE_RESOLUTION) 
     voices : np.ndarray, shape (16ths, 4), float
         SATB MIDI pitches per 16th note; NaN or a negative value is a rest.
     resolution : steps per beat, a multiple of 4.
+    meter : (numerator, denominator)
+        The chorale's time signature (the source has none: :mod:`museforge.datasets.jsb_meters`).
 
     Returns
     -------
     Multitrack
-        4 tracks, 4/4, ``downbeats`` every 16 16ths counted back from the end (a leading partial bar is a
+        4 tracks in ``meter``, ``downbeats`` a bar apart counted back from the end (a leading partial bar is a
         pickup, not a bar); equal consecutive pitches are one note.
     """
     if resolution % SOURCE_RESOLUTION:
@@ -164,6 +175,7 @@ def chorale_from_array(voices: np.ndarray, resolution: int = SOURCE_RESOLUTION) 
         tracks.append(TrackNotes(name, role, PROGRAM, False, notes))
     n_steps = len(voices) * factor
     multitrack = Multitrack.from_notes(tracks, resolution, tempo=TEMPO, n_steps=n_steps)
-    bar = 4 * resolution
+    multitrack.time_signatures = [(0, *meter)]
+    bar = bar_steps(*meter, resolution)
     multitrack.downbeats = np.arange(n_steps % bar, n_steps, bar, dtype=np.int64)
     return multitrack

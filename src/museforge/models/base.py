@@ -18,11 +18,13 @@ import types
 import typing
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
 from museforge.models.layers import check_shape, probabilities
+from museforge.music.meter import window_grid
 
 #: The largest value each size setting of a network's config accepts (any architecture that has it). Past these a
 #: network has hundreds of millions of parameters or more (a U-Net of 2,048 channels: half a billion), more than a
@@ -83,6 +85,22 @@ class GanConfig:
 
 
 _C = typing.TypeVar("_C", bound=GanConfig)
+
+
+def four_four_grid(cfg: GanConfig) -> Tensor:
+    """The metric grid ``(T, G)`` of a window of 4/4 bars of ``cfg.steps_per_bar`` steps (what a meter-aware network
+    called without a grid plays in)."""
+    resolution = max(1, cfg.steps_per_bar // 4)
+    return torch.from_numpy(window_grid(np.asarray([[4, 4]]), resolution, cfg.n_steps)[0])
+
+
+def batch_grid(grid: Tensor | None, default: Tensor, batch: int) -> Tensor:
+    """The metric grids ``(B, T, G)`` a meter-aware network reads: ``grid`` checked, or ``default`` ``(T, G)`` (the
+    4/4 grid) for every sample when it is None."""
+    if grid is None:
+        return default.unsqueeze(0).expand(batch, -1, -1)
+    check_shape("meter", grid, (batch, default.shape[0], default.shape[1]))
+    return grid
 
 
 def _coerce(cls_name: str, name: str, kind: Any, value: Any) -> Any:

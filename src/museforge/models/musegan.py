@@ -35,19 +35,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
-from museforge.models.base import Critic, GanConfig, Generator
+from museforge.models.base import Critic, GanConfig, Generator, batch_grid, four_four_grid
 from museforge.models.layers import (
     LEAKY_SLOPE,
     TrackDownsample,
     TrackLayerNorm,
     TrackUpsample,
-    check_shape,
     chroma,
     downsampling_factors,
     octave_padding,
@@ -55,7 +53,7 @@ from museforge.models.layers import (
     track_norm,
     upsampling_factors,
 )
-from museforge.music.meter import GRID_CHANNELS, window_grid
+from museforge.music.meter import GRID_CHANNELS
 
 
 @dataclass
@@ -153,18 +151,9 @@ def metric_input(melody: Tensor, grid: Tensor | None, default: Tensor, pad: tupl
     """The melody, octave-padded, with the metric grid as extra channels (last) spread over the pitch axis:
     ``(B, T, P)`` and ``(B, T, G)`` (None: ``default``, ``(T, G)``) -> ``(B, T, 12 * n_octaves, 1 + G)``."""
     mel = pad_pitch(melody, *pad).unsqueeze(-1)
-    if grid is None:
-        grid = default.unsqueeze(0).expand(melody.shape[0], -1, -1)
-    check_shape("meter", grid, (melody.shape[0], melody.shape[1], default.shape[1]))
+    grid = batch_grid(grid, default, melody.shape[0])
     spread = grid.to(mel.dtype).unsqueeze(2).expand(-1, -1, mel.shape[2], -1)
     return torch.cat([mel, spread], dim=-1)
-
-
-def four_four_grid(cfg: MuseGANConfig) -> Tensor:
-    """The metric grid ``(T, 2)`` of a window of 4/4 bars of ``cfg.steps_per_bar`` steps (what a call without a
-    grid plays in)."""
-    resolution = max(1, cfg.steps_per_bar // 4)
-    return torch.from_numpy(window_grid(np.asarray([[4, 4]]), resolution, cfg.n_steps)[0])
 
 
 class MelodyEncoder(nn.Module):

@@ -9,13 +9,19 @@ it to a bottleneck. NOISE IS INJECTED AT THE BOTTLENECK: ``noise (B, noise_dim)`
 convolutions (kernel 4, stride 2) with skip connections from the encoder grows it back and outputs ``K``
 channels of logits (DeepComposer used tanh; here ``sigmoid(logits)`` are the note probabilities).
 
+METER: a meter-aware U-Net (``meter_aware``) also reads the melody's metric grid (:mod:`museforge.music.meter`:
+where each bar and beat starts, ``(B, T, G)``), each of its ``G`` channels spread over the pitch axis as another
+input channel beside the melody, so a waltz's bar lines and beats are where the network sees them (without a grid:
+4/4 bars).
+
 PADDING: time and pitch are zero-padded at the end (later steps, higher pitches) to multiples of
 ``2**depth`` so every stride-2 layer halves them exactly (T=32, P=84 -> 32 x 96 at depth 4); the generator
 crops its output back to ``(T, P)``.
 
 Critic
 ------
-Convolutions (kernel 4, stride 2) over ``1 + K`` channels (melody, then the voices), layer norm after all but
+Convolutions (kernel 4, stride 2) over ``1 + G + K`` channels (melody, metric grid when meter-aware, then the
+voices), layer norm after all but
 the first, LeakyReLU, then a linear layer to one raw score per sample.
 """
 
@@ -29,8 +35,9 @@ import torch
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
-from museforge.models.base import Critic, GanConfig, Generator
+from museforge.models.base import Critic, GanConfig, Generator, batch_grid, four_four_grid
 from museforge.models.layers import LEAKY_SLOPE, norm2d
+from museforge.music.meter import GRID_CHANNELS
 
 
 @dataclass
@@ -57,6 +64,9 @@ class UNetConfig(GanConfig):
         The same for the critic (its widths are capped at ``8 * critic_base_channels``).
     generator_batchnorm : bool
         Batch norm in the generator (else no normalisation).
+    meter_aware : bool
+        The generator and the critic read the metric grid next to the melody (``forward``'s ``meter``) and play
+        in the melody's meter instead of assuming 4/4. Off for models trained before it.
     """
 
     architecture: ClassVar[str] = "unet"
@@ -83,6 +93,12 @@ class UNetConfig(GanConfig):
     critic_base_channels: int = 32
     critic_depth: int = 4
     generator_batchnorm: bool = True
+    meter_aware: bool = False
+
+    @property
+    def grid_channels(self) -> int:
+        """Channels of the metric grid the networks read (0 when not meter-aware)."""
+        return GRID_CHANNELS if self.meter_aware else 0
 
     def validate(self) -> None:
         """Raise :class:`MuseforgeError` on a value out of range."""
@@ -121,11 +137,35 @@ def _pad(x: Tensor, t: int, p: int) -> Tensor:
     return nn.functional.pad(x, (0, p - x.shape[-1], 0, t - x.shape[-2]))
 
 
-class UNetGenerator(Generator):
-    """U-Net generator: ``(melody (B, T, P), noise (B, noise_dim)) -> logits (B, K, T, P)``."""
+class _MeterReader(nn.Module):
+    """What the generator and the critic share: the melody as a channel, with the metric grid beside it when
+    meter-aware."""
+
+    #: The 4/4 metric grid ``(T, G)`` a call without one plays in (a buffer).
+    default_grid: Tensor
+
+    def read_meter(self, cfg: UNetConfig) -> None:
+        """Set up what :meth:`given` reads (call in ``__init__``)."""
+        #: Whether the network reads a metric grid (``forward``'s ``meter``).
+        self.meter_aware = cfg.meter_aware
+        self.register_buffer("default_grid", four_four_grid(cfg), persistent=False)
+
+    def given(self, melody: Tensor, meter: Tensor | None) -> Tensor:
+        """``(B, T, P)`` melody and ``(B, T, G)`` grid (None: 4/4) -> ``(B, 1 + G, T, P)`` input channels (just the
+        melody when not meter-aware)."""
+        x = melody.unsqueeze(1)
+        if not self.meter_aware:
+            return x
+        grid = batch_grid(meter, self.default_grid, melody.shape[0]).to(melody.dtype)
+        return torch.cat([x, grid.permute(0, 2, 1).unsqueeze(-1).expand(-1, -1, -1, melody.shape[-1])], dim=1)
+
+
+class UNetGenerator(Generator, _MeterReader):
+    """U-Net generator: ``(melody (B, T, P), noise (B, noise_dim)[, meter (B, T, G)]) -> logits (B, K, T, P)``."""
 
     def __init__(self, cfg: UNetConfig) -> None:
         super().__init__(cfg)
+        self.read_meter(cfg)
         self.noise_dim = cfg.noise_dim
         d = cfg.depth
         self.padded = (_padded(cfg.n_steps, d), _padded(cfg.n_pitches, d))
@@ -138,7 +178,9 @@ class UNetGenerator(Generator):
         for i in range(d):
             self.encoder.append(
                 nn.Sequential(
-                    nn.Conv2d(1 if i == 0 else ch[i - 1], ch[i], 4, 2, 1, bias=i == 0 or norm == "none"),
+                    nn.Conv2d(
+                        1 + cfg.grid_channels if i == 0 else ch[i - 1], ch[i], 4, 2, 1, bias=i == 0 or norm == "none"
+                    ),
                     norm2d("none" if i == 0 else norm, ch[i]),
                     nn.LeakyReLU(LEAKY_SLOPE),
                 )
@@ -161,7 +203,7 @@ class UNetGenerator(Generator):
                 )
         self.apply(init_weights)
 
-    def forward(self, melody: Tensor, noise: Tensor) -> Tensor:
+    def forward(self, melody: Tensor, noise: Tensor, meter: Tensor | None = None) -> Tensor:
         """Generate voice logits.
 
         Parameters
@@ -170,6 +212,9 @@ class UNetGenerator(Generator):
             ``(B, T, P)`` in ``[0, 1]``.
         noise : Tensor
             ``(B, noise_dim)``.
+        meter : Tensor, optional
+            ``(B, T, G)`` metric grid (downbeats, beats; :mod:`museforge.music.meter`); None: 4/4 bars. Read only
+            by a meter-aware model.
 
         Returns
         -------
@@ -177,7 +222,7 @@ class UNetGenerator(Generator):
             ``(B, K, T, P)`` raw logits; ``torch.sigmoid`` of them are the note probabilities.
         """
         self.check_inputs(melody, noise)
-        x = _pad(melody.unsqueeze(1), *self.padded)
+        x = _pad(self.given(melody, meter), *self.padded)
         skips = []
         for layer in self.encoder:
             x = layer(x)
@@ -191,18 +236,19 @@ class UNetGenerator(Generator):
         return x[..., : self.n_steps, : self.n_pitches].contiguous()
 
 
-class UNetCritic(Critic):
-    """Convolutional critic over melody + voices: ``(melody, accompaniment) -> scores (B,)``."""
+class UNetCritic(Critic, _MeterReader):
+    """Convolutional critic over melody (+ metric grid) and voices: ``(melody, accompaniment[, meter]) -> (B,)``."""
 
     def __init__(self, cfg: UNetConfig) -> None:
         super().__init__(cfg)
+        self.read_meter(cfg)
         d, c = cfg.critic_depth, cfg.critic_base_channels
         self.padded = (_padded(cfg.n_steps, d), _padded(cfg.n_pitches, d))
         ch = [min(c * 2**i, 8 * c) for i in range(d)]
         layers: list[nn.Module] = []
         for i in range(d):
             layers += [
-                nn.Conv2d(1 + cfg.n_tracks if i == 0 else ch[i - 1], ch[i], 4, 2, 1),
+                nn.Conv2d(1 + cfg.grid_channels + cfg.n_tracks if i == 0 else ch[i - 1], ch[i], 4, 2, 1),
                 norm2d("none" if i == 0 else "layer", ch[i]),
                 nn.LeakyReLU(LEAKY_SLOPE),
             ]
@@ -210,7 +256,7 @@ class UNetCritic(Critic):
         self.out = nn.Linear(ch[-1] * (self.padded[0] >> d) * (self.padded[1] >> d), 1)
         self.apply(init_weights)
 
-    def forward(self, melody: Tensor, accompaniment: Tensor) -> Tensor:
+    def forward(self, melody: Tensor, accompaniment: Tensor, meter: Tensor | None = None) -> Tensor:
         """Score melody/voices pairs.
 
         Parameters
@@ -219,6 +265,8 @@ class UNetCritic(Critic):
             ``(B, T, P)`` in ``[0, 1]``.
         accompaniment : Tensor
             ``(B, K, T, P)`` of probabilities (fake) or ``{0, 1}`` (real).
+        meter : Tensor, optional
+            ``(B, T, G)`` metric grid; None: 4/4 bars. Read only by a meter-aware critic.
 
         Returns
         -------
@@ -226,7 +274,7 @@ class UNetCritic(Critic):
             ``(B,)`` raw scores, higher = more real.
         """
         self.check_inputs(melody, accompaniment)
-        x = _pad(torch.cat([melody.unsqueeze(1), accompaniment], dim=1), *self.padded)
+        x = _pad(torch.cat([self.given(melody, meter), accompaniment], dim=1), *self.padded)
         return self.out(self.features(x).flatten(1)).squeeze(1)
 
 

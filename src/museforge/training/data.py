@@ -85,7 +85,7 @@ class TrainingData:
         :func:`museforge.sampling.generation.window_shifts`); evaluation windows stay in their own key.
     all_meters : bool
         Train on the windows of every meter (for a network that reads the metric grid); else on the 4/4 windows
-        only.
+        only. The validation windows (the logs' metrics) hold every meter either way, as `museforge evaluate`'s do.
 
     Attributes
     ----------
@@ -132,14 +132,16 @@ class TrainingData:
             meters = np.asarray(dataset.meters(split))
             kept = np.ones(len(meters), dtype=bool) if all_meters else (meters == (4, 4)).all(axis=1)
             used.update(f"{int(a)}/{int(b)}" for a, b in meters[kept])
+            # a 4-beat model trains on the 4/4 windows and is measured on every meter, as `museforge evaluate` does
+            rows = kept if split == "train" else np.ones(len(meters), dtype=bool)
             if split == "test":
-                n_test = int(kept.sum())
+                n_test = int(rows.sum())
                 continue
             windows = np.asarray(dataset.windows(split), dtype=bool)
             identity = self.order == list(range(windows.shape[1]))
-            splits[split] = (windows if identity else windows[:, self.order])[kept]
-            grids[split] = window_grid(meters[kept], int(m["resolution"]), windows.shape[2]).astype(bool)
-            split_meters[split] = np.repeat(meters[kept], self.pieces, axis=0)
+            splits[split] = (windows if identity else windows[:, self.order])[rows]
+            grids[split] = window_grid(meters[rows], int(m["resolution"]), windows.shape[2]).astype(bool)
+            split_meters[split] = np.repeat(meters[rows], self.pieces, axis=0)
         sample_split, sample_rows = _continuous_run(dataset, data_bars)
         sample_windows = np.asarray(unpack(dataset.packed(sample_split)[sample_rows]), dtype=bool)
         self._sample_source = sample_windows[:, self.order]

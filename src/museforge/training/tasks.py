@@ -135,9 +135,10 @@ class GanTask(Task):
         model_defaults = make_config(
             config.architecture, {k: v for k, v in config.model_config.items() if k == "n_bars"}
         )
-        # a new MuseGAN reads the metric grid unless told not to; a resumed run keeps what it was built with
-        meter_aware = config.architecture == "musegan" and bool(
-            config.model_config.get("meter_aware", not config.resume)
+        # a new MuseGAN reads the metric grid unless told not to, a U-Net when told to (measured on the chorales: no
+        # gain yet, docs/quality.md); a resumed run keeps what it was built with
+        meter_aware = bool(
+            config.model_config.get("meter_aware", config.architecture == "musegan" and not config.resume)
         )
         self.data = TrainingData(
             config.genre,
