@@ -32,16 +32,16 @@ from museforge.training.registry import model_dir
 
 #: CPU-sized recipes: small widths and 16th-note resolution so that minutes of 2-core CPU make real progress. The
 #: trainer draws MuseGAN drum tracks as a bar pattern with learnt variation (model_config pattern_tracks); the
-#: MuseGANs read each window's metric grid and train on every meter their data has (meter_aware). The Bach U-Net
-#: plays 4-beat bars and trains on the 4/4 chorales: meter-aware runs did not learn the 3/4 chorales' downbeat
-#: (docs/quality.md, "Meter, third round").
+#: MuseGANs and the Bach U-Net read each window's metric grid and train on every meter their data has (meter_aware;
+#: the Bach model ships its seed-1 run: docs/quality.md, "Meter, third round").
 RECIPES: dict[str, dict] = {
     "bach": {
         "model": "unet",
         "resolution": 4,
-        "model_config": {"base_channels": 16, "max_channels": 128, "critic_base_channels": 16},
-        # the generator's weight average ships (docs/quality.md, "The generator's weight average")
-        "hyperparameters": {"ema": 0.999},
+        "model_config": {"base_channels": 16, "max_channels": 128, "critic_base_channels": 16, "meter_aware": True},
+        # the generator's weight average ships (docs/quality.md, "The generator's weight average"); shipped with
+        # --max-steps 9000, which takes 103 epochs of every meter
+        "hyperparameters": {"ema": 0.999, "seed": 1, "epochs": 200},
     },
     **{
         genre: {

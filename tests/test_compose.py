@@ -194,7 +194,9 @@ def test_bars_are_counted_in_the_melodys_own_meter(tmp_path: Path) -> None:
     result = compose("we_wish_you", "jazz", out_midi=tmp_path / "w.mid", seed=1)
     assert result.summary["bars"] == 9 and result.summary["meter"] == "3/4"
     assert result.summary["meter_note"] is None  # the jazz model learnt 3/4 (its card counts the windows)
-    four_beat = compose("we_wish_you", "bach", out_midi=tmp_path / "p.mid", seed=1)  # a U-Net: no metric grid
+    chorale = compose("we_wish_you", "bach", out_midi=tmp_path / "b.mid", seed=1)  # the U-Net reads the grid too
+    assert chorale.summary["meter_note"] is None
+    four_beat = compose("we_wish_you", "pop", out_midi=tmp_path / "p.mid", seed=1)  # pop: no metric grid
     assert "4-beat bars" in four_beat.summary["meter_note"] and "3/4" in four_beat.summary["meter_note"]
     plain = compose("ode_to_joy", "jazz", out_midi=tmp_path / "o.mid", seed=1)
     assert plain.summary["bars"] == 8 and plain.summary["meter"] == "4/4" and plain.summary["meter_note"] is None

@@ -135,11 +135,9 @@ class GanTask(Task):
         model_defaults = make_config(
             config.architecture, {k: v for k, v in config.model_config.items() if k == "n_bars"}
         )
-        # a new MuseGAN reads the metric grid unless told not to, a U-Net when told to (measured on the chorales: no
-        # gain yet, docs/quality.md); a resumed run keeps what it was built with
-        meter_aware = bool(
-            config.model_config.get("meter_aware", config.architecture == "musegan" and not config.resume)
-        )
+        # a new GAN reads the metric grid unless told not to, as the shipped recipes do; a resumed run keeps what it
+        # was built with
+        meter_aware = bool(config.model_config.get("meter_aware", not config.resume))
         self.data = TrainingData(
             config.genre,
             model_defaults.n_bars,
@@ -148,12 +146,15 @@ class GanTask(Task):
             common_key=config.common_key,
             all_meters=meter_aware,
         )
-        if config.architecture == "musegan" and not config.resume:
-            # drums play a bar pattern with learnt variation (docs/quality.md), and the networks read each window's
-            # metric grid (its meter); stored with the run, so a resume rebuilds the same networks, and models
-            # trained before keep theirs
-            drums = ",".join(str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"])
-            defaults = {"pattern_tracks": drums, "meter_aware": True}
+        if not config.resume:
+            # the networks read each window's metric grid (its meter), and a MuseGAN's drums play a bar pattern with
+            # learnt variation (docs/quality.md); stored with the run, so a resume rebuilds the same networks, and
+            # models trained before keep theirs
+            defaults: dict[str, object] = {"meter_aware": True}
+            if config.architecture == "musegan":
+                defaults["pattern_tracks"] = ",".join(
+                    str(k) for k, t in enumerate(self.data.facts.tracks) if t["is_drum"]
+                )
             config = dataclasses.replace(config, model_config={**defaults, **config.model_config})
         self.config = config
         with torch.random.fork_rng(devices=[]):
