@@ -21,8 +21,7 @@ crops its output back to ``(T, P)``.
 Critic
 ------
 Convolutions (kernel 4, stride 2) over ``1 + G + K`` channels (melody, metric grid when meter-aware, then the
-voices), layer norm after all but
-the first, LeakyReLU, then a linear layer to one raw score per sample.
+voices), layer norm after all but the first, LeakyReLU, then a linear layer to one raw score per sample.
 """
 
 from __future__ import annotations
