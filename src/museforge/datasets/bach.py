@@ -94,7 +94,7 @@ def plan(source_root: Path | None) -> SourcePlan:
         programs=PROGRAMS,
         notes=[
             "JSB Chorales (JSON) with its own 229/76/77 split; each chorale's meter from its match among music21's "
-            f"chorales ({sum(m != (4, 4) for m in meters.values())} not in 4/4, the rest read as 4/4; "
+            f"chorales ({len(meters)} not in 4/4, the rest read as 4/4; "
             "museforge.datasets.jsb_meters), bar lines placed so each chorale ends on a bar line (a leading partial "
             "bar is a pickup); equal consecutive 16th-note pitches merged into one note."
         ],

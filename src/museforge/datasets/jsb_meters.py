@@ -21,7 +21,6 @@ strain, which the corpus writes once.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from museforge.datasets.build import source_dirs
+from museforge.datasets.sources import file_sha256
 from museforge.errors import MuseforgeError
 
 TABLE = Path(__file__).resolve().parent / "jsb_meters.json"
@@ -103,15 +103,11 @@ def match_meters(jsb: dict[str, list[Any]]) -> dict[str, Any]:
     return {"matched": dict(counts.most_common()), "meters": meters}
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def chorale_meters(path: Path) -> dict[str, tuple[int, int]]:
     """``"split/index" -> (numerator, denominator)`` of the chorales of the JSB JSON at ``path`` not in 4/4; empty
     when the table was computed from another file."""
     table = json.loads(TABLE.read_text())
-    if table["sha256"] != file_digest(path):
+    if table["sha256"] != file_sha256(path):
         return {}
     return {key: (int(m.split("/")[0]), int(m.split("/")[1])) for key, m in table["meters"].items()}
 
@@ -121,7 +117,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, required=True, help="folder laid out like ../shared/datasets")
     args = parser.parse_args()
     path = jsb_json(args.source)
-    table = {"file": path.name, "sha256": file_digest(path), **match_meters(json.loads(path.read_text()))}
+    table = {"file": path.name, "sha256": file_sha256(path), **match_meters(json.loads(path.read_text()))}
     TABLE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(json.dumps(table["matched"]))
 

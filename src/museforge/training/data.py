@@ -133,10 +133,10 @@ class TrainingData:
             kept = np.ones(len(meters), dtype=bool) if all_meters else (meters == (4, 4)).all(axis=1)
             used.update(f"{int(a)}/{int(b)}" for a, b in meters[kept])
             # a 4-beat model trains on the 4/4 windows and is measured on every meter, as `museforge evaluate` does
-            rows = kept if split == "train" else np.ones(len(meters), dtype=bool)
             if split == "test":
-                n_test = int(rows.sum())
+                n_test = len(meters)
                 continue
+            rows = kept if split == "train" else np.ones(len(meters), dtype=bool)
             windows = np.asarray(dataset.windows(split), dtype=bool)
             identity = self.order == list(range(windows.shape[1]))
             splits[split] = (windows if identity else windows[:, self.order])[rows]

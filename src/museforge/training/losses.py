@@ -196,6 +196,14 @@ def semitone_clusters(probs: Tensor, tracks: Sequence[int]) -> Tensor:
     return (chosen[..., 1:] * chosen[..., :-1]).sum(dim=(1, 2, 3)).mean()
 
 
+def decoded_notes(probs: Tensor) -> Tensor:
+    """The notes probabilities decode to at the 0.5 threshold, exactly 0 or 1, with a straight-through gradient (the
+    gradient flows as if they were the probabilities; Dong and Yang's deterministic binary neurons, BinaryMuseGAN,
+    2018). Shape and dtype unchanged."""
+    hard = (probs >= 0.5).to(probs.dtype)
+    return hard + (probs - probs.detach())  # exactly 0 or 1: x - x is exactly 0
+
+
 def drum_profile_gap(probs: Tensor, real: Tensor, tracks: Sequence[int]) -> Tensor:
     """How far the batch's generated drum map lies from the real one of the same windows: the squared difference
     between the share of windows whose decoded drums hit (probability at least 0.5) and the share of real windows
@@ -205,7 +213,7 @@ def drum_profile_gap(probs: Tensor, real: Tensor, tracks: Sequence[int]) -> Tens
     tunes: where its drummers hit (the snare on beats 2 and 4 in most 4/4 bars, a waltz's kick on 1) is the map the
     generated drums are asked to match on average, while each window keeps its own pattern (only the batch's mean
     is compared: feature matching, Salimans et al. 2016). The hits are the decoded notes, with a straight-through
-    gradient (as :func:`museforge.training.step.shown_to_critic`): the mean of the probabilities themselves was
+    gradient (:func:`decoded_notes`): the mean of the probabilities themselves was
     tried first and, from scratch, taught hits at the real share's probability (0.3 for a snare heard in 30 % of
     bars), which decode to silence (docs/quality.md). Differentiable in ``probs``: the term a generator may be
     taught with (``drum_profile``).
@@ -224,8 +232,6 @@ def drum_profile_gap(probs: Tensor, real: Tensor, tracks: Sequence[int]) -> Tens
     Tensor
         Scalar, float32: 0 for no tracks (an empty selection sums to 0).
     """
-    chosen = probs[:, list(tracks)].float()  # (B, k, T, P)
-    hits = (chosen >= 0.5).float() + (chosen - chosen.detach())  # the decoded hits; the gradient of the probabilities
-    generated = hits.mean(dim=0)  # (k, T, P)
+    generated = decoded_notes(probs[:, list(tracks)].float()).mean(dim=0)  # (k, T, P)
     wanted = real[:, list(tracks)].float().mean(dim=0)
     return ((generated - wanted) ** 2).sum()

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from museforge.training.losses import critic_loss, generator_loss, gradient_penalty
+from museforge.training.losses import critic_loss, decoded_notes, generator_loss, gradient_penalty
 
 #: Order of the per-step sums :meth:`AdversarialStep.__call__` returns.
 SUM_KEYS: tuple[str, ...] = ("generator_loss", "discriminator_loss", "real_score", "fake_score", "gradient_penalty")
@@ -71,10 +71,7 @@ def shown_to_critic(probs: Tensor, notes: bool) -> Tensor:
     (``notes``) the notes they decode to at the 0.5 threshold, 0 or 1 like the real windows, with a
     straight-through gradient (the generator's update flows through as if the critic had seen the probabilities;
     Dong and Yang's deterministic binary neurons, BinaryMuseGAN, 2018)."""
-    if not notes:
-        return probs
-    hard = (probs >= 0.5).to(probs.dtype)
-    return hard + (probs - probs.detach())  # exactly 0 or 1: x - x is exactly 0
+    return decoded_notes(probs) if notes else probs
 
 
 def make_optimizer(module: nn.Module, learning_rate: float, betas: tuple[float, float]) -> torch.optim.Adam:
